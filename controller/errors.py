@@ -1,0 +1,85 @@
+"""The project's exception tree, classified by what the caller does next.
+
+Third-party errors (botocore, SQLite, Git) are translated into these once, at the boundary that
+meets them, with ``raise ... from``, so that the rest of the controller reasons in its own terms::
+
+    LambdaGitopsError
+    ├── ConfigurationError          the process cannot run as configured: stop and say what to fix
+    └── RegistryError               a Lambda call failed; keeps the AWS code and message
+        ├── NotFound                the function, version or alias does not exist
+        ├── Conflict                the resource is busy or in the way: re-observe, then retry
+        │   └── UpdateInProgress    $LATEST is being updated: wait for the update, then retry
+        ├── PreconditionFailed      a CodeSha256 or RevisionId precondition did not hold:
+        │                           someone else changed the function; re-observe and re-plan
+        ├── InvalidRequest          Lambda refused the request as malformed: a bug or bad input
+        ├── AccessDenied            the credentials may not do this: a configuration problem
+        └── RetryableError          worth trying again later, with backoff
+            ├── Throttled           over Lambda's request-rate quota (HTTP 429)
+            └── Transient           a 5xx, a timeout or a dropped connection
+"""
+
+from __future__ import annotations
+
+
+class LambdaGitopsError(Exception):
+    """The root of every error this project raises on purpose."""
+
+
+class ConfigurationError(LambdaGitopsError):
+    """The controller or a command cannot run as configured; the message says what to change."""
+
+
+class RegistryError(LambdaGitopsError):
+    """A call to the Lambda registry failed.
+
+    ``code`` is the AWS error code (``ResourceConflictException``), ``message`` the text AWS sent
+    and ``operation`` the API operation (``UpdateAlias``), so that logs and status pages can show
+    exactly what Lambda said.
+    """
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.operation = operation
+
+    def __str__(self) -> str:
+        where = f"{self.operation}: " if self.operation else ""
+        code = f"{self.code}: " if self.code else ""
+        return f"{where}{code}{self.message}"
+
+
+class NotFound(RegistryError):
+    """The function, version or alias does not exist."""
+
+
+class Conflict(RegistryError):
+    """Lambda refused because of the resource's current state (ResourceConflictException)."""
+
+
+class UpdateInProgress(Conflict):
+    """``$LATEST`` is being created or updated; the call can succeed once the update finishes."""
+
+
+class PreconditionFailed(RegistryError):
+    """A ``RevisionId`` or ``CodeSha256`` precondition did not hold: the function changed."""
+
+
+class InvalidRequest(RegistryError):
+    """Lambda refused the request itself (ValidationException, InvalidParameterValueException)."""
+
+
+class AccessDenied(RegistryError):
+    """The credentials are missing, invalid, or not allowed to make this call."""
+
+
+class RetryableError(RegistryError):
+    """A failure that says nothing about the request: the same call may succeed later."""
+
+
+class Throttled(RetryableError):
+    """Lambda's request-rate quota was exceeded (TooManyRequestsException, HTTP 429)."""
+
+
+class Transient(RetryableError):
+    """A server error, a timeout or a connection failure."""

@@ -1,0 +1,125 @@
+"""Frozen value types shared by the planner, the applier and the registry layer.
+
+They describe Lambda in the project's own terms, free of boto3's dictionaries, so that the core
+can be tested with plain values and the registry adapters have one shape to produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+LATEST = "$LATEST"
+"""The only mutable version of a function; everything else is published and immutable."""
+
+DEFAULT_ACCOUNT = "123456789012"
+"""The account the emulated registry uses unless told otherwise (the AWS documentation's own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """Where a function lives: its name or ARN, the region to call, and the account to act as.
+
+    ``account`` picks the credentials (an assumed role per account); ``None`` means the default
+    credentials. A function ARN in ``name`` is passed to Lambda as it is.
+    """
+
+    name: str
+    region: str
+    account: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionState:
+    """``$LATEST`` of a function, as GetFunction reports it."""
+
+    name: str
+    arn: str
+    code_sha256: str
+    revision_id: str
+    state: str
+    """``Pending``, ``Active``, ``Inactive`` or ``Failed``."""
+    last_update_status: str | None
+    """``InProgress``, ``Successful`` or ``Failed``; ``None`` while it is being created."""
+    description: str = ""
+    role: str = ""
+
+    @property
+    def is_settled(self) -> bool:
+        """True when Lambda accepts a publish or a code update (rule L6)."""
+        return self.state == "Active" and self.last_update_status in (None, "Successful")
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVersion:
+    """An immutable, numbered snapshot of a function's code and configuration."""
+
+    number: int
+    code_sha256: str
+    description: str
+    revision_id: str
+    arn: str = ""
+    role: str = ""
+
+    @property
+    def version(self) -> str:
+        """The version as Lambda spells it in aliases and routing: ``"17"``."""
+        return str(self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A named pointer to one version, optionally sending a share of traffic to a second one."""
+
+    name: str
+    function_version: str
+    """A published version number as a string, or ``$LATEST``."""
+    routing: Mapping[str, Decimal] = field(default_factory=dict)
+    """At most one entry: additional version -> weight, strictly between 0 and 1."""
+    description: str = ""
+    revision_id: str = ""
+    arn: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ZipCode:
+    """A deployment package given as the bytes of a zip file."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class S3Code:
+    """A deployment package stored in S3."""
+
+    bucket: str
+    key: str
+    object_version: str | None = None
+
+
+CodeSource = ZipCode | S3Code
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedFunction:
+    """Everything the controller needs to know about one live function."""
+
+    ref: FunctionRef
+    latest: FunctionState
+    versions: tuple[PublishedVersion, ...]
+    aliases: tuple[Alias, ...]
+
+
+def weight(value: float | str | Decimal) -> Decimal:
+    """A routing weight as an exact decimal, so that ``0.1`` from JSON equals ``0.1`` from YAML.
+
+    Floats go through their shortest round-tripping text (``repr``), which is what the JSON on
+    the wire held, rather than their binary expansion.
+    """
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return Decimal(repr(value) if isinstance(value, float) else value).normalize()
