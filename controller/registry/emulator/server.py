@@ -1,0 +1,413 @@
+"""The emulated registry's HTTP endpoint: sockets, threads, faults and the stats page.
+
+boto3 and the AWS CLI reach it through ``endpoint_url`` exactly as they reach Lambda. It is the
+standard library's threading HTTP server speaking HTTP/1.1, so that a client's keep-alive
+connection is reused, with every response sent whole with its exact ``Content-Length``. The
+request counters are readable from Python and at ``GET /_emulator/stats``, so that a test or a
+benchmark can read them from a separate ``serve`` process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+from controller.errors import ConfigurationError, LambdaGitopsError
+from controller.model import DEFAULT_ACCOUNT
+from controller.registry.emulator.faults import FaultInjector, Faults
+from controller.registry.emulator.store import Caller, EmulatorStore
+from controller.registry.emulator.validation import LambdaApiError
+from controller.registry.emulator.wire import (
+    Api,
+    Request,
+    Response,
+    caller,
+    error_response,
+    route,
+    throttled_response,
+)
+
+CONTROL_PREFIX = "/_emulator/"
+"""Paths of the emulator's own: ``stats`` (GET) and ``faults`` (GET, PUT); never counted."""
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_MAX_BODY = 80 * 1024 * 1024
+"""Lambda refuses larger requests; a bigger Content-Length is a client error, not a reason to
+read gigabytes."""
+
+
+class EmulatorServer:
+    """The emulated Lambda registry on a local port, serving from a daemon thread.
+
+    ``faults`` may be replaced at any time; the change applies to the next request. With
+    ``port=0`` the system picks a free port, which ``endpoint_url`` then names.
+
+    A request acts in the region its SigV4 signature is scoped to, and in ``account``, except
+    that an access key id made of exactly twelve digits is taken as the account: since no
+    signature is checked, a test can act in several accounts just by choosing its access keys.
+    A function ARN in the path names its own account and region.
+    """
+
+    def __init__(
+        self,
+        state: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Faults = Faults(),  # noqa: B008 - a frozen value, safe to share
+        account: str = DEFAULT_ACCOUNT,
+        s3_root: Path | None = None,
+    ) -> None:
+        if not (len(account) == 12 and account.isdigit()):
+            raise ConfigurationError(
+                f"the account {account!r} is not a 12-digit AWS account number"
+            )
+        self.state = state
+        self.host = host
+        self.port = port
+        self.account = account
+        self.s3_root = s3_root
+        self._injector = FaultInjector(faults)
+        self._store: EmulatorStore | None = None
+        self._api: Api | None = None
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force."""
+        return self._injector.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._injector.faults = faults
+        if self._store is not None:
+            self._store.update_seconds = faults.update_seconds
+
+    @property
+    def store(self) -> EmulatorStore:
+        """The store behind the endpoint, for changes made in process; only while started."""
+        if self._store is None:
+            raise ConfigurationError("the emulated registry is not started")
+        return self._store
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL to give boto3 or the AWS CLI as ``endpoint_url``."""
+        if self._httpd is None:
+            raise ConfigurationError("the emulated registry is not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        """Open the state file, bind the port and serve from a daemon thread."""
+        store = EmulatorStore(self.state, update_seconds=self.faults.update_seconds)
+        try:
+            httpd = _HttpServer((self.host, self.port), self)
+        except OSError as error:
+            store.close()
+            if error.errno == 98:  # EADDRINUSE
+                raise ConfigurationError(
+                    f"port {self.port} on {self.host} is in use: {error.strerror}; "
+                    "stop what listens there or pass another --port (0 picks a free one)"
+                ) from error
+            raise ConfigurationError(
+                f"cannot listen on {self.host}:{self.port}: {error.strerror or error}"
+            ) from error
+        self._store, self._httpd = store, httpd
+        self._api = Api(store, self.s3_root)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},  # stop() waits up to this long
+            name="lambda-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, close every client connection and the state file."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.close_connections()
+            httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        store, self._store, self._api = self._store, None, None
+        if store is not None:
+            store.close()
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests received per operation name, throttled ones included."""
+        return self._injector.request_counts()
+
+    def throttled_counts(self) -> dict[str, int]:
+        """Requests answered with HTTP 429, per operation name."""
+        return self._injector.throttled_counts()
+
+    def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
+        """Answer one HTTP request: stats, or an API call through the faults to the store."""
+        path = target.split("?", maxsplit=1)[0]
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(method, path.removeprefix(CONTROL_PREFIX), body)
+        try:
+            request = route(method, target, body)
+        except LambdaApiError as error:
+            self._injector.count("Unknown")
+            return error_response(error)
+        return self._call(request, caller(authorization, self.account))
+
+    def _control(self, method: str, name: str, body: bytes) -> Response:
+        """The emulator's own endpoints, for tests and benchmarks on a separate process.
+
+        ``GET stats`` gives the request counters; ``GET faults`` the faults in force, and
+        ``PUT faults`` with a JSON object of ``Faults`` fields changes those it names.
+        """
+        if (method, name) == ("GET", "stats"):
+            stats = {"requests": self.request_counts(), "throttled": self.throttled_counts()}
+            return Response(200, stats)
+        if (method, name) == ("GET", "faults"):
+            return Response(200, self._injector.faults_json())
+        if (method, name) == ("PUT", "faults"):
+            try:
+                self.faults = Faults.from_json(json.loads(body or b"{}"), self.faults)
+            except (ValueError, ConfigurationError) as error:
+                return error_response(
+                    LambdaApiError("InvalidParameterValueException", 400, str(error))
+                )
+            return Response(200, self._injector.faults_json())
+        return error_response(
+            LambdaApiError(
+                "UnknownOperationException", 404, f"No emulator endpoint {method} {name}."
+            )
+        )
+
+    def _call(self, request: Request, who: Caller) -> Response:
+        """Pass a routed request through the faults, then to the store."""
+        if not self._injector.admit(request.operation, who.account, who.region):
+            return throttled_response()
+        self._injector.delay()
+        transient = self._injector.transient_error()
+        if transient is not None:
+            return error_response(
+                LambdaApiError("ServiceException", transient.status, transient.message)
+            )
+        api = self._api
+        if api is None:
+            return error_response(LambdaApiError("ServiceException", 503, "The emulator stopped."))
+        try:
+            return api.handle(request, who)
+        except LambdaGitopsError as error:
+            return error_response(LambdaApiError("ServiceException", 500, str(error)))
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """A threading HTTP server that can close its clients' keep-alive connections on stop."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], emulator: EmulatorServer) -> None:
+        self.emulator = emulator
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._workers: set[threading.Thread] = set()
+        super().__init__(address, _Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self._connections.add(request)
+            self._workers.add(threading.current_thread())
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._lock:
+                self._connections.discard(request)
+                self._workers.discard(threading.current_thread())
+
+    def close_connections(self) -> None:
+        """End every open connection, then wait for its thread to finish its request."""
+        with self._lock:
+            connections, workers = list(self._connections), list(self._workers)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # the client may have closed it first
+                connection.shutdown(socket.SHUT_RDWR)
+        for worker in workers:
+            worker.join(timeout=10)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request at a time off a keep-alive connection and writes the answer whole."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    raw_requestline: bytes
+    fields: dict[str, str]
+    """The request's header fields, names lower-cased."""
+
+    def parse_request(self) -> bool:
+        """Parse the request line and header fields, faster than the base class does.
+
+        The base class parses headers with the ``email`` package, which costs more than the
+        Lambda operation behind most requests; this reads the plain ``Name: value`` lines that
+        HTTP clients send into a dictionary, and applies the same keep-alive rules.
+        """
+        self.command, self.request_version = "", "HTTP/1.1"  # for an error answer below
+        words = self.raw_requestline.decode("latin-1").split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            self.send_error(400, f"Bad request line {self.raw_requestline[:100]!r}")
+            return False
+        self.command, self.path, self.request_version = words
+        self.requestline = " ".join(words)
+        self.fields = {}
+        for _ in range(_MAX_HEADERS):
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            if len(line) > _MAX_LINE:
+                self.send_error(431, "A header field is too long.")
+                return False
+            name, _, value = line.decode("latin-1").partition(":")
+            self.fields[name.strip().lower()] = value.strip()
+        else:
+            self.send_error(431, "Too many header fields.")
+            return False
+        connection = self.fields.get("connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive"
+        )
+        if self.fields.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
+
+    # The do_* names are the ones BaseHTTPRequestHandler dispatches to.
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_OPTIONS(self) -> None:
+        self._serve()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer a request the base class could not parse in Lambda's JSON, not in HTML."""
+        self.close_connection = True
+        text = message or explain or "Bad request."
+        if code == 501:  # an HTTP method the server has no handler for at all
+            error = LambdaApiError("MethodNotAllowedException", 405, text)
+        else:
+            error = LambdaApiError("BadRequestException", code, text)
+        self._write(error_response(error))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: a log line per request would drown a benchmark's output."""
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            self._write(_bad_http("The request body is malformed or larger than 80 MB."))
+            return
+        emulator = cast(_HttpServer, self.server).emulator
+        try:
+            response = emulator.respond(
+                self.command, self.path, self.fields.get("authorization"), body
+            )
+        except Exception as error:  # noqa: BLE001 - a bug must answer 500, not hang the client
+            response = error_response(
+                LambdaApiError("ServiceException", 500, f"internal emulator error: {error!r}")
+            )
+        self._write(response)
+
+    def _read_body(self) -> bytes | None:
+        """The whole request body, so that the next request on the connection starts clean."""
+        if "chunked" in self.fields.get("transfer-encoding", "").lower():
+            return self._read_chunked()
+        try:
+            length = int(self.fields.get("content-length") or 0)
+        except ValueError:
+            return None
+        if not 0 <= length <= _MAX_BODY:
+            return None
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes | None:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            try:
+                size = int(self.rfile.readline(_MAX_LINE).split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                return None
+            total += size
+            if total > _MAX_BODY:
+                return None
+            if size == 0:
+                while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields, which no operation uses
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(_MAX_LINE)
+
+    def _write(self, response: Response) -> None:
+        """Send the status line, headers and body in one write, with an exact Content-Length.
+
+        One write keeps a keep-alive client from waiting on a second packet, and building the
+        header block here skips the date formatting ``send_response`` does for every answer.
+        """
+        phrase = _REASONS.get(response.status, "")
+        lines = [
+            f"HTTP/1.1 {response.status} {phrase}",
+            "Server: lambda-gitops-emulator",
+            f"x-amzn-RequestId: {uuid.uuid4()}",
+        ]
+        if response.error_code is not None:
+            lines.append(f"x-amzn-ErrorType: {response.error_code}")
+        payload = b""
+        if response.status != 204:  # a 204 has neither a body nor a Content-Length
+            payload = json.dumps(response.body, separators=(",", ":")).encode()
+            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + payload)
+
+
+def _bad_http(message: str) -> Response:
+    return error_response(LambdaApiError("BadRequestException", 400, message))
+
+
+_REASONS = {status.value: status.phrase for status in HTTPStatus}

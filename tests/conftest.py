@@ -1,0 +1,136 @@
+"""Fixtures shared by the whole suite: real endpoints that boto3 talks to over HTTP.
+
+``moto_endpoint`` is a moto server on 127.0.0.1; ``emulator`` is the project's emulated registry,
+each with a fresh state file per test; a test that asks for ``lambda_backend`` runs once against
+each. Fake credentials are set for the whole session so that no test can reach a real AWS account.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from controller.registry.emulator import EmulatorServer, Faults
+from tests.backends import Backend
+from tests.conformance.table import ConformanceTable
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fake_aws_credentials() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in _FAKE_ENV}
+    os.environ.update(_FAKE_ENV)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
+        os.environ.pop(key, None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+_FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """One moto server for the session; use ``moto_endpoint`` for a clean state per test."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: str) -> str:
+    """The moto server, reset to an empty state."""
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    return moto_server
+
+
+@pytest.fixture
+def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., EmulatorServer]]:
+    """Start emulated registries on free ports, each stopped at the end of the test."""
+    servers: list[EmulatorServer] = []
+
+    def start(faults: Faults | None = None, state: Path | None = None) -> EmulatorServer:
+        server = EmulatorServer(
+            state or tmp_path / f"emulator-{len(servers)}.sqlite",
+            faults=faults or Faults(),
+            s3_root=tmp_path / "s3",
+        )
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_factory: Callable[..., EmulatorServer]) -> EmulatorServer:
+    """An emulated registry with no faults and an empty state."""
+    return emulator_factory()
+
+
+def require_tool(available: bool, reason: str) -> None:
+    """Skip the test when a tool it needs is missing, or fail it under CI's strict setting."""
+    if available:
+        return
+    if os.environ.get("LAMBDA_GITOPS_REQUIRE_ALL"):
+        pytest.fail(f"{reason} (LAMBDA_GITOPS_REQUIRE_ALL is set: CI must provide it)")
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "moto_breaks(reason): moto does not follow the rule; its run is a strict xfail"
+    )
+    if not config.pluginmanager.has_plugin(ConformanceTable.name):
+        config.pluginmanager.register(ConformanceTable(), ConformanceTable.name)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that asks for ``lambda_backend`` against the emulator and against moto."""
+    if "lambda_backend" not in metafunc.fixturenames:
+        return
+    breaks = metafunc.definition.get_closest_marker("moto_breaks")
+    moto_marks = (
+        [pytest.mark.xfail(strict=True, reason=str(breaks.kwargs["reason"]))] if breaks else []
+    )
+    metafunc.parametrize(
+        "lambda_backend",
+        [
+            pytest.param("emulator", id="emulator"),
+            pytest.param("moto", marks=moto_marks, id="moto"),
+        ],
+        indirect=True,
+    )
+
+
+@pytest.fixture
+def lambda_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """The backend this run of the test talks to, with no functions in it."""
+    if request.param == "moto":
+        backend = Backend("moto", request.getfixturevalue("moto_endpoint"), tmp_path / "s3")
+        backend.create_role()
+        return backend
+    server = request.getfixturevalue("emulator")
+    return Backend("emulator", server.endpoint_url, tmp_path / "s3", server)
