@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,16 +14,9 @@ from botocore.config import Config
 
 from controller.registry.emulator import EmulatorServer, EmulatorStore
 from controller.registry.emulator.packages import CodePackage, from_sha256
+from tests.backends import make_zip
 
 ROLE = "arn:aws:iam::123456789012:role/emulated"
-
-
-def make_zip(content: str = "def handler(event, context):\n    return 1\n") -> bytes:
-    """The bytes of a small zip file holding ``app.py``."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", content)
-    return buffer.getvalue()
 
 
 def sha(label: str) -> str:

@@ -9,7 +9,8 @@ from click.testing import CliRunner, Result
 
 from controller.registry.emulator import Caller, EmulatorStore
 from controller.registry.emulator.cli import emulator_group
-from tests.emulator.conftest import make_zip, sha
+from tests.backends import make_zip
+from tests.emulator.conftest import sha
 
 HOME = Caller("123456789012", "us-east-1")
 

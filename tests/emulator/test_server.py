@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 
 from controller.errors import ConfigurationError
 from controller.registry.emulator import EmulatorServer, Faults
-from tests.emulator.conftest import create, make_zip
+from tests.backends import make_zip
+from tests.emulator.conftest import create
 
 ServerFactory = Callable[..., EmulatorServer]
 ClientFactory = Callable[..., Any]
