@@ -123,3 +123,69 @@ def weight(value: float | str | Decimal) -> Decimal:
     if isinstance(value, Decimal):
         return value.normalize()
     return Decimal(repr(value) if isinstance(value, float) else value).normalize()
+
+
+# -- desired state: what the declarations ask for -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepoZip:
+    """A deployment package stored in the declarations repository, read at the same commit."""
+
+    path: str
+    """Relative to the repository's root, with ``/`` separators, already checked to stay inside."""
+
+
+DeclaredCode = RepoZip | S3Code
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where something was declared, for messages: ``functions/orders.yaml:12``."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredVersion:
+    """A version that must exist, identified by its code: any published version with this
+    ``CodeSha256`` satisfies it."""
+
+    label: str
+    code_sha256: str
+    description: str | None = None
+    """Used only when this version is published."""
+    code: DeclaredCode | None = None
+    """Where the code comes from when no published version and not ``$LATEST`` has it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredAlias:
+    """Where an alias must point. ``version`` and the routing keys are each a label of the
+    function's ``versions``, a published version number as a string (``"17"``), or, for
+    ``version`` only, ``$LATEST``."""
+
+    name: str
+    version: str
+    routing: Mapping[str, Decimal] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredFunction:
+    """One validated ``kind: Function`` declaration."""
+
+    name: str
+    """``metadata.name``: unique per (region, function) across the repository."""
+    ref: FunctionRef
+    versions: Mapping[str, DesiredVersion]
+    """Label -> version, in declaration order."""
+    aliases: Mapping[str, DesiredAlias]
+    """Alias name -> alias, in declaration order."""
+    prune: bool = False
+    suspend: bool = False
+    location: SourceLocation | None = None

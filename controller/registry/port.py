@@ -63,6 +63,10 @@ class Registry(Protocol):
         """Replace ``$LATEST``'s code and return once Lambda has finished the update."""
         ...
 
+    def wait_until_settled(self, function: FunctionRef) -> FunctionState:
+        """Return ``$LATEST`` once no creation or code update of it is in progress (rule L6)."""
+        ...
+
     def create_alias(
         self,
         function: FunctionRef,
