@@ -1,24 +1,32 @@
-"""The ``lambda-gitops`` command line: parse, open what is needed, call the core, print.
+"""The ``lambda-gitops`` command line: parse, build settings, call the core, print.
 
 Errors the project raises on purpose become one ``error: ...`` line on stderr and exit code 1;
-nothing a user can cause ends in a traceback.
+nothing a user can cause ends in a traceback. Settings come from flags, ``LAMBDA_GITOPS_*``
+variables, the ``--config`` file and defaults, in that order (``controller.settings``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from controller import __version__
+from controller import __version__, declarations, render
+from controller.bootstrap import declarations_for, registry_for
 from controller.errors import LambdaGitopsError
+from controller.reconciler import PassResult, Progress, plan_pass, reconcile_pass
 from controller.registry import inventory
-from controller.registry.aws import AwsSettings
-from controller.registry.connect import open_registry
 from controller.registry.emulator.cli import emulator_group
+from controller.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_IN_SYNC, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
 @contextmanager
@@ -28,13 +36,144 @@ def reported_errors() -> Iterator[None]:
         yield
     except LambdaGitopsError as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
+
+
+def registry_options(command: F) -> F:
+    """``--registry``, ``--endpoint-url``, ``--region`` and ``--config``."""
+    for option in reversed(
+        [
+            click.option(
+                "--registry",
+                help="'aws', or 'emulated:FILE' for the emulated registry kept in FILE.",
+            ),
+            click.option("--endpoint-url", help="Another Lambda endpoint (a moto server, ...)."),
+            click.option("--region", help="Region of the API, and of declarations naming none."),
+            click.option(
+                "--config",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="A YAML file of settings (flags and LAMBDA_GITOPS_* variables win).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def source_options(command: F) -> F:
+    """``--repo``, ``--ref`` and ``--path``: where the declarations are."""
+    for option in reversed(
+        [
+            click.option("--repo", help="The declarations repository (a local clone)."),
+            click.option("--ref", help="The branch, tag or commit to apply (default HEAD)."),
+            click.option("--path", help="The folder of the repository holding declarations."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    config = options.pop("config", None)
+    return load_settings(config, **options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lambda-gitops")
 def main() -> None:
     """A GitOps controller for AWS Lambda versions and aliases."""
+
+
+# -- declarations ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@source_options
+@click.option("--region", help="Region of declarations naming none.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path))
+def validate(folder: Path | None, **options: Any) -> None:
+    """Check the declarations: FOLDER as it is on disk, or the repository at its ref.
+
+    Every error is printed as FILE:LINE: message. Exit 0 when valid, 1 otherwise.
+    """
+    with reported_errors():
+        settings = settings_from(options)
+        if folder is not None:
+            loaded = declarations.load_folder(folder, default_region=settings.region)
+        else:
+            loaded, _ = declarations_for(settings)
+    for error in loaded.errors:
+        click.echo(str(error), err=True)
+    if loaded.errors:
+        sys.exit(EXIT_ERROR)
+    count = len(loaded.functions)
+    click.echo(f"{count} function{'s' if count != 1 else ''} declared, all valid")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of a declaration, for editors and CI."""
+    click.echo(json.dumps(declarations.json_schema(), indent=2))
+
+
+# -- planning and applying ------------------------------------------------------------------------
+
+
+@main.command()
+@source_options
+@registry_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan(output: str, **options: Any) -> None:
+    """Show what reconciling would change: exit 0 in sync, 2 changes pending, 1 error."""
+    with reported_errors():
+        settings = settings_from(options)
+        loaded, _ = declarations_for(settings)
+        with registry_for(settings) as registry, _progress(len(loaded.functions)) as progress:
+            result = plan_pass(registry, loaded, progress)
+    errors = result.declaration_errors
+    if output == "json":
+        click.echo(json.dumps(render.plan_json(result.plan, errors), indent=2))
+    else:
+        click.echo(render.plan_text(result.plan, errors), nl=False)
+    sys.exit(_plan_exit_code(result))
+
+
+def _plan_exit_code(result: PassResult) -> int:
+    if result.declaration_errors or any(f.error for f in result.plan.functions):
+        return EXIT_ERROR
+    return EXIT_IN_SYNC if result.plan.in_sync else EXIT_CHANGES
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="One full pass, then exit.")
+@source_options
+@registry_options
+def reconcile(once: bool, **options: Any) -> None:
+    """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise."""
+    with reported_errors():
+        settings = settings_from(options)
+        loaded, code = declarations_for(settings)
+        with registry_for(settings) as registry, _progress(len(loaded.functions)) as progress:
+            result = reconcile_pass(registry, loaded, code, progress)
+    click.echo(render.plan_text(result.plan, result.declaration_errors), nl=False)
+    click.echo(render.outcomes_text(result.outcomes), nl=False)
+    converged = sum(1 for outcome in result.outcomes if outcome.converged)
+    click.echo(f"Reconciled: {converged} of {len(result.outcomes)} functions converged.")
+    sys.exit(EXIT_IN_SYNC if result.converged else EXIT_ERROR)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Progress | None]:
+    """A progress bar on stderr for long passes, only on a terminal."""
+    if total < 20 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="observing", file=sys.stderr) as bar:
+        yield lambda _name: bar.update(1)
+
+
+# -- the registry ---------------------------------------------------------------------------------
 
 
 @main.group()
@@ -44,30 +183,14 @@ def registry() -> None:
 
 @registry.command("show")
 @click.argument("function", required=False)
-@click.option(
-    "--registry",
-    "registry_spec",
-    envvar="LAMBDA_GITOPS_REGISTRY",
-    default="aws",
-    show_default=True,
-    help="'aws', or 'emulated:FILE' for the emulated registry kept in FILE.",
-)
-@click.option(
-    "--endpoint-url", envvar="LAMBDA_GITOPS_ENDPOINT_URL", help="Another Lambda endpoint."
-)
-@click.option("--region", envvar="LAMBDA_GITOPS_REGION", default="us-east-1", show_default=True)
+@registry_options
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def registry_show(
-    function: str | None, registry_spec: str, endpoint_url: str | None, region: str, output: str
-) -> None:
+def registry_show(function: str | None, output: str, **options: Any) -> None:
     """Show FUNCTION, or every function of the region, with its versions and aliases."""
-    with (
-        reported_errors(),
-        open_registry(
-            registry_spec, region=region, settings=AwsSettings(endpoint_url=endpoint_url)
-        ) as live,
-    ):
-        functions = inventory.collect(live, region, function)
+    with reported_errors():
+        settings = settings_from(options)
+        with registry_for(settings) as live:
+            functions = inventory.collect(live, settings.region, function)
     if output == "json":
         click.echo(json.dumps(inventory.to_json(functions), indent=2))
     else:

@@ -1,0 +1,274 @@
+"""The applier: carries out a plan through the registry port, safely, one function at a time.
+
+It decides nothing of its own: the planner chose the actions; the applier only adds what makes
+them safe to run against a registry that others change too. Every publish carries ``CodeSha256``
+(and ``$LATEST``'s RevisionId), every alias update the alias's RevisionId, and a prune first checks
+that the alias is still the one the plan saw. When such a precondition fails, or Lambda reports
+a conflict, the applier re-observes the function and asks the planner again, a bounded number of
+times: it never overwrites a change it has not seen. An update in progress is waited out first.
+A failure ends that function's actions and is reported; the other functions go on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from controller.errors import Conflict, PreconditionFailed, RegistryError
+from controller.model import (
+    CodeSource,
+    DeclaredCode,
+    DesiredFunction,
+    FunctionState,
+    ObservedFunction,
+    RepoZip,
+    S3Code,
+    ZipCode,
+)
+from controller.plan import (
+    Action,
+    CreateAlias,
+    DeleteAlias,
+    FunctionPlan,
+    PendingVersion,
+    PublishVersion,
+    Target,
+    UpdateAlias,
+)
+from controller.planner import plan_function
+from controller.registry.port import Registry, observe
+
+MAX_REPLANS = 3
+"""How often one function is re-observed and re-planned after a precondition failure or a
+conflict before the applier gives up on it for this pass."""
+
+
+class CodeReader(Protocol):
+    """Reads a deployment package from the declarations, at the revision being applied."""
+
+    def read(self, path: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What became of one action: ``applied``, or ``failed`` with Lambda's or our reason."""
+
+    action: Action
+    outcome: Literal["applied", "failed"]
+    detail: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionOutcome:
+    """The result of applying one function's plan, replans included."""
+
+    function: DesiredFunction
+    actions: tuple[ActionOutcome, ...] = ()
+    error: str | None = None
+    replans: int = 0
+
+    @property
+    def converged(self) -> bool:
+        return self.error is None
+
+
+class _Replan(Exception):
+    """Internal: the function changed under us; observe it again and plan again."""
+
+
+class CodeError(Exception):
+    """A version's code cannot be read, or is not the code the declaration says."""
+
+
+@dataclass
+class _Run:
+    """The state of applying one function: ``$LATEST`` as last seen, versions published."""
+
+    latest: FunctionState
+    published: dict[str, str] = field(default_factory=dict)
+    """Label -> version number published by this run."""
+    latest_is_current: bool = True
+    """False after a publish, which changes ``$LATEST``'s RevisionId (rule L8)."""
+
+
+class Applier:
+    """Applies function plans through a registry; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        code: CodeReader,
+        *,
+        max_replans: int = MAX_REPLANS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._registry = registry
+        self._code = code
+        self._max_replans = max_replans
+        self._clock = clock
+
+    def apply(
+        self, function_plan: FunctionPlan, observed: ObservedFunction, revision: str
+    ) -> FunctionOutcome:
+        """Run one function's plan, re-planning after conflicts; never raises a RegistryError."""
+        outcomes: list[ActionOutcome] = []
+        replans = 0
+        current, live = function_plan, observed
+        while True:
+            if current.error is not None:
+                return FunctionOutcome(current.function, tuple(outcomes), current.error, replans)
+            if current.suspended:
+                return FunctionOutcome(current.function, tuple(outcomes), None, replans)
+            try:
+                self._run(current, live, outcomes)
+            except _Replan as reason:
+                if replans >= self._max_replans:
+                    error = f"gave up after {replans} re-plans: {reason}"
+                    return FunctionOutcome(current.function, tuple(outcomes), error, replans)
+                replans += 1
+                try:
+                    live = self._observe_settled(current)
+                except RegistryError as error:
+                    return FunctionOutcome(current.function, tuple(outcomes), str(error), replans)
+                current = plan_function(current.function, live, revision)
+                continue
+            except (RegistryError, CodeError) as error:
+                return FunctionOutcome(current.function, tuple(outcomes), str(error), replans)
+            return FunctionOutcome(current.function, tuple(outcomes), None, replans)
+
+    def _observe_settled(self, function_plan: FunctionPlan) -> ObservedFunction:
+        """Observe the function once no update of ``$LATEST`` is running."""
+        self._registry.wait_until_settled(function_plan.ref)
+        return observe(self._registry, function_plan.ref)
+
+    def _run(
+        self, function_plan: FunctionPlan, observed: ObservedFunction, outcomes: list[ActionOutcome]
+    ) -> None:
+        run = _Run(latest=observed.latest)
+        for action in function_plan.actions:
+            started = self._clock()
+            try:
+                detail = self._act(function_plan, action, run)
+            except (PreconditionFailed, Conflict) as error:  # UpdateInProgress included
+                outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
+                raise _Replan(str(error)) from error
+            except (RegistryError, CodeError) as error:
+                outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
+                raise
+            outcomes.append(ActionOutcome(action, "applied", detail, self._since(started)))
+
+    def _since(self, started: float) -> float:
+        return self._clock() - started
+
+    def _act(self, function_plan: FunctionPlan, action: Action, run: _Run) -> str:
+        ref = function_plan.ref
+        match action:
+            case PublishVersion():
+                return self._publish(function_plan, action, run)
+            case CreateAlias():
+                alias = self._registry.create_alias(
+                    ref,
+                    action.name,
+                    function_version=_resolve(action.version, run),
+                    routing=_resolve_routing(action.routing, run),
+                    description=action.description,
+                )
+                return f"created {action.name} -> {_shown(alias.function_version, alias.routing)}"
+            case UpdateAlias():
+                alias = self._registry.update_alias(
+                    ref,
+                    action.name,
+                    function_version=_resolve(action.version, run),
+                    routing=_resolve_routing(action.routing, run),
+                    description=action.description,
+                    revision_id=action.revision_id,
+                )
+                return f"moved {action.name} -> {_shown(alias.function_version, alias.routing)}"
+            case DeleteAlias():
+                self._check_unchanged(function_plan, action)
+                self._registry.delete_alias(ref, action.name)
+                return f"deleted {action.name}"
+
+    def _publish(self, function_plan: FunctionPlan, action: PublishVersion, run: _Run) -> str:
+        ref = function_plan.ref
+        if action.update_code is not None:
+            if not run.latest_is_current:
+                run.latest = self._registry.get_function(ref)
+            source = self._code_source(action.update_code, action)
+            run.latest = self._registry.update_code(ref, source, revision_id=run.latest.revision_id)
+            if run.latest.code_sha256 != action.code_sha256:
+                raise CodeError(
+                    f"version {action.label}: the code at {_where(action.update_code)} has "
+                    f"CodeSha256 {run.latest.code_sha256}, but the declaration says "
+                    f"{action.code_sha256}; fix codeSha256 or the code source (nothing was "
+                    "published; $LATEST now holds that code)"
+                )
+        elif not run.latest_is_current:
+            run.latest = self._registry.get_function(ref)
+        version = self._registry.publish_version(
+            ref,
+            code_sha256=action.code_sha256,
+            revision_id=run.latest.revision_id,
+            description=action.description,
+        )
+        run.published[action.label] = version.version
+        run.latest_is_current = False
+        return f"published {action.label} as version {version.version}"
+
+    def _code_source(self, code: DeclaredCode, action: PublishVersion) -> CodeSource:
+        """The package to upload; a zip from the repository is checked against its declared
+        CodeSha256 before it is sent, so wrong code never reaches ``$LATEST``."""
+        if isinstance(code, S3Code):
+            return code
+        try:
+            data = self._code.read(code.path)
+        except (OSError, KeyError, ValueError) as error:
+            raise CodeError(
+                f"version {action.label}: cannot read {code.path} from the declarations: {error}"
+            ) from error
+        actual = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        if actual != action.code_sha256:
+            raise CodeError(
+                f"version {action.label}: {code.path} has CodeSha256 {actual}, but the "
+                f"declaration says {action.code_sha256}; fix codeSha256 or the file "
+                "(nothing was uploaded)"
+            )
+        return ZipCode(data)
+
+    def _check_unchanged(self, function_plan: FunctionPlan, action: DeleteAlias) -> None:
+        """DeleteAlias takes no RevisionId (rule L18), so look before pruning: an alias that
+        someone changed since it was observed is not deleted on the strength of old facts."""
+        for alias in self._registry.list_aliases(function_plan.ref):
+            if alias.name == action.name and alias.revision_id != action.live.revision_id:
+                raise PreconditionFailed(
+                    f"alias {action.name} changed since it was observed",
+                    code="RevisionIdChanged",
+                    operation="DeleteAlias",
+                )
+
+
+def _resolve(target: Target, run: _Run) -> str:
+    if isinstance(target, PendingVersion):
+        return run.published[target.label]
+    return target
+
+
+def _resolve_routing(routing: Mapping[Target, Decimal], run: _Run) -> dict[str, Decimal]:
+    return {_resolve(target, run): share for target, share in routing.items()}
+
+
+def _shown(version: str, routing: Mapping[str, Decimal]) -> str:
+    return version + "".join(f" + {share} to {other}" for other, share in routing.items())
+
+
+def _where(code: DeclaredCode) -> str:
+    if isinstance(code, RepoZip):
+        return code.path
+    version = f"?versionId={code.object_version}" if code.object_version else ""
+    return f"s3://{code.bucket}/{code.key}{version}"

@@ -1,0 +1,112 @@
+"""The controller's settings: typed, documented, loaded once at the edge.
+
+Every setting can come from a command-line flag, a ``LAMBDA_GITOPS_*`` environment variable, the
+configuration file (``--config``, YAML) or its default, in that order of precedence. Nothing else
+in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from controller.errors import ConfigurationError
+
+ENV_PREFIX = "LAMBDA_GITOPS_"
+
+
+class Settings(BaseSettings):
+    """Where the declarations are, which registry to reconcile, and how to reach it."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    repo: str = Field(".", description="The declarations repository: a local path (or a URL).")
+    ref: str = Field("HEAD", description="The branch, tag or commit whose declarations apply.")
+    path: str = Field("", description="The folder inside the repository holding declarations.")
+    registry: str = Field(
+        "aws", description="'aws', or 'emulated:FILE' for the emulated registry kept in FILE."
+    )
+    endpoint_url: str | None = Field(None, description="Another Lambda endpoint (moto, tests).")
+    region: str = Field(
+        "us-east-1", description="The region of declarations that name none, and of the API."
+    )
+    retry_mode: Literal["standard", "adaptive"] = Field(
+        "standard", description="botocore's retry mode for Lambda calls."
+    )
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per Lambda call.")
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Settings from the ``--config`` YAML file: a mapping of the same names, in snake_case or
+    kebab-case (``endpoint-url``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._values = _read_config(path) if path is not None else {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(
+            f"{path}: cannot read the configuration file: {error.strerror}"
+        ) from error
+    try:
+        loaded = YAML(typ="safe").load(text)
+    except YAMLError as error:
+        raise ConfigurationError(f"{path}: not valid YAML: {error}") from error
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigurationError(f"{path}: the configuration must be a mapping of settings")
+    return {str(key).replace("-", "_"): value for key, value in loaded.items()}
+
+
+def load_settings(config: Path | None = None, **flags: Any) -> Settings:
+    """Settings from the flags given (``None`` means not given), the environment, ``config``
+    and the defaults, in that order; a bad value is a ``ConfigurationError`` naming it."""
+    given = {name: value for name, value in flags.items() if value is not None}
+
+    class _Sourced(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _YamlFileSource(settings_cls, config))
+
+    try:
+        return _Sourced(**given)
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error, config)) from error
+
+
+def _describe(error: ValidationError, config: Path | None) -> str:
+    where = f" (flags, {ENV_PREFIX}* variables or {config})" if config else ""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        f" (got {problem.get('input')!r})"
+        for problem in error.errors()
+    )
+    return f"invalid settings{where}: {problems}"
