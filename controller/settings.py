@@ -68,6 +68,11 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigurationError(
             f"{path}: cannot read the configuration file: {error.strerror}"
         ) from error
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(
+            f"{path}: cannot read the configuration file: it is not UTF-8 text ({error.reason} "
+            f"at byte {error.start})"
+        ) from error
     try:
         loaded = YAML(typ="safe").load(text)
     except YAMLError as error:

@@ -1,0 +1,148 @@
+"""Settings come from a flag, then a ``LAMBDA_GITOPS_*`` variable, then the configuration file,
+then the default; whatever is wrong with them is a ConfigurationError that says what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.errors import ConfigurationError
+from controller.settings import Settings, load_settings
+
+CONFIG = """\
+region: eu-west-1
+endpoint-url: http://file.example:4566
+retry_mode: adaptive
+max_attempts: 7
+ref: from-file
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"LAMBDA_GITOPS_{name.upper()}", raising=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "lambda-gitops.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("region", ("ap-south-1", "us-west-2", "eu-west-1", "us-east-1")),
+        ("endpoint_url", ("http://flag:1", "http://env:2", "http://file.example:4566", None)),
+        ("max_attempts", (3, 9, 7, 5)),
+        ("retry_mode", ("standard", "adaptive", "adaptive", "standard")),
+        ("ref", ("from-flag", "from-env", "from-file", "HEAD")),
+    ],
+)
+def test_a_flag_beats_the_environment_beats_the_file_beats_the_default(
+    monkeypatch: pytest.MonkeyPatch, config: Path, field: str, values: tuple[Any, Any, Any, Any]
+) -> None:
+    """``values``: the flag's, the variable's, the file's and the default."""
+    flag, variable, from_file, default = values
+    assert getattr(load_settings(), field) == default
+    assert getattr(load_settings(config), field) == from_file
+    monkeypatch.setenv(f"LAMBDA_GITOPS_{field.upper()}", str(variable))
+    assert getattr(load_settings(config), field) == variable
+    assert getattr(load_settings(config, **{field: flag}), field) == flag
+
+
+def test_a_flag_given_as_none_is_a_flag_not_given(config: Path) -> None:
+    settings = load_settings(config, region=None, endpoint_url=None, max_attempts=None)
+    assert (settings.region, settings.endpoint_url, settings.max_attempts) == (
+        "eu-west-1",
+        "http://file.example:4566",
+        7,
+    )
+
+
+def test_settings_the_file_leaves_out_keep_their_defaults(config: Path) -> None:
+    settings = load_settings(config)
+    assert (settings.repo, settings.path, settings.registry) == (".", "", "aws")
+
+
+def test_an_unknown_key_in_the_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("region: eu-west-1\nendpont-url: http://typo\n")
+    with pytest.raises(ConfigurationError, match="endpont_url") as raised:
+        load_settings(path)
+    assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("max_attempts", "0", "0"),
+        ("max-attempts", "21", "21"),
+        ("retry_mode", "fast", "'fast'"),
+    ],
+)
+def test_a_bad_value_in_the_file_names_the_field_and_the_value(
+    tmp_path: Path, key: str, value: str, shown: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"{key}: {value}\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(path)
+    message = str(raised.value)
+    assert key.replace("-", "_") in message
+    assert f"(got {shown})" in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_attempts", "0"), ("retry_mode", "fast"), ("max_attempts", "many")]
+)
+def test_a_bad_value_in_the_environment_names_the_field_and_the_value(
+    monkeypatch: pytest.MonkeyPatch, field: str, value: str
+) -> None:
+    monkeypatch.setenv(f"LAMBDA_GITOPS_{field.upper()}", value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert field in str(raised.value)
+    assert repr(value) in str(raised.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("max_attempts", 0), ("retry_mode", "fast")])
+def test_a_bad_flag_names_the_field_and_the_value(field: str, value: Any) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(**{field: value})
+    assert f"{field}: " in str(raised.value)
+    assert f"(got {value!r})" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        pytest.param(lambda path: None, "cannot read", id="missing"),
+        pytest.param(lambda path: path.mkdir(), "cannot read", id="a-folder"),
+        pytest.param(
+            lambda path: path.write_bytes(b"region: \xff\xfe\n"), "not UTF-8", id="not-utf-8"
+        ),
+        pytest.param(lambda path: path.write_text("region: [eu-west-1\n"), "YAML", id="not-yaml"),
+        pytest.param(lambda path: path.write_text("- eu-west-1\n"), "mapping", id="a-list"),
+        pytest.param(lambda path: path.write_text("eu-west-1\n"), "mapping", id="a-string"),
+    ],
+)
+def test_a_config_file_that_cannot_be_used_is_an_error_naming_it(
+    tmp_path: Path, make: Any, why: str
+) -> None:
+    path = tmp_path / "lambda-gitops.yaml"
+    make(path)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(path)
+    assert str(raised.value).startswith(f"{path}: ")
+    assert why in str(raised.value)
+
+
+def test_an_empty_config_file_means_every_default(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing set yet\n")
+    assert load_settings(path).model_dump() == load_settings().model_dump()
