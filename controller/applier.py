@@ -24,6 +24,7 @@ from controller.model import (
     CodeSource,
     DeclaredCode,
     DesiredFunction,
+    FunctionRef,
     FunctionState,
     ObservedFunction,
     RepoZip,
@@ -90,7 +91,8 @@ class CodeError(Exception):
 class _Run:
     """The state of applying one function: ``$LATEST`` as last seen, versions published."""
 
-    latest: FunctionState
+    latest: FunctionState | None
+    """``$LATEST`` as last read; ``None`` when the observation did not need it."""
     published: dict[str, str] = field(default_factory=dict)
     """Label -> version number published by this run."""
     latest_is_current: bool = True
@@ -197,29 +199,35 @@ class Applier:
 
     def _publish(self, function_plan: FunctionPlan, action: PublishVersion, run: _Run) -> str:
         ref = function_plan.ref
+        latest = self._latest(ref, run)
         if action.update_code is not None:
-            if not run.latest_is_current:
-                run.latest = self._registry.get_function(ref)
             source = self._code_source(action.update_code, action)
-            run.latest = self._registry.update_code(ref, source, revision_id=run.latest.revision_id)
-            if run.latest.code_sha256 != action.code_sha256:
+            latest = self._registry.update_code(ref, source, revision_id=latest.revision_id)
+            run.latest = latest
+            if latest.code_sha256 != action.code_sha256:
                 raise CodeError(
                     f"version {action.label}: the code at {_where(action.update_code)} has "
-                    f"CodeSha256 {run.latest.code_sha256}, but the declaration says "
+                    f"CodeSha256 {latest.code_sha256}, but the declaration says "
                     f"{action.code_sha256}; fix codeSha256 or the code source (nothing was "
                     "published; $LATEST now holds that code)"
                 )
-        elif not run.latest_is_current:
-            run.latest = self._registry.get_function(ref)
         version = self._registry.publish_version(
             ref,
             code_sha256=action.code_sha256,
-            revision_id=run.latest.revision_id,
+            revision_id=latest.revision_id,
             description=action.description,
         )
         run.published[action.label] = version.version
         run.latest_is_current = False
         return f"published {action.label} as version {version.version}"
+
+    def _latest(self, ref: FunctionRef, run: _Run) -> FunctionState:
+        """``$LATEST`` with its current RevisionId, read again when the run has not read it or
+        has published since (a publish changes it, rule L8)."""
+        if run.latest is None or not run.latest_is_current:
+            run.latest = self._registry.get_function(ref)
+            run.latest_is_current = True
+        return run.latest
 
     def _code_source(self, code: DeclaredCode, action: PublishVersion) -> CodeSource:
         """The package to upload; a zip from the repository is checked against its declared

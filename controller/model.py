@@ -109,7 +109,8 @@ class ObservedFunction:
     """Everything the controller needs to know about one live function."""
 
     ref: FunctionRef
-    latest: FunctionState
+    latest: FunctionState | None
+    """``$LATEST``; ``None`` when it was not read because no version is missing."""
     versions: tuple[PublishedVersion, ...]
     aliases: tuple[Alias, ...]
 

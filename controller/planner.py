@@ -180,7 +180,9 @@ class _Versions:
             published=published,
             by_code=by_code,
             missing={code: tuple(versions) for code, versions in missing.items()},
-            latest_code=observed.latest.code_sha256,
+            # The reconciler reads $LATEST whenever a version is missing; without it no publish
+            # can skip the code update, which is safe, only slower.
+            latest_code=observed.latest.code_sha256 if observed.latest is not None else "",
         )
 
     @property

@@ -5,16 +5,23 @@ credentials from the default chain or an assumed role, pagination, waiting for a
 finish, and the translation of botocore's exceptions into ``controller.errors``. Because the
 emulated registry speaks Lambda's own REST API, the same code path, retries included, runs
 against all three.
+
+Lambda's control-plane quota is 15 requests/s per account and region (rule L40), so every HTTP
+attempt, retries included, first takes a token from a ``RateLimiter`` shared by all threads; and
+each logical call, and each throttled attempt, is reported to a ``RegistryObserver`` for the
+metrics. Both hook into botocore's per-client events, because only there is every attempt seen.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
@@ -38,6 +45,7 @@ from controller.errors import (
     ConfigurationError,
     Conflict,
     InvalidRequest,
+    LambdaGitopsError,
     NotFound,
     PreconditionFailed,
     RegistryError,
@@ -56,6 +64,8 @@ from controller.model import (
     ZipCode,
     weight,
 )
+from controller.registry.port import RegistryObserver
+from controller.registry.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -99,6 +109,12 @@ class AwsSettings:
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 30.0
     max_pool_connections: int = 20
+    requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
+    """Client-side pace per account and region, every attempt counted; ``None`` sends unpaced.
+
+    Lambda's quota is 15/s per region and cannot be raised (rule L40); staying below it avoids
+    spending the quota on refused requests and their backoff.
+    """
 
 
 class AwsRegistry:
@@ -106,6 +122,11 @@ class AwsRegistry:
 
     Clients are made on first use, one per (account, region), and shared by all threads: boto3
     clients are thread-safe, sessions are not, so sessions are only touched under a lock.
+
+    ``limiter`` paces the requests; when it is not given, one is made from
+    ``settings.requests_per_second``. Several ``AwsRegistry`` objects that reach the same
+    accounts must share one limiter, or together they exceed the pace. ``observer`` hears of
+    every logical call and every throttled attempt.
     """
 
     def __init__(
@@ -113,10 +134,16 @@ class AwsRegistry:
         settings: AwsSettings | None = None,
         *,
         session: boto3.Session | None = None,
+        observer: RegistryObserver | None = None,
+        limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings or AwsSettings()
+        self._observer = observer
+        self._limiter = (
+            limiter if limiter is not None else RateLimiter(self._settings.requests_per_second)
+        )
         self._base_session = session or boto3.Session()
         self._sessions: dict[str | None, boto3.Session] = {None: self._base_session}
         self._clients: dict[tuple[str | None, str], LambdaClient] = {}
@@ -127,18 +154,23 @@ class AwsRegistry:
     # -- reading --------------------------------------------------------------------------------
 
     def get_function(self, function: FunctionRef) -> FunctionState:
-        with translated("GetFunction"):
+        with self._calling("GetFunction"):
             response = self._client(function).get_function(FunctionName=function.name)
         return _function_state(response["Configuration"])
 
     def list_functions(self, region: str, account: str | None = None) -> list[FunctionState]:
         client = self._client(FunctionRef(name="", region=region, account=account))
-        with translated("ListFunctions"):
+        with self._calling("ListFunctions"):
             pages = client.get_paginator("list_functions").paginate()
             return [_function_state(item) for page in pages for item in page["Functions"]]
 
-    def list_versions(self, function: FunctionRef) -> list[PublishedVersion]:
-        with translated("ListVersionsByFunction"):
+    def list_versions(
+        self, function: FunctionRef, *, fresh: bool = False
+    ) -> list[PublishedVersion]:
+        # Every listing is read from Lambda, so ``fresh`` changes nothing here; caching is the
+        # business of ``cache.CachingRegistry``.
+        del fresh
+        with self._calling("ListVersionsByFunction"):
             pages = self._client(function).get_paginator("list_versions_by_function")
             items = [
                 item
@@ -154,7 +186,7 @@ class AwsRegistry:
         arguments: dict[str, Any] = {"FunctionName": function.name}
         if function_version is not None:
             arguments["FunctionVersion"] = function_version
-        with translated("ListAliases"):
+        with self._calling("ListAliases"):
             pages = self._client(function).get_paginator("list_aliases").paginate(**arguments)
             aliases = [_alias(item) for page in pages for item in page["Aliases"]]
         return sorted(aliases, key=lambda alias: alias.name)
@@ -174,7 +206,7 @@ class AwsRegistry:
             arguments["RevisionId"] = revision_id
         if description is not None:
             arguments["Description"] = description
-        with translated("PublishVersion"):
+        with self._calling("PublishVersion"):
             response = self._client(function).publish_version(**arguments)  # type: ignore[arg-type]
         return _published_version(response)
 
@@ -191,7 +223,7 @@ class AwsRegistry:
                     arguments["S3ObjectVersion"] = object_version
         if revision_id is not None:
             arguments["RevisionId"] = revision_id
-        with translated("UpdateFunctionCode"):
+        with self._calling("UpdateFunctionCode"):
             self._client(function).update_function_code(**arguments)
         return self.wait_until_settled(function)
 
@@ -238,7 +270,7 @@ class AwsRegistry:
         }
         if routing:
             arguments["RoutingConfig"] = _routing_config(routing)
-        with translated("CreateAlias"):
+        with self._calling("CreateAlias"):
             response = self._client(function).create_alias(**arguments)
         return _alias(response)
 
@@ -263,19 +295,71 @@ class AwsRegistry:
         }
         if description is not None:
             arguments["Description"] = description
-        with translated("UpdateAlias"):
+        with self._calling("UpdateAlias"):
             response = self._client(function).update_alias(**arguments)
         return _alias(response)
 
     def delete_alias(self, function: FunctionRef, name: str) -> None:
-        with translated("DeleteAlias"):
+        with self._calling("DeleteAlias"):
             self._client(function).delete_alias(FunctionName=function.name, Name=name)
 
     def delete_version(self, function: FunctionRef, number: int) -> None:
-        with translated("DeleteFunction"):
+        with self._calling("DeleteFunction"):
             self._client(function).delete_function(
                 FunctionName=function.name, Qualifier=str(number)
             )
+
+    # -- pacing and instrumentation -------------------------------------------------------------
+
+    @contextmanager
+    def _calling(self, operation: str) -> Iterator[None]:
+        """One logical call: its errors translated, its outcome and duration reported.
+
+        The duration is the caller's: pages, retries, backoff and client-side pacing included.
+        """
+        started = self._clock()
+        outcome = "success"
+        try:
+            with translated(operation):
+                yield
+        except LambdaGitopsError as error:
+            outcome = outcome_of(error)
+            raise
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer.request(operation, outcome, self._clock() - started)
+
+    def _instrument(self, client: LambdaClient, account: str | None, region: str) -> None:
+        """Pace every attempt of ``client`` and count the throttled ones.
+
+        ``before-send`` fires once per HTTP attempt, after botocore's retry backoff, so a retry
+        waits for a token like any other request; ``response-received`` also fires per attempt,
+        so the throttles that botocore retries are counted too, not only the last one.
+        """
+        events = client.meta.events
+        if self._limiter.enabled:
+            events.register("before-send.lambda", partial(self._pace, account, region))
+        if self._observer is not None:
+            events.register("response-received.lambda", self._count_throttling)
+
+    def _pace(self, account: str | None, region: str, **_: Any) -> None:
+        self._limiter.acquire(account, region)
+
+    def _count_throttling(
+        self,
+        event_name: str,
+        response_dict: Mapping[str, Any] | None = None,
+        parsed_response: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        if self._observer is None or response_dict is None:
+            return
+        code = (parsed_response or {}).get("Error", {}).get("Code", "")
+        if response_dict.get("status_code") == 429 or code in _THROTTLING_CODES:
+            self._observer.throttled(event_name.rsplit(".", maxsplit=1)[-1])
 
     # -- clients and credentials ----------------------------------------------------------------
 
@@ -293,6 +377,7 @@ class AwsRegistry:
                     endpoint_url=self._settings.endpoint_url,
                     config=self._config(),
                 )
+                self._instrument(client, function.account, function.region)
                 self._clients[key] = client
         return client
 
@@ -439,6 +524,8 @@ _ERRORS_BY_CODE: Mapping[str, type[RegistryError]] = {
     "SignatureDoesNotMatch": AccessDenied,
 }
 
+_THROTTLING_CODES = frozenset({"TooManyRequestsException", "ThrottlingException"})
+
 _BUSY_MESSAGES = ("An update is in progress", "currently in the following state: Pending")
 
 
@@ -502,3 +589,11 @@ def _error_by_status(status: int) -> type[RegistryError]:
     if status >= 500:
         return Transient
     return _ERRORS_BY_STATUS.get(status, InvalidRequest)
+
+
+def outcome_of(error: LambdaGitopsError) -> str:
+    """The metric label for an error: its type's name in snake case (``"precondition_failed"``).
+
+    The error types are few and fixed, so the label set stays bounded.
+    """
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()

@@ -6,27 +6,47 @@ the text form is for people and may change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from controller.model import FunctionRef, ObservedFunction
-from controller.registry.port import Registry, observe
+from controller.model import Alias, FunctionRef, FunctionState, PublishedVersion
+from controller.registry.port import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One function as ``registry show`` lists it: ``$LATEST``, versions and aliases."""
+
+    ref: FunctionRef
+    latest: FunctionState
+    versions: tuple[PublishedVersion, ...]
+    aliases: tuple[Alias, ...]
 
 
 def collect(
     registry: Registry, region: str, function: str | None = None, account: str | None = None
-) -> list[ObservedFunction]:
-    """Observe one function, or every function of the region, ordered by name."""
+) -> list[Listed]:
+    """List one function, or every function of the region, ordered by name."""
     if function is not None:
-        return [observe(registry, FunctionRef(function, region, account))]
+        return [_listed(registry, FunctionRef(function, region, account))]
     names = sorted(state.name for state in registry.list_functions(region, account))
-    return [observe(registry, FunctionRef(name, region, account)) for name in names]
+    return [_listed(registry, FunctionRef(name, region, account)) for name in names]
 
 
-def to_json(functions: list[ObservedFunction]) -> dict[str, Any]:
+def _listed(registry: Registry, ref: FunctionRef) -> Listed:
+    return Listed(
+        ref=ref,
+        latest=registry.get_function(ref),
+        versions=tuple(registry.list_versions(ref, fresh=True)),
+        aliases=tuple(registry.list_aliases(ref)),
+    )
+
+
+def to_json(functions: list[Listed]) -> dict[str, Any]:
     return {"functions": [_function_json(function) for function in functions]}
 
 
-def _function_json(function: ObservedFunction) -> dict[str, Any]:
+def _function_json(function: Listed) -> dict[str, Any]:
     return {
         "name": function.latest.name,
         "region": function.ref.region,
@@ -52,14 +72,14 @@ def _function_json(function: ObservedFunction) -> dict[str, Any]:
     }
 
 
-def to_text(functions: list[ObservedFunction]) -> str:
+def to_text(functions: list[Listed]) -> str:
     """A readable listing: per function, ``$LATEST``, the versions and where each alias points."""
     if not functions:
         return "no functions\n"
     return "\n".join(_function_text(function) for function in functions)
 
 
-def _function_text(function: ObservedFunction) -> str:
+def _function_text(function: Listed) -> str:
     latest = function.latest
     lines = [
         f"{latest.name}  ({function.ref.region})  {latest.arn}",

@@ -3,15 +3,21 @@
 One adapter implements it over boto3 (``aws.py``) and so serves AWS, a moto server and the
 emulated registry alike; tests of the core may implement it in memory. Every method raises the
 ``controller.errors.RegistryError`` family, never a botocore exception.
+
+Lambda's control-plane quota is small and per region (rule L40), so reading costs matter here:
+``observe`` reads a converged function with a single request when the registry caches version
+listings (``cache.CachingRegistry``), and a ``RegistryObserver`` lets the metrics see every
+call without this package importing the metrics module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
 from controller.model import (
+    LATEST,
     Alias,
     CodeSource,
     FunctionRef,
@@ -32,8 +38,15 @@ class Registry(Protocol):
         """Every function of the region (``$LATEST`` only), every page."""
         ...
 
-    def list_versions(self, function: FunctionRef) -> list[PublishedVersion]:
-        """The published versions, in ascending order, every page; ``$LATEST`` is left out."""
+    def list_versions(
+        self, function: FunctionRef, *, fresh: bool = False
+    ) -> list[PublishedVersion]:
+        """The published versions, in ascending order, every page; ``$LATEST`` is left out.
+
+        A registry may answer from a cache, because published versions never change; ``fresh``
+        asks for a listing read from Lambda now, for when the caller has met a version number
+        the cached listing lacks.
+        """
         ...
 
     def list_aliases(
@@ -105,11 +118,65 @@ class Registry(Protocol):
         ...
 
 
-def observe(registry: Registry, function: FunctionRef) -> ObservedFunction:
-    """Read everything the planner compares against: ``$LATEST``, versions and aliases."""
+class RegistryObserver(Protocol):
+    """Told about every registry call, for the metrics; the registry knows nothing of Prometheus.
+
+    ``operation`` is Lambda's name for the call (``ListAliases``), so the label set is bounded.
+    """
+
+    def request(self, operation: str, outcome: str, seconds: float) -> None:
+        """One logical call finished, after all its retries and pages.
+
+        ``outcome`` is ``"success"`` or the kind of error in snake case (``"not_found"``,
+        ``"precondition_failed"``, ``"throttled"``, ``"transient"``, ...); ``seconds`` is how long
+        the caller waited, client-side pacing included.
+        """
+        ...
+
+    def throttled(self, operation: str) -> None:
+        """One HTTP attempt was refused as over the quota (HTTP 429), retried or not."""
+        ...
+
+
+NeedLatest = Callable[[Sequence[PublishedVersion]], bool]
+"""Given the published versions, whether the caller needs ``$LATEST`` as well."""
+
+
+def observe(
+    registry: Registry, function: FunctionRef, *, need_latest: NeedLatest | None = None
+) -> ObservedFunction:
+    """Read everything the planner compares against: aliases, versions and ``$LATEST``.
+
+    The aliases are read first, and always from Lambda: they are what drifts. Versions are read
+    next, possibly from a cache; a version cannot be deleted while an alias points at it (rule
+    L35), so an alias that names a version number the listing lacks means the listing is stale
+    (someone published out of band), and it is read again, fresh. ``$LATEST`` is only needed to
+    publish a missing version; ``need_latest``, when given, says from the versions whether it is,
+    and when it says no, ``latest`` is ``None`` and no request is made for it. On a converged
+    function behind a version cache, the whole observation is one request (ListAliases).
+    """
+    aliases = tuple(registry.list_aliases(function))
+    versions = registry.list_versions(function)
+    if not _names_only_known_versions(aliases, versions):
+        versions = registry.list_versions(function, fresh=True)
+    read_latest = need_latest is None or need_latest(versions)
     return ObservedFunction(
         ref=function,
-        latest=registry.get_function(function),
-        versions=tuple(registry.list_versions(function)),
-        aliases=tuple(registry.list_aliases(function)),
+        latest=registry.get_function(function) if read_latest else None,
+        versions=tuple(versions),
+        aliases=aliases,
     )
+
+
+def _names_only_known_versions(
+    aliases: Iterable[Alias], versions: Iterable[PublishedVersion]
+) -> bool:
+    """Whether every version an alias routes to, primary or weighted, is among ``versions``."""
+    known = {str(version.number) for version in versions}
+    named = {
+        number
+        for alias in aliases
+        for number in (alias.function_version, *alias.routing)
+        if number != LATEST
+    }
+    return named <= known

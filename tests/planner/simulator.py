@@ -34,6 +34,7 @@ from controller.plan import (
 
 def apply(function: ObservedFunction, actions: Iterable[Action]) -> ObservedFunction:
     """The function as it is after ``actions`` ran in order."""
+    assert function.latest is not None, "the simulator starts from a fully observed function"
     registry = _Registry(
         latest=function.latest,
         versions=list(function.versions),

@@ -35,7 +35,8 @@ def test_a_burst_over_the_quota_is_absorbed_by_retries(
     emulator = emulator_factory()
     seeded(emulator)
     emulator.faults = Faults(rate_limit=20)
-    live = registry(emulator, max_attempts=10)
+    # Unpaced, so that the burst does go over the quota.
+    live = registry(emulator, max_attempts=10, requests_per_second=None)
     for _ in range(60):
         assert [alias.name for alias in live.list_aliases(FUNCTION)] == []
     assert sum(emulator.throttled_counts().values()) > 0
@@ -60,7 +61,7 @@ def test_adaptive_mode_also_gets_through_a_burst(
     emulator = emulator_factory()
     seeded(emulator)
     emulator.faults = Faults(rate_limit=20)
-    live = registry(emulator, retry_mode="adaptive", max_attempts=10)
+    live = registry(emulator, retry_mode="adaptive", max_attempts=10, requests_per_second=None)
     for _ in range(60):
         live.get_function(FUNCTION)
 
