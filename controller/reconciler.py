@@ -2,25 +2,33 @@
 
 Each pass recomputes everything from the declarations at one Git revision and the live registry,
 so it is idempotent and a crash at any point is repaired by the next pass. Functions are
-independent transactions: an invalid declaration, a failed observation or a failed write stops
-that function alone, and the result says which and why.
+independent transactions, reconciled concurrently up to a bound: an invalid declaration, a
+failed observation, a function outside the configured scope or a failed write stops that
+function alone, and the result says which and why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 from controller.applier import Applier, CodeReader, FunctionOutcome
 from controller.declarations import Declarations
 from controller.errors import NotFound, RegistryError
-from controller.model import DesiredFunction, ObservedFunction
+from controller.model import DesiredFunction, ObservedFunction, PublishedVersion
 from controller.plan import FunctionPlan, Plan
 from controller.planner import plan_function
 from controller.registry.port import Registry, observe
 
 Progress = Callable[[str], None]
 """Called with a function's name as each one is handled, for a progress display."""
+
+Status = Literal["synced", "drifted", "progressing", "error", "suspended"]
+
+InScope = Callable[[str], bool]
+"""Whether the controller may write to the function with this ARN."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +42,74 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionResult:
+    """One function in one pass: what was seen, planned and, when applying, done."""
+
+    observation: Observation
+    plan: FunctionPlan
+    outcome: FunctionOutcome | None = None
+    """``None`` when nothing was applied: planning only, or nothing could be."""
+
+    @property
+    def function(self) -> DesiredFunction:
+        return self.observation.function
+
+    @property
+    def error(self) -> str | None:
+        if self.plan.error is not None:
+            return self.plan.error
+        return self.outcome.error if self.outcome is not None else None
+
+    @property
+    def applied(self) -> bool:
+        """Every planned action was carried out."""
+        return self.outcome is not None and self.outcome.converged and bool(self.plan.actions)
+
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return "error"
+        if self.function.suspend:
+            return "suspended"
+        if self.plan.in_sync:
+            return "synced"
+        return "progressing" if self.applied else "drifted"
+
+    def drifted_aliases(self) -> dict[str, bool]:
+        """Every declared alias, and whether it still differs from its declaration."""
+        drifted = {entry.alias for entry in self.plan.drift if entry.kind in ("missing", "differs")}
+        if self.applied:
+            drifted = set()
+        return {name: name in drifted for name in self.function.aliases}
+
+
+@dataclass(frozen=True, slots=True)
 class PassResult:
     """What one pass planned and, unless it only planned, what became of each function."""
 
     declarations: Declarations
-    plan: Plan
-    observations: tuple[Observation, ...]
-    outcomes: tuple[FunctionOutcome, ...] = ()
+    results: tuple[FunctionResult, ...]
+    applying: bool = False
+    """True for a pass that applies; a planning pass has no outcomes."""
+
+    @property
+    def plan(self) -> Plan:
+        return Plan(self.declarations.revision, tuple(result.plan for result in self.results))
+
+    @property
+    def observations(self) -> tuple[Observation, ...]:
+        return tuple(result.observation for result in self.results)
+
+    @property
+    def outcomes(self) -> tuple[FunctionOutcome, ...]:
+        if not self.applying:
+            return ()
+        return tuple(
+            result.outcome
+            if result.outcome is not None
+            else FunctionOutcome(result.function, error=result.error)
+            for result in self.results
+        )
 
     @property
     def declaration_errors(self) -> list[str]:
@@ -49,34 +118,87 @@ class PassResult:
     @property
     def converged(self) -> bool:
         """Every function converged and every declaration was valid."""
-        return not self.declaration_errors and all(o.converged for o in self.outcomes)
+        return not self.declaration_errors and all(r.error is None for r in self.results)
 
 
-def observe_functions(
-    registry: Registry, functions: Sequence[DesiredFunction], progress: Progress | None = None
-) -> tuple[Observation, ...]:
-    observations = []
-    for function in functions:
+def reconcile_function(
+    registry: Registry,
+    function: DesiredFunction,
+    revision: str,
+    *,
+    code: CodeReader | None = None,
+    in_scope: InScope | None = None,
+) -> FunctionResult:
+    """Observe, plan and, when ``code`` is given (and the function is in scope), apply one
+    function. Never raises a registry error: it becomes the function's error."""
+    observation = observe_function(registry, function)
+    plan = _plan(observation, revision)
+    if observation.live is None or plan.error is not None:
+        return FunctionResult(observation, plan)
+    if in_scope is not None and not in_scope(arn := _function_arn(observation.live)):
+        error = (
+            f"{arn} is outside the controller's scope (scope.functions, scope.regions, "
+            "scope.accounts): nothing is written to it"
+        )
+        return FunctionResult(observation, plan, FunctionOutcome(function, error=error))
+    if code is None:
+        return FunctionResult(observation, plan)
+    outcome = Applier(registry, code).apply(plan, observation.live, revision)
+    return FunctionResult(observation, plan, outcome)
+
+
+def observe_function(registry: Registry, function: DesiredFunction) -> Observation:
+    """The function's live state; ``$LATEST`` is read only when a declared version is missing,
+    since only a publish needs it."""
+    declared = {version.code_sha256 for version in function.versions.values()}
+
+    def need_latest(versions: Sequence[PublishedVersion]) -> bool:
+        return not declared <= {version.code_sha256 for version in versions}
+
+    try:
+        return Observation(function, observe(registry, function.ref, need_latest=need_latest))
+    except NotFound:
+        return Observation(function, None)
+    except RegistryError as error:
+        return Observation(function, None, f"cannot read it: {error}")
+
+
+def run_pass(
+    registry: Registry,
+    declarations: Declarations,
+    *,
+    code: CodeReader | None = None,
+    in_scope: InScope | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> PassResult:
+    """Every declared function, ``workers`` at a time, results in declaration order."""
+
+    def one(function: DesiredFunction) -> FunctionResult:
+        result = reconcile_function(
+            registry, function, declarations.revision, code=code, in_scope=in_scope
+        )
         if progress is not None:
             progress(function.name)
-        try:
-            live: ObservedFunction | None = observe(registry, function.ref)
-        except NotFound:
-            live = None
-        except RegistryError as error:
-            observations.append(Observation(function, None, f"cannot read it: {error}"))
-            continue
-        observations.append(Observation(function, live))
-    return tuple(observations)
+        return result
+
+    applying = code is not None
+    if workers <= 1 or len(declarations.functions) <= 1:
+        results = tuple(one(function) for function in declarations.functions)
+        return PassResult(declarations, results, applying)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+        return PassResult(declarations, tuple(pool.map(one, declarations.functions)), applying)
 
 
 def plan_pass(
-    registry: Registry, declarations: Declarations, progress: Progress | None = None
+    registry: Registry,
+    declarations: Declarations,
+    progress: Progress | None = None,
+    *,
+    workers: int = 1,
 ) -> PassResult:
     """Observe every declared function and plan it; nothing is written."""
-    observations = observe_functions(registry, declarations.functions, progress)
-    plans = tuple(_plan(observation, declarations.revision) for observation in observations)
-    return PassResult(declarations, Plan(declarations.revision, plans), observations)
+    return run_pass(registry, declarations, workers=workers, progress=progress)
 
 
 def reconcile_pass(
@@ -84,22 +206,28 @@ def reconcile_pass(
     declarations: Declarations,
     code: CodeReader,
     progress: Progress | None = None,
+    *,
+    workers: int = 1,
+    in_scope: InScope | None = None,
 ) -> PassResult:
     """Observe, plan and apply every declared function, each on its own."""
-    planned = plan_pass(registry, declarations, progress)
-    applier = Applier(registry, code)
-    outcomes = []
-    for function_plan, observation in zip(
-        planned.plan.functions, planned.observations, strict=True
-    ):
-        if observation.live is None:
-            outcomes.append(FunctionOutcome(function_plan.function, error=function_plan.error))
-            continue
-        outcomes.append(applier.apply(function_plan, observation.live, declarations.revision))
-    return PassResult(declarations, planned.plan, planned.observations, tuple(outcomes))
+    return run_pass(
+        registry, declarations, code=code, in_scope=in_scope, workers=workers, progress=progress
+    )
 
 
 def _plan(observation: Observation, revision: str) -> FunctionPlan:
     if observation.error is not None:
         return FunctionPlan(observation.function, error=observation.error)
     return plan_function(observation.function, observation.live, revision)
+
+
+def _function_arn(live: ObservedFunction) -> str:
+    """The function's unqualified ARN, from what Lambda reported."""
+    if live.latest is not None:
+        return ":".join(live.latest.arn.split(":")[:7])
+    arns = [alias.arn for alias in live.aliases] + [version.arn for version in live.versions]
+    for arn in arns:
+        if arn:
+            return ":".join(arn.split(":")[:7])
+    return live.ref.name

@@ -7,10 +7,11 @@ in the package reads the environment.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -25,10 +26,38 @@ from controller.errors import ConfigurationError
 ENV_PREFIX = "LAMBDA_GITOPS_"
 
 
+class Scope(BaseModel):
+    """What the controller may write: globs over function ARNs, regions and accounts.
+
+    A declaration outside the scope is an error for that function, never a write.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    functions: tuple[str, ...] = Field(default=("*",), description="Globs over function ARNs.")
+    regions: tuple[str, ...] = Field(default=("*",), description="Globs over region names.")
+    accounts: tuple[str, ...] = Field(default=("*",), description="Globs over account ids.")
+
+    def allows(self, arn: str) -> bool:
+        """True when a function ARN ``arn:aws:lambda:REGION:ACCOUNT:function:NAME`` is in scope."""
+        parts = arn.split(":")
+        if len(parts) < 7:
+            return False
+        region, account = parts[3], parts[4]
+        unqualified = ":".join(parts[:7])
+        return (
+            any(fnmatchcase(unqualified, pattern) for pattern in self.functions)
+            and any(fnmatchcase(region, pattern) for pattern in self.regions)
+            and any(fnmatchcase(account, pattern) for pattern in self.accounts)
+        )
+
+
 class Settings(BaseSettings):
     """Where the declarations are, which registry to reconcile, and how to reach it."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
 
     repo: str = Field(".", description="The declarations repository: a local path (or a URL).")
     ref: str = Field("HEAD", description="The branch, tag or commit whose declarations apply.")
@@ -44,6 +73,50 @@ class Settings(BaseSettings):
         "standard", description="botocore's retry mode for Lambda calls."
     )
     max_attempts: int = Field(5, ge=1, le=20, description="Attempts per Lambda call.")
+    requests_per_second: float | None = Field(
+        10.0,
+        gt=0,
+        description="Client-side quota per account and region; Lambda allows 15/s (none: off).",
+    )
+
+    # -- the long-running controller (``run``) ------------------------------------------------
+    mode: Literal["enforce", "detect"] = Field(
+        "enforce", description="enforce: correct drift; detect: observe and report only."
+    )
+    listen: str = Field("0.0.0.0:8080", description="HOST:PORT of /metrics, /status, /webhook.")
+    resync_interval: float = Field(
+        300.0, gt=0, description="Seconds between passes that catch out-of-band changes."
+    )
+    version_resync_interval: float = Field(
+        1800.0, gt=0, description="Seconds after which cached version listings are read again."
+    )
+    poll_interval: float = Field(
+        60.0, gt=0, description="Seconds between fetches of a remote repository."
+    )
+    concurrency: int = Field(8, ge=1, le=64, description="Functions reconciled at once.")
+    shutdown_grace: float = Field(
+        30.0, ge=0, description="Seconds in-flight calls get to finish on SIGTERM."
+    )
+    cache_dir: Path = Field(
+        Path("/tmp/lambda-gitops"),  # noqa: S108 - overridden in the chart by an emptyDir
+        description="Where the controller keeps its clone of a remote repository.",
+    )
+    webhook_secret_file: Path | None = Field(
+        None, description="A file holding the webhook's shared secret; no file: no webhook."
+    )
+    git_token_file: Path | None = Field(
+        None, description="A file holding an HTTPS token for the repository."
+    )
+    git_ssh_key_file: Path | None = Field(
+        None, description="An SSH private key for the repository."
+    )
+    git_known_hosts_file: Path | None = Field(
+        None, description="known_hosts for the repository's SSH host."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: JSON unless on a terminal."
+    )
+    scope: Scope = Field(default_factory=Scope, description="What may be written.")
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
