@@ -6,28 +6,44 @@ else, so that the core modules never read settings or the environment themselves
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from controller import declarations
 from controller.applier import CodeReader
 from controller.declarations import Declarations
 from controller.errors import ConfigurationError
+from controller.logging import configure as configure_logging
+from controller.logging import get_logger
+from controller.loop import Controller
+from controller.metrics import Metrics
 from controller.registry.aws import AwsRegistry, AwsSettings
+from controller.registry.cache import CachingRegistry
 from controller.registry.connect import open_registry
+from controller.registry.port import RegistryObserver
+from controller.server import ControllerServer
 from controller.settings import Settings
+from controller.source import GitCredentials, open_source
 
 
 @contextmanager
-def registry_for(settings: Settings) -> Iterator[AwsRegistry]:
+def registry_for(
+    settings: Settings, *, observer: RegistryObserver | None = None
+) -> Iterator[AwsRegistry]:
     """The registry the settings name, open until the block ends."""
     aws = AwsSettings(
         endpoint_url=settings.endpoint_url,
         retry_mode=settings.retry_mode,
         max_attempts=settings.max_attempts,
+        requests_per_second=settings.requests_per_second,
     )
-    with open_registry(settings.registry, region=settings.region, settings=aws) as registry:
+    with open_registry(
+        settings.registry, region=settings.region, settings=aws, observer=observer
+    ) as registry:
         yield registry
 
 
@@ -44,3 +60,90 @@ def declarations_for(settings: Settings) -> tuple[Declarations, CodeReader]:
         repo, settings.ref, settings.path, default_region=settings.region
     )
     return loaded, declarations.CommitCodeReader(repo, loaded.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class _MetricsObserver:
+    """Passes the registry's calls on to the metrics, so the registry need not know them."""
+
+    metrics: Metrics
+
+    def request(self, operation: str, outcome: str, seconds: float) -> None:
+        self.metrics.registry_request(operation, outcome, seconds)
+
+    def throttled(self, operation: str) -> None:
+        self.metrics.registry_throttled(operation)
+
+
+def run_controller(settings: Settings, stop: threading.Event) -> None:
+    """Run the controller until ``stop`` is set, then give in-flight calls the grace period."""
+    configure_logging(settings.log_format)
+    log = get_logger("controller")
+    metrics = Metrics()
+    credentials = GitCredentials.from_environment(
+        os.environ,
+        token_file=settings.git_token_file,
+        ssh_key_file=settings.git_ssh_key_file,
+        known_hosts_file=settings.git_known_hosts_file,
+    )
+    source = open_source(
+        settings.repo,
+        settings.ref,
+        cache_dir=settings.cache_dir,
+        poll_interval=settings.poll_interval,
+        credentials=credentials,
+    )
+    host, port = parse_listen(settings.listen)
+    with registry_for(settings, observer=_MetricsObserver(metrics)) as aws:
+        registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
+        controller = Controller(settings, source, registry, metrics)
+        server = ControllerServer(
+            host,
+            port,
+            metrics=metrics.registry,
+            status=controller.state.as_json,
+            healthy=controller.healthy,
+            ready=controller.ready,
+            on_push=controller.webhook,
+            webhook_secret=_webhook_secret(settings.webhook_secret_file),
+        )
+        with server:
+            log.info(
+                "controller started",
+                url=server.url,
+                repository=source.display_url,
+                ref=settings.ref,
+                mode=settings.mode,
+                registry=settings.registry,
+            )
+            loop = threading.Thread(target=controller.run, args=(stop,), name="controller-loop")
+            loop.start()
+            while not stop.wait(1.0):
+                if not loop.is_alive():
+                    raise ConfigurationError("the controller loop ended unexpectedly; see the log")
+            loop.join(timeout=settings.shutdown_grace)
+            log.info("controller stopped", clean=not loop.is_alive())
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::]:8080`` for IPv6) as a host and a port number."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigurationError(
+            f"--listen {listen!r} is not HOST:PORT; write for example 0.0.0.0:8080"
+        )
+    return host.strip("[]"), int(port)
+
+
+def _webhook_secret(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as error:
+        raise ConfigurationError(
+            f"--webhook-secret-file {path}: cannot read it ({error.strerror})"
+        ) from error
+    if not secret:
+        raise ConfigurationError(f"--webhook-secret-file {path} is empty")
+    return secret

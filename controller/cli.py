@@ -8,7 +8,9 @@ variables, the ``--config`` file and defaults, in that order (``controller.setti
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from controller import __version__, declarations, render
-from controller.bootstrap import declarations_for, registry_for
+from controller.bootstrap import declarations_for, registry_for, run_controller
 from controller.errors import LambdaGitopsError
 from controller.reconciler import PassResult, Progress, plan_pass, reconcile_pass
 from controller.registry import inventory
@@ -161,6 +163,38 @@ def reconcile(once: bool, **options: Any) -> None:
     converged = sum(1 for outcome in result.outcomes if outcome.converged)
     click.echo(f"Reconciled: {converged} of {len(result.outcomes)} functions converged.")
     sys.exit(EXIT_IN_SYNC if result.converged else EXIT_ERROR)
+
+
+@main.command()
+@source_options
+@registry_options
+@click.option(
+    "--mode", type=click.Choice(["enforce", "detect"]), help="enforce (default) or detect."
+)
+@click.option("--listen", help="HOST:PORT of /metrics, /healthz, /readyz, /status, /webhook.")
+@click.option("--resync-interval", type=float, help="Seconds between resync passes (300).")
+@click.option("--poll-interval", type=float, help="Seconds between fetches of a remote (60).")
+@click.option(
+    "--webhook-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The webhook's shared secret; without it the webhook is off.",
+)
+@click.option("--concurrency", type=int, help="Functions reconciled at once (8).")
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]))
+def run(**options: Any) -> None:
+    """The controller: follow the repository and keep the registry converged.
+
+    Runs until SIGTERM or SIGINT, then lets in-flight calls finish and exits 0.
+    """
+    stop = threading.Event()
+
+    def shut_down(signum: int, _frame: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, shut_down)
+    with reported_errors():
+        run_controller(settings_from(options), stop)
 
 
 @contextmanager

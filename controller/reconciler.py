@@ -171,23 +171,34 @@ def run_pass(
     in_scope: InScope | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_result: Callable[[FunctionResult], None] | None = None,
 ) -> PassResult:
-    """Every declared function, ``workers`` at a time, results in declaration order."""
+    """Every declared function, ``workers`` at a time, results in declaration order.
 
-    def one(function: DesiredFunction) -> FunctionResult:
+    Once ``should_stop`` says so, functions not yet started are skipped (and left out of the
+    result) while those in flight finish: that is how a shutdown lets in-flight calls end.
+    """
+
+    def one(function: DesiredFunction) -> FunctionResult | None:
+        if should_stop is not None and should_stop():
+            return None
         result = reconcile_function(
             registry, function, declarations.revision, code=code, in_scope=in_scope
         )
         if progress is not None:
             progress(function.name)
+        if on_result is not None:
+            on_result(result)
         return result
 
-    applying = code is not None
     if workers <= 1 or len(declarations.functions) <= 1:
-        results = tuple(one(function) for function in declarations.functions)
-        return PassResult(declarations, results, applying)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
-        return PassResult(declarations, tuple(pool.map(one, declarations.functions)), applying)
+        results = [one(function) for function in declarations.functions]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+            results = list(pool.map(one, declarations.functions))
+    done = tuple(result for result in results if result is not None)
+    return PassResult(declarations, done, applying=code is not None)
 
 
 def plan_pass(

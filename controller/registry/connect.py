@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -16,18 +17,23 @@ import boto3
 from controller.errors import ConfigurationError
 from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer
+from controller.registry.port import RegistryObserver
 
 EMULATED_PREFIX = "emulated:"
 
 
 @contextmanager
 def open_registry(
-    spec: str, *, region: str, settings: AwsSettings | None = None
+    spec: str,
+    *,
+    region: str,
+    settings: AwsSettings | None = None,
+    observer: RegistryObserver | None = None,
 ) -> Iterator[AwsRegistry]:
     """The registry ``spec`` names, ready to use until the block ends."""
     settings = settings or AwsSettings()
     if spec == "aws":
-        yield AwsRegistry(settings, session=boto3.Session(region_name=region))
+        yield AwsRegistry(settings, session=boto3.Session(region_name=region), observer=observer)
         return
     if not spec.startswith(EMULATED_PREFIX) or not spec.removeprefix(EMULATED_PREFIX):
         raise ConfigurationError(
@@ -41,10 +47,9 @@ def open_registry(
             aws_secret_access_key="emulated",  # noqa: S106 - the emulator checks no signature
             region_name=region,
         )
-        emulated = AwsSettings(
+        emulated = replace(
+            settings,
             endpoint_url=server.endpoint_url,
-            retry_mode=settings.retry_mode,
-            max_attempts=settings.max_attempts,
             update_poll_seconds=min(settings.update_poll_seconds, 0.2),
         )
-        yield AwsRegistry(emulated, session=session)
+        yield AwsRegistry(emulated, session=session, observer=observer)

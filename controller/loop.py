@@ -1,0 +1,420 @@
+"""The long-running controller: triggers, passes, what it reports, and a clean shutdown.
+
+The loop is level-triggered. A pass starts at start-up, when the Git source reports a new
+revision, when the resync timer runs out (to catch changes made outside Git), and when the
+webhook makes the source fetch. Triggers that arrive while a pass runs are coalesced into one
+next pass. Every pass recomputes the whole desired and observed state, so the loop keeps no
+state that a crash could corrupt: what it keeps (per function the last attempted and applied
+revision and the last error) is only reported.
+
+Declarations that cannot be used never turn into writes: a function whose declaration is
+invalid, or whose file does not parse, is left as it is and reported in error, and it keeps its
+metric series; only a function removed from Git loses them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.declarations import CommitCodeReader, Declarations, load_commit
+from controller.errors import LambdaGitopsError
+from controller.logging import get_logger
+from controller.metrics import FunctionStatus, Metrics
+from controller.model import DesiredFunction, FunctionRef
+from controller.reconciler import FunctionResult, PassResult, Status, run_pass
+from controller.registry.port import Registry
+from controller.render import action_kind
+from controller.settings import Settings
+from controller.source import GitSource, Revision, SourceError
+
+JITTER = 0.1
+"""The resync timer runs out at its interval plus or minus this fraction, so that many
+controllers started together do not call Lambda in step."""
+
+
+class Trigger:
+    """Reasons for a pass; those that arrive during a pass are kept for one next pass."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._reasons: set[str] = set()
+
+    def fire(self, reason: str) -> None:
+        with self._condition:
+            self._reasons.add(reason)
+            self._condition.notify_all()
+
+    def wait(self, timeout: float) -> set[str]:
+        """The reasons fired since the last call, waiting up to ``timeout`` for one."""
+        with self._condition:
+            if not self._reasons:
+                self._condition.wait(timeout=max(timeout, 0.0))
+            reasons, self._reasons = self._reasons, set()
+            return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRecord:
+    """What ``/status`` says of one declared function."""
+
+    name: str
+    function: str
+    region: str
+    status: Status
+    last_attempted_revision: str | None = None
+    last_applied_revision: str | None = None
+    drifted_aliases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    last_error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "region": self.region,
+            "status": self.status,
+            "lastAttemptedRevision": self.last_attempted_revision,
+            "lastAppliedRevision": self.last_applied_revision,
+            "driftedAliases": list(self.drifted_aliases),
+            "lastError": self.last_error,
+        }
+
+
+@dataclass
+class ControllerState:
+    """Everything the HTTP endpoints show; written by the loop, read by the server's threads."""
+
+    ref: str
+    mode: str
+    repository: str
+    revision: Revision | None = None
+    source_error: str | None = None
+    last_fetch_at: float | None = None
+    last_pass_at: float | None = None
+    last_pass_seconds: float | None = None
+    last_pass_reasons: tuple[str, ...] = ()
+    declaration_errors: tuple[str, ...] = ()
+    records: dict[str, FunctionRecord] = field(default_factory=dict)
+    registry_reached: bool = False
+    heartbeat: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "repository": self.repository,
+                "ref": self.ref,
+                "revision": self.revision.sha if self.revision else None,
+                "mode": self.mode,
+                "sourceError": self.source_error,
+                "lastFetchAt": self.last_fetch_at,
+                "lastPassAt": self.last_pass_at,
+                "lastPassSeconds": self.last_pass_seconds,
+                "lastPassReasons": list(self.last_pass_reasons),
+                "declarationErrors": list(self.declaration_errors),
+                "functions": {name: r.as_json() for name, r in sorted(self.records.items())},
+            }
+
+
+class Controller:
+    """Follows a Git source and keeps the registry converged (``enforce``) or watched
+    (``detect``), reporting through metrics, logs and ``ControllerState``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        source: GitSource,
+        registry: Registry,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._source = source
+        self._registry = registry
+        self._metrics = metrics
+        self._clock = clock
+        self._monotonic = monotonic
+        self._random = rng or random.Random()
+        self._log = get_logger("controller.loop")
+        self.trigger = Trigger()
+        self.state = ControllerState(
+            ref=settings.ref, mode=settings.mode, repository=source.display_url
+        )
+        self._declarations: tuple[str, Declarations] | None = None
+        self._last_good: dict[str, DesiredFunction] = {}
+
+    # -- what the HTTP endpoints ask ------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        """The loop is alive: it woke up, or finished a function, recently enough."""
+        limit = max(3 * self._settings.resync_interval, 600.0)
+        return self._monotonic() - self.state.heartbeat < limit
+
+    def ready(self) -> bool:
+        """The first source sync is done and the registry has been reached."""
+        return self.state.revision is not None and self.state.registry_reached
+
+    def webhook(self) -> None:
+        """A push notification: fetch at once; a new revision then triggers a pass."""
+        self._log.info("webhook received; fetching")
+        self._source.poke()
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow the source and reconcile until ``stop`` is set."""
+        watcher = threading.Thread(
+            target=self._source.run,
+            args=(self._on_revision, self._on_fetch, stop),
+            name="git-source",
+            daemon=True,
+        )
+        watcher.start()
+        self.trigger.fire("start-up")
+        next_resync = self._monotonic() + self._resync_interval()
+        try:
+            while not stop.is_set():
+                reasons = self.trigger.wait(timeout=min(next_resync - self._monotonic(), 5.0))
+                self.state.heartbeat = self._monotonic()
+                if stop.is_set():
+                    break
+                if self._monotonic() >= next_resync:
+                    reasons.add("resync")
+                if not reasons or self.state.revision is None:
+                    if reasons:  # no revision yet: keep the reasons for when it comes
+                        for reason in reasons:
+                            self.trigger.fire(reason)
+                        stop.wait(0.2)
+                    continue
+                self.run_pass(reasons, stop)
+                next_resync = self._monotonic() + self._resync_interval()
+        finally:
+            stop.set()
+            self.trigger.fire("stop")
+            watcher.join(timeout=self._settings.shutdown_grace)
+
+    def _resync_interval(self) -> float:
+        spread = self._settings.resync_interval * JITTER
+        return self._settings.resync_interval + self._random.uniform(-spread, spread)
+
+    def _on_revision(self, revision: Revision) -> None:
+        with self.state.lock:
+            self.state.revision = revision
+            self.state.source_error = None
+        self._metrics.source_revision(revision.sha, revision.ref)
+        self._log.info("new revision", revision=revision.sha, ref=revision.ref)
+        self.trigger.fire("git")
+
+    def _on_fetch(self, ok: bool, at: float) -> None:
+        self._metrics.source_fetch(ok=ok, at=at)
+        with self.state.lock:
+            if ok:
+                self.state.last_fetch_at = at
+                self.state.source_error = None
+                self.state.revision = self._source.revision or self.state.revision
+            else:
+                self.state.source_error = "the last fetch failed; see the logs"
+
+    # -- one pass -------------------------------------------------------------------------------
+
+    def run_pass(self, reasons: Iterable[str], stop: threading.Event | None = None) -> None:
+        """One pass at the source's last good revision; every outcome is recorded, always."""
+        revision = self.state.revision
+        if revision is None:
+            return
+        started, wall = self._monotonic(), self._clock()
+        success = False
+        try:
+            declarations = self._read(revision)
+            result = run_pass(
+                self._registry,
+                declarations,
+                code=CommitCodeReader(self._source.path, revision.sha)
+                if self._settings.mode == "enforce"
+                else None,
+                in_scope=self._settings.scope.allows,
+                workers=self._settings.concurrency,
+                should_stop=stop.is_set if stop is not None else None,
+                on_result=self._beat,
+            )
+            success = self._record(result, revision)
+        except SourceError as error:
+            self._log.error("cannot read the declarations", revision=revision.sha, error=str(error))
+            with self.state.lock:
+                self.state.source_error = str(error)
+        finally:
+            seconds = self._monotonic() - started
+            self._metrics.pass_finished(success=success, seconds=seconds, finished_at=self._clock())
+            with self.state.lock:
+                self.state.last_pass_at = wall
+                self.state.last_pass_seconds = seconds
+                self.state.last_pass_reasons = tuple(sorted(reasons))
+            self._log.info(
+                "pass",
+                revision=revision.sha,
+                reasons=sorted(reasons),
+                outcome="success" if success else "failure",
+                duration=round(seconds, 3),
+                functions=len(self.state.records),
+            )
+
+    def _beat(self, _result: FunctionResult) -> None:
+        self.state.heartbeat = self._monotonic()
+
+    def _read(self, revision: Revision) -> Declarations:
+        """The declarations at ``revision``, parsed once per revision."""
+        if self._declarations is not None and self._declarations[0] == revision.sha:
+            return self._declarations[1]
+        try:
+            declarations = load_commit(
+                self._source.path,
+                revision.sha,
+                self._settings.path,
+                default_region=self._settings.region,
+            )
+        except LambdaGitopsError as error:
+            raise SourceError(f"cannot read {revision.sha[:12]}: {error}") from error
+        self._declarations = (revision.sha, declarations)
+        return declarations
+
+    def _record(self, result: PassResult, revision: Revision) -> bool:
+        """Fold a pass into the state, the metrics and the logs; True when nothing failed."""
+        records: dict[str, FunctionRecord] = {}
+        previous = self.state.records
+        for function_result in result.results:
+            records[function_result.function.name] = self._function_record(
+                function_result, previous.get(function_result.function.name), revision
+            )
+            self._log_actions(function_result, revision)
+        for name, record in self._held_back(result.declarations, previous).items():
+            records[name] = record
+        for desired in result.declarations.functions:
+            self._last_good[desired.name] = desired
+        for name in [n for n in self._last_good if n not in records]:
+            del self._last_good[name]
+        if len(result.results) < len(result.declarations.functions):  # stopped part-way
+            for name, record in previous.items():
+                records.setdefault(name, record)
+        errors = tuple(str(error) for error in result.declarations.errors)
+        with self.state.lock:
+            self.state.records = records
+            self.state.declaration_errors = errors
+            if any(r.observation.error is None for r in result.results) or not result.results:
+                self.state.registry_reached = True
+        self._metrics.declaration_errors(len(errors))
+        statuses = {(r.function, r.region): _status_of(r) for r in reversed(records.values())}
+        self._metrics.functions(list(statuses.values()))
+        return not errors and all(record.status != "error" for record in records.values())
+
+    def _function_record(
+        self, result: FunctionResult, previous: FunctionRecord | None, revision: Revision
+    ) -> FunctionRecord:
+        function = result.function
+        converged = result.status in ("synced", "progressing", "suspended")
+        if converged:
+            last_applied: str | None = revision.sha
+        else:
+            last_applied = previous.last_applied_revision if previous is not None else None
+        drifted = result.drifted_aliases()
+        return FunctionRecord(
+            name=function.name,
+            function=_bare_name(function.ref),
+            region=function.ref.region,
+            status=result.status,
+            last_attempted_revision=revision.sha,
+            last_applied_revision=last_applied,
+            drifted_aliases=tuple(name for name, is_drifted in drifted.items() if is_drifted),
+            aliases=tuple(function.aliases),
+            last_error=result.error,
+        )
+
+    def _held_back(
+        self, declarations: Declarations, previous: Mapping[str, FunctionRecord]
+    ) -> dict[str, FunctionRecord]:
+        """Functions the revision cannot speak for: invalid declarations, and those declared at
+        the last good revision in a file that no longer parses. They are not touched."""
+        held: dict[str, FunctionRecord] = {}
+        for invalid in declarations.invalid:
+            if invalid.name is None:
+                continue
+            error = "; ".join(str(e) for e in invalid.errors)
+            held[invalid.name] = self._held_record(invalid.name, invalid.ref, previous, error)
+        broken = {error.location.file: error for error in declarations.broken_files}
+        for name, desired in self._last_good.items():
+            location = desired.location
+            if location is not None and location.file in broken and name not in held:
+                error = f"{broken[location.file]} (left as it was at the last good revision)"
+                held[name] = self._held_record(name, desired.ref, previous, error)
+        return held
+
+    def _held_record(
+        self,
+        name: str,
+        ref: FunctionRef | None,
+        previous: Mapping[str, FunctionRecord],
+        error: str,
+    ) -> FunctionRecord:
+        before = previous.get(name)
+        last_good = self._last_good.get(name)
+        ref = ref or (last_good.ref if last_good else FunctionRef(name, self._settings.region))
+        return FunctionRecord(
+            name=name,
+            function=_bare_name(ref),
+            region=ref.region,
+            status="error",
+            last_attempted_revision=self.state.revision.sha if self.state.revision else None,
+            last_applied_revision=before.last_applied_revision if before else None,
+            drifted_aliases=before.drifted_aliases if before else (),
+            aliases=before.aliases if before else (),
+            last_error=error,
+        )
+
+    def _log_actions(self, result: FunctionResult, revision: Revision) -> None:
+        if result.outcome is None:
+            if result.error is not None:
+                self._log.warning(
+                    "function not reconciled", function=result.function.name, error=result.error
+                )
+            return
+        for done in result.outcome.actions:
+            kind = action_kind(done.action)
+            self._metrics.action_finished(kind, done.outcome)
+            live = getattr(done.action, "live", None)
+            self._log.info(
+                "action",
+                function=result.function.name,
+                action=kind,
+                alias=getattr(done.action, "name", None),
+                version=getattr(done.action, "label", None),
+                **{"from": live.function_version if live is not None else None},
+                to=done.detail,
+                revision=revision.sha,
+                outcome=done.outcome,
+                duration=round(done.seconds, 3),
+            )
+        if result.outcome.error is not None:
+            self._log.warning(
+                "function failed", function=result.function.name, error=result.outcome.error
+            )
+
+
+def _bare_name(ref: FunctionRef) -> str:
+    """The function's name, from a bare name or an ARN, for metric labels."""
+    return ref.name.split(":")[6] if ref.name.startswith("arn:") else ref.name
+
+
+def _status_of(record: FunctionRecord) -> FunctionStatus:
+    drifted = set(record.drifted_aliases)
+    return FunctionStatus(
+        function=record.function,
+        region=record.region,
+        status=record.status,
+        drifted_aliases={alias: alias in drifted for alias in record.aliases},
+    )
