@@ -249,6 +249,10 @@ class Controller:
             self._log.error("cannot read the declarations", revision=revision.sha, error=str(error))
             with self.state.lock:
                 self.state.source_error = str(error)
+        except Exception:  # noqa: BLE001 - a bug in one pass must not stop the controller
+            # The next pass recomputes everything, so the loop carries on; the failure is
+            # counted and logged with its traceback for whoever fixes the bug.
+            self._log.exception("pass failed unexpectedly", revision=revision.sha)
         finally:
             seconds = self._monotonic() - started
             self._metrics.pass_finished(success=success, seconds=seconds, finished_at=self._clock())

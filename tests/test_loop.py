@@ -1,0 +1,149 @@
+"""The loop's own logic, without processes: coalesced triggers, and what a pass records."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import git
+import pytest
+from click.testing import CliRunner
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from controller.cli import main
+from controller.loop import Controller, Trigger
+from controller.metrics import Metrics
+from controller.registry.aws import AwsRegistry, AwsSettings
+from controller.registry.cache import CachingRegistry
+from controller.registry.emulator import EmulatorServer
+from controller.settings import load_settings
+from controller.source import LocalSource
+from tests.test_registry_show import SEED
+
+EXAMPLES = SEED.parent
+
+
+def test_triggers_fired_during_a_pass_are_coalesced_into_one() -> None:
+    trigger = Trigger()
+    for reason in ("git", "git", "webhook", "resync"):
+        trigger.fire(reason)
+    assert trigger.wait(timeout=0) == {"git", "webhook", "resync"}
+    assert trigger.wait(timeout=0.01) == set()
+
+
+def test_a_trigger_wakes_a_waiting_loop_at_once() -> None:
+    trigger = Trigger()
+    threading.Timer(0.05, trigger.fire, args=("git",)).start()
+    assert trigger.wait(timeout=10) == {"git"}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[git.Repo, EmulatorServer]:
+    folder = tmp_path / "declarations"
+    shutil.copytree(EXAMPLES / "declarations", folder)
+    repo = git.Repo.init(folder)
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "test")
+        config.set_value("user", "email", "test@example.com")
+    repo.git.add(A=True)
+    repo.index.commit("declare")
+    state = tmp_path / "registry.sqlite"
+    assert (
+        CliRunner().invoke(main, ["emulator", "load", str(SEED), "--state", str(state)]).exit_code
+        == 0
+    )
+    return repo, EmulatorServer(state)
+
+
+def controller(repo: git.Repo, server: EmulatorServer, mode: str = "enforce") -> Controller:
+    settings = load_settings(None, repo=repo.working_dir, ref="HEAD", mode=mode)
+    source = LocalSource(Path(repo.working_dir), "HEAD")
+    source.sync()
+    registry = CachingRegistry(AwsRegistry(AwsSettings(endpoint_url=server.endpoint_url)))
+    built = Controller(settings, source, registry, Metrics())
+    built.state.revision = source.revision
+    return built
+
+
+def metric(built: Controller, name: str, **labels: str) -> float | None:
+    text = generate_latest(built._metrics.registry).decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
+def test_a_pass_records_status_revisions_and_metrics(
+    world: tuple[git.Repo, EmulatorServer],
+) -> None:
+    repo, server = world
+    with server:
+        built = controller(repo, server)
+        built.run_pass({"start-up"})
+        status = built.state.as_json()
+        sha = repo.head.commit.hexsha
+        assert status["revision"] == sha
+        for record in status["functions"].values():
+            assert record["lastAppliedRevision"] == sha
+            assert record["status"] in ("progressing", "synced")
+        built.run_pass({"resync"})
+        assert {r["status"] for r in built.state.as_json()["functions"].values()} == {"synced"}
+        assert metric(built, "lambda_gitops_reconcile_total", outcome="success") == 2
+
+
+def test_detect_mode_reports_drift_and_writes_nothing(
+    world: tuple[git.Repo, EmulatorServer],
+) -> None:
+    repo, server = world
+    with server:
+        built = controller(repo, server, mode="detect")
+        built.run_pass({"start-up"})
+        orders = built.state.as_json()["functions"]["orders-api"]
+        assert orders["status"] == "drifted"
+        assert orders["driftedAliases"] == ["live", "canary"]
+        drift = metric(built, "lambda_gitops_alias_drift", function="orders-api", alias="live")
+        assert drift == 1
+        assert (
+            sum(server.request_counts().get(op, 0) for op in ("UpdateAlias", "PublishVersion")) == 0
+        )
+
+
+def test_an_invalid_declaration_keeps_its_series_and_a_removed_one_loses_them(
+    world: tuple[git.Repo, EmulatorServer],
+) -> None:
+    repo, server = world
+    folder = Path(repo.working_dir)
+    with server:
+        built = controller(repo, server)
+        built.run_pass({"start-up"})
+        (folder / "orders-api.yaml").write_text(
+            (folder / "orders-api.yaml").read_text().replace("{r42: 0.25}", "{r42: 2}")
+        )
+        repo.git.add(A=True)
+        repo.index.commit("a bad weight")
+        built._source.sync()
+        built.state.revision = built._source.revision
+        built.run_pass({"git"})
+        orders = built.state.as_json()["functions"]["orders-api"]
+        assert orders["status"] == "error"
+        assert orders["lastError"].startswith("orders-api.yaml:")
+        assert metric(built, "lambda_gitops_declaration_errors") == 1
+        assert (
+            metric(
+                built, "lambda_gitops_function_sync_status", function="orders-api", status="error"
+            )
+            == 1
+        )
+
+        (folder / "orders-api.yaml").unlink()
+        repo.git.add(A=True)
+        repo.index.commit("orders-api leaves Git")
+        built._source.sync()
+        built.state.revision = built._source.revision
+        built.run_pass({"git"})
+        assert "orders-api" not in built.state.as_json()["functions"]
+        assert metric(built, "lambda_gitops_alias_drift", function="orders-api") is None
+        assert metric(built, "lambda_gitops_alias_drift", function="billing-worker") == 0
