@@ -14,6 +14,7 @@ metric series; only a function removed from Git loses them.
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -242,7 +243,7 @@ class Controller:
                 in_scope=self._settings.scope.allows,
                 workers=self._settings.concurrency,
                 should_stop=stop.is_set if stop is not None else None,
-                on_result=self._beat,
+                on_result=functools.partial(self._function_done, revision=revision),
             )
             success = self._record(result, revision)
         except SourceError as error:
@@ -269,8 +270,11 @@ class Controller:
                 functions=len(self.state.records),
             )
 
-    def _beat(self, _result: FunctionResult) -> None:
+    def _function_done(self, result: FunctionResult, revision: Revision) -> None:
+        """As each function finishes (on a worker thread): its log lines and action counts go
+        out at once, so a crash later in the pass loses none of them."""
         self.state.heartbeat = self._monotonic()
+        self._log_actions(result, revision)
 
     def _read(self, revision: Revision) -> Declarations:
         """The declarations at ``revision``, parsed once per revision."""
@@ -296,7 +300,6 @@ class Controller:
             records[function_result.function.name] = self._function_record(
                 function_result, previous.get(function_result.function.name), revision
             )
-            self._log_actions(function_result, revision)
         for name, record in self._held_back(result.declarations, previous).items():
             records[name] = record
         for desired in result.declarations.functions:
