@@ -121,6 +121,7 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
             while not stop.wait(1.0):
                 if not loop.is_alive():
                     raise ConfigurationError("the controller loop ended unexpectedly; see the log")
+            controller.trigger.fire("stop")  # wake the loop now rather than at its next tick
             loop.join(timeout=settings.shutdown_grace)
             log.info("controller stopped", clean=not loop.is_alive())
 
