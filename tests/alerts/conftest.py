@@ -1,0 +1,254 @@
+"""Helpers for the alert tests: the real controller as a process, and Prometheus's tools.
+
+``controller_factory`` prepares what ``lambda-gitops run`` needs (a Git repository of the example
+declarations and an emulated registry seeded with the example fleet) and starts the controller on
+a free loopback port; every controller is stopped with SIGTERM at the end of the test and must
+exit 0. ``promtool`` and ``prometheus_binary`` skip the test when Debian's ``prometheus`` package
+is missing, or fail it under CI's ``LAMBDA_GITOPS_REQUIRE_ALL``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TypeVar
+
+import pytest
+
+from tests.conftest import require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "config" / "prometheus" / "alerts.yaml"
+RULE_TESTS = ROOT / "config" / "prometheus" / "alerts_test.yaml"
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+EXAMPLES = ROOT / "config" / "examples"
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    *,
+    diagnostics: Callable[[], str] | None = None,
+    interval: float = 0.2,
+) -> T:
+    """Poll ``predicate`` until it returns something truthy and return that; fail after
+    ``timeout`` seconds naming ``what`` was awaited, with ``diagnostics`` for the reader."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f"\n{diagnostics()}" if diagnostics is not None else ""
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes] | None:
+    """The status and body of a GET; None when nothing answers (yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return int(error.code), bytes(error.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int:
+    """SIGTERM, then wait; SIGKILL only when it does not exit in time. The exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+            return -signal.SIGKILL
+    return int(process.returncode)
+
+
+@pytest.fixture
+def promtool() -> str:
+    path = shutil.which("promtool")
+    require_tool(path is not None, "promtool is not on PATH (Debian package prometheus)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def prometheus_binary() -> str:
+    path = shutil.which("prometheus")
+    require_tool(path is not None, "prometheus is not on PATH (Debian package prometheus)")
+    assert path is not None
+    return path
+
+
+@dataclass
+class Fleet:
+    """The example declarations in a Git repository, and the emulated registry's state file."""
+
+    repo: Path
+    state: Path
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``lambda-gitops ARGS`` in a subprocess; fails the test on an unexpected error."""
+        return subprocess.run(
+            [sys.executable, "-m", "controller", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=_env(),
+        )
+
+    def set_alias(self, function: str, alias: str, version: str) -> None:
+        """An out-of-band change, as someone in the console would make it."""
+        done = self.cli(
+            "emulator", "set-alias", function, alias, version, "--state", str(self.state)
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+@dataclass
+class Controller:
+    """A running ``lambda-gitops run``."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    log_file: IO[bytes]
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def get(self, path: str) -> tuple[int, bytes] | None:
+        return http_get(self.url + path)
+
+    def wait_ready(self) -> None:
+        def ready() -> bool:
+            assert self.process.poll() is None, f"the controller exited:\n{self.log()}"
+            answer = self.get("/readyz")
+            return answer is not None and answer[0] == 200
+
+        wait_until(ready, READY_TIMEOUT, "/readyz to answer 200", diagnostics=self.log)
+
+    def stop(self) -> int:
+        try:
+            return stop_process(self.process)
+        finally:
+            self.log_file.close()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMBDA_GITOPS_")}
+    env.update(GIT_ENV)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def make_fleet(directory: Path) -> Fleet:
+    """The example declarations committed to a fresh repository under ``directory``, and the
+    registry seeded with the example fleet, which differs from them as the example intends
+    (``reconcile --once`` converges it)."""
+    repo = directory / "declarations"
+    shutil.copytree(EXAMPLES / "declarations", repo)
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch=main"],
+        ["git", "add", "--all"],
+        ["git", "commit", "--quiet", "-m", "Declare the example fleet"],
+    ):
+        subprocess.run(command, cwd=repo, check=True, env=_env(), timeout=30)
+    fleet = Fleet(repo=repo, state=directory / "registry.sqlite")
+    loaded = fleet.cli("emulator", "load", str(EXAMPLES / "seed.yaml"), "--state", str(fleet.state))
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    return fleet
+
+
+def start_controller(fleet: Fleet, directory: Path, *extra: str) -> Controller:
+    """``lambda-gitops run --mode detect`` on ``fleet``, its log in ``directory``."""
+    port = free_port()
+    log_path = directory / f"controller-{port}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "controller",
+            "run",
+            "--repo",
+            str(fleet.repo),
+            "--registry",
+            f"emulated:{fleet.state}",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--mode",
+            "detect",
+            "--log-format",
+            "json",
+            *extra,
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+        cwd=directory,
+    )
+    return Controller(process, f"http://127.0.0.1:{port}", log_path, log_file)
+
+
+def stop_controller(controller: Controller) -> None:
+    """SIGTERM, which must make it exit 0."""
+    code = controller.stop()
+    assert code == 0, f"the controller exited {code} after SIGTERM:\n{controller.log()}"
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Fleet:
+    return make_fleet(tmp_path)
+
+
+@pytest.fixture
+def controller_factory(tmp_path: Path, fleet: Fleet) -> Iterator[Callable[..., Controller]]:
+    """Start ``lambda-gitops run --mode detect`` on ``fleet`` with extra flags; each is stopped
+    (SIGTERM, exit 0) at the end of the test."""
+    started: list[Controller] = []
+
+    def start(*extra: str) -> Controller:
+        controller = start_controller(fleet, tmp_path, *extra)
+        started.append(controller)
+        return controller
+
+    yield start
+    codes = [(controller, controller.stop()) for controller in started]
+    for controller, code in codes:
+        assert code == 0, f"the controller exited {code} after SIGTERM:\n{controller.log()}"
