@@ -1,0 +1,148 @@
+"""deploy/iam-policy.json: least privilege, exactly the Lambda actions the adapter calls."""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+import botocore.session
+from botocore import xform_name
+
+from tests.deploy.manifests import ROOT
+
+POLICY = ROOT / "deploy" / "iam-policy.json"
+ADAPTER = ROOT / "controller" / "registry" / "aws.py"
+
+# Actions the adapter can call that the controller's policy deliberately does not grant.
+NOT_GRANTED = {
+    # Only `lambda-gitops registry show` lists functions (controller/registry/inventory.py): an
+    # operator's command, run with the operator's credentials. It also needs Resource "*".
+    "lambda:ListFunctions": "controller/registry/inventory.py",
+    # delete_version: the port offers it, but no pass of the controller deletes versions.
+    "lambda:DeleteFunction": None,
+}
+
+
+def policy() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(POLICY.read_text())
+    return loaded
+
+
+def granted_actions() -> list[str]:
+    return [action for statement in policy()["Statement"] for action in statement["Action"]]
+
+
+def adapter_operations() -> set[str]:
+    """The boto3 methods the adapter calls on a Lambda client: ``self._client(...).m(...)``,
+    ``client.m(...)`` for a ``client = self._client(...)``, and ``get_paginator("m")``."""
+    tree = ast.parse(ADAPTER.read_text())
+
+    def is_client_call(node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "_client"
+        )
+
+    clients = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and is_client_call(node.value)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    methods: set[str] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        receiver = node.func.value
+        if not (
+            is_client_call(receiver) or (isinstance(receiver, ast.Name) and receiver.id in clients)
+        ):
+            continue
+        if node.func.attr == "get_paginator":
+            argument = node.args[0]
+            assert isinstance(argument, ast.Constant)
+            assert isinstance(argument.value, str)
+            methods.add(argument.value)
+        else:
+            methods.add(node.func.attr)
+    return methods
+
+
+def lambda_actions(methods: set[str]) -> set[str]:
+    """boto3 method names to IAM actions, through botocore's own Lambda service model."""
+    model = botocore.session.get_session().get_service_model("lambda")
+    by_method = {xform_name(name): name for name in model.operation_names}
+    unknown = methods - set(by_method)
+    assert not unknown, f"not Lambda operations: {unknown}"
+    return {f"lambda:{by_method[method]}" for method in methods}
+
+
+def test_the_policy_document() -> None:
+    document = policy()
+    assert document["Version"] == "2012-10-17"
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert isinstance(statement["Action"], list)
+        assert isinstance(statement["Resource"], list)
+        assert "NotAction" not in statement
+        assert "NotResource" not in statement
+        assert "*" not in statement["Resource"]
+    actions = granted_actions()
+    assert len(actions) == len(set(actions))
+    for action in actions:
+        assert "*" not in action, action
+        assert action.startswith(("lambda:", "s3:")), action
+
+
+def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
+    called = lambda_actions(adapter_operations())
+    # The scan finds what it should (a guard against the scan itself going blind).
+    assert {"lambda:ListAliases", "lambda:UpdateAlias", "lambda:ListFunctions"} <= called
+    granted = {action for action in granted_actions() if action.startswith("lambda:")}
+    assert set(NOT_GRANTED) <= called, "NOT_GRANTED names an action the adapter no longer calls"
+    assert granted == called - set(NOT_GRANTED)
+
+
+def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
+    """DeleteFunction backs ``delete_version`` and ListFunctions ``list_functions``: only the
+    registry layer and ``registry show``'s inventory call them, never a controller pass."""
+    allowed = {
+        "delete_version": {"registry/aws.py", "registry/cache.py", "registry/port.py"},
+        "list_functions": {
+            "registry/aws.py",
+            "registry/cache.py",
+            "registry/port.py",
+            "registry/inventory.py",
+        },
+    }
+    controller = ROOT / "controller"
+    for path in controller.rglob("*.py"):
+        relative = path.relative_to(controller).as_posix()
+        if relative.startswith("registry/emulator/"):
+            continue  # the emulator serves these operations; it does not call AWS
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in allowed:
+                assert relative in allowed[node.attr], f"{relative} calls {node.attr}"
+
+
+def test_lambda_resources_are_function_arns_and_their_qualifiers() -> None:
+    for statement in policy()["Statement"]:
+        resources: list[str] = statement["Resource"]
+        if any(action.startswith("lambda:") for action in statement["Action"]):
+            assert all(":function:" in arn for arn in resources)
+            # Versions and aliases are sub-resources: function:NAME:QUALIFIER.
+            assert any(arn.endswith(":*") for arn in resources)
+        else:
+            assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+            assert all(arn.startswith("arn:aws:s3:::") and "/" in arn for arn in resources)
+
+
+def test_the_guide_names_the_placeholders_to_narrow() -> None:
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    for statement in policy()["Statement"]:
+        for arn in statement["Resource"]:
+            assert arn in guide, f"docs/kubernetes.md does not mention {arn}"

@@ -1,0 +1,121 @@
+"""deploy/kubernetes: renders with kustomize, validates, and matches the chart's defaults."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controller.settings import load_settings
+from tests.conftest import require_tool
+from tests.deploy.manifests import (
+    KUBE_VERSIONS,
+    KUSTOMIZATION,
+    controller_config,
+    documents,
+    kinds,
+    load_yaml,
+    only,
+    render,
+    validate,
+)
+
+
+@pytest.fixture(scope="module")
+def objects() -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    require_tool(kubectl is not None, "kubectl is not installed")
+    assert kubectl is not None
+    result = subprocess.run(
+        [kubectl, "kustomize", str(KUSTOMIZATION)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return documents(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def chart_objects() -> list[dict[str, Any]]:
+    # The release name that makes the chart's object names those of the plain manifests.
+    return render(name="lambda-gitops", namespace="lambda-gitops")
+
+
+def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = only(objects, "Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def test_the_objects(objects: list[dict[str, Any]]) -> None:
+    assert kinds(objects) == {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service"}
+    assert len(objects) == 5
+    namespaced = [obj for obj in objects if obj["kind"] != "Namespace"]
+    assert {obj["metadata"]["namespace"] for obj in namespaced} == {"lambda-gitops"}
+    assert "Secret" not in kinds(objects)
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_objects_pass_strict_kubernetes_schemas(
+    objects: list[dict[str, Any]], kube_version: str
+) -> None:
+    validate(objects, kube_version)
+
+
+def test_the_deployment_matches_the_chart(
+    objects: list[dict[str, Any]], chart_objects: list[dict[str, Any]]
+) -> None:
+    ours, theirs = only(objects, "Deployment")["spec"], only(chart_objects, "Deployment")["spec"]
+    assert ours["replicas"] == theirs["replicas"] == 1
+    assert ours["strategy"] == theirs["strategy"]
+    pod, chart_pod = pod_spec(objects), pod_spec(chart_objects)
+    for key in ("securityContext", "automountServiceAccountToken", "volumes"):
+        assert pod[key] == chart_pod[key], key
+    assert pod["terminationGracePeriodSeconds"] == chart_pod["terminationGracePeriodSeconds"]
+    (main,), (chart_main,) = pod["containers"], chart_pod["containers"]
+    for key in (
+        "securityContext",
+        "livenessProbe",
+        "readinessProbe",
+        "ports",
+        "args",
+        "volumeMounts",
+        "resources",
+    ):
+        assert main[key] == chart_main[key], key
+    assert main["image"] == chart_main["image"]
+    labels = only(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert theirs["selector"]["matchLabels"].items() <= labels.items()
+    assert pod["serviceAccountName"] == chart_pod["serviceAccountName"]
+
+
+def test_the_service_matches_the_chart(
+    objects: list[dict[str, Any]], chart_objects: list[dict[str, Any]]
+) -> None:
+    assert (
+        only(objects, "Service")["spec"]["ports"] == only(chart_objects, "Service")["spec"]["ports"]
+    )
+    selector = only(objects, "Service")["spec"]["selector"]
+    assert selector == only(objects, "Deployment")["spec"]["selector"]["matchLabels"]
+
+
+def test_the_configuration_matches_the_chart_and_loads(
+    objects: list[dict[str, Any]],
+    chart_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = controller_config(objects)
+    assert load_yaml(text) == load_yaml(controller_config(chart_objects))
+    for name in list(__import__("os").environ):
+        if name.startswith("LAMBDA_GITOPS_"):
+            monkeypatch.delenv(name)
+    path = tmp_path / "lambda-gitops.yaml"
+    path.write_text(text)
+    settings = load_settings(path)
+    assert settings.listen == "0.0.0.0:8080"
+    assert str(settings.cache_dir) == "/var/cache/lambda-gitops"
