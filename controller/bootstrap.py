@@ -63,7 +63,7 @@ def declarations_for(settings: Settings) -> tuple[Declarations, CodeReader]:
 
 
 @dataclass(frozen=True, slots=True)
-class _MetricsObserver:
+class MetricsObserver:
     """Passes the registry's calls on to the metrics, so the registry need not know them."""
 
     metrics: Metrics
@@ -94,7 +94,7 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
         credentials=credentials,
     )
     host, port = parse_listen(settings.listen)
-    with registry_for(settings, observer=_MetricsObserver(metrics)) as aws:
+    with registry_for(settings, observer=MetricsObserver(metrics)) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
         controller = Controller(settings, source, registry, metrics)
         server = ControllerServer(

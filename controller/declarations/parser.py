@@ -159,7 +159,7 @@ def parse_declarations(
         revision=revision,
         functions=tuple(c.function for c in candidates if c.function and not c.errors),
         invalid=tuple(
-            InvalidFunction(c.name, c.ref, c.document.location, tuple(c.errors))
+            InvalidFunction(c.name, c.ref, c.location, tuple(c.errors))
             for c in candidates
             if c.errors
         ),
@@ -313,9 +313,18 @@ _ABSENT = object()
 
 @dataclass(slots=True)
 class _Candidate:
-    """A ``kind: Function`` document on its way to becoming valid or invalid."""
+    """A ``kind: Function`` document on its way to becoming valid or invalid.
 
-    document: _Document
+    It keeps the lines that the checks across documents may need, not the document: a
+    round-trip YAML tree costs some 20 KB, and holding every one until the last file is read
+    made the peak memory of a large repository grow by that much per function.
+    """
+
+    location: SourceLocation
+    name_at: SourceLocation
+    """Where ``metadata.name`` is."""
+    identity_at: SourceLocation
+    """Where the function is named: ``spec.functionName``, or else ``metadata.name``."""
     name: str | None
     ref: FunctionRef | None
     function: DesiredFunction | None
@@ -331,7 +340,14 @@ def _check_document(
     if not isinstance(api_version, str) or not api_version.startswith(API_GROUP):
         return None
     name, ref = _best_effort_identity(plain, default_region)
-    candidate = _Candidate(document, name, ref, None)
+    candidate = _Candidate(
+        document.location,
+        document.at(("metadata", "name")),
+        document.at(_identity_loc(plain)),
+        name,
+        ref,
+        None,
+    )
     if kind != KIND:
         # Another tool's document never carries our apiVersion, so this is a typo or a newer
         # format; ignoring it would silently drop a function.
@@ -579,11 +595,10 @@ def _flag_duplicates(candidates: Sequence[_Candidate]) -> None:
     for name, group in by_name.items():
         for candidate in group if len(group) > 1 else ():
             named_twice.add(id(candidate))
-            others = _other_places(candidate, group, ("metadata", "name"))
+            others = _other_places(candidate, group, by_name=True)
             candidate.errors.append(
-                _error(
-                    candidate.document,
-                    ("metadata", "name"),
+                DeclarationError(
+                    candidate.name_at,
                     f"metadata.name {name!r} is also declared at {others}; names must be "
                     "unique in the repository",
                 )
@@ -592,13 +607,11 @@ def _flag_duplicates(candidates: Sequence[_Candidate]) -> None:
         for candidate in group if len(group) > 1 else ():
             if id(candidate) in named_twice:
                 continue
-            loc = _identity_loc(candidate)
             candidate.errors.append(
-                _error(
-                    candidate.document,
-                    loc,
+                DeclarationError(
+                    candidate.identity_at,
                     f"function {function_name!r} in {region} is also declared at "
-                    f"{_other_places(candidate, group, None)}; declare each function once",
+                    f"{_other_places(candidate, group, by_name=False)}; declare each function once",
                 )
             )
 
@@ -608,16 +621,16 @@ def _function_identity(ref: FunctionRef) -> tuple[str | None, str, str]:
     return (ref.account, ref.region, arn["name"] if arn else ref.name)
 
 
-def _identity_loc(candidate: _Candidate) -> Loc:
-    spec = candidate.document.plain.get("spec")
+def _identity_loc(plain: Mapping[str, Any]) -> Loc:
+    spec = plain.get("spec")
     if isinstance(spec, dict) and "functionName" in spec:
         return ("spec", "functionName")
     return ("metadata", "name")
 
 
-def _other_places(candidate: _Candidate, group: Sequence[_Candidate], loc: Loc | None) -> str:
+def _other_places(candidate: _Candidate, group: Sequence[_Candidate], *, by_name: bool) -> str:
     return ", ".join(
-        str(other.document.at(loc if loc is not None else _identity_loc(other)))
+        str(other.name_at if by_name else other.identity_at)
         for other in group
         if other is not candidate
     )

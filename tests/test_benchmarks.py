@@ -1,0 +1,58 @@
+"""The controller benchmarks keep working: each script, run small, exits 0 and prints its figures.
+
+The figures themselves are not checked: timings on shared machines are noisy, and the targets
+are for the full sizes, which take minutes. This only keeps the scripts from rotting as the
+controller changes under them.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+CASES = {
+    "controller_steady_state.py": (
+        ["--functions", "20", "--passes", "1"],
+        [
+            r"warm-up pass: [\d.]+ requests/function .*time/floor [\d.]+; succeeded",
+            r"steady 1 pass: [\d.]+ requests/function .*time/floor [\d.]+; succeeded",
+        ],
+    ),
+    "commit_latency.py": (
+        ["--functions", "3", "--commits", "3", "--interval", "0.2"],
+        [
+            r"commit to converged: p50 [\d.]+ s, p95 [\d.]+ s, max [\d.]+ s",
+            r"converged: 3 of 3 commits",
+        ],
+    ),
+    "controller_memory.py": (
+        ["--functions", "200"],
+        [
+            r"peak RSS before .*: [\d.]+ MiB",
+            r"pass 1: [\d.]+ s, 200 synced",
+            r"peak RSS after \(200 functions.*: [\d.]+ MiB",
+        ],
+    ),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_benchmark_runs_and_prints_its_figures(script: str) -> None:
+    arguments, figures = CASES[script]
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=55,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for figure in figures:
+        assert re.search(figure, result.stdout), f"no line matching {figure!r} in:\n{result.stdout}"
