@@ -20,6 +20,7 @@ import click
 
 from controller import __version__, declarations, render
 from controller.bootstrap import declarations_for, registry_for, run_controller
+from controller.edit_cli import add_version_command, promote_command
 from controller.errors import LambdaGitopsError
 from controller.reconciler import PassResult, Progress, plan_pass, reconcile_pass
 from controller.registry import inventory
@@ -232,3 +233,5 @@ def registry_show(function: str | None, output: str, **options: Any) -> None:
 
 
 main.add_command(emulator_group, name="emulator")
+main.add_command(promote_command, name="promote")
+main.add_command(add_version_command, name="add-version")

@@ -5,6 +5,10 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
 
     LambdaGitopsError
     ├── ConfigurationError          the process cannot run as configured: stop and say what to fix
+    ├── SourceError                 (source/port.py) a fetch failed or the ref vanished: keep the
+    │                               last good revision and try again later
+    ├── EditRefused                 (edit.py) promote or add-version would make the declarations
+    │                               invalid: nothing is written
     └── RegistryError               a Lambda call failed; keeps the AWS code and message
         ├── NotFound                the function, version or alias does not exist
         ├── Conflict                the resource is busy or in the way: re-observe, then retry

@@ -66,9 +66,9 @@ def load_folder(path: Path, *, default_region: str, root: Path | None = None) ->
     target = path.resolve()
     if not target.is_relative_to(base):
         raise ConfigurationError(f"{path} is not inside the repository root {base}")
-    files = [(_relative(file, base), file.read_bytes()) for file in _declaration_files(target)]
+    files = [(_relative(file, base), file.read_bytes()) for file in declaration_files(target)]
     return parse_declarations(
-        files, default_region=default_region, tree=_FolderTree(base), revision=""
+        files, default_region=default_region, tree=FolderTree(base), revision=""
     )
 
 
@@ -211,7 +211,7 @@ def _enclosing_repository(path: Path) -> Path:
     return folder
 
 
-def _declaration_files(target: Path) -> list[Path]:
+def declaration_files(target: Path) -> list[Path]:
     if target.is_file():
         return [target]
     found = []
@@ -228,7 +228,7 @@ def _relative(file: Path, base: Path) -> str:
     return file.relative_to(base).as_posix()
 
 
-class _FolderTree:
+class FolderTree:
     """A folder on disk, as ``code.zipFile`` checks see it."""
 
     def __init__(self, root: Path) -> None:

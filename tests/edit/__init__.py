@@ -1,0 +1,1 @@
+"""The ``promote`` and ``add-version`` commands, on real files in temporary repositories."""
