@@ -11,74 +11,29 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from controller import __version__, declarations, render
 from controller.bootstrap import declarations_for, registry_for, run_controller
+from controller.cli_common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_IN_SYNC,
+    registry_options,
+    reported_errors,
+    settings_from,
+    source_options,
+)
+from controller.diff_cli import diff_command
 from controller.edit_cli import add_version_command, promote_command
-from controller.errors import LambdaGitopsError
 from controller.reconciler import PassResult, Progress, plan_pass, reconcile_pass
 from controller.registry import inventory
 from controller.registry.emulator.cli import emulator_group
-from controller.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_IN_SYNC, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-
-
-@contextmanager
-def reported_errors() -> Iterator[None]:
-    """Print the project's errors as one line and exit 1, as every command does."""
-    try:
-        yield
-    except LambdaGitopsError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_ERROR)
-
-
-def registry_options(command: F) -> F:
-    """``--registry``, ``--endpoint-url``, ``--region`` and ``--config``."""
-    for option in reversed(
-        [
-            click.option(
-                "--registry",
-                help="'aws', or 'emulated:FILE' for the emulated registry kept in FILE.",
-            ),
-            click.option("--endpoint-url", help="Another Lambda endpoint (a moto server, ...)."),
-            click.option("--region", help="Region of the API, and of declarations naming none."),
-            click.option(
-                "--config",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="A YAML file of settings (flags and LAMBDA_GITOPS_* variables win).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
-def source_options(command: F) -> F:
-    """``--repo``, ``--ref`` and ``--path``: where the declarations are."""
-    for option in reversed(
-        [
-            click.option("--repo", help="The declarations repository (a local clone)."),
-            click.option("--ref", help="The branch, tag or commit to apply (default HEAD)."),
-            click.option("--path", help="The folder of the repository holding declarations."),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
-def settings_from(options: dict[str, Any]) -> Settings:
-    config = options.pop("config", None)
-    return load_settings(config, **options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -234,4 +189,5 @@ def registry_show(function: str | None, output: str, **options: Any) -> None:
 
 main.add_command(emulator_group, name="emulator")
 main.add_command(promote_command, name="promote")
+main.add_command(diff_command, name="diff")
 main.add_command(add_version_command, name="add-version")

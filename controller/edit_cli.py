@@ -1,9 +1,7 @@
 """The ``promote`` and ``add-version`` commands: the steps a release pipeline runs on a clone.
 
-They are kept apart from ``controller.cli`` because that module registers them on the main
-group; the shared helpers (``reported_errors``, ``settings_from``) are imported inside each
-command's body, when ``controller.cli`` has finished loading, so the two modules never import
-each other while loading. As in every command, the project's errors become one ``error: ...``
+``controller.cli`` registers them on the main group; the helpers every command shares come from
+``controller.cli_common``. As in every command, the project's errors become one ``error: ...``
 line and exit code 1, and the logic lives in ``controller.edit``.
 """
 
@@ -16,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from controller import edit
+from controller.cli_common import reported_errors, settings_from
 from controller.errors import ConfigurationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,8 +57,6 @@ def promote_command(
 
     Edits the declaration in the working tree, changing only that value; commit the result.
     """
-    # controller.cli registers this command, so it is imported only once both have loaded.
-    from controller.cli import reported_errors, settings_from  # noqa: PLC0415
 
     with reported_errors():
         settings = settings_from(options)
@@ -95,8 +92,6 @@ def add_version_command(
     **options: Any,
 ) -> None:
     """Declare version LABEL of FUNCTION, after its last version."""
-    # controller.cli registers this command, so it is imported only once both have loaded.
-    from controller.cli import reported_errors, settings_from  # noqa: PLC0415
 
     with reported_errors():
         settings = settings_from(options)
