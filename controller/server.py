@@ -28,16 +28,14 @@ raises answers 500 and the server keeps serving, and ``stop`` closes every open 
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import hmac
 import json
-import socket
 import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import MappingProxyType, TracebackType
 from typing import Any, cast
 
@@ -46,6 +44,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from controller.errors import ConfigurationError
+from controller.httpserver import ClosingHTTPServer
 
 MAX_WEBHOOK_BODY = 1024 * 1024
 """Git hosts send a push event in a few kilobytes; GitHub caps its payloads at 25 MB, but this
@@ -198,38 +197,12 @@ def _signature_bytes(value: str | None) -> bytes | None:
     return value.strip().lower().encode("latin-1", errors="replace")
 
 
-class _HttpServer(ThreadingHTTPServer):
-    """A threading HTTP server that can close its clients' keep-alive connections on stop."""
-
-    daemon_threads = True
+class _HttpServer(ClosingHTTPServer):
+    """The shared closing server, knowing the controller its handlers answer for."""
 
     def __init__(self, address: tuple[str, int], controller: ControllerServer) -> None:
         self.controller = controller
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._workers: set[threading.Thread] = set()
-        super().__init__(address, _Handler)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self._lock:
-            self._connections.add(request)
-            self._workers.add(threading.current_thread())
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._lock:
-                self._connections.discard(request)
-                self._workers.discard(threading.current_thread())
-
-    def close_connections(self) -> None:
-        """End every open connection, then wait for its thread to finish its request."""
-        with self._lock:
-            connections, workers = list(self._connections), list(self._workers)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client may have closed it first
-                connection.shutdown(socket.SHUT_RDWR)
-        for worker in workers:
-            worker.join(timeout=SOCKET_TIMEOUT_SECONDS)
+        super().__init__(address, _Handler, join_timeout=SOCKET_TIMEOUT_SECONDS)
 
 
 class _Reply:

@@ -9,18 +9,17 @@ benchmark can read them from a separate ``serve`` process.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
 import uuid
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
 from controller.errors import ConfigurationError, LambdaGitopsError
+from controller.httpserver import ClosingHTTPServer
 from controller.model import DEFAULT_ACCOUNT
 from controller.registry.emulator.faults import FaultInjector, Faults
 from controller.registry.emulator.store import Caller, EmulatorStore
@@ -222,38 +221,12 @@ class EmulatorServer:
             return error_response(LambdaApiError("ServiceException", 500, str(error)))
 
 
-class _HttpServer(ThreadingHTTPServer):
-    """A threading HTTP server that can close its clients' keep-alive connections on stop."""
-
-    daemon_threads = True
+class _HttpServer(ClosingHTTPServer):
+    """The shared closing server, knowing the emulator its handlers answer for."""
 
     def __init__(self, address: tuple[str, int], emulator: EmulatorServer) -> None:
         self.emulator = emulator
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._workers: set[threading.Thread] = set()
-        super().__init__(address, _Handler)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self._lock:
-            self._connections.add(request)
-            self._workers.add(threading.current_thread())
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._lock:
-                self._connections.discard(request)
-                self._workers.discard(threading.current_thread())
-
-    def close_connections(self) -> None:
-        """End every open connection, then wait for its thread to finish its request."""
-        with self._lock:
-            connections, workers = list(self._connections), list(self._workers)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client may have closed it first
-                connection.shutdown(socket.SHUT_RDWR)
-        for worker in workers:
-            worker.join(timeout=10)
+        super().__init__(address, _Handler, join_timeout=10)
 
 
 class _Handler(BaseHTTPRequestHandler):
