@@ -43,10 +43,11 @@ from controller.declarations import RepositoryTree, parse_declarations
 from controller.declarations.loader import FolderTree, declaration_files
 from controller.declarations.schema import API_GROUP, FUNCTION_ARN_PATTERN, KIND
 from controller.errors import ConfigurationError, LambdaGitopsError
-from controller.model import DesiredFunction, weight
+from controller.model import DesiredFunction, RepoZip, S3Code, weight
 
-_Fields = list[tuple[str, "str | list[tuple[str, str]]"]]
-"""A new version's fields as ``(key, YAML text)``; ``code`` holds its own ``(key, text)`` pairs."""
+_Fields = list[tuple[str, "str | _Fields"]]
+"""A new version's fields as ``(key, YAML text)``; a mapping (``code``, ``code.s3``) holds its
+own ``(key, value)`` pairs."""
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PLAIN_CANDIDATE = re.compile(r"[A-Za-z0-9$][A-Za-z0-9._+\-/=$]*")
@@ -160,13 +161,21 @@ def add_version(
     *,
     description: str | None = None,
     zip_file: str | None = None,
+    s3: S3Code | None = None,
     default_region: str,
     tree: RepositoryTree,
 ) -> Edit:
     """Declare ``label`` under ``spec.versions`` of ``function``, after the last version.
 
-    ``zip_file`` is recorded as ``code.zipFile``: a path from the repository's root.
+    ``zip_file`` is recorded as ``code.zipFile``: a path from the repository's root; ``s3`` as
+    ``code.s3`` (``bucket``, ``key`` and, when it has one, ``objectVersion``). A version has at
+    most one code source, so at most one of them may be given.
     """
+    if zip_file is not None and s3 is not None:
+        raise EditRefused(
+            "a version has one code source: give a zip file or an S3 object, not both"
+        )
+    code = RepoZip(zip_file) if zip_file is not None else s3
     found = _find_function(files, function)
     spec = _spec_of(found)
     versions = _entry(spec[1], "versions")
@@ -180,13 +189,16 @@ def add_version(
         existing = _entry(versions[1], label)
         if existing is not None:
             return _existing_label(found, label, existing[1], code_sha256)
-    fields = _version_fields(found, versions, code_sha256, description, zip_file)
+    fields = _version_fields(found, versions, code_sha256, description, code)
     splices = [_insert_version(found.text, spec, versions, _scalar(label, like=None), fields)]
-    summary = f"{found.file.path}: {found.name}: version {label} added (codeSha256 {code_sha256})"
+    source = f", code {_show_s3(s3)}" if s3 is not None else ""
+    summary = (
+        f"{found.file.path}: {found.name}: version {label} added (codeSha256 {code_sha256}{source})"
+    )
 
     def expected(desired: DesiredFunction) -> bool:
         added = desired.versions.get(label)
-        return added is not None and added.code_sha256 == code_sha256
+        return added is not None and added.code_sha256 == code_sha256 and added.code == code
 
     return _checked(
         files,
@@ -522,28 +534,60 @@ def _version_fields(
     versions: _Pair | None,
     code_sha256: str,
     description: str | None,
-    zip_file: str | None,
+    code: RepoZip | S3Code | None,
 ) -> _Fields:
     """The new version's fields as ``(key, YAML text)``, quoted as the other versions are."""
-    sha_like: ScalarNode | None = None
-    description_like: ScalarNode | None = None
-    if versions is not None and isinstance(versions[1], MappingNode):
-        for _, declared in versions[1].value:
-            for key, node in (("codeSha256", "sha"), ("description", "description")):
-                pair = _entry(declared, key)
-                if pair is not None and isinstance(pair[1], ScalarNode):
-                    if node == "sha":
-                        sha_like = pair[1]
-                    else:
-                        description_like = pair[1]
-    fields: _Fields = [("codeSha256", _scalar(code_sha256, like=sha_like, quoted_by_default=True))]
-    if description is not None:
-        fields.append(
-            ("description", _scalar(description, like=description_like, quoted_by_default=True))
+    declared = (
+        [value for _, value in versions[1].value]
+        if versions is not None and isinstance(versions[1], MappingNode)
+        else []
+    )
+
+    def scalar(value: str, *path: str, quoted_by_default: bool = False) -> str:
+        return _scalar(
+            value, like=_last_scalar(declared, path), quoted_by_default=quoted_by_default
         )
-    if zip_file is not None:
-        fields.append(("code", [("zipFile", _scalar(zip_file, like=None))]))
+
+    fields: _Fields = [("codeSha256", scalar(code_sha256, "codeSha256", quoted_by_default=True))]
+    if description is not None:
+        fields.append(("description", scalar(description, "description", quoted_by_default=True)))
+    if isinstance(code, RepoZip):
+        fields.append(("code", [("zipFile", scalar(code.path, "code", "zipFile"))]))
+    elif code is not None:
+        location: _Fields = [
+            ("bucket", scalar(code.bucket, "code", "s3", "bucket")),
+            ("key", scalar(code.key, "code", "s3", "key")),
+        ]
+        if code.object_version is not None:
+            location.append(
+                ("objectVersion", scalar(code.object_version, "code", "s3", "objectVersion"))
+            )
+        fields.append(("code", [("s3", location)]))
     return fields
+
+
+def _last_scalar(declared: Sequence[Node], path: Sequence[str]) -> ScalarNode | None:
+    """The scalar at ``path`` in the last version that has one, whose quoting a new value of
+    the same field copies; ``None`` when no version has it."""
+    like: ScalarNode | None = None
+    for version in declared:
+        node: Node | None = version
+        for key in path:
+            try:
+                pair = _entry(node, key)
+            except EditRefused:  # a merge key: this version is no example of quoting
+                pair = None
+            node = pair[1] if pair is not None else None
+        if isinstance(node, ScalarNode):
+            like = node
+    return like
+
+
+def _show_s3(location: S3Code) -> str:
+    version = (
+        f" (objectVersion {location.object_version})" if location.object_version is not None else ""
+    )
+    return f"s3://{location.bucket}/{location.key}{version}"
 
 
 def _insert_version(
@@ -610,14 +654,13 @@ def _block(label: str, fields: _Fields, indent: str, step: str) -> list[str]:
     lines = [f"{indent}{label}:"]
     for key, value in fields:
         if isinstance(value, list):
-            lines.append(f"{indent}{step}{key}:")
-            lines.extend(f"{indent}{step}{step}{k}: {v}" for k, v in value)
+            lines.extend(_block(key, value, indent + step, step))
         else:
             lines.append(f"{indent}{step}{key}: {value}")
     return lines
 
 
-def _flow(fields: Sequence[tuple[str, str | Sequence[tuple[str, str]]]]) -> str:
+def _flow(fields: _Fields) -> str:
     parts = [f"{key}: {value if isinstance(value, str) else _flow(value)}" for key, value in fields]
     return "{" + ", ".join(parts) + "}"
 

@@ -16,6 +16,7 @@ import click
 from controller import edit
 from controller.cli_common import reported_errors, settings_from
 from controller.errors import ConfigurationError
+from controller.model import S3Code
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,30 +80,56 @@ def promote_command(
     "zip_file",
     type=click.Path(path_type=Path),
     help="The deployment package; its CodeSha256 is computed, and a zip inside the repository "
-    "is recorded as the version's code.",
+    "is recorded as the version's code (unless --s3-bucket and --s3-key are given).",
+)
+@click.option(
+    "--s3-bucket",
+    help="The S3 bucket the package was uploaded to; recorded, with --s3-key, as the version's "
+    "code.",
+)
+@click.option("--s3-key", help="The object key of the uploaded package (with --s3-bucket).")
+@click.option(
+    "--s3-object-version",
+    help="The S3 object version of the uploaded package, for a bucket with versioning.",
 )
 @click.option("--description", help="The version's description, used when it is published.")
 @_working_tree_options
 def add_version_command(
     function: str,
     label: str,
+    *,
     sha256: str | None,
     zip_file: Path | None,
+    s3_bucket: str | None,
+    s3_key: str | None,
+    s3_object_version: str | None,
     description: str | None,
     **options: Any,
 ) -> None:
-    """Declare version LABEL of FUNCTION, after its last version."""
+    """Declare version LABEL of FUNCTION, after its last version.
+
+    The version's code, which the controller uploads if no version has it yet, is the zip given
+    with --zip when it is inside the repository, or the S3 object given with --s3-bucket and
+    --s3-key (which wins over such a zip).
+    """
 
     with reported_errors():
         settings = settings_from(options)
         root = _working_tree(settings.repo)
         if (sha256 is None) == (zip_file is None):
             raise edit.EditRefused("give exactly one of --code-sha256 and --zip")
+        s3 = _s3_location(s3_bucket, s3_key, s3_object_version)
         note = ""
         recorded: str | None = None
         if zip_file is not None:
             sha256, recorded = _package(zip_file, root)
-            if recorded is None:
+            if s3 is not None and recorded is not None:
+                note = (
+                    f"; the S3 object is recorded as the code, not {recorded} "
+                    "(--s3-bucket and --s3-key win over a zip in the repository)"
+                )
+                recorded = None
+            elif s3 is None and recorded is None:
                 note = (
                     f"; {zip_file} is outside the repository, so only its hash is recorded: "
                     "upload it to the function before the controller needs this version"
@@ -115,6 +142,7 @@ def add_version_command(
             sha256 or "",
             description=description,
             zip_file=recorded,
+            s3=s3,
             default_region=settings.region,
             tree=tree,
         )
@@ -130,6 +158,25 @@ def _working_tree(repo: str) -> Path:
             "and pass its path"
         )
     return Path(repo)
+
+
+def _s3_location(bucket: str | None, key: str | None, object_version: str | None) -> S3Code | None:
+    """The S3 object given by the ``--s3-*`` options, which come as a bucket and key together."""
+    if bucket is None and key is None:
+        if object_version is not None:
+            raise edit.EditRefused("--s3-object-version needs --s3-bucket and --s3-key")
+        return None
+    if bucket is None or key is None:
+        given, missing = ("--s3-bucket", "--s3-key") if key is None else ("--s3-key", "--s3-bucket")
+        raise edit.EditRefused(f"{given} needs {missing}: give the bucket and key of the package")
+    for option, value in (
+        ("--s3-bucket", bucket),
+        ("--s3-key", key),
+        ("--s3-object-version", object_version),
+    ):
+        if value is not None and not value.strip():
+            raise edit.EditRefused(f"{option} is empty")
+    return S3Code(bucket, key, object_version)
 
 
 def _package(zip_file: Path, root: Path) -> tuple[str, str | None]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from controller.edit_cli import add_version_command
-from controller.model import RepoZip
+from controller.model import RepoZip, S3Code
 from tests.edit.support import (
     SHA_41,
     SHA_42,
@@ -146,6 +146,135 @@ def test_a_zip_outside_the_repository_records_only_its_hash(tmp_path: Path) -> N
     assert (version.code_sha256, version.code) == (expected_sha, None)
 
 
+S3 = ["--s3-bucket", "example-packages", "--s3-key", "orders-api/r43.zip"]
+OBJECT_VERSION = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
+
+
+@pytest.mark.parametrize(
+    ("versions", "args", "added", "code"),
+    [
+        pytest.param(
+            BLOCK_VERSIONS,
+            S3,
+            f'    r43:\n      codeSha256: "{SHA_43}"\n'
+            "      code:\n        s3:\n          bucket: example-packages\n"
+            "          key: orders-api/r43.zip\n",
+            S3Code("example-packages", "orders-api/r43.zip"),
+            id="block style",
+        ),
+        pytest.param(
+            BLOCK_VERSIONS,
+            [*S3, "--s3-object-version", OBJECT_VERSION],
+            f'    r43:\n      codeSha256: "{SHA_43}"\n'
+            "      code:\n        s3:\n          bucket: example-packages\n"
+            f"          key: orders-api/r43.zip\n          objectVersion: {OBJECT_VERSION}\n",
+            S3Code("example-packages", "orders-api/r43.zip", OBJECT_VERSION),
+            id="block style with an object version",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}   # flow\n",
+            S3,
+            f"    r43: {{codeSha256: {SHA_43}, code: {{s3: {{bucket: example-packages, "
+            "key: orders-api/r43.zip}}}\n",
+            S3Code("example-packages", "orders-api/r43.zip"),
+            id="flow style",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}   # flow\n",
+            [*S3, "--s3-object-version", "null"],
+            f"    r43: {{codeSha256: {SHA_43}, code: {{s3: {{bucket: example-packages, "
+            'key: orders-api/r43.zip, objectVersion: "null"}}}\n',
+            S3Code("example-packages", "orders-api/r43.zip", "null"),
+            id="flow style with an object version YAML would misread unquoted",
+        ),
+        pytest.param(
+            f"  versions:\n    r41:\n      codeSha256: '{SHA_41}'\n      code:\n"
+            "        s3: {bucket: 'old-packages', key: 'orders-api/r41.zip'}\n",
+            S3,
+            f"    r43:\n      codeSha256: '{SHA_43}'\n      code:\n        s3:\n"
+            "          bucket: 'example-packages'\n          key: 'orders-api/r43.zip'\n",
+            S3Code("example-packages", "orders-api/r43.zip"),
+            id="the quoting of an earlier S3 source is copied",
+        ),
+    ],
+)
+def test_an_s3_package_is_recorded_as_the_code(
+    tmp_path: Path, versions: str, args: list[str], added: str, code: S3Code
+) -> None:
+    write_repository(tmp_path, {"orders-api.yaml": (HEAD + versions + ALIASES).encode()})
+
+    result = run(add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43, *args)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + versions + added + ALIASES
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert (version.code_sha256, version.code) == (SHA_43, code)
+    assert "version r43 added" in result.stdout
+    assert "code s3://example-packages/orders-api/r43.zip" in result.stdout
+
+
+def test_an_s3_package_in_a_flow_versions_mapping(tmp_path: Path) -> None:
+    original = HEAD + f"  versions: {{r41: {{codeSha256: '{SHA_41}'}}}}  # all\n" + ALIASES
+    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43, *S3,
+        "--s3-object-version", "v1",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == original.replace(
+        "'}}",
+        f"'}}, r43: {{codeSha256: '{SHA_43}', code: {{s3: {{bucket: example-packages, "
+        "key: orders-api/r43.zip, objectVersion: v1}}}}",
+    )
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert version.code == S3Code("example-packages", "orders-api/r43.zip", "v1")
+
+
+def test_an_s3_package_is_hashed_from_the_uploaded_zip(tmp_path: Path) -> None:
+    repository, outside = tmp_path / "repo", tmp_path / "build.zip"
+    outside.write_bytes(b"PK uploaded")
+    write_repository(repository, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS).encode()})
+    expected_sha = base64.b64encode(hashlib.sha256(b"PK uploaded").digest()).decode()
+
+    result = run(add_version_command, repository, "orders-api", "r43", "--zip", str(outside), *S3)
+
+    assert result.exit_code == 0, result.output
+    assert "outside the repository" not in result.stdout
+    version = loaded_function(repository, "orders-api").versions["r43"]
+    assert (version.code_sha256, version.code) == (
+        expected_sha,
+        S3Code("example-packages", "orders-api/r43.zip"),
+    )
+
+
+def test_the_s3_options_win_over_a_zip_inside_the_repository(tmp_path: Path) -> None:
+    package = b"PK\x03\x04 a deployment package"
+    write_repository(
+        tmp_path,
+        {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode(), "dist/r43.zip": package},
+    )
+    expected_sha = base64.b64encode(hashlib.sha256(package).digest()).decode()
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--zip", str(tmp_path / "dist/r43.zip"),
+        *S3,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    added = (
+        f'    r43:\n      codeSha256: "{expected_sha}"\n'
+        "      code:\n        s3:\n          bucket: example-packages\n"
+        "          key: orders-api/r43.zip\n"
+    )
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + BLOCK_VERSIONS + added + ALIASES
+    assert "the S3 object is recorded as the code, not dist/r43.zip" in result.stdout
+    assert result.stdout.count("\n") == 1
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert version.code == S3Code("example-packages", "orders-api/r43.zip")
+
+
 def test_the_same_label_with_the_same_hash_changes_nothing(tmp_path: Path) -> None:
     write_repository(tmp_path, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS).encode()})
     before = snapshot(tmp_path)
@@ -168,13 +297,36 @@ def test_the_same_label_with_the_same_hash_changes_nothing(tmp_path: Path) -> No
         (["orders-api", "r43"], "give exactly one of --code-sha256 and --zip"),
         (["orders-api", "r43", "--code-sha256", SHA_43, "--zip", "x.zip"], "exactly one"),
         (["orders-api", "r43", "--code-sha256", SHA_43, "--description", "d" * 300], "256"),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-bucket", "b"],
+            "--s3-bucket needs --s3-key",
+        ),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-key", "k.zip"],
+            "--s3-key needs --s3-bucket",
+        ),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-object-version", "v1"],
+            "--s3-object-version needs --s3-bucket and --s3-key",
+        ),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-bucket", "", "--s3-key", "k"],
+            "--s3-bucket is empty",
+        ),
+        (["orders-api", "r43", *S3], "give exactly one of --code-sha256 and --zip"),
+        (["orders-api", "r42", "--code-sha256", SHA_43, *S3], "already declares version 'r42'"),
+        (["orders-api", "r43", "--code-sha256", "abc=", *S3], "is not a base64 SHA-256"),
+        (
+            ["orders-api", "r43", "--zip", "dist/r43.zip", "--s3-bucket", "b"],
+            "--s3-bucket needs --s3-key",
+        ),
     ],
 )
 def test_a_bad_version_leaves_every_file_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], problem: str
 ) -> None:
     original = HEAD + BLOCK_VERSIONS + "  aliases:\n    live: {version: r41, routing: {r42: 0.1}}\n"
-    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+    write_repository(tmp_path, {"orders-api.yaml": original.encode(), "dist/r43.zip": b"PK"})
     monkeypatch.chdir(tmp_path)
     before = snapshot(tmp_path)
 
