@@ -32,7 +32,28 @@ class ClosingHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._workers: set[threading.Thread] = set()
         self._join_timeout = join_timeout
+        self._thread: threading.Thread | None = None
         super().__init__(address, handler)
+
+    def serve_in_background(self, name: str, *, poll_interval: float = 0.05) -> None:
+        """Serve from a daemon thread; ``poll_interval`` is how long ``stop`` may wait for the
+        serving loop to notice."""
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": poll_interval},
+            name=name,
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, end every client connection, release the port, join the thread."""
+        self.shutdown()
+        self.close_connections()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self._lock:

@@ -32,7 +32,6 @@ import gzip
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -89,7 +88,6 @@ class ControllerServer:
         self.on_push = on_push
         self._webhook_secret = webhook_secret
         self._httpd: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -116,24 +114,13 @@ class ControllerServer:
                 "pass another --listen HOST:PORT"
             ) from error
         self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how long stop() may wait for the loop to notice
-            name="lambda-gitops-http",
-            daemon=True,
-        )
-        self._thread.start()
+        httpd.serve_in_background("lambda-gitops-http")
 
     def stop(self) -> None:
         """Stop accepting, close every client connection, and release the port."""
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.close_connections()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+            httpd.stop()
 
     def __enter__(self) -> ControllerServer:
         self.start()

@@ -10,7 +10,6 @@ benchmark can read them from a separate ``serve`` process.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -78,7 +77,6 @@ class EmulatorServer:
         self._store: EmulatorStore | None = None
         self._api: Api | None = None
         self._httpd: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def faults(self) -> Faults:
@@ -123,24 +121,13 @@ class EmulatorServer:
             ) from error
         self._store, self._httpd = store, httpd
         self._api = Api(store, self.s3_root)
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.02},  # stop() waits up to this long
-            name="lambda-emulator",
-            daemon=True,
-        )
-        self._thread.start()
+        httpd.serve_in_background("lambda-emulator", poll_interval=0.02)
 
     def stop(self) -> None:
         """Stop serving, close every client connection and the state file."""
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.close_connections()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+            httpd.stop()
         store, self._store, self._api = self._store, None, None
         if store is not None:
             store.close()
