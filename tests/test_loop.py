@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -57,18 +58,34 @@ def world(tmp_path: Path) -> tuple[git.Repo, EmulatorServer]:
     return repo, EmulatorServer(state)
 
 
-def controller(repo: git.Repo, server: EmulatorServer, mode: str = "enforce") -> Controller:
+@dataclass
+class Harness:
+    """A controller with the source and metrics it was built from, driven pass by pass."""
+
+    controller: Controller
+    source: LocalSource
+    metrics: Metrics
+
+    def run_pass(self, *reasons: str) -> None:
+        self.controller.run_pass(set(reasons))
+
+    def follow(self) -> None:
+        """Resolve the ref again, as the source's watcher does after a commit."""
+        self.controller.state.revision = self.source.sync()
+
+
+def controller(repo: git.Repo, server: EmulatorServer, mode: str = "enforce") -> Harness:
     settings = load_settings(None, repo=repo.working_dir, ref="HEAD", mode=mode)
     source = LocalSource(Path(repo.working_dir), "HEAD")
-    source.sync()
     registry = CachingRegistry(AwsRegistry(AwsSettings(endpoint_url=server.endpoint_url)))
-    built = Controller(settings, source, registry, Metrics())
-    built.state.revision = source.revision
-    return built
+    metrics = Metrics()
+    harness = Harness(Controller(settings, source, registry, metrics), source, metrics)
+    harness.follow()
+    return harness
 
 
-def metric(built: Controller, name: str, **labels: str) -> float | None:
-    text = generate_latest(built._metrics.registry).decode()
+def metric(built: Harness, name: str, **labels: str) -> float | None:
+    text = generate_latest(built.metrics.registry).decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
@@ -82,15 +99,17 @@ def test_a_pass_records_status_revisions_and_metrics(
     repo, server = world
     with server:
         built = controller(repo, server)
-        built.run_pass({"start-up"})
-        status = built.state.as_json()
+        built.run_pass("start-up")
+        status = built.controller.state.as_json()
         sha = repo.head.commit.hexsha
         assert status["revision"] == sha
         for record in status["functions"].values():
             assert record["lastAppliedRevision"] == sha
             assert record["status"] in ("progressing", "synced")
-        built.run_pass({"resync"})
-        assert {r["status"] for r in built.state.as_json()["functions"].values()} == {"synced"}
+        built.run_pass("resync")
+        assert {r["status"] for r in built.controller.state.as_json()["functions"].values()} == {
+            "synced"
+        }
         assert metric(built, "lambda_gitops_reconcile_total", outcome="success") == 2
 
 
@@ -100,8 +119,8 @@ def test_detect_mode_reports_drift_and_writes_nothing(
     repo, server = world
     with server:
         built = controller(repo, server, mode="detect")
-        built.run_pass({"start-up"})
-        orders = built.state.as_json()["functions"]["orders-api"]
+        built.run_pass("start-up")
+        orders = built.controller.state.as_json()["functions"]["orders-api"]
         assert orders["status"] == "drifted"
         assert orders["driftedAliases"] == ["live", "canary"]
         drift = metric(built, "lambda_gitops_alias_drift", function="orders-api", alias="live")
@@ -118,16 +137,15 @@ def test_an_invalid_declaration_keeps_its_series_and_a_removed_one_loses_them(
     folder = Path(repo.working_dir)
     with server:
         built = controller(repo, server)
-        built.run_pass({"start-up"})
+        built.run_pass("start-up")
         (folder / "orders-api.yaml").write_text(
             (folder / "orders-api.yaml").read_text().replace("{r42: 0.25}", "{r42: 2}")
         )
         repo.git.add(A=True)
         repo.index.commit("a bad weight")
-        built._source.sync()
-        built.state.revision = built._source.revision
-        built.run_pass({"git"})
-        orders = built.state.as_json()["functions"]["orders-api"]
+        built.follow()
+        built.run_pass("git")
+        orders = built.controller.state.as_json()["functions"]["orders-api"]
         assert orders["status"] == "error"
         assert orders["lastError"].startswith("orders-api.yaml:")
         assert metric(built, "lambda_gitops_declaration_errors") == 1
@@ -141,9 +159,8 @@ def test_an_invalid_declaration_keeps_its_series_and_a_removed_one_loses_them(
         (folder / "orders-api.yaml").unlink()
         repo.git.add(A=True)
         repo.index.commit("orders-api leaves Git")
-        built._source.sync()
-        built.state.revision = built._source.revision
-        built.run_pass({"git"})
-        assert "orders-api" not in built.state.as_json()["functions"]
+        built.follow()
+        built.run_pass("git")
+        assert "orders-api" not in built.controller.state.as_json()["functions"]
         assert metric(built, "lambda_gitops_alias_drift", function="orders-api") is None
         assert metric(built, "lambda_gitops_alias_drift", function="billing-worker") == 0
