@@ -12,20 +12,19 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 import pytest
 
 from tests.conftest import require_tool
+from tests.polling import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "prometheus" / "alerts.yaml"
@@ -42,35 +41,6 @@ GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
-
-T = TypeVar("T")
-
-
-def wait_until(
-    predicate: Callable[[], T | None],
-    timeout: float,
-    what: str,
-    *,
-    diagnostics: Callable[[], str] | None = None,
-    interval: float = 0.2,
-) -> T:
-    """Poll ``predicate`` until it returns something truthy and return that; fail after
-    ``timeout`` seconds naming ``what`` was awaited, with ``diagnostics`` for the reader."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f"\n{diagnostics()}" if diagnostics is not None else ""
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}{detail}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes] | None:

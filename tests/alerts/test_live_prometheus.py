@@ -25,11 +25,10 @@ from tests.alerts.conftest import (
     RULES,
     Controller,
     Fleet,
-    free_port,
     http_get,
     stop_process,
-    wait_until,
 )
+from tests.polling import free_port, wait_until
 
 ALERT_TIMEOUT = 40.0
 TEST_FOR = "2s"

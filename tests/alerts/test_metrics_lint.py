@@ -15,8 +15,8 @@ from tests.alerts.conftest import (
     make_fleet,
     start_controller,
     stop_controller,
-    wait_until,
 )
+from tests.polling import wait_until
 
 
 @pytest.fixture(scope="module")

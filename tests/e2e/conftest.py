@@ -15,16 +15,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -35,6 +33,8 @@ from controller.registry.emulator import EmulatorServer
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
+
+from tests.polling import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "config" / "examples"
@@ -60,35 +60,7 @@ GIT_IDENTITY = {
     "GIT_CONFIG_GLOBAL": os.devnull,
 }
 
-T = TypeVar("T")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def wait_until(
-    predicate: Callable[[], T | None],
-    timeout: float,
-    what: str,
-    *,
-    diagnostics: Callable[[], str] | None = None,
-    interval: float = 0.1,
-) -> T:
-    """Poll ``predicate`` until it returns something truthy, and return that; fail after
-    ``timeout`` seconds saying ``what`` was awaited, with ``diagnostics`` (a log, a state)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            detail = f"\n{diagnostics()}" if diagnostics is not None else ""
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}{detail}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def http_request(

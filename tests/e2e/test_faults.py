@@ -28,8 +28,8 @@ from tests.e2e.conftest import (
     lambda_client,
     lambda_gitops,
     sample,
-    wait_until,
 )
+from tests.polling import wait_until
 
 FUNCTIONS = ("orders-api", "billing-worker")
 _CODE_SHA = re.compile(r'codeSha256:\s*"([^"]+)"')

@@ -17,8 +17,8 @@ from tests.e2e.conftest import (
     emulator_cli,
     lambda_gitops,
     sample,
-    wait_until,
 )
+from tests.polling import wait_until
 
 
 def test_a_commit_that_promotes_moves_the_alias(

@@ -21,13 +21,12 @@ from tests.e2e.conftest import (
     ControllerProcess,
     DeclarationsRepo,
     bare_remote,
-    free_port,
     git,
     github_signature,
     http_request,
     sample,
-    wait_until,
 )
+from tests.polling import free_port, wait_until
 
 SECRET = b"webhook-secret-for-the-test"
 PROMOTE = ("orders-api.yaml", "live:\n      version: r42", "live:\n      version: r41")

@@ -1,0 +1,45 @@
+"""Waiting for real processes and servers in tests: poll a condition, pick a free port.
+
+Tests that start processes (the controller, Prometheus, git daemon) wait on conditions with a
+deadline rather than sleep for a fixed time, so that they are quick on an idle machine and still
+pass on a loaded one; on a timeout they say what they waited for and show what they saw.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    *,
+    diagnostics: Callable[[], str] | None = None,
+    interval: float = 0.1,
+) -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that; fail after
+    ``timeout`` seconds saying ``what`` was awaited, with ``diagnostics`` (a log, a state)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f"\n{diagnostics()}" if diagnostics is not None else ""
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
