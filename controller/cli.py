@@ -24,6 +24,8 @@ from controller.cli_common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_IN_SYNC,
+    config_option,
+    region_option,
     registry_options,
     reported_errors,
     settings_from,
@@ -48,8 +50,8 @@ def main() -> None:
 @main.command()
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @source_options
-@click.option("--region", help="Region of declarations naming none.")
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path))
+@region_option
+@config_option
 def validate(folder: Path | None, **options: Any) -> None:
     """Check the declarations: FOLDER as it is on disk, or the repository at its ref.
 

@@ -32,38 +32,41 @@ def reported_errors() -> Iterator[None]:
         sys.exit(EXIT_ERROR)
 
 
-def registry_options(command: F) -> F:
-    """``--registry``, ``--endpoint-url``, ``--region`` and ``--config``."""
-    for option in reversed(
-        [
-            click.option(
-                "--registry",
-                help="'aws', or 'emulated:FILE' for the emulated registry kept in FILE.",
-            ),
-            click.option("--endpoint-url", help="Another Lambda endpoint (a moto server, ...)."),
-            click.option("--region", help="Region of the API, and of declarations naming none."),
-            click.option(
-                "--config",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="A YAML file of settings (flags and LAMBDA_GITOPS_* variables win).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A YAML file of settings (flags and LAMBDA_GITOPS_* variables win).",
+)
+region_option = click.option("--region", help="Region of the API, and of declarations naming none.")
 
 
-def source_options(command: F) -> F:
-    """``--repo``, ``--ref`` and ``--path``: where the declarations are."""
-    for option in reversed(
-        [
-            click.option("--repo", help="The declarations repository (a local clone)."),
-            click.option("--ref", help="The branch, tag or commit to apply (default HEAD)."),
-            click.option("--path", help="The folder of the repository holding declarations."),
-        ]
-    ):
-        command = option(command)
-    return command
+def with_options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """Apply click options in the order they are listed (the order ``--help`` shows)."""
+
+    def apply(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+registry_options = with_options(
+    click.option(
+        "--registry", help="'aws', or 'emulated:FILE' for the emulated registry kept in FILE."
+    ),
+    click.option("--endpoint-url", help="Another Lambda endpoint (a moto server, ...)."),
+    region_option,
+    config_option,
+)
+"""``--registry``, ``--endpoint-url``, ``--region`` and ``--config``."""
+
+source_options = with_options(
+    click.option("--repo", help="The declarations repository (a local clone)."),
+    click.option("--ref", help="The branch, tag or commit to apply (default HEAD)."),
+    click.option("--path", help="The folder of the repository holding declarations."),
+)
+"""``--repo``, ``--ref`` and ``--path``: where the declarations are."""
 
 
 def settings_from(options: dict[str, Any]) -> Settings:

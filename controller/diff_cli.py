@@ -21,7 +21,7 @@ import click
 
 from controller import declarations, diff
 from controller.bootstrap import registry_for
-from controller.cli_common import reported_errors
+from controller.cli_common import registry_options, reported_errors
 from controller.reconciler import plan_pass
 from controller.settings import Settings, load_settings
 
@@ -40,14 +40,7 @@ from controller.settings import Settings, load_settings
 @click.option(
     "--live", is_flag=True, help="Also show what would be written now, and drift already present."
 )
-@click.option("--registry", help="'aws', or 'emulated:FILE' for the emulated registry in FILE.")
-@click.option("--endpoint-url", help="Another Lambda endpoint (a moto server, ...).")
-@click.option("--region", help="Region of the API, and of declarations naming none.")
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A YAML file of settings (flags and LAMBDA_GITOPS_* variables win).",
-)
+@registry_options
 def diff_command(
     base: str, head: str, output: str, live: bool, config: Path | None, **options: Any
 ) -> None:

@@ -14,30 +14,27 @@ from typing import Any, TypeVar
 import click
 
 from controller import edit
-from controller.cli_common import reported_errors, settings_from
+from controller.cli_common import (
+    config_option,
+    region_option,
+    reported_errors,
+    settings_from,
+    with_options,
+)
 from controller.errors import ConfigurationError
 from controller.model import S3Code
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _working_tree_options(command: F) -> F:
-    """``--repo``, ``--path``, ``--region`` and ``--config``: which files to edit, and the
-    region that declarations naming none are in (it decides which function is which)."""
-    for option in reversed(
-        [
-            click.option("--repo", help="The working tree of the declarations repository (.)."),
-            click.option("--path", help="The folder of the repository holding declarations."),
-            click.option("--region", help="Region of declarations naming none."),
-            click.option(
-                "--config",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="A YAML file of settings (flags and LAMBDA_GITOPS_* variables win).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+_working_tree_options = with_options(
+    click.option("--repo", help="The working tree of the declarations repository (.)."),
+    click.option("--path", help="The folder of the repository holding declarations."),
+    region_option,
+    config_option,
+)
+"""``--repo``, ``--path``, ``--region`` and ``--config``: which files to edit, and the region
+that declarations naming none are in (it decides which function is which)."""
 
 
 @click.command("promote")
