@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from controller.settings import load_settings
 
@@ -19,8 +20,13 @@ def test_an_example_configuration_loads(path: Path, monkeypatch: pytest.MonkeyPa
     for key in [key for key in os.environ if key.startswith("LAMBDA_GITOPS_")]:
         monkeypatch.delenv(key)
     settings = load_settings(path)
-    assert settings.repo
-    assert settings.registry == "aws" or settings.registry.startswith("emulated:")
+    written = YAML(typ="safe").load(path.read_text())
+    for key, value in written.items():
+        name = key.replace("-", "_")
+        if name == "scope":
+            continue
+        loaded = getattr(settings, name)
+        assert loaded == value or str(loaded) == str(value), f"{path.name}: {key} is {loaded!r}"
 
 
 def test_the_production_example_narrows_the_scope() -> None:
