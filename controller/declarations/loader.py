@@ -11,16 +11,24 @@ This module is the only part of the declarations that touches Git or the file sy
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import git
 from git.exc import BadName, BadObject
 
-from controller.declarations.parser import Declarations, parse_declarations
+from controller.declarations.parser import (
+    DEFAULT_LIMITS,
+    Declarations,
+    FileContent,
+    ParseLimits,
+    Unread,
+    parse_declarations,
+)
 from controller.declarations.paths import EntryKind
 from controller.errors import ConfigurationError
 
@@ -28,32 +36,50 @@ DECLARATION_SUFFIXES = (".yaml", ".yml")
 
 
 def load_commit(
-    repo_path: Path, ref: str, subpath: str = "", *, default_region: str
+    repo_path: Path,
+    ref: str,
+    subpath: str = "",
+    *,
+    default_region: str,
+    default_account: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> Declarations:
     """The declarations under ``subpath`` at the commit that ``ref`` resolves to.
 
     ``ref`` is anything Git resolves to a commit: a branch, a tag (annotated ones too), a remote
     branch or a SHA. ``subpath`` is relative to the repository's root; ``code.zipFile`` paths
     are relative to the root too, whatever the subpath. An unknown ref or a subpath that the
-    commit lacks is a ``ConfigurationError``.
+    commit lacks is a ``ConfigurationError``. A file larger than ``limits`` allows is never read
+    (its size comes from the object's header), so a huge blob costs nothing but its error.
     """
     folder = _normalised_subpath(subpath)
     with _open_repository(repo_path) as repo:
         commit = _resolve_commit(repo, ref, repo_path)
         root = commit.tree
         scope = _subtree(root, folder, ref)
+        budget = _ReadBudget(limits)
         files = [
-            (str(blob.path), bytes(blob.data_stream.read())) for blob in _declaration_blobs(scope)
+            (str(blob.path), budget.read(blob.size, functools.partial(_blob_bytes, blob)))
+            for blob in _declaration_blobs(scope)
         ]
         return parse_declarations(
             files,
             default_region=default_region,
+            default_account=default_account,
             tree=_CommitTree(root, commit.hexsha),
             revision=commit.hexsha,
+            limits=limits,
         )
 
 
-def load_folder(path: Path, *, default_region: str, root: Path | None = None) -> Declarations:
+def load_folder(
+    path: Path,
+    *,
+    default_region: str,
+    root: Path | None = None,
+    default_account: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
+) -> Declarations:
     """The declarations in the folder ``path`` (or the single file ``path``), as they are on disk.
 
     ``root`` is the repository's root, against which file names are shown and ``code.zipFile``
@@ -66,10 +92,43 @@ def load_folder(path: Path, *, default_region: str, root: Path | None = None) ->
     target = path.resolve()
     if not target.is_relative_to(base):
         raise ConfigurationError(f"{path} is not inside the repository root {base}")
-    files = [(_relative(file, base), file.read_bytes()) for file in declaration_files(target)]
+    budget = _ReadBudget(limits)
+    files = [
+        (_relative(file, base), budget.read(_size(file), file.read_bytes))
+        for file in declaration_files(target)
+    ]
     return parse_declarations(
-        files, default_region=default_region, tree=FolderTree(base), revision=""
+        files,
+        default_region=default_region,
+        default_account=default_account,
+        tree=FolderTree(base),
+        revision="",
+        limits=limits,
     )
+
+
+class _ReadBudget:
+    """Reads files while the revision's byte budget lasts; files too large, or past the
+    budget, are left ``Unread`` and become errors of their own."""
+
+    def __init__(self, limits: ParseLimits) -> None:
+        self._limits = limits
+        self._left = limits.revision_bytes
+
+    def read(self, size: int, read: Callable[[], bytes]) -> FileContent:
+        if size > self._limits.file_bytes:
+            return Unread(size)
+        if size > self._left:
+            return Unread(size, past_revision_budget=True)
+        self._left -= size
+        return read()
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 class CodeReader(Protocol):
@@ -119,6 +178,10 @@ def read_repo_file(repo_path: Path, revision: str, path: str) -> bytes:
 
 
 # -- Git ------------------------------------------------------------------------------------------
+
+
+def _blob_bytes(blob: git.Blob) -> bytes:
+    return bytes(blob.data_stream.read())
 
 
 def _open_repository(repo_path: Path) -> git.Repo:

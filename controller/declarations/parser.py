@@ -29,7 +29,8 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from controller.declarations.paths import (
@@ -41,7 +42,6 @@ from controller.declarations.paths import (
 from controller.declarations.schema import (
     API_GROUP,
     API_VERSION,
-    FUNCTION_ARN_PATTERN,
     FUNCTION_NAME_PATTERN,
     KIND,
     REGION_PATTERN,
@@ -54,11 +54,14 @@ from controller.declarations.schema import (
 )
 from controller.errors import ConfigurationError
 from controller.model import (
+    FUNCTION_ARN_PATTERN,
     LATEST,
+    PARTIAL_ARN_PATTERN,
     DeclaredCode,
     DesiredAlias,
     DesiredFunction,
     DesiredVersion,
+    FunctionId,
     FunctionRef,
     RepoZip,
     S3Code,
@@ -124,12 +127,53 @@ class Declarations:
         return not self.invalid and not self.broken_files
 
 
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """What one revision may cost to read, whatever is in it.
+
+    The declarations come from whoever can push to the repository, and every file under the
+    path is read, another tool's included; without bounds a 500-byte YAML alias bomb or a
+    50 MB file would hold a pass for minutes and the process's memory past its limit. Each
+    bound is far above what a real declaration needs (a ``Function`` document is about 1 KB,
+    five levels deep and a few dozen values) and turns into a ``FILE:LINE`` error for that file
+    alone, never into a stalled pass.
+    """
+
+    file_bytes: int = 1024 * 1024
+    """Largest file read; a larger one is refused unread."""
+    documents: int = 1000
+    """YAML documents per file."""
+    depth: int = 32
+    """Nesting of mappings and sequences, counted as written and again after aliases expand."""
+    values: int = 100_000
+    """Values in one file once its YAML aliases are expanded: an alias bomb stops here."""
+    revision_bytes: int = 64 * 1024 * 1024
+    """Bytes of declaration files in one revision; past it the files left are refused unread."""
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """A file the loader did not read because of its size: it is reported, not parsed."""
+
+    size: int
+    past_revision_budget: bool = False
+    """True when the file itself is small enough but the revision's files together are not."""
+
+
+FileContent = bytes | Unread
+
+
 def parse_declarations(
-    files: Iterable[tuple[str, bytes]],
+    files: Iterable[tuple[str, FileContent]],
     *,
     default_region: str,
     tree: RepositoryTree,
     revision: str = "",
+    default_account: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> Declarations:
     """Parse and validate the declaration files; ``files`` are ``(path, bytes)`` pairs.
 
@@ -137,6 +181,10 @@ def parse_declarations(
     files are read in sorted path order whatever order they come in, so the result is
     deterministic. ``default_region`` is the controller's region, used when a declaration names
     none; an invalid one is a ``ConfigurationError`` because it is no declaration's fault.
+    ``default_account`` is the account of the controller's own credentials, which a bare
+    function name means; when it is not known, a bare name is taken to possibly be the same
+    function as an ARN with any account, so that two spellings of one function are never both
+    applied. A file the loader left ``Unread``, or one past ``limits``, is an error of its own.
     """
     if not REGION_PATTERN.fullmatch(default_region):
         raise ConfigurationError(
@@ -144,14 +192,15 @@ def parse_declarations(
         )
     broken: list[DeclarationError] = []
     candidates: list[_Candidate] = []
+    where = _Where(default_region, default_account)
     for name, data in sorted(files, key=lambda pair: pair[0]):
         try:
-            documents = _read_documents(name, data)
+            documents = _read_documents(name, data, limits)
         except _Unparsable as unparsable:
             broken.append(unparsable.error)
             continue
         for document in documents:
-            candidate = _check_document(document, default_region, tree)
+            candidate = _check_document(document, where, tree)
             if candidate is not None:
                 candidates.append(candidate)
     _flag_duplicates(candidates)
@@ -177,16 +226,49 @@ class _Unparsable(Exception):
 
 
 class _DeclarationConstructor(RoundTripConstructor):
-    """The round-trip constructor, but reading timestamps as text.
+    """The round-trip constructor, reading timestamps as text and failing only in YAML's terms.
 
     Alias names such as ``2024-01-02`` are allowed by Lambda; YAML would otherwise turn them into
-    dates. A subclass keeps the change away from every other user of ruamel.yaml.
+    dates. A value whose tag its text does not fit (``!!int abc``, ``!!bool maybe``, a bare
+    ``!!int``) makes ruamel.yaml's constructors raise plain ``ValueError``, ``KeyError`` or
+    ``IndexError``; each is turned here into a ``ConstructorError`` at the value's line, so the
+    file gets a ``FILE:LINE`` error. A subclass keeps the change away from every other user of
+    ruamel.yaml.
     """
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        self.last_mark = node.start_mark
+        try:
+            return super().construct_object(node, deep=deep)
+        except YAMLError:
+            raise
+        except Exception as error:  # any failure of a constructor is the file's
+            shown = f"{_short(node.value)} " if isinstance(node.value, str) else ""
+            raise ConstructorError(
+                None,
+                None,
+                f"the value {shown}is not a valid {_tag_name(node.tag)}; correct the value or "
+                "remove the tag",
+                node.start_mark,
+            ) from error
 
 
 _DeclarationConstructor.add_constructor(
     "tag:yaml.org,2002:timestamp", _DeclarationConstructor.construct_yaml_str
 )
+
+
+def _tag_name(tag: Any) -> str:
+    text = str(getattr(tag, "value", tag) or "")
+    return "!!" + text.removeprefix("tag:yaml.org,2002:") if text.startswith("tag:yaml") else text
+
+
+def _reason(error: BaseException) -> str:
+    """An exception as ``Type: message``, short enough for one error line."""
+    message = str(error)
+    if len(message) > 120:
+        message = message[:117] + "..."
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +287,31 @@ class _Document:
         return SourceLocation(self.file, _line_of(self.root, loc))
 
 
-def _read_documents(name: str, data: bytes) -> list[_Document]:
-    """The mapping documents of one file; empty documents and other shapes are not ours."""
+def _read_documents(name: str, data: FileContent, limits: ParseLimits) -> list[_Document]:
+    """The mapping documents of one file; empty documents and other shapes are not ours.
+
+    Whatever the bytes, this returns documents or raises ``_Unparsable`` with the file's line:
+    a file that cannot be read stalls the functions it declared, never the pass.
+    """
+    if isinstance(data, Unread) and data.past_revision_budget:
+        raise _Unparsable(
+            _file_error(
+                name,
+                1,
+                f"not read: the declaration files of this revision hold more than "
+                f"{limits.revision_bytes} bytes in all; narrow the declarations path or move "
+                "other files out of it",
+            )
+        )
+    if isinstance(data, Unread) or len(data) > limits.file_bytes:
+        size = data.size if isinstance(data, Unread) else len(data)
+        raise _Unparsable(
+            DeclarationError(
+                SourceLocation(name, 1),
+                f"the file is {size} bytes; declaration files may hold at most "
+                f"{limits.file_bytes} bytes: split it, or move it out of the declarations path",
+            )
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -219,53 +324,146 @@ def _read_documents(name: str, data: bytes) -> list[_Document]:
         ) from error
     yaml = YAML(typ="rt")
     yaml.Constructor = _DeclarationConstructor
+    yaml.max_depth = limits.depth
+    documents = []
+    budget = _Budget(limits)
     try:
-        roots = list(yaml.load_all(text))
+        for count, root in enumerate(yaml.load_all(text), start=1):
+            _check_document_count(name, count, root, limits)
+            if isinstance(root, CommentedMap) and _may_be_ours(root):
+                plain = _plain_document(name, root, budget)
+                documents.append(_Document(name, root, plain))
+    except _Unparsable:
+        raise
+    except MaxDepthExceededError as error:
+        raise _Unparsable(
+            _file_error(
+                name,
+                _mark_line(error.problem_mark),
+                f"the YAML is nested more than {limits.depth} levels deep; a declaration needs "
+                "about five",
+            )
+        ) from error
+    except ConstructorError as error:
+        raise _Unparsable(
+            _file_error(
+                name,
+                _mark_line(error.problem_mark or error.context_mark),
+                f"YAML error: {error.problem or 'a value cannot be read'}; until the file reads, "
+                "every function it declared stays as last applied",
+            )
+        ) from error
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
         problem = error.problem or error.context or "the YAML is malformed"
         raise _Unparsable(
             DeclarationError(
-                SourceLocation(name, line),
+                SourceLocation(name, _mark_line(mark)),
                 f"YAML syntax error: {problem}; until the file parses, every function it "
                 "declared stays as last applied",
             )
         ) from error
-    except YAMLError as error:
+    except Exception as error:  # nothing in one file may stop the others
+        # Whatever else ruamel.yaml raises (an unhashable key, a recursion, a bug of its own) is
+        # this file's error, at the last line the constructor reached.
+        mark = getattr(yaml.constructor, "last_mark", None)
         raise _Unparsable(
-            DeclarationError(SourceLocation(name, 1), f"YAML error: {error}")
+            _file_error(
+                name,
+                _mark_line(mark),
+                f"the YAML cannot be read ({_reason(error)}); until the file reads, every "
+                "function it declared stays as last applied",
+            )
         ) from error
-    documents = []
-    for root in roots:
-        if isinstance(root, CommentedMap):
-            try:
-                plain = _plain(root, set())
-            except RecursionError as error:
-                raise _Unparsable(
-                    DeclarationError(
-                        SourceLocation(name, root.lc.line + 1),
-                        "the document refers to itself through a YAML alias; remove the cycle",
-                    )
-                ) from error
-            documents.append(_Document(name, root, plain))
     return documents
 
 
-def _plain(node: Any, open_nodes: set[int]) -> Any:
+def _may_be_ours(root: CommentedMap) -> bool:
+    """Whether a document may be a declaration, judged before its values are expanded: the
+    documents of other tools are never converted, so their size and aliases cost nothing."""
+    api_version = root.get("apiVersion")
+    return isinstance(api_version, str) and api_version.startswith(API_GROUP)
+
+
+def _check_document_count(name: str, count: int, root: Any, limits: ParseLimits) -> None:
+    if count > limits.documents:
+        raise _Unparsable(
+            _file_error(
+                name,
+                _root_line(root),
+                f"the file holds more than {limits.documents} YAML documents; split it",
+            )
+        )
+
+
+def _file_error(name: str, line: int, message: str) -> DeclarationError:
+    return DeclarationError(SourceLocation(name, line), message)
+
+
+def _mark_line(mark: Any) -> int:
+    line = getattr(mark, "line", None)
+    return line + 1 if isinstance(line, int) else 1
+
+
+def _root_line(root: Any) -> int:
+    lc = getattr(root, "lc", None)
+    return lc.line + 1 if lc is not None and isinstance(lc.line, int) else 1
+
+
+class _Budget:
+    """The values a file may still expand to, shared by its documents."""
+
+    def __init__(self, limits: ParseLimits) -> None:
+        self.limits = limits
+        self.left = limits.values
+
+
+class _OverBudget(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _plain_document(name: str, root: CommentedMap, budget: _Budget) -> dict[str, Any]:
+    try:
+        plain: dict[str, Any] = _plain(root, set(), budget, 0)
+    except _OverBudget as over:
+        raise _Unparsable(_file_error(name, _root_line(root), over.message)) from None
+    return plain
+
+
+def _plain(node: Any, open_nodes: set[int], budget: _Budget, depth: int) -> Any:
     """ruamel.yaml's values as plain ``dict``, ``list``, ``str``, ``int``, ``float`` and ``bool``.
 
-    Integer keys become text so that ``17: 0.1`` in ``routing`` means version ``"17"``; a YAML
-    alias that contains itself is refused instead of recursing forever.
+    Integer keys become text so that ``17: 0.1`` in ``routing`` means version ``"17"``. YAML
+    aliases are expanded here, so this is where their cost is bounded: a value that contains
+    itself, a file that expands past ``ParseLimits.values`` values, or nesting past
+    ``ParseLimits.depth`` once expanded, is refused before it costs more.
     """
+    budget.left -= 1
+    if budget.left < 0:
+        raise _OverBudget(
+            f"the file expands to more than {budget.limits.values} values through YAML aliases "
+            "(an alias bomb?); write the values out, or remove the aliases"
+        )
     if isinstance(node, dict | list):
+        if depth >= budget.limits.depth:
+            raise _OverBudget(
+                f"the YAML is nested more than {budget.limits.depth} levels deep once its "
+                "aliases are expanded; remove the aliases"
+            )
         if id(node) in open_nodes:
-            raise RecursionError("a YAML alias contains itself")
+            raise _OverBudget(
+                "the document refers to itself through a YAML alias; remove the cycle"
+            )
         open_nodes.add(id(node))
         try:
             if isinstance(node, dict):
-                return {_plain_key(k): _plain(v, open_nodes) for k, v in node.items()}
-            return [_plain(item, open_nodes) for item in node]
+                return {
+                    _plain_key(k, budget): _plain(v, open_nodes, budget, depth + 1)
+                    for k, v in node.items()
+                }
+            return [_plain(item, open_nodes, budget, depth + 1) for item in node]
         finally:
             open_nodes.discard(id(node))
     # ruamel.yaml's scalars subclass the built-in types to remember their style; bool first,
@@ -276,10 +474,10 @@ def _plain(node: Any, open_nodes: set[int]) -> Any:
     return node
 
 
-def _plain_key(key: Any) -> Any:
+def _plain_key(key: Any, budget: _Budget | None = None) -> Any:
     if isinstance(key, int | float) and not isinstance(key, bool):
         return str(key)
-    return _plain(key, set())
+    return _plain(key, set(), budget or _Budget(DEFAULT_LIMITS), 0)
 
 
 def _line_of(root: CommentedMap, loc: Loc) -> int:
@@ -331,15 +529,21 @@ class _Candidate:
     errors: list[DeclarationError] = field(default_factory=list)
 
 
-def _check_document(
-    document: _Document, default_region: str, tree: RepositoryTree
-) -> _Candidate | None:
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a declaration that names no region or account is: the controller's own."""
+
+    region: str
+    account: str | None
+
+
+def _check_document(document: _Document, where: _Where, tree: RepositoryTree) -> _Candidate | None:
     """Validate one document, or ``None`` when it belongs to another tool."""
     plain = document.plain
     api_version, kind = plain.get("apiVersion"), plain.get("kind")
     if not isinstance(api_version, str) or not api_version.startswith(API_GROUP):
         return None
-    name, ref = _best_effort_identity(plain, default_region)
+    name, ref = _best_effort_identity(plain, where)
     candidate = _Candidate(
         document.location,
         document.at(("metadata", "name")),
@@ -378,7 +582,7 @@ def _check_document(
         )
         return candidate
     issues: list[tuple[Loc, str]] = []
-    candidate.function = _desired_function(declaration, document, default_region, tree, issues)
+    candidate.function = _desired_function(declaration, document, where, tree, issues)
     candidate.errors.extend(_error(document, loc, message) for loc, message in issues)
     return candidate
 
@@ -388,7 +592,7 @@ def _error(document: _Document, loc: Loc, message: str) -> DeclarationError:
 
 
 def _best_effort_identity(
-    plain: Mapping[str, Any], default_region: str
+    plain: Mapping[str, Any], where: _Where
 ) -> tuple[str | None, FunctionRef | None]:
     """The name and function of a declaration as far as it can be read, valid or not.
 
@@ -400,21 +604,41 @@ def _best_effort_identity(
     name = name if isinstance(name, str) and name else None
     spec = spec if isinstance(spec, dict) else {}
     function_name = spec.get("functionName", name)
-    region = spec.get("region", default_region)
+    region = spec.get("region", where.region)
     if not isinstance(function_name, str) or not isinstance(region, str):
         return name, None
+    if not REGION_PATTERN.fullmatch(region):
+        region = where.region
+    return name, _normalised_ref(function_name, region, where)
+
+
+def _normalised_ref(function_name: str, region: str, where: _Where) -> FunctionRef | None:
+    """The function a spelling names, in one form per kind of spelling, or ``None``.
+
+    A full ARN is kept as it is (its region and account win); a partial ARN,
+    ``ACCOUNT:function:NAME``, becomes the full ARN in ``region``, as Lambda reads it; a bare
+    name is the controller's own account in ``region``. Every ``FunctionRef`` therefore carries
+    the account it acts in whenever that is known, so that one function has one identity and
+    one rate limit however it was written.
+    """
     arn = FUNCTION_ARN_PATTERN.fullmatch(function_name)
     if arn is not None:
-        return name, FunctionRef(function_name, arn["region"], arn["account"])
-    if FUNCTION_NAME_PATTERN.fullmatch(function_name) and REGION_PATTERN.fullmatch(region):
-        return name, FunctionRef(function_name, region)
-    return name, None
+        if not REGION_PATTERN.fullmatch(arn["region"]):
+            return None
+        return FunctionRef(function_name, arn["region"], arn["account"])
+    partial = PARTIAL_ARN_PATTERN.fullmatch(function_name)
+    if partial is not None:
+        full = FunctionId(partial["account"], region, partial["name"]).arn
+        return FunctionRef(full, region, partial["account"])
+    if FUNCTION_NAME_PATTERN.fullmatch(function_name):
+        return FunctionRef(function_name, region, where.account)
+    return None
 
 
 def _desired_function(
     declaration: FunctionDeclaration,
     document: _Document,
-    default_region: str,
+    where: _Where,
     tree: RepositoryTree,
     issues: list[tuple[Loc, str]],
 ) -> DesiredFunction:
@@ -442,7 +666,7 @@ def _desired_function(
         )
     return DesiredFunction(
         name=declaration.metadata.name,
-        ref=_function_ref(declaration, default_region, issues),
+        ref=_function_ref(declaration, where, issues),
         versions=versions,
         aliases=aliases,
         prune=spec.prune,
@@ -452,25 +676,25 @@ def _desired_function(
 
 
 def _function_ref(
-    declaration: FunctionDeclaration, default_region: str, issues: list[tuple[Loc, str]]
+    declaration: FunctionDeclaration, where: _Where, issues: list[tuple[Loc, str]]
 ) -> FunctionRef:
     spec = declaration.spec
-    if spec.function_name is None:
-        name = declaration.metadata.name
-        if not FUNCTION_NAME_PATTERN.fullmatch(name):
+    region = spec.region or where.region
+    function_name = spec.function_name
+    if function_name is None:
+        function_name = declaration.metadata.name
+        if not FUNCTION_NAME_PATTERN.fullmatch(function_name):
             issues.append(
                 (
                     ("metadata", "name"),
-                    f"metadata.name {name!r} is also the function name, and is not one Lambda "
-                    "accepts (rule L44: 1 to 64 letters, digits, '-' or '_'); set "
+                    f"metadata.name {function_name!r} is also the function name, and is not one "
+                    "Lambda accepts (rule L44: 1 to 64 letters, digits, '-' or '_'); set "
                     "spec.functionName",
                 )
             )
-        return FunctionRef(name, spec.region or default_region)
-    arn = FUNCTION_ARN_PATTERN.fullmatch(spec.function_name)
-    if arn is None:
-        return FunctionRef(spec.function_name, spec.region or default_region)
-    if spec.region is not None and spec.region != arn["region"]:
+            return FunctionRef(function_name, region, where.account)
+    arn = FUNCTION_ARN_PATTERN.fullmatch(function_name)
+    if arn is not None and spec.region is not None and spec.region != arn["region"]:
         issues.append(
             (
                 ("spec", "region"),
@@ -478,7 +702,9 @@ def _function_ref(
                 "spec.functionName; remove spec.region or correct the ARN",
             )
         )
-    return FunctionRef(spec.function_name, arn["region"], arn["account"])
+    ref = _normalised_ref(function_name, region, where)
+    # The schema has checked the spelling, so a ref can always be made.
+    return ref if ref is not None else FunctionRef(function_name, region, where.account)
 
 
 def _declared_code(
@@ -578,47 +804,85 @@ def _unknown_reference(reference: str, versions: Mapping[str, VersionSpec]) -> s
 
 
 def _flag_duplicates(candidates: Sequence[_Candidate]) -> None:
-    """Refuse every declaration of a name or a function that is declared more than once.
+    """Refuse every declaration of a function that is declared more than once, and every
+    ``metadata.name`` used twice in one account and region.
 
-    Applying either copy would be a guess, so all copies are invalid until one is removed.
-    A function is identified by account, region and bare name: the same name in two accounts is
-    two functions.
+    Applying either copy would be a guess (and applying both makes the alias flap between them
+    at every pass), so all copies are invalid until one is removed. Functions are compared by
+    identity, whatever their spelling: a bare name, a partial ARN and a full ARN of the same
+    function collide. The same name in two regions or two accounts is two functions.
     """
+    by_function: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
     by_name: dict[str, list[_Candidate]] = defaultdict(list)
-    by_function: dict[tuple[str | None, str, str], list[_Candidate]] = defaultdict(list)
     for candidate in candidates:
+        if candidate.ref is not None:
+            identity = candidate.ref.identity
+            by_function[(identity.region, identity.name)].append(candidate)
         if candidate.name is not None:
             by_name[candidate.name].append(candidate)
-        if candidate.ref is not None:
-            by_function[_function_identity(candidate.ref)].append(candidate)
-    named_twice: set[int] = set()
+    flagged: set[int] = set()
+    for group in by_function.values():
+        for candidate in group:
+            others = [o for o in group if o is not candidate and _same_function(candidate, o)]
+            if others:
+                flagged.add(id(candidate))
+                candidate.errors.append(
+                    DeclarationError(
+                        candidate.identity_at,
+                        f"function {_shown_identity(candidate)} is also declared at "
+                        f"{_places(others, by_name=False)}; declare each function once"
+                        f"{_account_hint(candidate, others)}",
+                    )
+                )
     for name, group in by_name.items():
-        for candidate in group if len(group) > 1 else ():
-            named_twice.add(id(candidate))
-            others = _other_places(candidate, group, by_name=True)
-            candidate.errors.append(
-                DeclarationError(
-                    candidate.name_at,
-                    f"metadata.name {name!r} is also declared at {others}; names must be "
-                    "unique in the repository",
-                )
-            )
-    for (_, region, function_name), group in by_function.items():
-        for candidate in group if len(group) > 1 else ():
-            if id(candidate) in named_twice:
+        for candidate in group:
+            if id(candidate) in flagged:
                 continue
-            candidate.errors.append(
-                DeclarationError(
-                    candidate.identity_at,
-                    f"function {function_name!r} in {region} is also declared at "
-                    f"{_other_places(candidate, group, by_name=False)}; declare each function once",
+            others = [o for o in group if o is not candidate and _same_place(candidate, o)]
+            if others:
+                candidate.errors.append(
+                    DeclarationError(
+                        candidate.name_at,
+                        f"metadata.name {name!r} is also declared at "
+                        f"{_places(others, by_name=True)}; names must be unique in an account "
+                        "and region",
+                    )
                 )
-            )
 
 
-def _function_identity(ref: FunctionRef) -> tuple[str | None, str, str]:
-    arn = FUNCTION_ARN_PATTERN.fullmatch(ref.name)
-    return (ref.account, ref.region, arn["name"] if arn else ref.name)
+def _same_function(one: _Candidate, other: _Candidate) -> bool:
+    # Only candidates with a ref are grouped by function.
+    assert one.ref is not None
+    assert other.ref is not None
+    return one.ref.identity.same_function(other.ref.identity)
+
+
+def _same_place(one: _Candidate, other: _Candidate) -> bool:
+    """Whether two declarations may be in one account and region; unknown means maybe."""
+    if one.ref is None or other.ref is None:
+        return True
+    mine, theirs = one.ref.identity, other.ref.identity
+    if mine.region != theirs.region:
+        return False
+    return mine.account is None or theirs.account is None or mine.account == theirs.account
+
+
+def _shown_identity(candidate: _Candidate) -> str:
+    assert candidate.ref is not None
+    identity = candidate.ref.identity
+    account = f" of account {identity.account}" if identity.account else ""
+    return f"{identity.name!r} in {identity.region}{account}"
+
+
+def _account_hint(candidate: _Candidate, others: Sequence[_Candidate]) -> str:
+    """When the collision rests on an account nobody configured, say how to tell them apart."""
+    accounts = {c.ref.account for c in (candidate, *others) if c.ref is not None}
+    if None not in accounts or len(accounts) == 1:
+        return ""
+    return (
+        " (a bare function name means the controller's own account, which is not known here: "
+        "if these are different accounts, set `account` in the configuration)"
+    )
 
 
 def _identity_loc(plain: Mapping[str, Any]) -> Loc:
@@ -628,12 +892,8 @@ def _identity_loc(plain: Mapping[str, Any]) -> Loc:
     return ("metadata", "name")
 
 
-def _other_places(candidate: _Candidate, group: Sequence[_Candidate], *, by_name: bool) -> str:
-    return ", ".join(
-        str(other.name_at if by_name else other.identity_at)
-        for other in group
-        if other is not candidate
-    )
+def _places(others: Sequence[_Candidate], *, by_name: bool) -> str:
+    return ", ".join(str(other.name_at if by_name else other.identity_at) for other in others)
 
 
 # -- pydantic's errors in the file's terms --------------------------------------------------------

@@ -76,6 +76,7 @@ def resolve_repository_path(declared: str, tree: RepositoryTree) -> str:
                 )
             resolved.pop()
             continue
+        _refuse_git_folder(part, declared)
         candidate = "/".join([*resolved, part])
         kind = tree.kind(candidate)
         if kind is None:
@@ -104,3 +105,13 @@ def resolve_repository_path(declared: str, tree: RepositoryTree) -> str:
     if not path or tree.kind(path) != "file":
         raise PathNotFound(f"{declared!r} is a folder in {tree.where}, not a zip file")
     return path
+
+
+def _refuse_git_folder(part: str, declared: str) -> None:
+    """A commit never holds its repository's Git folder, so the folder reader must not find a
+    zip there either: both readers must accept the same paths."""
+    if part.lower() == ".git":
+        raise PathOutsideRepository(
+            f"{declared!r} leads into the repository's .git folder, which is not part of any "
+            "commit; commit the zip file and name its path"
+        )
