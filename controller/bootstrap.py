@@ -40,6 +40,7 @@ def registry_for(
         retry_mode=settings.retry_mode,
         max_attempts=settings.max_attempts,
         requests_per_second=settings.requests_per_second,
+        account=settings.account,
     )
     with open_registry(
         settings.registry, region=settings.region, settings=aws, observer=observer
@@ -47,9 +48,12 @@ def registry_for(
         yield registry
 
 
-def declarations_for(settings: Settings) -> tuple[Declarations, CodeReader]:
+def declarations_for(
+    settings: Settings, *, account: str | None = None
+) -> tuple[Declarations, CodeReader]:
     """The declarations at the configured ref of the local repository, and a reader of the
-    deployment packages at that same commit."""
+    deployment packages at that same commit. ``account`` is what a bare function name means
+    (``settings.account`` when not given); see ``AwsRegistry.caller_account``."""
     repo = Path(settings.repo)
     if "://" in settings.repo or settings.repo.startswith("git@"):
         raise ConfigurationError(
@@ -57,7 +61,11 @@ def declarations_for(settings: Settings) -> tuple[Declarations, CodeReader]:
             "and pass its path"
         )
     loaded = declarations.load_commit(
-        repo, settings.ref, settings.path, default_region=settings.region
+        repo,
+        settings.ref,
+        settings.path,
+        default_region=settings.region,
+        default_account=account or settings.account,
     )
     return loaded, declarations.CommitCodeReader(repo, loaded.revision)
 

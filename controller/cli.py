@@ -60,7 +60,9 @@ def validate(folder: Path | None, **options: Any) -> None:
     with reported_errors():
         settings = settings_from(options)
         if folder is not None:
-            loaded = declarations.load_folder(folder, default_region=settings.region)
+            loaded = declarations.load_folder(
+                folder, default_region=settings.region, default_account=settings.account
+            )
         else:
             loaded, _ = declarations_for(settings)
     for error in loaded.errors:
@@ -88,9 +90,10 @@ def plan(output: str, **options: Any) -> None:
     """Show what reconciling would change: exit 0 in sync, 2 changes pending, 1 error."""
     with reported_errors():
         settings = settings_from(options)
-        loaded, _ = declarations_for(settings)
-        with registry_for(settings) as registry, _progress(len(loaded.functions)) as progress:
-            result = plan_pass(registry, loaded, progress)
+        with registry_for(settings) as registry:
+            loaded, _ = declarations_for(settings, account=registry.caller_account())
+            with _progress(len(loaded.functions)) as progress:
+                result = plan_pass(registry, loaded, progress, in_scope=settings.scope.allows)
     errors = result.declaration_errors
     if output == "json":
         click.echo(json.dumps(render.plan_json(result.plan, errors), indent=2))
@@ -113,9 +116,12 @@ def reconcile(once: bool, **options: Any) -> None:
     """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise."""
     with reported_errors():
         settings = settings_from(options)
-        loaded, code = declarations_for(settings)
-        with registry_for(settings) as registry, _progress(len(loaded.functions)) as progress:
-            result = reconcile_pass(registry, loaded, code, progress)
+        with registry_for(settings) as registry:
+            loaded, code = declarations_for(settings, account=registry.caller_account())
+            with _progress(len(loaded.functions)) as progress:
+                result = reconcile_pass(
+                    registry, loaded, code, progress, in_scope=settings.scope.allows
+                )
     click.echo(render.plan_text(result.plan, result.declaration_errors), nl=False)
     click.echo(render.outcomes_text(result.outcomes), nl=False)
     converged = sum(1 for outcome in result.outcomes if outcome.converged)

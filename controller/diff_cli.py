@@ -68,7 +68,11 @@ def diff_command(
 
 def _load(settings: Settings, revision: str) -> declarations.Declarations:
     return declarations.load_commit(
-        Path(settings.repo), revision, settings.path, default_region=settings.region
+        Path(settings.repo),
+        revision,
+        settings.path,
+        default_region=settings.region,
+        default_account=settings.account,
     )
 
 
@@ -78,6 +82,6 @@ def _live_view(
     """The head's plan against the registry now, and the base's, whose differences are drift
     that exists whether or not the change is merged."""
     with registry_for(settings) as registry:
-        at_head = plan_pass(registry, head)
-        at_base = plan_pass(registry, base)
+        at_head = plan_pass(registry, head, in_scope=settings.scope.allows)
+        at_base = plan_pass(registry, base, in_scope=settings.scope.allows)
     return diff.LiveView(at_head.plan, at_base.plan, tuple(at_head.declaration_errors))

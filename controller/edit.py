@@ -41,9 +41,9 @@ from controller.declarations import RepositoryTree, parse_declarations
 # The loader's own file discovery and folder view are used, rather than copies of them, so that
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
 from controller.declarations.loader import FolderTree, declaration_files
-from controller.declarations.schema import API_GROUP, FUNCTION_ARN_PATTERN, KIND
+from controller.declarations.schema import API_GROUP, KIND
 from controller.errors import ConfigurationError, LambdaGitopsError
-from controller.model import DesiredFunction, RepoZip, S3Code, weight
+from controller.model import FUNCTION_ARN_PATTERN, DesiredFunction, RepoZip, S3Code, weight
 
 _Fields = list[tuple[str, "str | _Fields"]]
 """A new version's fields as ``(key, YAML text)``; a mapping (``code``, ``code.s3``) holds its

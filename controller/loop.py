@@ -18,6 +18,7 @@ import functools
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from controller.declarations import CommitCodeReader, Declarations, load_commit
 from controller.errors import LambdaGitopsError
 from controller.logging import get_logger
 from controller.metrics import FunctionStatus, Metrics
-from controller.model import DesiredFunction, FunctionRef
+from controller.model import DesiredFunction, FunctionId, FunctionRef
 from controller.reconciler import FunctionResult, PassResult, Status, run_pass
 from controller.registry.port import Registry
 from controller.render import action_kind
@@ -59,6 +60,10 @@ class Trigger:
             return reasons
 
 
+RecordKey = FunctionId | str
+"""A function's identity, or, for a declaration too broken to name one, its ``FILE:LINE``."""
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionRecord:
     """What ``/status`` says of one declared function."""
@@ -67,6 +72,7 @@ class FunctionRecord:
     function: str
     region: str
     status: Status
+    account: str | None = None
     last_attempted_revision: str | None = None
     last_applied_revision: str | None = None
     drifted_aliases: tuple[str, ...] = ()
@@ -75,8 +81,10 @@ class FunctionRecord:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "name": self.name,
             "function": self.function,
             "region": self.region,
+            "account": self.account,
             "status": self.status,
             "lastAttemptedRevision": self.last_attempted_revision,
             "lastAppliedRevision": self.last_applied_revision,
@@ -98,8 +106,10 @@ class ControllerState:
     last_pass_at: float | None = None
     last_pass_seconds: float | None = None
     last_pass_reasons: tuple[str, ...] = ()
+    last_pass_error: str | None = None
+    """Why the last pass failed unexpectedly (``Type: message``); ``None`` when it did not."""
     declaration_errors: tuple[str, ...] = ()
-    records: dict[str, FunctionRecord] = field(default_factory=dict)
+    records: dict[RecordKey, FunctionRecord] = field(default_factory=dict)
     registry_reached: bool = False
     heartbeat: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -116,9 +126,30 @@ class ControllerState:
                 "lastPassAt": self.last_pass_at,
                 "lastPassSeconds": self.last_pass_seconds,
                 "lastPassReasons": list(self.last_pass_reasons),
+                "lastPassError": self.last_pass_error,
                 "declarationErrors": list(self.declaration_errors),
-                "functions": {name: r.as_json() for name, r in sorted(self.records.items())},
+                "functions": {
+                    key: record.as_json()
+                    for key, record in sorted(_status_keys(self.records.values()).items())
+                },
             }
+
+
+def _status_keys(records: Iterable[FunctionRecord]) -> dict[str, FunctionRecord]:
+    """``/status`` names each function by its ``metadata.name``; a name declared in several
+    regions or accounts is told apart by them, so that no record hides another."""
+    listed = list(records)
+    names = Counter(record.name for record in listed)
+    in_region = Counter((record.name, record.region) for record in listed)
+    keyed: dict[str, FunctionRecord] = {}
+    for record in listed:
+        key = record.name
+        if names[key] > 1:
+            key = f"{record.name} ({record.region})"
+            if in_region[(record.name, record.region)] > 1:
+                key = f"{record.name} ({record.account or '-'}, {record.region})"
+        keyed[key] = record
+    return keyed
 
 
 class Controller:
@@ -132,11 +163,13 @@ class Controller:
         registry: Registry,
         metrics: Metrics,
         *,
+        account: str | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
+        self._account = account or settings.account
         self._source = source
         self._registry = registry
         self._metrics = metrics
@@ -149,7 +182,7 @@ class Controller:
             ref=settings.ref, mode=settings.mode, repository=source.display_url
         )
         self._declarations: tuple[str, Declarations] | None = None
-        self._last_good: dict[str, DesiredFunction] = {}
+        self._last_good: dict[FunctionId, DesiredFunction] = {}
 
     # -- what the HTTP endpoints ask ------------------------------------------------------------
 
@@ -237,23 +270,26 @@ class Controller:
             result = run_pass(
                 self._registry,
                 declarations,
+                in_scope=self._settings.scope.allows,
                 code=CommitCodeReader(self._source.path, revision.sha)
                 if self._settings.mode == "enforce"
                 else None,
-                in_scope=self._settings.scope.allows,
                 workers=self._settings.concurrency,
                 should_stop=stop.is_set if stop is not None else None,
                 on_result=functools.partial(self._function_done, revision=revision),
             )
             success = self._record(result, revision)
+            failure = None
         except SourceError as error:
-            self._log.error("cannot read the declarations", revision=revision.sha, error=str(error))
+            failure = str(error)
+            self._log.error("cannot read the declarations", revision=revision.sha, error=failure)
             with self.state.lock:
-                self.state.source_error = str(error)
-        except Exception:  # noqa: BLE001 - a bug in one pass must not stop the controller
+                self.state.source_error = failure
+        except Exception as error:  # noqa: BLE001 - a bug in one pass must not stop the controller
             # The next pass recomputes everything, so the loop carries on; the failure is
-            # counted and logged with its traceback for whoever fixes the bug.
-            self._log.exception("pass failed unexpectedly", revision=revision.sha)
+            # counted, shown in /status and logged with its traceback for whoever fixes the bug.
+            failure = f"{type(error).__name__}: {error}"
+            self._log.exception("pass failed unexpectedly", revision=revision.sha, error=failure)
         finally:
             seconds = self._monotonic() - started
             self._metrics.pass_finished(success=success, seconds=seconds, finished_at=self._clock())
@@ -261,6 +297,7 @@ class Controller:
                 self.state.last_pass_at = wall
                 self.state.last_pass_seconds = seconds
                 self.state.last_pass_reasons = tuple(sorted(reasons))
+                self.state.last_pass_error = None if success else failure
             self._log.info(
                 "pass",
                 revision=revision.sha,
@@ -286,6 +323,7 @@ class Controller:
                 revision.sha,
                 self._settings.path,
                 default_region=self._settings.region,
+                default_account=self._account,
             )
         except LambdaGitopsError as error:
             raise SourceError(f"cannot read {revision.sha[:12]}: {error}") from error
@@ -294,21 +332,22 @@ class Controller:
 
     def _record(self, result: PassResult, revision: Revision) -> bool:
         """Fold a pass into the state, the metrics and the logs; True when nothing failed."""
-        records: dict[str, FunctionRecord] = {}
+        records: dict[RecordKey, FunctionRecord] = {}
         previous = self.state.records
         for function_result in result.results:
-            records[function_result.function.name] = self._function_record(
-                function_result, previous.get(function_result.function.name), revision
+            identity = function_result.function.ref.identity
+            records[identity] = self._function_record(
+                function_result, previous.get(identity), revision
             )
-        for name, record in self._held_back(result.declarations, previous).items():
-            records[name] = record
+        for key, record in self._held_back(result.declarations, previous).items():
+            records[key] = record
         for desired in result.declarations.functions:
-            self._last_good[desired.name] = desired
-        for name in [n for n in self._last_good if n not in records]:
-            del self._last_good[name]
+            self._last_good[desired.ref.identity] = desired
+        for gone in [i for i in self._last_good if i not in records]:
+            del self._last_good[gone]
         if len(result.results) < len(result.declarations.functions):  # stopped part-way
-            for name, record in previous.items():
-                records.setdefault(name, record)
+            for key, record in previous.items():
+                records.setdefault(key, record)
         errors = tuple(str(error) for error in result.declarations.errors)
         with self.state.lock:
             self.state.records = records
@@ -316,8 +355,7 @@ class Controller:
             if any(r.observation.error is None for r in result.results) or not result.results:
                 self.state.registry_reached = True
         self._metrics.declaration_errors(len(errors))
-        statuses = {(r.function, r.region): _status_of(r) for r in reversed(records.values())}
-        self._metrics.functions(list(statuses.values()))
+        self._metrics.functions(_statuses(records.values()))
         return not errors and all(record.status != "error" for record in records.values())
 
     def _function_record(
@@ -330,10 +368,12 @@ class Controller:
         else:
             last_applied = previous.last_applied_revision if previous is not None else None
         drifted = result.drifted_aliases()
+        identity = function.ref.identity
         return FunctionRecord(
             name=function.name,
-            function=_bare_name(function.ref),
-            region=function.ref.region,
+            function=identity.name,
+            region=identity.region,
+            account=identity.account,
             status=result.status,
             last_attempted_revision=revision.sha,
             last_applied_revision=last_applied,
@@ -343,38 +383,42 @@ class Controller:
         )
 
     def _held_back(
-        self, declarations: Declarations, previous: Mapping[str, FunctionRecord]
-    ) -> dict[str, FunctionRecord]:
+        self, declarations: Declarations, previous: Mapping[RecordKey, FunctionRecord]
+    ) -> dict[RecordKey, FunctionRecord]:
         """Functions the revision cannot speak for: invalid declarations, and those declared at
         the last good revision in a file that no longer parses. They are not touched."""
-        held: dict[str, FunctionRecord] = {}
+        held: dict[RecordKey, FunctionRecord] = {}
         for invalid in declarations.invalid:
-            if invalid.name is None:
+            ref = invalid.ref or self._last_good_named(invalid.name)
+            if ref is None and invalid.name is None:
                 continue
+            key: RecordKey = ref.identity if ref is not None else str(invalid.location)
             error = "; ".join(str(e) for e in invalid.errors)
-            held[invalid.name] = self._held_record(invalid.name, invalid.ref, previous, error)
+            held[key] = self._held_record(invalid.key, ref, previous.get(key), error)
         broken = {error.location.file: error for error in declarations.broken_files}
-        for name, desired in self._last_good.items():
+        for identity, desired in self._last_good.items():
             location = desired.location
-            if location is not None and location.file in broken and name not in held:
+            if location is not None and location.file in broken and identity not in held:
                 error = f"{broken[location.file]} (left as it was at the last good revision)"
-                held[name] = self._held_record(name, desired.ref, previous, error)
+                held[identity] = self._held_record(
+                    desired.name, desired.ref, previous.get(identity), error
+                )
         return held
 
+    def _last_good_named(self, name: str | None) -> FunctionRef | None:
+        """The function last declared under ``name``, when exactly one was."""
+        found = [desired.ref for desired in self._last_good.values() if desired.name == name]
+        return found[0] if len(found) == 1 else None
+
     def _held_record(
-        self,
-        name: str,
-        ref: FunctionRef | None,
-        previous: Mapping[str, FunctionRecord],
-        error: str,
+        self, name: str, ref: FunctionRef | None, before: FunctionRecord | None, error: str
     ) -> FunctionRecord:
-        before = previous.get(name)
-        last_good = self._last_good.get(name)
-        ref = ref or (last_good.ref if last_good else FunctionRef(name, self._settings.region))
+        identity = (ref or FunctionRef(name, self._settings.region, self._account)).identity
         return FunctionRecord(
             name=name,
-            function=_bare_name(ref),
-            region=ref.region,
+            function=identity.name,
+            region=identity.region,
+            account=identity.account,
             status="error",
             last_attempted_revision=self.state.revision.sha if self.state.revision else None,
             last_applied_revision=before.last_applied_revision if before else None,
@@ -412,16 +456,23 @@ class Controller:
             )
 
 
-def _bare_name(ref: FunctionRef) -> str:
-    """The function's name, from a bare name or an ARN, for metric labels."""
-    return ref.name.split(":")[6] if ref.name.startswith("arn:") else ref.name
-
-
-def _status_of(record: FunctionRecord) -> FunctionStatus:
-    drifted = set(record.drifted_aliases)
-    return FunctionStatus(
-        function=record.function,
-        region=record.region,
-        status=record.status,
-        drifted_aliases={alias: alias in drifted for alias in record.aliases},
-    )
+def _statuses(records: Iterable[FunctionRecord]) -> list[FunctionStatus]:
+    """The metrics' view of the records. A function's label is its bare name, or its ARN when
+    functions of two accounts share a name in one region, so that no two series collide."""
+    listed = list(records)
+    shared = Counter((record.function, record.region) for record in listed)
+    statuses = []
+    for record in listed:
+        label = record.function
+        if shared[(record.function, record.region)] > 1 and record.account is not None:
+            label = FunctionId(record.account, record.region, record.function).arn
+        drifted = set(record.drifted_aliases)
+        statuses.append(
+            FunctionStatus(
+                function=label,
+                region=record.region,
+                status=record.status,
+                drifted_aliases={alias: alias in drifted for alias in record.aliases},
+            )
+        )
+    return statuses

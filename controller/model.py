@@ -6,6 +6,7 @@ can be tested with plain values and the registry adapters have one shape to prod
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,17 +18,92 @@ DEFAULT_ACCOUNT = "123456789012"
 """The account the emulated registry uses unless told otherwise (the AWS documentation's own)."""
 
 
+FUNCTION_ARN_PATTERN = re.compile(
+    r"arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[^:]+):(?P<account>[0-9]{12})"
+    r":function:(?P<name>[a-zA-Z0-9_-]{1,64})"
+)
+"""Rule L44: an unqualified function ARN."""
+
+PARTIAL_ARN_PATTERN = re.compile(r"(?P<account>[0-9]{12}):function:(?P<name>[a-zA-Z0-9_-]{1,64})")
+"""Rule L44: a partial ARN, ``ACCOUNT:function:NAME``, which Lambda reads in the call's region."""
+
+_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),  # before us-iso-, which it starts with
+    ("us-iso-", "aws-iso"),
+    ("eusc-", "aws-eusc"),
+)
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to, as ARNs spell it: ``aws``, ``aws-cn``, ..."""
+    for prefix, partition in _PARTITIONS:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FunctionId:
+    """What a function *is* in Lambda: account, region and bare name, however it was spelled.
+
+    ``orders-api``, ``123456789012:function:orders-api`` and the full ARN name one function when
+    the account is the controller's own, so declarations, records and metrics all key functions
+    by this. ``account`` is ``None`` when it is not known (a bare name, read offline with no
+    configured account); such an identity may be the same function as one with any account.
+    """
+
+    account: str | None
+    region: str
+    name: str
+
+    def same_function(self, other: FunctionId) -> bool:
+        """Whether both may name one function; an unknown account matches every account."""
+        if self.region != other.region or self.name != other.name:
+            return False
+        return self.account is None or other.account is None or self.account == other.account
+
+    @property
+    def arn(self) -> str:
+        """The unqualified function ARN; needs the account."""
+        account = self.account or "UNKNOWN-ACCOUNT"
+        return (
+            f"arn:{partition_of(self.region)}:lambda:{self.region}:{account}:function:{self.name}"
+        )
+
+    def __str__(self) -> str:
+        return self.arn if self.account is not None else f"{self.name} ({self.region})"
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionRef:
     """Where a function lives: its name or ARN, the region to call, and the account to act as.
 
-    ``account`` picks the credentials (an assumed role per account); ``None`` means the default
-    credentials. A function ARN in ``name`` is passed to Lambda as it is.
+    ``account`` picks the credentials (an assumed role per account) and the client-side rate
+    limiter; ``None`` means the default credentials, account unknown. A function ARN in ``name``
+    is passed to Lambda as it is.
     """
 
     name: str
     region: str
     account: str | None = None
+
+    @property
+    def identity(self) -> FunctionId:
+        """The function this names: the one place that turns a spelling into an identity."""
+        arn = FUNCTION_ARN_PATTERN.fullmatch(self.name)
+        if arn is not None:
+            return FunctionId(arn["account"], arn["region"], arn["name"])
+        partial = PARTIAL_ARN_PATTERN.fullmatch(self.name)
+        if partial is not None:
+            return FunctionId(partial["account"], self.region, partial["name"])
+        return FunctionId(self.account, self.region, self.name)
+
+    @property
+    def bare_name(self) -> str:
+        """The function's name without account or region, for metric labels and messages."""
+        return self.identity.name
 
     def __str__(self) -> str:
         return f"{self.name} ({self.region})"

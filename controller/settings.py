@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     region: str = Field(
         "us-east-1", description="The region of declarations that name none, and of the API."
     )
+    account: str | None = Field(
+        None,
+        pattern=r"^[0-9]{12}$",
+        description=(
+            "The account of the controller's credentials, which a bare function name means; "
+            "learned from STS when not set."
+        ),
+    )
     retry_mode: Literal["standard", "adaptive"] = Field(
         "standard", description="botocore's retry mode for Lambda calls."
     )

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from controller.model import weight
+from controller.model import FUNCTION_ARN_PATTERN, PARTIAL_ARN_PATTERN, weight
 
 API_VERSION = "lambda-gitops/v1"
 """The only declaration version this controller understands."""
@@ -55,11 +55,6 @@ VERSION_NUMBER_PATTERN = re.compile(r"[1-9][0-9]*")
 FUNCTION_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 """Rule L44: a bare function name."""
 
-FUNCTION_ARN_PATTERN = re.compile(
-    r"arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[^:]+):(?P<account>[0-9]{12})"
-    r":function:(?P<name>[a-zA-Z0-9_-]{1,64})"
-)
-"""Rule L44: an unqualified function ARN; the region part is checked with ``REGION_PATTERN``."""
 
 REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 """An AWS region name: ``eu-west-1``, ``us-gov-west-1``, ``cn-north-1``, ``eusc-de-east-1``."""
@@ -149,6 +144,15 @@ def _check_function_name(value: str) -> str:
     if arn is not None:
         _check_region(arn["region"])
         return value
+    if PARTIAL_ARN_PATTERN.fullmatch(value):
+        return value
+    qualified = _QUALIFIED.fullmatch(value)
+    if qualified is not None:
+        raise ValueError(
+            f"{value!r} names the function's {qualified['qualifier']!r} qualifier; a declaration "
+            "names the whole function (declare its aliases under spec.aliases): write "
+            f"{qualified['function']!r}"
+        )
     if value.startswith("arn:"):
         raise ValueError(
             f"{value!r} is not an unqualified Lambda function ARN (rule L44); write "
@@ -161,6 +165,13 @@ def _check_function_name(value: str) -> str:
             "'-' or '_', or a function ARN"
         )
     return value
+
+
+_QUALIFIED = re.compile(
+    r"(?P<function>(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:)?(?:[0-9]{12}:function:)?"
+    r"[a-zA-Z0-9_-]{1,64}):(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128})"
+)
+"""A function name, partial ARN or ARN followed by a version or alias (rule L44)."""
 
 
 def _to_weight(value: object) -> Decimal:

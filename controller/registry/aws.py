@@ -38,6 +38,7 @@ from botocore.exceptions import (
     ParamValidationError,
     PartialCredentialsError,
 )
+from botocore.parsers import ResponseParserError
 
 from controller import __version__
 from controller.errors import (
@@ -109,6 +110,8 @@ class AwsSettings:
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 30.0
     max_pool_connections: int = 20
+    account: str | None = None
+    """The account of the default credentials, when known without asking STS."""
     requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
     """Client-side pace per account and region, every attempt counted; ``None`` sends unpaced.
 
@@ -148,8 +151,45 @@ class AwsRegistry:
         self._sessions: dict[str | None, boto3.Session] = {None: self._base_session}
         self._clients: dict[tuple[str | None, str], LambdaClient] = {}
         self._lock = threading.Lock()
+        self._caller_account: str | None = None
+        self._caller_asked = False
         self._sleep = sleep
         self._clock = clock
+
+    # -- who we are ----------------------------------------------------------------------------
+
+    def caller_account(self) -> str | None:
+        """The account of the default credentials, which a bare function name means.
+
+        It is the configured one, or else STS ``GetCallerIdentity`` says, asked once (it costs
+        no Lambda quota). ``None`` when STS cannot tell (no STS at the endpoint, no network):
+        declarations are then compared as if a bare name could be any account's, which is safe.
+        """
+        if self._settings.account is not None:
+            return self._settings.account
+        with self._lock:
+            if self._caller_asked:
+                return self._caller_account
+        account: str | None
+        try:
+            sts = self._base_session.client(
+                "sts",
+                endpoint_url=self._settings.sts_endpoint_url or self._settings.endpoint_url,
+                region_name=self._base_session.region_name or "us-east-1",
+                config=Config(
+                    retries={"mode": "standard", "total_max_attempts": 2},
+                    connect_timeout=self._settings.connect_timeout_seconds,
+                    read_timeout=5.0,
+                ),
+            )
+            found = sts.get_caller_identity().get("Account")
+            account = found if isinstance(found, str) and found.isdigit() else None
+        except (BotoCoreError, ClientError, ResponseParserError):
+            # An endpoint that speaks only Lambda (the emulator) answers STS with Lambda's JSON.
+            account = None
+        with self._lock:
+            self._caller_account, self._caller_asked = account, True
+        return account
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ def open_registry(
         emulated = replace(
             settings,
             endpoint_url=server.endpoint_url,
+            account=server.account,  # what a bare name means to the emulator
             update_poll_seconds=min(settings.update_poll_seconds, 0.2),
         )
         yield AwsRegistry(emulated, session=session, observer=observer)

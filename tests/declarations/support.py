@@ -51,10 +51,14 @@ class FakeTree:
 
 
 def parse(
-    *files: tuple[str, str], tree: FakeTree | None = None, region: str = "eu-west-1"
+    *files: tuple[str, str],
+    tree: FakeTree | None = None,
+    region: str = "eu-west-1",
+    account: str | None = None,
 ) -> Declarations:
     return parse_declarations(
         [(name, text.encode()) for name, text in files],
         default_region=region,
+        default_account=account,
         tree=tree or FakeTree(),
     )

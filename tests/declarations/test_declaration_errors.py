@@ -121,7 +121,7 @@ ERRORS = [
     pytest.param(
         function("functionName: arn:aws:lambda:eu-west-1:123456789012:function:orders:live"),
         "f.yaml:6:",
-        ["not an unqualified Lambda function ARN", "no version or alias"],
+        ["names the function's 'live' qualifier", "declare its aliases under spec.aliases"],
         id="function ARN with a qualifier",
     ),
     pytest.param(
@@ -432,9 +432,9 @@ def test_the_same_metadata_name_twice_is_refused_in_both_places() -> None:
 
     assert errors_of(declarations) == [
         "f.yaml:4: metadata.name 'orders' is also declared at f.yaml:11; names must be unique "
-        "in the repository",
+        "in an account and region",
         "f.yaml:11: metadata.name 'orders' is also declared at f.yaml:4; names must be unique "
-        "in the repository",
+        "in an account and region",
     ]
 
 
