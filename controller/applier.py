@@ -44,6 +44,29 @@ from controller.plan import (
 from controller.planner import plan_function
 from controller.registry.port import Registry, observe
 
+InScope = Callable[[str], bool]
+"""Whether the controller may write to the function with this unqualified ARN."""
+
+
+def out_of_scope(arn: str) -> str:
+    """The error of a function the controller may not write to."""
+    return (
+        f"{arn} is outside the controller's scope (scope.functions, scope.regions, "
+        "scope.accounts): nothing is written to it"
+    )
+
+
+def function_arn(live: ObservedFunction) -> str:
+    """The function's unqualified ARN, from what Lambda reported, else from its identity."""
+    if live.latest is not None and live.latest.arn:
+        return ":".join(live.latest.arn.split(":")[:7])
+    arns = [alias.arn for alias in live.aliases] + [version.arn for version in live.versions]
+    for arn in arns:
+        if arn:
+            return ":".join(arn.split(":")[:7])
+    return live.ref.identity.arn
+
+
 MAX_REPLANS = 3
 """How often one function is re-observed and re-planned after a precondition failure or a
 conflict before the applier gives up on it for this pass."""
@@ -107,18 +130,32 @@ class Applier:
         registry: Registry,
         code: CodeReader,
         *,
+        in_scope: InScope,
         max_replans: int = MAX_REPLANS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._registry = registry
         self._code = code
+        self._in_scope = in_scope
         self._max_replans = max_replans
         self._clock = clock
 
     def apply(
         self, function_plan: FunctionPlan, observed: ObservedFunction, revision: str
     ) -> FunctionOutcome:
-        """Run one function's plan, re-planning after conflicts; never raises a RegistryError."""
+        """Run one function's plan, re-planning after conflicts; never raises a RegistryError.
+
+        A function outside the configured scope gets nothing written, whoever asks: the check
+        is here, in the only writer, so that no command can forget it.
+        """
+        arn = function_arn(observed)
+        if not self._in_scope(arn):
+            return FunctionOutcome(function_plan.function, error=out_of_scope(arn))
+        return self._apply(function_plan, observed, revision)
+
+    def _apply(
+        self, function_plan: FunctionPlan, observed: ObservedFunction, revision: str
+    ) -> FunctionOutcome:
         outcomes: list[ActionOutcome] = []
         replans = 0
         current, live = function_plan, observed

@@ -14,7 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from controller.applier import Applier, CodeReader, FunctionOutcome
+from controller.applier import (
+    Applier,
+    CodeReader,
+    FunctionOutcome,
+    InScope,
+    function_arn,
+    out_of_scope,
+)
 from controller.declarations import Declarations
 from controller.errors import NotFound, RegistryError
 from controller.model import DesiredFunction, ObservedFunction, PublishedVersion
@@ -26,9 +33,6 @@ Progress = Callable[[str], None]
 """Called with a function's name as each one is handled, for a progress display."""
 
 Status = Literal["synced", "drifted", "progressing", "error", "suspended"]
-
-InScope = Callable[[str], bool]
-"""Whether the controller may write to the function with this ARN."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,24 +130,21 @@ def reconcile_function(
     function: DesiredFunction,
     revision: str,
     *,
+    in_scope: InScope,
     code: CodeReader | None = None,
-    in_scope: InScope | None = None,
 ) -> FunctionResult:
-    """Observe, plan and, when ``code`` is given (and the function is in scope), apply one
-    function. Never raises a registry error: it becomes the function's error."""
+    """Observe, plan and, when ``code`` is given, apply one function. Never raises a registry
+    error: it becomes the function's error. A function outside the scope is an error whether
+    the pass applies or only plans, so that ``plan`` says what ``reconcile`` would refuse."""
     observation = observe_function(registry, function)
     plan = _plan(observation, revision)
     if observation.live is None or plan.error is not None:
         return FunctionResult(observation, plan)
-    if in_scope is not None and not in_scope(arn := _function_arn(observation.live)):
-        error = (
-            f"{arn} is outside the controller's scope (scope.functions, scope.regions, "
-            "scope.accounts): nothing is written to it"
-        )
-        return FunctionResult(observation, plan, FunctionOutcome(function, error=error))
+    if not in_scope(arn := function_arn(observation.live)):
+        return FunctionResult(observation, plan, FunctionOutcome(function, error=out_of_scope(arn)))
     if code is None:
         return FunctionResult(observation, plan)
-    outcome = Applier(registry, code).apply(plan, observation.live, revision)
+    outcome = Applier(registry, code, in_scope=in_scope).apply(plan, observation.live, revision)
     return FunctionResult(observation, plan, outcome)
 
 
@@ -167,8 +168,8 @@ def run_pass(
     registry: Registry,
     declarations: Declarations,
     *,
+    in_scope: InScope,
     code: CodeReader | None = None,
-    in_scope: InScope | None = None,
     workers: int = 1,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -206,10 +207,11 @@ def plan_pass(
     declarations: Declarations,
     progress: Progress | None = None,
     *,
+    in_scope: InScope,
     workers: int = 1,
 ) -> PassResult:
     """Observe every declared function and plan it; nothing is written."""
-    return run_pass(registry, declarations, workers=workers, progress=progress)
+    return run_pass(registry, declarations, in_scope=in_scope, workers=workers, progress=progress)
 
 
 def reconcile_pass(
@@ -218,8 +220,8 @@ def reconcile_pass(
     code: CodeReader,
     progress: Progress | None = None,
     *,
+    in_scope: InScope,
     workers: int = 1,
-    in_scope: InScope | None = None,
 ) -> PassResult:
     """Observe, plan and apply every declared function, each on its own."""
     return run_pass(
@@ -231,14 +233,3 @@ def _plan(observation: Observation, revision: str) -> FunctionPlan:
     if observation.error is not None:
         return FunctionPlan(observation.function, error=observation.error)
     return plan_function(observation.function, observation.live, revision)
-
-
-def _function_arn(live: ObservedFunction) -> str:
-    """The function's unqualified ARN, from what Lambda reported."""
-    if live.latest is not None:
-        return ":".join(live.latest.arn.split(":")[:7])
-    arns = [alias.arn for alias in live.aliases] + [version.arn for version in live.versions]
-    for arn in arns:
-        if arn:
-            return ":".join(arn.split(":")[:7])
-    return live.ref.name

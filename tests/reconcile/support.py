@@ -13,9 +13,12 @@ from controller.model import (
     RepoZip,
     weight,
 )
+from controller.settings import Scope
 from tests.backends import code_sha256, make_zip
 
 REGION = "us-east-1"
+ANYWHERE = Scope().allows
+"""The default scope: every function may be written."""
 PACKAGES = {f"r{n}": make_zip(f"# release {n}\n") for n in range(1, 7)}
 SHAS = {label: code_sha256(package) for label, package in PACKAGES.items()}
 

@@ -27,7 +27,7 @@ from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer, Faults
 from controller.registry.port import Registry, observe
 from tests.backends import Backend
-from tests.reconcile.support import PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -128,7 +128,9 @@ def apply(
     """Observe, plan and apply one function, as one pass of the reconciler does."""
     observed = observe(registry, desired.ref)
     planned = plan_function(desired, observed, REVISION)
-    return Applier(registry, code or RepoFiles()).apply(planned, observed, REVISION)
+    return Applier(registry, code or RepoFiles(), in_scope=ANYWHERE).apply(
+        planned, observed, REVISION
+    )
 
 
 def live_alias(client: LambdaClient, name: str) -> tuple[str, str]:
@@ -340,7 +342,7 @@ def test_a_suspended_function_gets_no_writes_even_when_drifted(
     assert planned.drift, "the function is drifted"
     assert planned.actions or not planned_before_suspension
 
-    outcome = Applier(registry.port(), RepoFiles()).apply(planned, observed, "b")
+    outcome = Applier(registry.port(), RepoFiles(), in_scope=ANYWHERE).apply(planned, observed, "b")
 
     assert outcome.converged, outcome.error
     assert outcome.actions == ()
@@ -371,7 +373,9 @@ def test_a_prune_does_not_delete_an_alias_that_changed_since_it_was_observed(
     assert [type(a) for a in planned.actions] == [UpdateAlias, DeleteAlias]  # live's description
     client.update_alias(FunctionName=NAME, Name="old", FunctionVersion="2", Description=description)
 
-    outcome = Applier(registry.port(), RepoFiles()).apply(planned, observed, REVISION)
+    outcome = Applier(registry.port(), RepoFiles(), in_scope=ANYWHERE).apply(
+        planned, observed, REVISION
+    )
 
     assert outcome.converged, outcome.error
     assert outcome.replans == 1

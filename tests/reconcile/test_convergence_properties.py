@@ -22,7 +22,7 @@ from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer
 from controller.registry.port import observe
 from tests.backends import Backend
-from tests.reconcile.support import PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
 
 LABELS = sorted(PACKAGES)
 ALIAS_NAMES = ["live", "beta", "canary", "old"]
@@ -93,7 +93,7 @@ def test_one_pass_converges_and_the_next_plan_is_empty(
     seed(backend, registry, desired.ref, live)
 
     observed = observe(registry, desired.ref)
-    outcome = Applier(registry, RepoFiles()).apply(
+    outcome = Applier(registry, RepoFiles(), in_scope=ANYWHERE).apply(
         plan_function(desired, observed, "a" * 40), observed, "a" * 40
     )
     assert outcome.converged, outcome.error

@@ -24,7 +24,7 @@ from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer
 from controller.registry.port import observe
 from tests.backends import Backend
-from tests.reconcile.support import PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
 
 WRITES = ("update_code", "publish_version", "create_alias", "update_alias", "delete_alias")
 
@@ -82,7 +82,7 @@ def seed(emulator: EmulatorServer) -> AwsRegistry:
 
 def reconcile(registry: Any, desired: DesiredFunction, revision: str) -> FunctionOutcome:
     observed = observe(registry, desired.ref)
-    return Applier(registry, RepoFiles()).apply(
+    return Applier(registry, RepoFiles(), in_scope=ANYWHERE).apply(
         plan_function(desired, observed, revision), observed, revision
     )
 

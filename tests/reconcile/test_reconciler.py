@@ -23,7 +23,7 @@ from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer
 from controller.registry.port import Registry
 from tests.backends import Backend
-from tests.reconcile.support import PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -118,7 +118,9 @@ def test_a_function_in_error_does_not_stop_another_from_converging(
     )
     registry = registry_of(emulator)
 
-    result = reconcile_pass(registry.port(), Declarations(REVISION, (billing, ORDERS)), RepoFiles())
+    result = reconcile_pass(
+        registry.port(), Declarations(REVISION, (billing, ORDERS)), RepoFiles(), in_scope=ANYWHERE
+    )
 
     assert not result.converged
     assert outcome_of(result, "billing") == "version r3 is missing and has no code source"
@@ -134,7 +136,9 @@ def test_a_function_that_does_not_exist_does_not_stop_another_from_converging(
     ghost = function("ghost", [version("r1")], [alias("live", "r1")])
     registry = registry_of(emulator)
 
-    result = reconcile_pass(registry.port(), Declarations(REVISION, (ghost, ORDERS)), RepoFiles())
+    result = reconcile_pass(
+        registry.port(), Declarations(REVISION, (ghost, ORDERS)), RepoFiles(), in_scope=ANYWHERE
+    )
 
     assert not result.converged
     error = outcome_of(result, "ghost")
@@ -159,7 +163,9 @@ def test_a_failure_while_observing_one_function_is_that_function_s_error_only(
 
     registry = registry_of(emulator, billing_unreachable)
 
-    result = reconcile_pass(registry.port(), Declarations(REVISION, (billing, ORDERS)), RepoFiles())
+    result = reconcile_pass(
+        registry.port(), Declarations(REVISION, (billing, ORDERS)), RepoFiles(), in_scope=ANYWHERE
+    )
 
     assert not result.converged
     [observed_billing, _] = result.observations
@@ -234,9 +240,11 @@ def test_invalid_declarations_fail_the_pass_and_their_functions_are_never_touche
     registry = registry_of(emulator)
 
     result = (
-        plan_pass(registry.port(), declarations)
+        plan_pass(registry.port(), declarations, in_scope=ANYWHERE)
         if only_plan
-        else reconcile_pass(registry.port(), declarations, FolderCodeReader(repository))
+        else reconcile_pass(
+            registry.port(), declarations, FolderCodeReader(repository), in_scope=ANYWHERE
+        )
     )
 
     assert not result.converged
