@@ -199,8 +199,20 @@ def remote_access(
     from the environment; they win over ``credentials``, being the more specific. The remote's
     URL itself goes through the environment too, so that not even a query-string token appears
     on a command line that ``git fetch`` is started with.
+
+    A URL that does not parse (a port that is not a number from 0 to 65535, an IPv6 host
+    without its brackets) is a ``ConfigurationError``: git refuses it at every fetch, so no
+    amount of waiting would help, and its credentials could not be taken out of it and sent as a
+    header. The error names the URL redacted and quotes none of it otherwise: where a password
+    holds an unencoded ``/``, the parser's "port" is part of that password.
     """
     parts = _split(url)
+    if parts is None and "://" in url:
+        raise ConfigurationError(
+            f"the repository URL {redact(url)} does not parse: a port must be a number from 0 "
+            "to 65535, an IPv6 host must be in brackets, and a '/', '?' or '#' in a user name "
+            "or password must be percent-encoded"
+        )
     fetch_url = url
     config: list[tuple[str, str]] = []
     if parts is not None and parts.scheme in _HTTP_SCHEMES:
