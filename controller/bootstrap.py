@@ -27,7 +27,8 @@ from controller.registry.connect import open_registry
 from controller.registry.port import RegistryObserver
 from controller.server import ControllerServer
 from controller.settings import Settings
-from controller.source import GitCredentials, open_source
+from controller.source import GitCredentials, open_source, redact
+from controller.source.credentials import is_scp_like
 
 
 @contextmanager
@@ -51,10 +52,10 @@ def declarations_for(settings: Settings) -> tuple[Declarations, CodeReader]:
     """The declarations at the configured ref of the local repository, and a reader of the
     deployment packages at that same commit."""
     repo = Path(settings.repo)
-    if "://" in settings.repo or settings.repo.startswith("git@"):
+    if "://" in settings.repo or (is_scp_like(settings.repo) and not repo.exists()):
         raise ConfigurationError(
-            f"--repo {settings.repo!r}: this command reads a local clone; clone the repository "
-            "and pass its path"
+            f"--repo {redact(settings.repo)!r}: this command reads a local clone; clone the "
+            "repository and pass its path"
         )
     loaded = declarations.load_commit(
         repo, settings.ref, settings.path, default_region=settings.region
