@@ -1,17 +1,20 @@
 """The composition root: from settings to a registry, declarations and a code reader.
 
 The command line and, later, the long-running loop build their collaborators here and nowhere
-else, so that the core modules never read settings or the environment themselves.
+else, so that the core modules never read settings or the environment themselves. It is also
+where the secrets are known all at once (the Git token, the credentials in ``--repo``, the
+webhook secret), so it hands them to the log's masking and masks ``/status`` with them.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controller import declarations
 from controller.applier import CodeReader
@@ -21,13 +24,15 @@ from controller.logging import configure as configure_logging
 from controller.logging import get_logger
 from controller.loop import Controller
 from controller.metrics import Metrics
+from controller.redaction import Redactor
 from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.cache import CachingRegistry
 from controller.registry.connect import open_registry
 from controller.registry.port import RegistryObserver
 from controller.server import ControllerServer
 from controller.settings import Settings
-from controller.source import GitCredentials, open_source
+from controller.source import GitCredentials, open_source, redact
+from controller.source.credentials import is_scp_like, secrets_of
 
 
 @contextmanager
@@ -55,10 +60,10 @@ def declarations_for(
     deployment packages at that same commit. ``account`` is what a bare function name means
     (``settings.account`` when not given); see ``AwsRegistry.caller_account``."""
     repo = Path(settings.repo)
-    if "://" in settings.repo or settings.repo.startswith("git@"):
+    if "://" in settings.repo or (is_scp_like(settings.repo) and not repo.exists()):
         raise ConfigurationError(
-            f"--repo {settings.repo!r}: this command reads a local clone; clone the repository "
-            "and pass its path"
+            f"--repo {redact(settings.repo)!r}: this command reads a local clone; clone the "
+            "repository and pass its path"
         )
     loaded = declarations.load_commit(
         repo,
@@ -85,15 +90,19 @@ class MetricsObserver:
 
 def run_controller(settings: Settings, stop: threading.Event) -> None:
     """Run the controller until ``stop`` is set, then give in-flight calls the grace period."""
-    configure_logging(settings.log_format)
-    log = get_logger("controller")
-    metrics = Metrics()
     credentials = GitCredentials.from_environment(
         os.environ,
         token_file=settings.git_token_file,
         ssh_key_file=settings.git_ssh_key_file,
         known_hosts_file=settings.git_known_hosts_file,
     )
+    webhook_secret = _webhook_secret(settings.webhook_secret_file)
+    secrets = secrets_of(settings.repo, credentials)
+    if webhook_secret is not None:
+        secrets.append(webhook_secret.decode("utf-8", "replace"))
+    configure_logging(settings.log_format, secrets=secrets)
+    log = get_logger("controller")
+    metrics = Metrics()
     source = open_source(
         settings.repo,
         settings.ref,
@@ -109,11 +118,11 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
             host,
             port,
             metrics=metrics.registry,
-            status=controller.state.as_json,
+            status=_masked(controller.state.as_json, Redactor(secrets)),
             healthy=controller.healthy,
             ready=controller.ready,
             on_push=controller.webhook,
-            webhook_secret=_webhook_secret(settings.webhook_secret_file),
+            webhook_secret=webhook_secret,
         )
         with server:
             log.info(
@@ -132,6 +141,18 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
             controller.trigger.fire("stop")  # wake the loop now rather than at its next tick
             loop.join(timeout=settings.shutdown_grace)
             log.info("controller stopped", clean=not loop.is_alive())
+
+
+def _masked(
+    status: Callable[[], Mapping[str, Any]], redactor: Redactor
+) -> Callable[[], Mapping[str, Any]]:
+    """``status`` with every string in its document masked: an error quoted there (a source or
+    registry error, a declaration's) may carry what no one should read over HTTP."""
+
+    def masked_status() -> Mapping[str, Any]:
+        return redactor.mask_mapping(status())
+
+    return masked_status
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

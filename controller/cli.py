@@ -24,6 +24,7 @@ from controller.cli_common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_IN_SYNC,
+    MaskedGroup,
     config_option,
     region_option,
     registry_options,
@@ -38,7 +39,7 @@ from controller.registry import inventory
 from controller.registry.emulator.cli import emulator_group
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MaskedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lambda-gitops")
 def main() -> None:
     """A GitOps controller for AWS Lambda versions and aliases."""

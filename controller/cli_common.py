@@ -2,12 +2,17 @@
 
 It is a module of its own so that command groups kept in other modules (``edit_cli``,
 ``diff_cli``) can use it without importing ``controller.cli``, which registers them.
+
+Every message a command prints about an error is masked first (``controller.redaction``): an
+error may quote the ``--repo`` it was given, and click quotes the argument it refused, either of
+which may be a URL with a token in it. The Git token of the environment is masked by value too.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +20,9 @@ from typing import Any, TypeVar
 import click
 
 from controller.errors import LambdaGitopsError
+from controller.redaction import Redactor
 from controller.settings import Settings, load_settings
+from controller.source.credentials import GitCredentials, secrets_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,13 +30,58 @@ EXIT_IN_SYNC, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
 @contextmanager
-def reported_errors() -> Iterator[None]:
-    """Print the project's errors as one line and exit 1, as every command does."""
+def reported_errors(environ: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Print the project's errors as one masked line and exit 1, as every command does.
+
+    ``environ`` (the process's environment by default) is where the Git token is read from, to
+    be masked wherever the message quotes it.
+    """
     try:
         yield
     except LambdaGitopsError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {message_redactor(environ)(str(error))}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def message_redactor(environ: Mapping[str, str] | None = None) -> Redactor:
+    """The redactor of what a command prints: URL credentials, and the environment's token."""
+    credentials = GitCredentials.from_environment(os.environ if environ is None else environ)
+    return Redactor(secrets_of("", credentials))
+
+
+class MaskedGroup(click.Group):
+    """A command group whose usage errors are masked like the project's own errors.
+
+    Click quotes what it refused ("Got unexpected extra argument (https://TOKEN@host/r.git)",
+    "Invalid value for '--mode': ..."); the error is masked on its way out of parsing, and of the
+    subcommands' parsing too, since a group invokes its subcommands from ``invoke``.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as error:
+            raise _masked(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as error:
+            raise _masked(error) from None
+
+
+def _masked(error: click.ClickException) -> click.ClickException:
+    """The same error with its whole message masked, hint and suggestions included."""
+    message = message_redactor()(error.format_message())
+    if isinstance(error, click.UsageError):
+        return click.UsageError(message, ctx=error.ctx)  # exits 2, as any usage error
+    return click.ClickException(message)
 
 
 config_option = click.option(

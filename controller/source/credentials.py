@@ -1,10 +1,12 @@
-"""Credentials for a Git remote, and the redaction that keeps them out of everything shown.
+"""Credentials for a Git remote, and the display URL that keeps them out of everything shown.
 
 A credential reaches git only through the environment of the git child process. It never goes
 on a command line (anyone on the machine can read those with ``ps``), never into the cache
 clone's configuration (which outlives the process), and never into a log line, a metric or an
-error message: every URL shown is passed through ``redact`` and every text git prints through a
-``Redactor`` that also masks the secret values themselves, wherever they appear.
+error message: every URL shown is passed through ``redact``, and every text git prints through a
+``Redactor`` (``controller.redaction``, where the masking rules live) that also masks the secret
+values themselves, wherever they appear. ``secrets_of`` names those values, so that the log and
+``/status`` can be given the very same list.
 
 An HTTPS token is sent as an ``http.<origin>.extraHeader`` set through ``GIT_CONFIG_*``
 variables, scoped to the repository's origin. An SSH key and a known-hosts file go into
@@ -17,30 +19,29 @@ from __future__ import annotations
 import base64
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from controller.errors import ConfigurationError
+from controller.redaction import (
+    MASK,
+    SSH_SCHEMES,
+    Redactor,
+    is_secret_parameter,
+    mask_text,
+    mask_url,
+    url_secrets,
+)
 
 TOKEN_VARIABLE = "LAMBDA_GITOPS_GIT_TOKEN"  # noqa: S105 - the variable's name, not a token
 USERNAME_VARIABLE = "LAMBDA_GITOPS_GIT_USERNAME"
 REMOTE_NAME = "lambda-gitops"
 """The remote's name in git commands; its URL lives only in the child's environment."""
 
-MASK = "***"
-
-_SECRET_PARAMETER = re.compile(
-    r"token|secret|passw|pwd|key|sig|auth|credential|session", re.IGNORECASE
-)
-_URL_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
-_QUERY_SECRET_IN_TEXT = re.compile(
-    r"([?&][^=&\s]*(?:token|secret|passw|pwd|key|sig|auth|credential|session)[^=&\s]*=)[^&\s'\"]+",
-    re.IGNORECASE,
-)
 _HTTP_SCHEMES = frozenset({"http", "https"})
-_SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git"})
+_DEFAULT_USERNAME = "x-access-token"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class GitCredentials:
     """What the controller presents to a remote. The token is left out of ``repr`` on purpose."""
 
     https_token: str | None = field(default=None, repr=False)
-    https_username: str = "x-access-token"
+    https_username: str = _DEFAULT_USERNAME
     ssh_key_file: Path | None = None
     ssh_known_hosts_file: Path | None = None
 
@@ -75,7 +76,7 @@ class GitCredentials:
                 raise ConfigurationError(f"{path} does not exist or is not a file")
         return cls(
             https_token=token,
-            https_username=environ.get(USERNAME_VARIABLE) or "x-access-token",
+            https_username=environ.get(USERNAME_VARIABLE) or _DEFAULT_USERNAME,
             ssh_key_file=ssh_key_file,
             ssh_known_hosts_file=known_hosts_file,
         )
@@ -99,18 +100,21 @@ def _read_token(path: Path) -> str:
 def redact(url: str) -> str:
     """``url`` without its credentials: safe to log, to export as a label and to hash.
 
-    HTTP(S) URLs lose their whole userinfo, because a lone "user" there is often a token
-    (``https://TOKEN@host/...``). Other URLs keep a user name, which is a login (the ``git`` of
-    ``git@host:repo``), and lose a password. Query parameters whose name looks like a secret
-    (``access_token``, ``sig``, ...) have their value masked.
+    A URL that parses keeps its shape. HTTP(S) and most other URLs lose their whole userinfo,
+    because a lone "user" there is often a token (``https://TOKEN@host/...``); SSH URLs keep a
+    user name, which is a login (the ``git`` of ``ssh://git@host/repo``), and lose a password.
+    Query parameters whose name looks like a secret (``access_token``, ``sig``, ...) have their
+    value masked. Anything else (a port that is not a number, a bracket left open, an ``@`` after
+    the authority, scp-like syntax) goes through ``mask_url``, which gives up the shape rather
+    than the masking: whatever the input, what comes out carries no credential.
     """
     parts = _split(url)
-    if parts is None:
-        return url
+    if parts is None or "@" in parts.path + parts.query + parts.fragment:
+        return mask_url(url)
     netloc = _host_port(parts)
-    if parts.username and parts.scheme not in _HTTP_SCHEMES:
+    if parts.username and parts.scheme in SSH_SCHEMES:
         netloc = f"{parts.username}@{netloc}"
-    return urlunsplit(parts._replace(netloc=netloc, query=_masked_query(parts.query)))
+    return mask_text(urlunsplit(parts._replace(netloc=netloc, query=_masked_query(parts.query))))
 
 
 def _split(url: str) -> SplitResult | None:
@@ -118,7 +122,7 @@ def _split(url: str) -> SplitResult | None:
         return None
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - an invalid port raises here, and such a URL is left alone
+        parts.port  # noqa: B018 - an invalid port raises here, and such a URL is not parsed
     except ValueError:
         return None
     return parts
@@ -135,23 +139,46 @@ def _masked_query(query: str) -> str:
     if not query:
         return query
     pairs = parse_qsl(query, keep_blank_values=True)
-    masked = [(name, MASK if _SECRET_PARAMETER.search(name) else value) for name, value in pairs]
+    masked = [(name, MASK if is_secret_parameter(name) else value) for name, value in pairs]
     return urlencode(masked, safe="*")
 
 
-class Redactor:
-    """Masks known secret values and any URL credentials in a text that git printed."""
+def secrets_of(url: str, credentials: GitCredentials) -> list[str]:
+    """Every value that must never be shown for a remote at ``url`` reached with
+    ``credentials``: the token and the credentials written into the URL, each also as the base64
+    of the Basic header git sends, and the values of secret query parameters.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longer secrets first, so that a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+    The masking of percent-encoded forms is the ``Redactor``'s, so they are not listed here.
+    """
+    secrets = url_secrets(url)
+    pairs: list[tuple[str, str]] = []
+    if credentials.https_token:
+        secrets.append(credentials.https_token)
+        pairs += [
+            (credentials.https_username, credentials.https_token),
+            (_DEFAULT_USERNAME, credentials.https_token),
+        ]
+    parts = _split(url)
+    if parts is not None:
+        embedded = _embedded_credentials(parts)
+        if embedded is not None:
+            pairs.append(embedded)
+        secrets += [value for name, value in parse_qsl(parts.query) if is_secret_parameter(name)]
+    return secrets + [_basic(username, token) for username, token in pairs]
 
-    def __call__(self, text: str) -> str:
-        text = _URL_USERINFO.sub(r"\1", text)
-        text = _QUERY_SECRET_IN_TEXT.sub(rf"\1{MASK}", text)
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+
+def _embedded_credentials(parts: SplitResult) -> tuple[str, str] | None:
+    """The user name and token an HTTP(S) URL carries in its userinfo, if it carries any."""
+    if parts.scheme not in _HTTP_SCHEMES or parts.username is None:
+        return None
+    if parts.password is not None:
+        return unquote(parts.username), unquote(parts.password)
+    # A lone user in an HTTPS URL is how GitHub and others take a token.
+    return _DEFAULT_USERNAME, unquote(parts.username)
+
+
+def _basic(username: str, token: str) -> str:
+    return base64.b64encode(f"{username}:{token}".encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -172,35 +199,37 @@ def remote_access(
     from the environment; they win over ``credentials``, being the more specific. The remote's
     URL itself goes through the environment too, so that not even a query-string token appears
     on a command line that ``git fetch`` is started with.
+
+    A URL that does not parse (a port that is not a number from 0 to 65535, an IPv6 host
+    without its brackets) is a ``ConfigurationError``: git refuses it at every fetch, so no
+    amount of waiting would help, and its credentials could not be taken out of it and sent as a
+    header. The error names the URL redacted and quotes none of it otherwise: where a password
+    holds an unencoded ``/``, the parser's "port" is part of that password.
     """
     parts = _split(url)
+    if parts is None and "://" in url:
+        raise ConfigurationError(
+            f"the repository URL {redact(url)} does not parse: a port must be a number from 0 "
+            "to 65535, an IPv6 host must be in brackets, and a '/', '?' or '#' in a user name "
+            "or password must be percent-encoded"
+        )
     fetch_url = url
-    username, token = credentials.https_username, credentials.https_token
-    secrets: list[str] = []
     config: list[tuple[str, str]] = []
     if parts is not None and parts.scheme in _HTTP_SCHEMES:
-        if parts.username is not None and parts.password is not None:
-            username, token = unquote(parts.username), unquote(parts.password)
-        elif parts.username is not None:
-            # A lone user in an HTTPS URL is how GitHub and others take a token.
-            username, token = "x-access-token", unquote(parts.username)
+        embedded = _embedded_credentials(parts)
+        username, token = embedded or (credentials.https_username, credentials.https_token)
         origin = f"{parts.scheme}://{_host_port(parts)}"
         fetch_url = urlunsplit(parts._replace(netloc=_host_port(parts)))
         if token:
-            basic = base64.b64encode(f"{username}:{token}".encode()).decode()
-            config.append((f"http.{origin}/.extraHeader", f"Authorization: Basic {basic}"))
-            secrets += [token, quote(token, safe=""), basic]
-    elif parts is not None and parts.password:
-        secrets += [parts.password, unquote(parts.password)]
-    if parts is not None:
-        secrets += [
-            value for name, value in parse_qsl(parts.query) if _SECRET_PARAMETER.search(name)
-        ]
+            header = f"Authorization: Basic {_basic(username, token)}"
+            config.append((f"http.{origin}/.extraHeader", header))
     config.insert(0, (f"remote.{REMOTE_NAME}.url", fetch_url))
     environment = _config_environment(config, inherited)
     environment.update(_ssh_environment(url, credentials))
     return RemoteAccess(
-        display_url=redact(url), environment=environment, redactor=Redactor(secrets)
+        display_url=redact(url),
+        environment=environment,
+        redactor=Redactor(secrets_of(url, credentials)),
     )
 
 
@@ -222,7 +251,7 @@ def _config_environment(
 def _ssh_environment(url: str, credentials: GitCredentials) -> dict[str, str]:
     """``GIT_SSH_COMMAND`` for an SSH remote: batch mode, strict host keys, the given key."""
     parts = _split(url)
-    is_ssh = parts.scheme in _SSH_SCHEMES if parts is not None else is_scp_like(url)
+    is_ssh = parts.scheme in SSH_SCHEMES if parts is not None else is_scp_like(url)
     if not is_ssh:
         return {}
     command = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]

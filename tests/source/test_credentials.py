@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from controller.errors import ConfigurationError
+from controller.redaction import Redactor
 from controller.source import GitCredentials, SourceError, open_source, redact
-from controller.source.credentials import Redactor, remote_access
+from controller.source.credentials import remote_access
 from tests.source.conftest import TOKEN, HttpRemote, commit, git
 
 
@@ -177,3 +178,32 @@ def test_a_failure_through_a_url_with_credentials_does_not_show_them(
         source.sync()
     assert TOKEN not in str(failure.value)
     assert "127.0.0.1:1" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://u:SECRETPASS@127.0.0.1:80a/x.git",
+        "http://u:SECRETPASS@127.0.0.1:99999/x.git",
+        "https://SECRETPASS@[::1/x.git",
+        "http://u:SECRET/PASS@127.0.0.1/x.git",
+    ],
+)
+def test_a_remote_url_that_does_not_parse_is_refused_without_showing_its_password(
+    url: str, tmp_path: Path
+) -> None:
+    """Git refuses such a URL at every fetch; waiting would not help, so it stops the start."""
+    with pytest.raises(ConfigurationError, match="does not parse") as failure:
+        open_source(url, "main", cache_dir=tmp_path / "cache")
+    assert "SECRET" not in str(failure.value)
+    assert "PASS" not in str(failure.value)
+
+
+def test_gits_messages_lose_a_password_the_url_parser_read_as_a_port_and_path() -> None:
+    """In ``u:12/SECRETPASS@host`` the parser sees host ``u``, port 12 and a path: git tries
+    that host, and its message quotes the URL as given."""
+    url = "http://u:12/SECRETPASS@127.0.0.1/x.git"
+    access = remote_access(url, GitCredentials(), {})
+    assert "SECRETPASS" not in access.display_url
+    message = access.redactor(f"fatal: unable to access '{url}/': Could not resolve host: u")
+    assert "SECRETPASS" not in message
