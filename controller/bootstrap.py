@@ -88,8 +88,12 @@ class MetricsObserver:
         self.metrics.registry_throttled(operation)
 
 
-def run_controller(settings: Settings, stop: threading.Event) -> None:
-    """Run the controller until ``stop`` is set, then give in-flight calls the grace period."""
+def run_controller(settings: Settings, stop: threading.Event) -> bool:
+    """Run the controller until ``stop`` is set, then give in-flight calls the grace period.
+
+    True when the loop finished within it; False when a pass was still running, which the
+    caller must not wait for (its threads are daemons, or the process would outlive SIGTERM).
+    """
     credentials = GitCredentials.from_environment(
         os.environ,
         token_file=settings.git_token_file,
@@ -113,7 +117,8 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
     host, port = parse_listen(settings.listen)
     with registry_for(settings, observer=MetricsObserver(metrics)) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
-        controller = Controller(settings, source, registry, metrics)
+        account = aws.caller_account()
+        controller = Controller(settings, source, registry, metrics, account=account)
         server = ControllerServer(
             host,
             port,
@@ -132,15 +137,28 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
                 ref=settings.ref,
                 mode=settings.mode,
                 registry=settings.registry,
+                account=account or "unknown",
             )
-            loop = threading.Thread(target=controller.run, args=(stop,), name="controller-loop")
+            # A daemon, so that a pass stuck past the grace period cannot keep the process up.
+            loop = threading.Thread(
+                target=controller.run, args=(stop,), name="controller-loop", daemon=True
+            )
             loop.start()
             while not stop.wait(1.0):
                 if not loop.is_alive():
                     raise ConfigurationError("the controller loop ended unexpectedly; see the log")
             controller.trigger.fire("stop")  # wake the loop now rather than at its next tick
             loop.join(timeout=settings.shutdown_grace)
-            log.info("controller stopped", clean=not loop.is_alive())
+            clean = not loop.is_alive()
+            if clean:
+                log.info("controller stopped", clean=True)
+            else:
+                log.error(
+                    "controller stopped with a pass still running",
+                    clean=False,
+                    shutdown_grace=settings.shutdown_grace,
+                )
+            return clean
 
 
 def _masked(

@@ -8,6 +8,7 @@ variables, the ``--config`` file and defaults, in that order (``controller.setti
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -149,7 +150,8 @@ def reconcile(once: bool, **options: Any) -> None:
 def run(**options: Any) -> None:
     """The controller: follow the repository and keep the registry converged.
 
-    Runs until SIGTERM or SIGINT, then lets in-flight calls finish and exits 0.
+    Runs until SIGTERM or SIGINT, then lets in-flight calls finish and exits 0; a pass still
+    running after shutdown_grace seconds is abandoned, and the exit code is 1.
     """
     stop = threading.Event()
 
@@ -159,7 +161,12 @@ def run(**options: Any) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, shut_down)
     with reported_errors():
-        run_controller(settings_from(options), stop)
+        clean = run_controller(settings_from(options), stop)
+    if not clean:
+        # Exiting normally would join the pass's worker threads, which is what did not finish.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_ERROR)
 
 
 @contextmanager

@@ -327,7 +327,13 @@ class Controller:
             )
         except LambdaGitopsError as error:
             raise SourceError(f"cannot read {revision.sha[:12]}: {error}") from error
+        had_errors = self._declarations is not None and bool(self._declarations[1].errors)
         self._declarations = (revision.sha, declarations)
+        # Once per revision, not per pass: an error stays until a commit fixes it.
+        for problem in declarations.errors:
+            self._log.warning("invalid declaration", revision=revision.sha, error=str(problem))
+        if had_errors and not declarations.errors:
+            self._log.info("declarations valid again", revision=revision.sha)
         return declarations
 
     def _record(self, result: PassResult, revision: Revision) -> bool:

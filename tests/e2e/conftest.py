@@ -390,6 +390,7 @@ class Aliases:
 
     def __init__(self, endpoint_url: str, state: Path) -> None:
         self._client = lambda_client(endpoint_url)
+        self.endpoint_url = endpoint_url
         self.state = state
 
     def of(self, function: str) -> dict[str, AliasView]:
