@@ -31,6 +31,13 @@ CASES = {
             r"converged: 3 of 3 commits",
         ],
     ),
+    "hostile_input.py": (
+        ["--megabytes", "2"],
+        [
+            r"a 2 MB file \(\d+ bytes\): [\d.]+ s, peak RSS \d+ MiB; valid function kept: True",
+            r"an alias bomb, 9 levels .*valid function kept: True; error: hostile.yaml:1",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [
