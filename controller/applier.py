@@ -4,9 +4,11 @@ It decides nothing of its own: the planner chose the actions; the applier only a
 them safe to run against a registry that others change too. Every publish carries ``CodeSha256``
 (and ``$LATEST``'s RevisionId), every alias update the alias's RevisionId, and a prune first checks
 that the alias is still the one the plan saw. When such a precondition fails, or Lambda reports
-a conflict, the applier re-observes the function and asks the planner again, a bounded number of
-times: it never overwrites a change it has not seen. An update in progress is waited out first.
-A failure ends that function's actions and is reported; the other functions go on.
+a conflict, the applier stops and says so (``Applied.conflict``): it never overwrites a change
+it has not seen, and it does not plan again itself. Observing again and planning again is the
+reconciler's loop (``reconciler.converge``), as a controller-runtime reconciler returns
+"requeue" rather than re-planning inside the writer. A failure ends that function's actions and
+is reported; the other functions go on.
 """
 
 from __future__ import annotations
@@ -41,8 +43,7 @@ from controller.plan import (
     Target,
     UpdateAlias,
 )
-from controller.planner import plan_function
-from controller.registry.port import Registry, observe
+from controller.registry.port import Registry
 
 InScope = Callable[[str], bool]
 """Whether the controller may write to the function with this unqualified ARN."""
@@ -67,11 +68,6 @@ def function_arn(live: ObservedFunction) -> str:
     return live.ref.identity.arn
 
 
-MAX_REPLANS = 3
-"""How often one function is re-observed and re-planned after a precondition failure or a
-conflict before the applier gives up on it for this pass."""
-
-
 class CodeReader(Protocol):
     """Reads a deployment package from the declarations, at the revision being applied."""
 
@@ -90,7 +86,7 @@ class ActionOutcome:
 
 @dataclass(frozen=True, slots=True)
 class FunctionOutcome:
-    """The result of applying one function's plan, replans included."""
+    """The result of applying one function's plans, replans included."""
 
     function: DesiredFunction
     actions: tuple[ActionOutcome, ...] = ()
@@ -102,8 +98,20 @@ class FunctionOutcome:
         return self.error is None
 
 
-class _Replan(Exception):
-    """Internal: the function changed under us; observe it again and plan again."""
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What running one plan did: its actions, and why it stopped short, if it did."""
+
+    actions: tuple[ActionOutcome, ...] = ()
+    error: str | None = None
+    """A failure that planning again would not cure: the function's error for this pass."""
+    conflict: str | None = None
+    """The function changed under the plan (a precondition failed, or Lambda reported a
+    conflict): observe it again and plan again."""
+
+
+class _Conflict(Exception):
+    """Internal: the function changed under us; the plan must be made again."""
 
 
 class CodeError(Exception):
@@ -131,60 +139,30 @@ class Applier:
         code: CodeReader,
         *,
         in_scope: InScope,
-        max_replans: int = MAX_REPLANS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._registry = registry
         self._code = code
         self._in_scope = in_scope
-        self._max_replans = max_replans
         self._clock = clock
 
-    def apply(
-        self, function_plan: FunctionPlan, observed: ObservedFunction, revision: str
-    ) -> FunctionOutcome:
-        """Run one function's plan, re-planning after conflicts; never raises a RegistryError.
+    def apply(self, function_plan: FunctionPlan, observed: ObservedFunction) -> Applied:
+        """Run one plan against the function as observed; never raises a RegistryError.
 
         A function outside the configured scope gets nothing written, whoever asks: the check
         is here, in the only writer, so that no command can forget it.
         """
         arn = function_arn(observed)
         if not self._in_scope(arn):
-            return FunctionOutcome(function_plan.function, error=out_of_scope(arn))
-        return self._apply(function_plan, observed, revision)
-
-    def _apply(
-        self, function_plan: FunctionPlan, observed: ObservedFunction, revision: str
-    ) -> FunctionOutcome:
+            return Applied(error=out_of_scope(arn))
         outcomes: list[ActionOutcome] = []
-        replans = 0
-        current, live = function_plan, observed
-        while True:
-            if current.error is not None:
-                return FunctionOutcome(current.function, tuple(outcomes), current.error, replans)
-            if current.suspended:
-                return FunctionOutcome(current.function, tuple(outcomes), None, replans)
-            try:
-                self._run(current, live, outcomes)
-            except _Replan as reason:
-                if replans >= self._max_replans:
-                    error = f"gave up after {replans} re-plans: {reason}"
-                    return FunctionOutcome(current.function, tuple(outcomes), error, replans)
-                replans += 1
-                try:
-                    live = self._observe_settled(current)
-                except RegistryError as error:
-                    return FunctionOutcome(current.function, tuple(outcomes), str(error), replans)
-                current = plan_function(current.function, live, revision)
-                continue
-            except (RegistryError, CodeError) as error:
-                return FunctionOutcome(current.function, tuple(outcomes), str(error), replans)
-            return FunctionOutcome(current.function, tuple(outcomes), None, replans)
-
-    def _observe_settled(self, function_plan: FunctionPlan) -> ObservedFunction:
-        """Observe the function once no update of ``$LATEST`` is running."""
-        self._registry.wait_until_settled(function_plan.ref)
-        return observe(self._registry, function_plan.ref)
+        try:
+            self._run(function_plan, observed, outcomes)
+        except _Conflict as conflict:
+            return Applied(tuple(outcomes), conflict=str(conflict))
+        except (RegistryError, CodeError) as error:
+            return Applied(tuple(outcomes), error=str(error))
+        return Applied(tuple(outcomes))
 
     def _run(
         self, function_plan: FunctionPlan, observed: ObservedFunction, outcomes: list[ActionOutcome]
@@ -196,7 +174,7 @@ class Applier:
                 detail = self._act(function_plan, action, run)
             except (PreconditionFailed, Conflict) as error:  # UpdateInProgress included
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
-                raise _Replan(str(error)) from error
+                raise _Conflict(str(error)) from error
             except (RegistryError, CodeError) as error:
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise

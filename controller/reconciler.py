@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from controller.applier import (
+    ActionOutcome,
     Applier,
     CodeReader,
     FunctionOutcome,
@@ -31,6 +32,10 @@ from controller.registry.port import Registry, observe
 
 Progress = Callable[[str], None]
 """Called with a function's name as each one is handled, for a progress display."""
+
+MAX_REPLANS = 3
+"""How often one function is re-observed and re-planned after a precondition failure or a
+conflict before the pass gives up on it."""
 
 Status = Literal["synced", "drifted", "progressing", "error", "suspended"]
 
@@ -144,8 +149,46 @@ def reconcile_function(
         return FunctionResult(observation, plan, FunctionOutcome(function, error=out_of_scope(arn)))
     if code is None:
         return FunctionResult(observation, plan)
-    outcome = Applier(registry, code, in_scope=in_scope).apply(plan, observation.live, revision)
+    applier = Applier(registry, code, in_scope=in_scope)
+    outcome = converge(registry, applier, plan, observation.live, revision)
     return FunctionResult(observation, plan, outcome)
+
+
+def converge(
+    registry: Registry,
+    applier: Applier,
+    function_plan: FunctionPlan,
+    observed: ObservedFunction,
+    revision: str,
+    *,
+    max_replans: int = MAX_REPLANS,
+) -> FunctionOutcome:
+    """Apply a function's plan; when the function changed under it, wait for any update to
+    finish, observe again, plan again and apply that, up to ``max_replans`` times.
+
+    This is the one observe, plan, apply loop: the applier runs a single plan and says when it
+    met a change it had not seen, and the planner is asked again here, never by the writer.
+    """
+    actions: list[ActionOutcome] = []
+    replans = 0
+    current, live = function_plan, observed
+    while True:
+        if current.error is not None or current.suspended:
+            return FunctionOutcome(current.function, tuple(actions), current.error, replans)
+        applied = applier.apply(current, live)
+        actions.extend(applied.actions)
+        if applied.conflict is None:
+            return FunctionOutcome(current.function, tuple(actions), applied.error, replans)
+        if replans >= max_replans:
+            error = f"gave up after {replans} re-plans: {applied.conflict}"
+            return FunctionOutcome(current.function, tuple(actions), error, replans)
+        replans += 1
+        try:
+            registry.wait_until_settled(current.ref)
+            live = observe(registry, current.ref)
+        except RegistryError as error:
+            return FunctionOutcome(current.function, tuple(actions), str(error), replans)
+        current = plan_function(current.function, live, revision)
 
 
 def observe_function(registry: Registry, function: DesiredFunction) -> Observation:

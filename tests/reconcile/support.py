@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from controller.applier import Applier, CodeReader, FunctionOutcome
 from controller.model import (
     DesiredAlias,
     DesiredFunction,
     DesiredVersion,
     FunctionRef,
+    ObservedFunction,
     RepoZip,
     weight,
 )
+from controller.plan import FunctionPlan
+from controller.reconciler import converge
+from controller.registry.port import Registry
 from controller.settings import Scope
 from tests.backends import code_sha256, make_zip
 
@@ -62,4 +67,17 @@ def function(
         aliases={a.name: a for a in aliases},
         prune=prune,
         suspend=suspend,
+    )
+
+
+def apply_plan(
+    registry: Registry,
+    code: CodeReader,
+    planned: FunctionPlan,
+    observed: ObservedFunction,
+    revision: str,
+) -> FunctionOutcome:
+    """Apply ``planned`` as a pass does: through the applier, re-planning after conflicts."""
+    return converge(
+        registry, Applier(registry, code, in_scope=ANYWHERE), planned, observed, revision
     )

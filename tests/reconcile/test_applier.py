@@ -16,18 +16,27 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from controller.applier import MAX_REPLANS, Applier, CodeReader, FunctionOutcome
+from controller.applier import CodeReader, FunctionOutcome
 from controller.declarations import FolderCodeReader
 from controller.errors import PreconditionFailed
 from controller.model import DesiredFunction, DesiredVersion, FunctionRef, S3Code
 from controller.ownership import describe, is_managed
 from controller.plan import DeleteAlias, PublishVersion, UpdateAlias
 from controller.planner import plan_function
+from controller.reconciler import MAX_REPLANS
 from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer, Faults
 from controller.registry.port import Registry, observe
 from tests.backends import Backend
-from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import (
+    PACKAGES,
+    SHAS,
+    RepoFiles,
+    alias,
+    apply_plan,
+    function,
+    version,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -128,9 +137,7 @@ def apply(
     """Observe, plan and apply one function, as one pass of the reconciler does."""
     observed = observe(registry, desired.ref)
     planned = plan_function(desired, observed, REVISION)
-    return Applier(registry, code or RepoFiles(), in_scope=ANYWHERE).apply(
-        planned, observed, REVISION
-    )
+    return apply_plan(registry, code or RepoFiles(), planned, observed, REVISION)
 
 
 def live_alias(client: LambdaClient, name: str) -> tuple[str, str]:
@@ -342,7 +349,7 @@ def test_a_suspended_function_gets_no_writes_even_when_drifted(
     assert planned.drift, "the function is drifted"
     assert planned.actions or not planned_before_suspension
 
-    outcome = Applier(registry.port(), RepoFiles(), in_scope=ANYWHERE).apply(planned, observed, "b")
+    outcome = apply_plan(registry.port(), RepoFiles(), planned, observed, "b")
 
     assert outcome.converged, outcome.error
     assert outcome.actions == ()
@@ -373,9 +380,7 @@ def test_a_prune_does_not_delete_an_alias_that_changed_since_it_was_observed(
     assert [type(a) for a in planned.actions] == [UpdateAlias, DeleteAlias]  # live's description
     client.update_alias(FunctionName=NAME, Name="old", FunctionVersion="2", Description=description)
 
-    outcome = Applier(registry.port(), RepoFiles(), in_scope=ANYWHERE).apply(
-        planned, observed, REVISION
-    )
+    outcome = apply_plan(registry.port(), RepoFiles(), planned, observed, REVISION)
 
     assert outcome.converged, outcome.error
     assert outcome.replans == 1

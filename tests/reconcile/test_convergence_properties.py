@@ -14,7 +14,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.applier import Applier
 from controller.model import DesiredFunction, FunctionRef
 from controller.ownership import describe
 from controller.planner import plan_function
@@ -22,7 +21,15 @@ from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer
 from controller.registry.port import observe
 from tests.backends import Backend
-from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import (
+    PACKAGES,
+    SHAS,
+    RepoFiles,
+    alias,
+    apply_plan,
+    function,
+    version,
+)
 
 LABELS = sorted(PACKAGES)
 ALIAS_NAMES = ["live", "beta", "canary", "old"]
@@ -93,8 +100,8 @@ def test_one_pass_converges_and_the_next_plan_is_empty(
     seed(backend, registry, desired.ref, live)
 
     observed = observe(registry, desired.ref)
-    outcome = Applier(registry, RepoFiles(), in_scope=ANYWHERE).apply(
-        plan_function(desired, observed, "a" * 40), observed, "a" * 40
+    outcome = apply_plan(
+        registry, RepoFiles(), plan_function(desired, observed, "a" * 40), observed, "a" * 40
     )
     assert outcome.converged, outcome.error
 

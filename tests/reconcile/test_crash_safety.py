@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from controller.applier import Applier, FunctionOutcome
+from controller.applier import FunctionOutcome
 from controller.model import DesiredFunction, FunctionRef, ZipCode
 from controller.ownership import describe
 from controller.planner import plan_function
@@ -24,7 +24,15 @@ from controller.registry.aws import AwsRegistry, AwsSettings
 from controller.registry.emulator import EmulatorServer
 from controller.registry.port import observe
 from tests.backends import Backend
-from tests.reconcile.support import ANYWHERE, PACKAGES, SHAS, RepoFiles, alias, function, version
+from tests.reconcile.support import (
+    PACKAGES,
+    SHAS,
+    RepoFiles,
+    alias,
+    apply_plan,
+    function,
+    version,
+)
 
 WRITES = ("update_code", "publish_version", "create_alias", "update_alias", "delete_alias")
 
@@ -82,8 +90,8 @@ def seed(emulator: EmulatorServer) -> AwsRegistry:
 
 def reconcile(registry: Any, desired: DesiredFunction, revision: str) -> FunctionOutcome:
     observed = observe(registry, desired.ref)
-    return Applier(registry, RepoFiles(), in_scope=ANYWHERE).apply(
-        plan_function(desired, observed, revision), observed, revision
+    return apply_plan(
+        registry, RepoFiles(), plan_function(desired, observed, revision), observed, revision
     )
 
 
