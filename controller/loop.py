@@ -18,21 +18,29 @@ import functools
 import random
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from controller.declarations import CommitCodeReader, Declarations, load_commit
 from controller.errors import LambdaGitopsError
 from controller.logging import get_logger
-from controller.metrics import FunctionStatus, Metrics
-from controller.model import DesiredFunction, FunctionId, FunctionRef
-from controller.reconciler import FunctionResult, PassResult, Status, run_pass
+from controller.metrics import Metrics
+from controller.reconciler import FunctionResult, PassResult, run_pass
 from controller.registry.port import Registry
 from controller.render import action_kind
 from controller.settings import Settings
 from controller.source import GitSource, Revision, SourceError
+from controller.status import (
+    Defaults,
+    FleetStatus,
+    FunctionRecord,
+    RecordKey,
+    fold,
+    metric_statuses,
+    passed,
+    status_keys,
+)
 
 JITTER = 0.1
 """The resync timer runs out at its interval plus or minus this fraction, so that many
@@ -58,39 +66,6 @@ class Trigger:
                 self._condition.wait(timeout=max(timeout, 0.0))
             reasons, self._reasons = self._reasons, set()
             return reasons
-
-
-RecordKey = FunctionId | str
-"""A function's identity, or, for a declaration too broken to name one, its ``FILE:LINE``."""
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionRecord:
-    """What ``/status`` says of one declared function."""
-
-    name: str
-    function: str
-    region: str
-    status: Status
-    account: str | None = None
-    last_attempted_revision: str | None = None
-    last_applied_revision: str | None = None
-    drifted_aliases: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    last_error: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "function": self.function,
-            "region": self.region,
-            "account": self.account,
-            "status": self.status,
-            "lastAttemptedRevision": self.last_attempted_revision,
-            "lastAppliedRevision": self.last_applied_revision,
-            "driftedAliases": list(self.drifted_aliases),
-            "lastError": self.last_error,
-        }
 
 
 @dataclass
@@ -130,26 +105,9 @@ class ControllerState:
                 "declarationErrors": list(self.declaration_errors),
                 "functions": {
                     key: record.as_json()
-                    for key, record in sorted(_status_keys(self.records.values()).items())
+                    for key, record in sorted(status_keys(self.records.values()).items())
                 },
             }
-
-
-def _status_keys(records: Iterable[FunctionRecord]) -> dict[str, FunctionRecord]:
-    """``/status`` names each function by its ``metadata.name``; a name declared in several
-    regions or accounts is told apart by them, so that no record hides another."""
-    listed = list(records)
-    names = Counter(record.name for record in listed)
-    in_region = Counter((record.name, record.region) for record in listed)
-    keyed: dict[str, FunctionRecord] = {}
-    for record in listed:
-        key = record.name
-        if names[key] > 1:
-            key = f"{record.name} ({record.region})"
-            if in_region[(record.name, record.region)] > 1:
-                key = f"{record.name} ({record.account or '-'}, {record.region})"
-        keyed[key] = record
-    return keyed
 
 
 class Controller:
@@ -182,7 +140,7 @@ class Controller:
             ref=settings.ref, mode=settings.mode, repository=source.display_url
         )
         self._declarations: tuple[str, Declarations] | None = None
-        self._last_good: dict[FunctionId, DesiredFunction] = {}
+        self._fleet = FleetStatus()
 
     # -- what the HTTP endpoints ask ------------------------------------------------------------
 
@@ -338,100 +296,17 @@ class Controller:
 
     def _record(self, result: PassResult, revision: Revision) -> bool:
         """Fold a pass into the state, the metrics and the logs; True when nothing failed."""
-        records: dict[RecordKey, FunctionRecord] = {}
-        previous = self.state.records
-        for function_result in result.results:
-            identity = function_result.function.ref.identity
-            records[identity] = self._function_record(
-                function_result, previous.get(identity), revision
-            )
-        for key, record in self._held_back(result.declarations, previous).items():
-            records[key] = record
-        for desired in result.declarations.functions:
-            self._last_good[desired.ref.identity] = desired
-        for gone in [i for i in self._last_good if i not in records]:
-            del self._last_good[gone]
-        if len(result.results) < len(result.declarations.functions):  # stopped part-way
-            for key, record in previous.items():
-                records.setdefault(key, record)
+        defaults = Defaults(self._settings.region, self._account)
+        self._fleet = fleet = fold(self._fleet, result, revision.sha, defaults)
         errors = tuple(str(error) for error in result.declarations.errors)
         with self.state.lock:
-            self.state.records = records
+            self.state.records = dict(fleet.records)
             self.state.declaration_errors = errors
             if any(r.observation.error is None for r in result.results) or not result.results:
                 self.state.registry_reached = True
         self._metrics.declaration_errors(len(errors))
-        self._metrics.functions(_statuses(records.values()))
-        return not errors and all(record.status != "error" for record in records.values())
-
-    def _function_record(
-        self, result: FunctionResult, previous: FunctionRecord | None, revision: Revision
-    ) -> FunctionRecord:
-        function = result.function
-        converged = result.status in ("synced", "progressing", "suspended")
-        if converged:
-            last_applied: str | None = revision.sha
-        else:
-            last_applied = previous.last_applied_revision if previous is not None else None
-        drifted = result.drifted_aliases()
-        identity = function.ref.identity
-        return FunctionRecord(
-            name=function.name,
-            function=identity.name,
-            region=identity.region,
-            account=identity.account,
-            status=result.status,
-            last_attempted_revision=revision.sha,
-            last_applied_revision=last_applied,
-            drifted_aliases=tuple(name for name, is_drifted in drifted.items() if is_drifted),
-            aliases=tuple(function.aliases),
-            last_error=result.error,
-        )
-
-    def _held_back(
-        self, declarations: Declarations, previous: Mapping[RecordKey, FunctionRecord]
-    ) -> dict[RecordKey, FunctionRecord]:
-        """Functions the revision cannot speak for: invalid declarations, and those declared at
-        the last good revision in a file that no longer parses. They are not touched."""
-        held: dict[RecordKey, FunctionRecord] = {}
-        for invalid in declarations.invalid:
-            ref = invalid.ref or self._last_good_named(invalid.name)
-            if ref is None and invalid.name is None:
-                continue
-            key: RecordKey = ref.identity if ref is not None else str(invalid.location)
-            error = "; ".join(str(e) for e in invalid.errors)
-            held[key] = self._held_record(invalid.key, ref, previous.get(key), error)
-        broken = {error.location.file: error for error in declarations.broken_files}
-        for identity, desired in self._last_good.items():
-            location = desired.location
-            if location is not None and location.file in broken and identity not in held:
-                error = f"{broken[location.file]} (left as it was at the last good revision)"
-                held[identity] = self._held_record(
-                    desired.name, desired.ref, previous.get(identity), error
-                )
-        return held
-
-    def _last_good_named(self, name: str | None) -> FunctionRef | None:
-        """The function last declared under ``name``, when exactly one was."""
-        found = [desired.ref for desired in self._last_good.values() if desired.name == name]
-        return found[0] if len(found) == 1 else None
-
-    def _held_record(
-        self, name: str, ref: FunctionRef | None, before: FunctionRecord | None, error: str
-    ) -> FunctionRecord:
-        identity = (ref or FunctionRef(name, self._settings.region, self._account)).identity
-        return FunctionRecord(
-            name=name,
-            function=identity.name,
-            region=identity.region,
-            account=identity.account,
-            status="error",
-            last_attempted_revision=self.state.revision.sha if self.state.revision else None,
-            last_applied_revision=before.last_applied_revision if before else None,
-            drifted_aliases=before.drifted_aliases if before else (),
-            aliases=before.aliases if before else (),
-            last_error=error,
-        )
+        self._metrics.functions(metric_statuses(fleet.records.values()))
+        return passed(fleet, result.declarations)
 
     def _log_actions(self, result: FunctionResult, revision: Revision) -> None:
         if result.outcome is None:
@@ -460,25 +335,3 @@ class Controller:
             self._log.warning(
                 "function failed", function=result.function.name, error=result.outcome.error
             )
-
-
-def _statuses(records: Iterable[FunctionRecord]) -> list[FunctionStatus]:
-    """The metrics' view of the records. A function's label is its bare name, or its ARN when
-    functions of two accounts share a name in one region, so that no two series collide."""
-    listed = list(records)
-    shared = Counter((record.function, record.region) for record in listed)
-    statuses = []
-    for record in listed:
-        label = record.function
-        if shared[(record.function, record.region)] > 1 and record.account is not None:
-            label = FunctionId(record.account, record.region, record.function).arn
-        drifted = set(record.drifted_aliases)
-        statuses.append(
-            FunctionStatus(
-                function=label,
-                region=record.region,
-                status=record.status,
-                drifted_aliases={alias: alias in drifted for alias in record.aliases},
-            )
-        )
-    return statuses
