@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from controller.errors import Conflict, PreconditionFailed, RegistryError
+from controller.errors import CodeError, Conflict, PreconditionFailed, RegistryError
 from controller.model import (
     CodeSource,
     DeclaredCode,
@@ -112,10 +112,6 @@ class Applied:
 
 class _Conflict(Exception):
     """Internal: the function changed under us; the plan must be made again."""
-
-
-class CodeError(Exception):
-    """A version's code cannot be read, or is not the code the declaration says."""
 
 
 @dataclass

@@ -31,8 +31,8 @@ from controller.registry.connect import open_registry
 from controller.registry.port import RegistryObserver
 from controller.server import ControllerServer
 from controller.settings import Settings
-from controller.source import GitCredentials, open_source, redact
-from controller.source.credentials import is_scp_like, secrets_of
+from controller.source import GitCredentials, is_remote, open_source, redact
+from controller.source.credentials import secrets_of
 
 
 @contextmanager
@@ -60,7 +60,7 @@ def declarations_for(
     deployment packages at that same commit. ``account`` is what a bare function name means
     (``settings.account`` when not given); see ``AwsRegistry.caller_account``."""
     repo = Path(settings.repo)
-    if "://" in settings.repo or (is_scp_like(settings.repo) and not repo.exists()):
+    if is_remote(settings.repo):
         raise ConfigurationError(
             f"--repo {redact(settings.repo)!r}: this command reads a local clone; clone the "
             "repository and pass its path"

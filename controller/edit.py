@@ -42,7 +42,7 @@ from controller.declarations import RepositoryTree, parse_declarations
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
 from controller.declarations.loader import FolderTree, declaration_files
 from controller.declarations.schema import API_GROUP, KIND
-from controller.errors import ConfigurationError, LambdaGitopsError
+from controller.errors import ConfigurationError, EditRefused
 from controller.model import FUNCTION_ARN_PATTERN, DesiredFunction, RepoZip, S3Code, weight
 
 _Fields = list[tuple[str, "str | _Fields"]]
@@ -52,10 +52,6 @@ own ``(key, value)`` pairs."""
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PLAIN_CANDIDATE = re.compile(r"[A-Za-z0-9$][A-Za-z0-9._+\-/=$]*")
 """Text that may be written without quotes, if YAML also reads it back as that same text."""
-
-
-class EditRefused(LambdaGitopsError):
-    """The edit cannot be made, or would leave the declarations invalid; no file was changed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,9 @@ from controller.cli_common import (
     settings_from,
     with_options,
 )
-from controller.errors import ConfigurationError
+from controller.errors import ConfigurationError, EditRefused
 from controller.model import S3Code
+from controller.source import is_remote, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,7 +115,7 @@ def add_version_command(
         settings = settings_from(options)
         root = _working_tree(settings.repo)
         if (sha256 is None) == (zip_file is None):
-            raise edit.EditRefused("give exactly one of --code-sha256 and --zip")
+            raise EditRefused("give exactly one of --code-sha256 and --zip")
         s3 = _s3_location(s3_bucket, s3_key, s3_object_version)
         note = ""
         recorded: str | None = None
@@ -149,10 +150,10 @@ def add_version_command(
 
 
 def _working_tree(repo: str) -> Path:
-    if "://" in repo or repo.startswith("git@"):
+    if is_remote(repo):
         raise ConfigurationError(
-            f"--repo {repo!r}: this command edits a local working tree; clone the repository "
-            "and pass its path"
+            f"--repo {redact(repo)!r}: this command edits a local working tree; clone the "
+            "repository and pass its path"
         )
     return Path(repo)
 
@@ -161,29 +162,29 @@ def _s3_location(bucket: str | None, key: str | None, object_version: str | None
     """The S3 object given by the ``--s3-*`` options, which come as a bucket and key together."""
     if bucket is None and key is None:
         if object_version is not None:
-            raise edit.EditRefused("--s3-object-version needs --s3-bucket and --s3-key")
+            raise EditRefused("--s3-object-version needs --s3-bucket and --s3-key")
         return None
     if bucket is None or key is None:
         given, missing = ("--s3-bucket", "--s3-key") if key is None else ("--s3-key", "--s3-bucket")
-        raise edit.EditRefused(f"{given} needs {missing}: give the bucket and key of the package")
+        raise EditRefused(f"{given} needs {missing}: give the bucket and key of the package")
     for option, value in (
         ("--s3-bucket", bucket),
         ("--s3-key", key),
         ("--s3-object-version", object_version),
     ):
         if value is not None and not value.strip():
-            raise edit.EditRefused(f"{option} is empty")
+            raise EditRefused(f"{option} is empty")
     return S3Code(bucket, key, object_version)
 
 
 def _package(zip_file: Path, root: Path) -> tuple[str, str | None]:
     """The package's CodeSha256, and its path from the repository's root when it is inside."""
     if not zip_file.is_file():
-        raise edit.EditRefused(f"--zip {zip_file}: not a file")
+        raise EditRefused(f"--zip {zip_file}: not a file")
     try:
         package = zip_file.read_bytes()
     except OSError as error:
-        raise edit.EditRefused(f"--zip {zip_file}: {error.strerror}") from error
+        raise EditRefused(f"--zip {zip_file}: {error.strerror}") from error
     real, base = zip_file.resolve(), root.resolve()
     inside = real.relative_to(base).as_posix() if real.is_relative_to(base) else None
     return edit.code_sha256(package), inside

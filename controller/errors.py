@@ -5,10 +5,14 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
 
     LambdaGitopsError
     ├── ConfigurationError          the process cannot run as configured: stop and say what to fix
-    ├── SourceError                 (source/port.py) a fetch failed or the ref vanished: keep the
-    │                               last good revision and try again later
-    ├── EditRefused                 (edit.py) promote or add-version would make the declarations
-    │                               invalid: nothing is written
+    ├── SourceError                 a fetch failed, the ref vanished, or a revision cannot be read:
+    │   │                           keep the last good revision and try again later
+    │   └── RevisionUnreadable      (also a ConfigurationError) no commit, or no declarations
+    │                               folder, at the ref: the loop waits, a command stops
+    ├── EditRefused                 promote or add-version would make the declarations invalid:
+    │                               nothing is written
+    ├── CodeError                   a version's code cannot be read, or is not the code declared:
+    │                               that function fails until the declaration or the code changes
     └── RegistryError               a Lambda call failed; keeps the AWS code and message
         ├── NotFound                the function, version or alias does not exist
         ├── Conflict                the resource is busy or in the way: re-observe, then retry
@@ -31,6 +35,33 @@ class LambdaGitopsError(Exception):
 
 class ConfigurationError(LambdaGitopsError):
     """The controller or a command cannot run as configured; the message says what to change."""
+
+
+class SourceError(LambdaGitopsError):
+    """A fetch failed, the ref vanished or does not resolve to a commit, or the revision cannot
+    be read.
+
+    The loop keeps the last good revision and tries again later: a broken source must never be
+    read as an empty desired state. The message never holds a credential.
+    """
+
+
+class RevisionUnreadable(SourceError, ConfigurationError):
+    """The repository, the commit a ref names, or the declarations folder at it cannot be read.
+
+    To a command it is the user's ``--repo``, ``--ref`` or ``--path`` that is wrong, a
+    configuration error; to the long-running loop it is the revision the source reported, a
+    source error after which the last good revision stays applied. It is both, so that each
+    caller handles it in its own terms and nobody re-wraps it.
+    """
+
+
+class EditRefused(LambdaGitopsError):
+    """The edit cannot be made, or would leave the declarations invalid; no file was changed."""
+
+
+class CodeError(LambdaGitopsError):
+    """A version's code cannot be read, or is not the code the declaration says."""
 
 
 class RegistryError(LambdaGitopsError):

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.declarations import CommitCodeReader, Declarations, load_commit
-from controller.errors import LambdaGitopsError
 from controller.logging import get_logger
 from controller.metrics import Metrics
 from controller.reconciler import FunctionResult, PassResult, run_pass
@@ -275,16 +274,13 @@ class Controller:
         """The declarations at ``revision``, parsed once per revision."""
         if self._declarations is not None and self._declarations[0] == revision.sha:
             return self._declarations[1]
-        try:
-            declarations = load_commit(
-                self._source.path,
-                revision.sha,
-                self._settings.path,
-                default_region=self._settings.region,
-                default_account=self._account,
-            )
-        except LambdaGitopsError as error:
-            raise SourceError(f"cannot read {revision.sha[:12]}: {error}") from error
+        declarations = load_commit(
+            self._source.path,
+            revision.sha,
+            self._settings.path,
+            default_region=self._settings.region,
+            default_account=self._account,
+        )
         had_errors = self._declarations is not None and bool(self._declarations[1].errors)
         self._declarations = (revision.sha, declarations)
         # Once per revision, not per pass: an error stays until a commit fixes it.

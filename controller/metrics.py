@@ -29,7 +29,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -37,11 +36,8 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 
 from controller import __version__
+from controller.model import SYNC_STATUSES, SyncStatus
 
-SyncStatus = Literal["synced", "drifted", "progressing", "error", "suspended"]
-"""How a function's reconciliation stands: the values of the ``status`` label."""
-
-SYNC_STATUSES: tuple[SyncStatus, ...] = get_args(SyncStatus)
 ACTIONS = ("publish", "create", "update", "delete")
 """The applier's actions: publish a version; create, update or delete an alias."""
 ACTION_OUTCOMES = ("applied", "failed")

@@ -10,6 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal, get_args
+
+SyncStatus = Literal["synced", "drifted", "progressing", "error", "suspended"]
+"""How a function's reconciliation stands, in ``/status`` and in the ``status`` metric label."""
+
+SYNC_STATUSES: tuple[SyncStatus, ...] = get_args(SyncStatus)
 
 LATEST = "$LATEST"
 """The only mutable version of a function; everything else is published and immutable."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
 
 from controller.applier import (
     ActionOutcome,
@@ -25,7 +24,7 @@ from controller.applier import (
 )
 from controller.declarations import Declarations
 from controller.errors import NotFound, RegistryError
-from controller.model import DesiredFunction, ObservedFunction, PublishedVersion
+from controller.model import DesiredFunction, ObservedFunction, PublishedVersion, SyncStatus
 from controller.plan import FunctionPlan, Plan
 from controller.planner import plan_function
 from controller.registry.port import Registry, observe
@@ -36,8 +35,6 @@ Progress = Callable[[str], None]
 MAX_REPLANS = 3
 """How often one function is re-observed and re-planned after a precondition failure or a
 conflict before the pass gives up on it."""
-
-Status = Literal["synced", "drifted", "progressing", "error", "suspended"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +72,7 @@ class FunctionResult:
         return self.outcome is not None and self.outcome.converged and bool(self.plan.actions)
 
     @property
-    def status(self) -> Status:
+    def status(self) -> SyncStatus:
         if self.error is not None:
             return "error"
         if self.function.suspend:

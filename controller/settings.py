@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from controller.errors import ConfigurationError
+from controller.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 
 ENV_PREFIX = "LAMBDA_GITOPS_"
 
@@ -96,7 +97,9 @@ class Settings(BaseSettings):
         300.0, gt=0, description="Seconds between passes that catch out-of-band changes."
     )
     version_resync_interval: float = Field(
-        1800.0, gt=0, description="Seconds after which cached version listings are read again."
+        DEFAULT_VERSION_RESYNC_SECONDS,
+        gt=0,
+        description="Seconds after which cached version listings are read again.",
     )
     poll_interval: float = Field(
         60.0, gt=0, description="Seconds between fetches of a remote repository."

@@ -17,8 +17,8 @@ from typing import Any
 
 from controller.declarations import Declarations
 from controller.metrics import FunctionStatus
-from controller.model import DesiredFunction, FunctionId, FunctionRef
-from controller.reconciler import FunctionResult, PassResult, Status
+from controller.model import DesiredFunction, FunctionId, FunctionRef, SyncStatus
+from controller.reconciler import FunctionResult, PassResult
 
 RecordKey = FunctionId | str
 """A function's identity, or, for a declaration too broken to name one, its ``FILE:LINE``."""
@@ -31,7 +31,7 @@ class FunctionRecord:
     name: str
     function: str
     region: str
-    status: Status
+    status: SyncStatus
     account: str | None = None
     last_attempted_revision: str | None = None
     last_applied_revision: str | None = None

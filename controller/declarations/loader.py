@@ -30,7 +30,7 @@ from controller.declarations.parser import (
     parse_declarations,
 )
 from controller.declarations.paths import EntryKind
-from controller.errors import ConfigurationError
+from controller.errors import ConfigurationError, RevisionUnreadable
 
 DECLARATION_SUFFIXES = (".yaml", ".yml")
 
@@ -49,8 +49,9 @@ def load_commit(
     ``ref`` is anything Git resolves to a commit: a branch, a tag (annotated ones too), a remote
     branch or a SHA. ``subpath`` is relative to the repository's root; ``code.zipFile`` paths
     are relative to the root too, whatever the subpath. An unknown ref or a subpath that the
-    commit lacks is a ``ConfigurationError``. A file larger than ``limits`` allows is never read
-    (its size comes from the object's header), so a huge blob costs nothing but its error.
+    commit lacks is ``RevisionUnreadable``, both a ``ConfigurationError`` and a ``SourceError``.
+    A file larger than ``limits`` allows is never read (its size comes from the object's
+    header), so a huge blob costs nothing but its error.
     """
     folder = _normalised_subpath(subpath)
     with _open_repository(repo_path) as repo:
@@ -188,7 +189,7 @@ def _open_repository(repo_path: Path) -> git.Repo:
     try:
         return git.Repo(repo_path)
     except (git.NoSuchPathError, git.InvalidGitRepositoryError) as error:
-        raise ConfigurationError(f"{repo_path} is not a Git repository") from error
+        raise RevisionUnreadable(f"{repo_path} is not a Git repository") from error
 
 
 def _resolve_commit(repo: git.Repo, ref: str, repo_path: Path) -> git.Commit:
@@ -197,7 +198,7 @@ def _resolve_commit(repo: git.Repo, ref: str, repo_path: Path) -> git.Commit:
         # A full SHA is taken on trust and read lazily; reading the tree proves it exists.
         commit.tree  # noqa: B018
     except (BadName, BadObject, ValueError, git.GitCommandError) as error:
-        raise ConfigurationError(
+        raise RevisionUnreadable(
             f"the ref {ref!r} does not name a commit in {repo_path}; check the branch, tag or "
             "SHA, and fetch it first if it is remote"
         ) from error
@@ -219,11 +220,11 @@ def _subtree(root: git.Tree, folder: str, ref: str) -> git.Tree:
     try:
         found = root / folder
     except KeyError:
-        raise ConfigurationError(
+        raise RevisionUnreadable(
             f"the declarations path {folder!r} does not exist at {ref!r}"
         ) from None
     if not isinstance(found, git.Tree):
-        raise ConfigurationError(f"the declarations path {folder!r} is not a folder at {ref!r}")
+        raise RevisionUnreadable(f"the declarations path {folder!r} is not a folder at {ref!r}")
     return found
 
 

@@ -34,7 +34,7 @@ from controller.model import (
 )
 from controller.registry.port import Registry
 
-DEFAULT_VERSION_RESYNC_SECONDS = 600.0
+DEFAULT_VERSION_RESYNC_SECONDS = 1800.0
 """How long a version listing is trusted; out-of-band deletions are seen within this time."""
 
 

@@ -24,11 +24,22 @@ __all__ = [
     "RemoteSource",
     "Revision",
     "SourceError",
+    "is_remote",
     "open_source",
     "redact",
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_remote(repo: str) -> bool:
+    """Whether a ``--repo`` value names a remote (a URL, or Git's scp-like ``user@host:path``
+    that is not also a folder here) rather than a repository on this machine.
+
+    Every command asks this one function, so that ``run`` follows, and ``plan`` refuses, the
+    same values.
+    """
+    return bool(_URL.match(repo)) or (is_scp_like(repo) and not Path(repo).exists())
 
 
 def open_source(
@@ -46,7 +57,7 @@ def open_source(
     ``ConfigurationError`` at once, since no amount of waiting will fix it. For a local clone,
     ``poll_interval`` is the safety resync behind the file-system watch.
     """
-    if _URL.match(repo) or (is_scp_like(repo) and not Path(repo).exists()):
+    if is_remote(repo):
         return RemoteSource(
             repo,
             ref,

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from controller.errors import LambdaGitopsError
+from controller.errors import SourceError
+
+__all__ = ["GitSource", "Revision", "SourceError"]
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,6 @@ class Revision:
 
     sha: str
     ref: str
-
-
-class SourceError(LambdaGitopsError):
-    """A fetch failed, or the ref vanished or does not resolve to a commit.
-
-    The loop keeps the last good revision and tries again later: a broken source must never be
-    read as an empty desired state. The message never holds a credential.
-    """
 
 
 class GitSource(Protocol):

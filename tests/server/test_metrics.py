@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 import controller
-from controller.metrics import SYNC_STATUSES, FunctionStatus, Metrics
+from controller.metrics import FunctionStatus, Metrics
+from controller.model import SYNC_STATUSES
 from tests.conftest import require_tool
 
 DESIGN_TABLE = {
