@@ -49,6 +49,7 @@ from controller.registry.emulator.validation import (
     precondition_failed,
     routing_violations,
     string_violations,
+    version_number,
 )
 
 T = TypeVar("T")
@@ -316,8 +317,7 @@ class EmulatorStore:
             if alias is None:
                 raise not_found(f"Function not found: {function.arn(wanted)}")
             target = str(alias["function_version"])
-            number = "0" if target == LATEST else target
-            return self._version(tx, function, number, function.arn(wanted))
+            return self._version(tx, function, target, function.arn(wanted))
 
         return self._run(get, write=False)
 
@@ -440,6 +440,9 @@ class EmulatorStore:
                 )
             if not is_version_number(wanted):  # L37
                 raise invalid_parameter("Deletion of aliases is not currently supported.")
+            number = version_number(wanted)
+            if number is None:  # L38: no version has this number ("0", "02", or too large)
+                return
             # L35. Whether a version that an alias uses only as its routing version is protected
             # is unverified; it is protected here, since deleting it would leave the alias
             # sending traffic to nothing.
@@ -459,7 +462,7 @@ class EmulatorStore:
             # L34, L38: a version that does not exist is no error.
             tx.connection.execute(
                 "DELETE FROM configs WHERE function_id = ? AND number = ?",
-                (function.id, int(wanted)),
+                (function.id, number),
             )
 
         self._run(delete, write=True)
@@ -878,11 +881,11 @@ class EmulatorStore:
                 f"Invalid function version {target}. Function version {target} is already "
                 "included in routing configuration."
             )
-        primary = self._row(tx, function, 0 if target == LATEST else int(target))
+        primary = self._published_row(tx, function, target)
         if primary is None:  # L12
             raise not_found(f"Function not found: {function.arn(target)}")
         for additional in routing:
-            other = self._row(tx, function, int(additional))
+            other = self._published_row(tx, function, additional)
             if other is None:  # L21f
                 raise not_found(f"Function not found: {function.arn(additional)}")
             if other["role"] != primary["role"]:  # L21g
@@ -942,8 +945,17 @@ class EmulatorStore:
             raise not_found(f"Function not found: {arn}")
         return _to_config(function, row, arn)
 
+    def _published_row(self, tx: _Tx, function: _Function, qualifier: str) -> sqlite3.Row | None:
+        """The row of ``$LATEST`` or of the version ``qualifier`` names, if there is one."""
+        number = 0 if qualifier == LATEST else version_number(qualifier)
+        return None if number is None else self._row(tx, function, number)
+
     def _version(self, tx: _Tx, function: _Function, qualifier: str, arn: str) -> VersionConfig:
-        return self._config(tx, function, int(qualifier), arn)
+        """The configuration of ``$LATEST`` or of a version, shown with ``arn``; 404 if none."""
+        row = self._published_row(tx, function, qualifier)
+        if row is None:
+            raise not_found(f"Function not found: {arn}")
+        return _to_config(function, row, arn)
 
 
 _SNAPSHOT_COLUMNS = (
@@ -1064,20 +1076,24 @@ def _qualifier(number: int) -> str:
 
 
 def _number_marker(marker: str | None) -> int:
+    """The version number a ListVersionsByFunction marker of ours names (``0`` for $LATEST)."""
     if marker is None:
         return -1
-    if not marker.isdigit():
+    number = 0 if marker == "0" else version_number(marker)
+    if number is None:
         raise invalid_parameter(f"Invalid marker: {marker}")
-    return int(marker)
+    return number
 
 
 def _function_marker(marker: str | None) -> tuple[str, int]:
+    """The function name and version number a ListFunctions marker of ours names."""
     if marker is None:
         return "", -1
-    name, _, number = marker.rpartition(":")
-    if not name or not number.isdigit():
+    name, _, text = marker.rpartition(":")
+    number = 0 if text == "0" else version_number(text)
+    if not name or number is None:
         raise invalid_parameter(f"Invalid marker: {marker}")
-    return name, int(number)
+    return name, number
 
 
 def _revision() -> str:

@@ -313,3 +313,23 @@ def function_version_violations(version: str | None) -> list[Violation]:
 def is_version_number(qualifier: str) -> bool:
     """True for a published version's qualifier: digits only."""
     return qualifier.isascii() and qualifier.isdigit()
+
+
+MAX_VERSION_NUMBER = 2**63 - 1
+"""The largest number the state file can hold (SQLite's INTEGER); no version gets near it."""
+
+
+def version_number(qualifier: str) -> int | None:
+    """The number of the published version ``qualifier`` names, or ``None`` if none can exist.
+
+    Versions are numbered 1, 2, 3... and printed without leading zeros (rule L7), so ``0``,
+    ``02`` and a number past what the state file can hold name no version: asked for, they are
+    a missing version, never an error of the store (SQLite refuses integers past 2**63 - 1) and
+    never another version (``02`` is not version 2).
+    """
+    if not is_version_number(qualifier) or qualifier.startswith("0"):
+        return None
+    if len(qualifier) > len(str(MAX_VERSION_NUMBER)):  # spares int() thousands of digits
+        return None
+    number = int(qualifier)
+    return number if number <= MAX_VERSION_NUMBER else None
