@@ -38,6 +38,7 @@ from controller.registry.emulator.wire import (
     Response,
     caller,
     error_response,
+    parse_object,
     route,
     throttled_response,
 )
@@ -197,7 +198,9 @@ class EmulatorServer:
             return Response(200, self._injector.faults_json())
         if (method, name) == ("PUT", "faults"):
             try:
-                self.faults = Faults.from_json(json.loads(body or b"{}"), self.faults)
+                self.faults = Faults.from_json(parse_object(body or b"{}"), self.faults)
+            except LambdaApiError as error:
+                return error_response(error)
             except (ValueError, ConfigurationError) as error:
                 return error_response(
                     LambdaApiError("InvalidParameterValueException", 400, str(error))
@@ -359,11 +362,12 @@ class _Handler(BaseHTTPRequestHandler):
         """The whole request body, so that the next request on the connection starts clean."""
         if "chunked" in self.fields.get("transfer-encoding", "").lower():
             return self._read_chunked()
-        try:
-            length = int(self.fields.get("content-length") or 0)
-        except ValueError:
+        declared = self.fields.get("content-length") or "0"
+        # isascii() too, since isdigit() also accepts digits int() refuses, such as "²".
+        if not (declared.isascii() and declared.isdigit()) or len(declared) > 12:
             return None
-        if not 0 <= length <= _MAX_BODY:
+        length = int(declared)
+        if length > _MAX_BODY:
             return None
         return self.rfile.read(length)
 
@@ -376,7 +380,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 return None
             total += size
-            if total > _MAX_BODY:
+            if size < 0 or total > _MAX_BODY:  # read(-1) would wait for the end of the stream
                 return None
             if size == 0:
                 while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):

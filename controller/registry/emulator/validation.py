@@ -8,6 +8,7 @@ here is pure: it turns values into either nothing or a ``LambdaApiError``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -225,8 +226,14 @@ def routing_violations(weights: Mapping[str, float | None]) -> list[Violation]:
 
 
 def _java_number(value: float | None) -> str:
-    """A weight as Java prints a ``Double``: ``2.0``, ``0.5``, ``null``."""
-    return "null" if value is None else repr(float(value))
+    """A weight as Java prints a ``Double``: ``2.0``, ``0.5``, ``Infinity``, ``NaN``, ``null``."""
+    if value is None:
+        return "null"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(float(value))
 
 
 @dataclass(frozen=True, slots=True)
