@@ -306,7 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a request the base class could not parse in JSON, like every other answer."""
+        """Answer a request the base class could not parse in JSON, like every other answer.
+
+        A method without a ``do_*`` handler (the base class's 501) is answered as any other
+        method a path does not take: 405 naming the allowed ones, or 404 for an unknown path.
+        A server fault it is not, and the answer should help the client.
+        """
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            self._serve()
+            return
         self.close_connection = True
         if self.request_version == "HTTP/0.9":
             # The base class assumes HTTP/0.9, which has no status line, until it has parsed a
