@@ -33,6 +33,11 @@ class Faults:
         with self._lock:
             self.seen.append(fault)
 
+    def bugs(self) -> list[ConnectionFault]:
+        """The faults other than a client going away."""
+        with self._lock:
+            return [fault for fault in self.seen if not fault.disconnected]
+
 
 @pytest.fixture
 def faults() -> Faults:
@@ -59,7 +64,7 @@ def test_two_hundred_simultaneous_connections_are_all_answered(
     statuses = burst(server.endpoint_url, [get("/2015-03-31/functions/orders/aliases")] * 200)
 
     assert statuses == [200] * 200
-    assert [f for f in faults.seen if not f.disconnected] == []
+    assert faults.bugs() == []
 
 
 def test_a_client_gone_mid_answer_is_reported_to_the_callback_not_stderr(
@@ -104,9 +109,9 @@ def test_a_bug_answers_500_and_is_reported_to_the_callback_not_stderr(
         sock.sendall(b"GET /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(12) == b"HTTP/1.1 500"
 
-    wait_until(lambda: faults.seen, 10, "the fault to be reported")
-    (fault,) = faults.seen
-    assert (fault.disconnected, type(fault.error)) == (False, KeyError)
+    # Closing with the answer unread may also report the client as gone; that is not the bug.
+    (fault,) = wait_until(faults.bugs, 10, "the fault to be reported")
+    assert type(fault.error) is KeyError
     assert capfd.readouterr().err == ""
 
 
