@@ -122,18 +122,19 @@ def route(method: str, target: str, body: bytes) -> Request:
 
 
 def caller(authorization: str | None, default_account: str) -> Caller:
-    """The account and region of a request, from its SigV4 ``Authorization`` header.
+    """Who made a request, and where, from its SigV4 ``Authorization`` header.
 
-    The region is the credential scope's. The account is the emulator's configured one, except
-    that an access key id of exactly twelve digits is taken as the account number: a test can
-    act in several accounts by choosing its access keys, since no signature is checked.
+    The access key id is the credential's, the region the credential scope's. The account is the
+    emulator's configured one, except that an access key id of exactly twelve digits is taken
+    as the account number: a test can act in several accounts by choosing its access keys,
+    since no signature is checked.
     """
     match = _CREDENTIAL.search(authorization or "")
     if match is None:
         return Caller(default_account, DEFAULT_REGION)
     key = match["key"]
     account = key if len(key) == 12 and key.isdigit() else default_account
-    return Caller(account, match["region"])
+    return Caller(account, match["region"], access_key_id=key)
 
 
 class Api:
