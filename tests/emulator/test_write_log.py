@@ -3,9 +3,12 @@ a write that was refused; kept in the state file, across restarts and between pr
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -238,7 +241,14 @@ def test_a_version_1_state_file_is_upgraded_and_keeps_its_functions(tmp_path: Pa
         connection.close()
 
 
-def test_the_log_is_shared_by_processes(
+def read_writes(server: EmulatorServer, query: str = "") -> Any:
+    with urllib.request.urlopen(
+        f"{server.endpoint_url}/_emulator/writes{query}", timeout=10
+    ) as page:
+        return json.load(page)
+
+
+def test_the_log_is_shared_by_processes_and_served_over_http(
     emulator: EmulatorServer, client_factory: Callable[..., Any]
 ) -> None:
     """A command run in another process on the same file shows in the server's log."""
@@ -261,9 +271,29 @@ def test_the_log_is_shared_by_processes(
     )
     assert published.returncode == 0, published.stderr
 
-    records = emulator.store.write_log()
+    writes = read_writes(emulator)["writes"]
 
-    assert [(r.operation, r.qualifier, r.access_key_id) for r in records] == [
+    assert [(w["operation"], w["qualifier"], w["access_key_id"]) for w in writes] == [
         ("CreateFunction", None, "AKIDSERVER"),
         ("PublishVersion", "1", None),
     ]
+    assert set(writes[0]) == {
+        "sequence",
+        "at",
+        "operation",
+        "account",
+        "region",
+        "function_name",
+        "qualifier",
+        "access_key_id",
+    }
+    assert read_writes(emulator, "?since=1")["writes"] == writes[1:]
+
+
+@pytest.mark.parametrize("since", ["-1", "x", "1.5", "9" * 40])
+def test_a_since_that_is_no_sequence_number_is_a_400(emulator: EmulatorServer, since: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        read_writes(emulator, f"?since={since}")
+    assert refused.value.code == 400
+    assert json.load(refused.value)["Type"] == "User"
+    refused.value.close()

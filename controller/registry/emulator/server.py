@@ -17,6 +17,7 @@ setup because it is to become a package of its own.)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 from controller.errors import ConfigurationError, LambdaGitopsError
 from controller.httpserver import ClosingHTTPServer, ConnectionFault, FaultReporter
@@ -44,7 +46,8 @@ from controller.registry.emulator.wire import (
 )
 
 CONTROL_PREFIX = "/_emulator/"
-"""Paths of the emulator's own: ``stats`` (GET) and ``faults`` (GET, PUT); never counted."""
+"""Paths of the emulator's own: ``stats`` (GET), ``faults`` (GET, PUT) and ``writes`` (GET);
+never counted."""
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
 _MAX_BODY = 80 * 1024 * 1024
@@ -175,9 +178,9 @@ class EmulatorServer:
 
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
         """Answer one HTTP request: stats, or an API call through the faults to the store."""
-        path = target.split("?", maxsplit=1)[0]
+        path, _, query = target.partition("?")
         if path.startswith(CONTROL_PREFIX):
-            return self._control(method, path.removeprefix(CONTROL_PREFIX), body)
+            return self._control(method, path.removeprefix(CONTROL_PREFIX), query, body)
         try:
             request = route(method, target, body)
         except LambdaApiError as error:
@@ -185,32 +188,54 @@ class EmulatorServer:
             return error_response(error)
         return self._call(request, caller(authorization, self.account))
 
-    def _control(self, method: str, name: str, body: bytes) -> Response:
+    def _control(self, method: str, name: str, query: str, body: bytes) -> Response:
         """The emulator's own endpoints, for tests and benchmarks on a separate process.
 
         ``GET stats`` gives the request counters; ``GET faults`` the faults in force, and
-        ``PUT faults`` with a JSON object of ``Faults`` fields changes those it names.
+        ``PUT faults`` with a JSON object of ``Faults`` fields changes those it names;
+        ``GET writes?since=N`` the write log after record N (``EmulatorStore.write_log``).
         """
+        if (method, name) == ("GET", "writes"):
+            return self._writes(query)
         if (method, name) == ("GET", "stats"):
             stats = {"requests": self.request_counts(), "throttled": self.throttled_counts()}
             return Response(200, stats)
         if (method, name) == ("GET", "faults"):
             return Response(200, self._injector.faults_json())
         if (method, name) == ("PUT", "faults"):
-            try:
-                self.faults = Faults.from_json(parse_object(body or b"{}"), self.faults)
-            except LambdaApiError as error:
-                return error_response(error)
-            except (ValueError, ConfigurationError) as error:
-                return error_response(
-                    LambdaApiError("InvalidParameterValueException", 400, str(error))
-                )
-            return Response(200, self._injector.faults_json())
+            return self._set_faults(body)
         return error_response(
             LambdaApiError(
                 "UnknownOperationException", 404, f"No emulator endpoint {method} {name}."
             )
         )
+
+    def _set_faults(self, body: bytes) -> Response:
+        """Change the faults a JSON object of ``Faults`` fields names; answer those in force."""
+        try:
+            self.faults = Faults.from_json(parse_object(body or b"{}"), self.faults)
+        except LambdaApiError as error:
+            return error_response(error)
+        except (ValueError, ConfigurationError) as error:
+            return error_response(LambdaApiError("InvalidParameterValueException", 400, str(error)))
+        return Response(200, self._injector.faults_json())
+
+    def _writes(self, query: str) -> Response:
+        """``{"writes": [...]}``: the write log's records after ``since``, oldest first."""
+        since = parse_qs(query).get("since", ["0"])[-1]
+        if not (since.isascii() and since.isdigit() and len(since) <= 19):
+            return error_response(
+                LambdaApiError(
+                    "InvalidParameterValueException",
+                    400,
+                    f"since must be the sequence number of a write, not {since!r}",
+                )
+            )
+        store = self._store
+        if store is None:
+            return error_response(LambdaApiError("ServiceException", 503, "The emulator stopped."))
+        records = store.write_log(int(since))
+        return Response(200, {"writes": [dataclasses.asdict(record) for record in records]})
 
     def _call(self, request: Request, who: Caller) -> Response:
         """Pass a routed request through the faults, then to the store."""
