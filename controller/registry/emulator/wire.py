@@ -74,6 +74,8 @@ fails near 1000, at a depth that depends on the thread's stack."""
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 """A JSON string, escapes included; possessive, so that a long one is matched in one pass."""
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""The JSON escape of half a UTF-16 pair, ``\\ud800`` to ``\\udfff``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +455,8 @@ def _loads(body: bytes) -> object:
     if _nests_deeper_than(text, MAX_JSON_DEPTH):
         raise ValueError(f"it nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
     parsed = json.loads(text, parse_constant=_refuse_constant)
-    _refuse_lone_surrogates(parsed)
+    if _SURROGATE_ESCAPE.search(text):  # decoded UTF-8 holds none; only an escape makes one
+        _refuse_lone_surrogates(parsed)
     return parsed
 
 
