@@ -68,9 +68,10 @@ _OPERATIONS: Mapping[tuple[str, str], str] = {
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/,\s]+)/")
 DEFAULT_REGION = "us-east-1"
 MAX_JSON_DEPTH = 64
-"""How deep a request body may nest arrays and objects. No Lambda request nests deeper than 4
-(``RoutingConfig.AdditionalVersionWeights``); Python's JSON parser recurses once per level and
-fails near 1000, at a depth that depends on the thread's stack."""
+"""How deep a request body may nest arrays and objects. The deepest body the emulator reads
+nests 3 levels (``RoutingConfig.AdditionalVersionWeights``), and no Lambda request much more;
+Python's JSON parser recurses once per level and fails near 1000, at a depth that depends on how
+much of the thread's stack is already used."""
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 """A JSON string, escapes included; possessive, so that a long one is matched in one pass."""
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
@@ -566,7 +567,8 @@ def _int_query(query: Mapping[str, str], name: str) -> int | None:
     value = query.get(name)
     if value is None:
         return None
-    # int() would also take "1_000", " 12 " and digits of other scripts, which AWS refuses.
+    # int() would also take "1_000", " 12 " and digits of other scripts, none of which is how
+    # a client writes an integer in a query string.
     if re.fullmatch("-?[0-9]+", value) is None:
         raise invalid_parameter(f"{name} must be an integer, not {value!r}")
     try:
