@@ -23,7 +23,11 @@ body is read, and a chunked body, whose size is unknown up front, is refused. Ne
 nor a received signature ever appears in a response or a log line.
 
 A slow or silent client cannot hold a thread forever (every socket has a timeout), a handler that
-raises answers 500 and the server keeps serving, and ``stop`` closes every open connection.
+raises answers 500 and the server keeps serving, and ``stop`` closes every open connection. A
+burst (every replica of a Prometheus scraping at once, a Git host redelivering a backlog of
+pushes) waits in a deep listen backlog for one of ``MAX_HANDLERS`` threads rather than being
+refused; the shared server in ``controller.httpserver`` explains how. An error that ends a
+connection is logged here: a client that went away at debug level, anything else as an error.
 """
 
 from __future__ import annotations
@@ -38,12 +42,12 @@ from http.server import BaseHTTPRequestHandler
 from types import MappingProxyType, TracebackType
 from typing import Any, cast
 
-import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from controller.errors import ConfigurationError
-from controller.httpserver import ClosingHTTPServer
+from controller.httpserver import ClosingHTTPServer, ConnectionFault, FaultReporter
+from controller.logging import get_logger
 
 MAX_WEBHOOK_BODY = 1024 * 1024
 """Git hosts send a push event in a few kilobytes; GitHub caps its payloads at 25 MB, but this
@@ -51,6 +55,9 @@ endpoint only needs to know that a push happened, so anything larger is refused 
 SOCKET_TIMEOUT_SECONDS = 10.0
 """How long a connection may stay silent, mid-request or between keep-alive requests, before the
 server drops it and frees its thread."""
+MAX_HANDLERS = 32
+"""Connections served at once; more wait in the listen backlog. Each request here takes well
+under a millisecond, so 32 threads answer a burst of a thousand scrapes in moments."""
 GITHUB_HEADER = "X-Hub-Signature-256"
 GITLAB_HEADER = "X-Gitlab-Token"
 GENERIC_HEADER = "X-Signature-256"
@@ -64,7 +71,8 @@ class ControllerServer:
     The callables are the server's only view of the controller: ``status`` gives the JSON body of
     ``/status``, ``healthy`` and ``ready`` answer the probes, and ``on_push`` is called once per
     verified webhook delivery; it should only signal the loop, since the Git host waits for the
-    answer. ``webhook_secret`` of ``None`` disables the webhook.
+    answer. ``webhook_secret`` of ``None`` disables the webhook. ``on_error`` receives each
+    connection that an error ended; by default it is logged (``log_connection_fault``).
     """
 
     def __init__(
@@ -78,6 +86,7 @@ class ControllerServer:
         ready: Callable[[], bool],
         on_push: Callable[[], None],
         webhook_secret: bytes | None,
+        on_error: FaultReporter | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -87,6 +96,7 @@ class ControllerServer:
         self.ready = ready
         self.on_push = on_push
         self._webhook_secret = webhook_secret
+        self.on_error = on_error or log_connection_fault
         self._httpd: _HttpServer | None = None
 
     @property
@@ -166,6 +176,27 @@ class ControllerServer:
         return self._webhook_secret is not None
 
 
+def log_connection_fault(fault: ConnectionFault) -> None:
+    """Log an error that ended a connection, as one line among the controller's own.
+
+    A client that went away (a reset, a broken pipe) is routine and logged at debug level, so
+    that a scraper that gives up does not look like a fault; anything else is a bug in a handler
+    and logged as an error, with the exception's type and message.
+    """
+    log = get_logger("controller.server")
+    if fault.disconnected:
+        log.debug(
+            "http client went away", client=fault.client, error_type=type(fault.error).__name__
+        )
+        return
+    log.error(
+        "http connection failed",
+        client=fault.client,
+        error_type=type(fault.error).__name__,
+        error=str(fault.error),
+    )
+
+
 def _token_bytes(value: str | None) -> bytes | None:
     """A header value as the bytes the client sent, for a constant-time comparison.
 
@@ -189,7 +220,13 @@ class _HttpServer(ClosingHTTPServer):
 
     def __init__(self, address: tuple[str, int], controller: ControllerServer) -> None:
         self.controller = controller
-        super().__init__(address, _Handler, join_timeout=SOCKET_TIMEOUT_SECONDS)
+        super().__init__(
+            address,
+            _Handler,
+            on_error=controller.on_error,
+            max_handlers=MAX_HANDLERS,
+            join_timeout=SOCKET_TIMEOUT_SECONDS,
+        )
 
 
 class _Reply:
@@ -269,7 +306,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a request the base class could not parse in JSON, like every other answer."""
+        """Answer a request the base class could not parse in JSON, like every other answer.
+
+        A method without a ``do_*`` handler (the base class's 501) is answered as any other
+        method a path does not take: 405 naming the allowed ones, or 404 for an unknown path.
+        A server fault it is not, and the answer should help the client.
+        """
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            self._serve()
+            return
         self.close_connection = True
         if self.request_version == "HTTP/0.9":
             # The base class assumes HTTP/0.9, which has no status line, until it has parsed a
@@ -286,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             reply = self._route()
         except Exception:  # noqa: BLE001 - a bug must answer 500, not kill the connection's thread
-            structlog.get_logger("controller.server").exception(
+            get_logger("controller.server").exception(
                 "http handler failed", method=self.command, path=self._path()
             )
             reply = _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; see the log")
@@ -338,7 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _webhook(self, controller: ControllerServer) -> _Reply:
         """Verify a push notification, then tell the loop to fetch."""
-        log = structlog.get_logger("controller.server")
+        log = get_logger("controller.server")
         if not controller.webhook_enabled:
             return _error(
                 HTTPStatus.NOT_FOUND,
@@ -417,7 +462,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _write(self, reply: _Reply) -> None:
-        """Send the status line, headers and body with an exact Content-Length."""
+        """Send the status line, headers and body with an exact Content-Length.
+
+        While every handler slot is taken, the connection is closed after the answer, so that an
+        idle keep-alive client does not keep a waiting one from being served.
+        """
+        if cast(_HttpServer, self.server).saturated:
+            self.close_connection = True
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))

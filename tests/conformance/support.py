@@ -10,6 +10,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+NUMBERS_OF_NO_VERSION = ["0", "02", "99999999999999999999999"]
+"""Version numbers that no version can have: numbering starts at 1 and prints no leading zeros
+(rule L7), and the last is past any counter (and past a 64-bit integer)."""
+NUMBER_IDS = ["zero", "leading-zero", "past-int64"]
+
 
 def next_marker(page: Mapping[str, object]) -> str | None:
     """The NextMarker of a list page, or ``None`` on the last page, where Lambda leaves it out."""

@@ -19,7 +19,12 @@ from tests.backends import (
     make_zip,
     moto_breaks,
 )
-from tests.conformance.support import lambda_error, status_of
+from tests.conformance.support import (
+    NUMBER_IDS,
+    NUMBERS_OF_NO_VERSION,
+    lambda_error,
+    status_of,
+)
 
 BUSY_FUNCTION = (
     "The operation cannot be performed at this time. An update is in progress for resource: {arn}"
@@ -213,6 +218,25 @@ def test_L7_version_numbers_are_never_reused_after_a_delete(lambda_backend: Back
 def test_L7_each_function_counts_its_versions_from_1(lambda_backend: Backend) -> None:
     assert lambda_backend.function_with_versions("one", 2) == ["1", "2"]
     assert lambda_backend.function_with_versions("two", 1) == ["1"]
+
+
+@pytest.mark.rule("L7")
+@pytest.mark.parametrize("number", NUMBERS_OF_NO_VERSION, ids=NUMBER_IDS)
+@pytest.mark.parametrize("form", ["Qualifier", "FunctionName"])
+def test_L7_a_number_no_version_can_have_is_a_missing_version(
+    lambda_backend: Backend, number: str, form: str
+) -> None:
+    """``0``, ``02`` (not version 2) and a number past any counter name no version."""
+    lambda_backend.function_with_versions("fn", 2)
+    lambda_ = lambda_backend.client()
+
+    with lambda_error(
+        "ResourceNotFoundException", 404, f"Function not found: {function_arn('fn', number)}"
+    ):
+        if form == "Qualifier":
+            lambda_.get_function(FunctionName="fn", Qualifier=number)
+        else:
+            lambda_.get_function_configuration(FunctionName=f"fn:{number}")
 
 
 @pytest.mark.rule("L8")

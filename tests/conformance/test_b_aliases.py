@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Literal
 import pytest
 
 from tests.backends import Backend, function_arn, moto_breaks
-from tests.conformance.support import lambda_error, next_marker, status_of
+from tests.conformance.support import (
+    NUMBER_IDS,
+    NUMBERS_OF_NO_VERSION,
+    lambda_error,
+    next_marker,
+    status_of,
+)
 
 REVISION_MISMATCH = (
     "The Revision Id provided does not match the latest Revision Id. "
@@ -170,6 +176,27 @@ def test_L12_an_alias_on_a_missing_version_is_not_found(lambda_backend: Backend)
         "ResourceNotFoundException", 404, f"Function not found: {function_arn('fn', '10')}"
     ):
         lambda_backend.client().create_alias(FunctionName="fn", Name="live", FunctionVersion="10")
+
+
+@pytest.mark.rule("L12")
+@pytest.mark.parametrize("number", NUMBERS_OF_NO_VERSION, ids=NUMBER_IDS)
+@pytest.mark.parametrize("operation", ALIAS_WRITES)
+def test_L12_an_alias_on_a_number_no_version_can_have_is_not_found(
+    lambda_backend: Backend, operation: AliasWrite, number: str
+) -> None:
+    """``02`` is not version 2: it is refused as missing, never stored."""
+    prepare_alias_write(lambda_backend, operation)
+    lambda_ = lambda_backend.client()
+
+    with lambda_error(
+        "ResourceNotFoundException", 404, f"Function not found: {function_arn('fn', number)}"
+    ):
+        if operation == "CreateAlias":
+            lambda_.create_alias(FunctionName="fn", Name="live", FunctionVersion=number)
+        else:
+            lambda_.update_alias(FunctionName="fn", Name="live", FunctionVersion=number)
+    aliases = lambda_.list_aliases(FunctionName="fn")["Aliases"]
+    assert [a["FunctionVersion"] for a in aliases] == ([] if operation == "CreateAlias" else ["1"])
 
 
 # L13-L17 --------------------------------------------------------------------------------------
@@ -498,6 +525,21 @@ def test_L21f_routing_to_a_missing_version_is_not_found(
         write_alias(lambda_backend, operation, function_version="3", weights={"77": 0.5})
 
 
+@pytest.mark.rule("L21f")
+@pytest.mark.parametrize("number", NUMBERS_OF_NO_VERSION, ids=NUMBER_IDS)
+@pytest.mark.parametrize("operation", ALIAS_WRITES)
+@moto_breaks("accepts routing to a version that does not exist")
+def test_L21f_routing_to_a_number_no_version_can_have_is_not_found(
+    lambda_backend: Backend, operation: AliasWrite, number: str
+) -> None:
+    prepare_alias_write(lambda_backend, operation)
+
+    with lambda_error(
+        "ResourceNotFoundException", 404, f"Function not found: {function_arn('fn', number)}"
+    ):
+        write_alias(lambda_backend, operation, function_version="3", weights={number: 0.5})
+
+
 @pytest.mark.rule("L21g")
 @pytest.mark.parametrize("operation", ALIAS_WRITES)
 @moto_breaks("accepts routing between versions with different execution roles")
@@ -602,6 +644,22 @@ def test_L23_list_aliases_filters_by_primary_function_version(lambda_backend: Ba
     listed = lambda_.list_aliases(FunctionName="fn", FunctionVersion="1")
 
     assert sorted(a["Name"] for a in listed["Aliases"]) == ["also-one", "one"]
+
+
+@pytest.mark.rule("L23")
+@pytest.mark.parametrize("number", NUMBERS_OF_NO_VERSION, ids=NUMBER_IDS)
+@moto_breaks("ignores the FunctionVersion filter of ListAliases")
+def test_L23_list_aliases_for_a_number_no_version_can_have_lists_none(
+    lambda_backend: Backend, number: str
+) -> None:
+    """As for any missing version, the filter matches no alias (``02`` does not match 2)."""
+    lambda_backend.function_with_versions("fn", 2)
+    lambda_ = lambda_backend.client()
+    lambda_.create_alias(FunctionName="fn", Name="two", FunctionVersion="2")
+
+    listed = lambda_.list_aliases(FunctionName="fn", FunctionVersion=number)
+
+    assert listed["Aliases"] == []
 
 
 @pytest.mark.rule("L23")

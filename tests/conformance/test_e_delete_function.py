@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.backends import Backend, function_arn, moto_breaks
-from tests.conformance.support import lambda_error, status_of
+from tests.conformance.support import NUMBER_IDS, NUMBERS_OF_NO_VERSION, lambda_error, status_of
 
 
 def listed_versions(backend: Backend, name: str) -> list[str]:
@@ -80,6 +80,22 @@ def test_L38_deleting_a_missing_version_succeeds_and_does_nothing(
 
     assert status_of(deleted) == 204
     assert listed_versions(lambda_backend, "fn") == ["$LATEST", "1"]
+
+
+@pytest.mark.rule("L38")
+@pytest.mark.parametrize("number", NUMBERS_OF_NO_VERSION, ids=NUMBER_IDS)
+@moto_breaks("answers 404 for a version that does not exist")
+def test_L38_deleting_a_number_no_version_can_have_deletes_nothing(
+    lambda_backend: Backend, number: str
+) -> None:
+    """``0`` does not delete ``$LATEST``, nor ``02`` version 2: like any missing version, they
+    name nothing to delete."""
+    lambda_backend.function_with_versions("fn", 2)
+
+    deleted = lambda_backend.client().delete_function(FunctionName="fn", Qualifier=number)
+
+    assert status_of(deleted) == 204
+    assert listed_versions(lambda_backend, "fn") == ["$LATEST", "1", "2"]
 
 
 @pytest.mark.rule("L38")

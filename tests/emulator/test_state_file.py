@@ -9,6 +9,7 @@ import pytest
 
 from controller.errors import ConfigurationError
 from controller.registry.emulator import EmulatorStore
+from controller.registry.emulator.database import SCHEMA_VERSION
 
 
 def test_a_text_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
@@ -84,6 +85,7 @@ def test_a_new_file_is_created_in_wal_mode(tmp_path: Path) -> None:
     connection = sqlite3.connect(path)
     try:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("SELECT version FROM emulator_schema").fetchone()[0] == 1
+        (version,) = connection.execute("SELECT version FROM emulator_schema").fetchone()
+        assert version == SCHEMA_VERSION
     finally:
         connection.close()

@@ -229,6 +229,14 @@ def test_a_wrong_method_is_a_json_405_naming_the_allowed_ones(
     assert "error" in reply.json()
 
 
+def test_a_method_http_server_does_not_know_is_a_405_not_a_501(server: ControllerServer) -> None:
+    """An unknown method is the client's mistake, answered as any method a path does not take."""
+    reply = raw_request(server, b"BREW /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "GET, HEAD"
+    assert raw_request(server, b"BREW /nowhere HTTP/1.1\r\nHost: x\r\n\r\n").status == 404
+
+
 def test_a_malformed_request_is_a_json_400(server: ControllerServer) -> None:
     reply = raw_request(server, b"NONSENSE\r\n\r\n")
     assert reply.status == 400

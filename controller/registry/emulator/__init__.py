@@ -14,6 +14,7 @@ from controller.registry.emulator.store import (
     EmulatorStore,
     Page,
     VersionConfig,
+    WriteRecord,
 )
 from controller.registry.emulator.validation import LambdaApiError
 
@@ -26,4 +27,5 @@ __all__ = [
     "LambdaApiError",
     "Page",
     "VersionConfig",
+    "WriteRecord",
 ]

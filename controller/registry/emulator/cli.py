@@ -146,8 +146,9 @@ def serve(
 
     Requests act in --account, unless their access key id is made of exactly twelve digits: that
     is then the account, so that one endpoint can stand for several accounts. The region is the
-    one the client signs for. GET /_emulator/stats gives the request counters, and
-    PUT /_emulator/faults changes the faults while the server runs.
+    one the client signs for. GET /_emulator/stats gives the request counters,
+    GET /_emulator/writes?since=N the log of writes, and PUT /_emulator/faults changes the
+    faults while the server runs.
     """
     with _reported():
         faults = Faults(

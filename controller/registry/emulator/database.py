@@ -5,6 +5,11 @@ process and emulator commands run from a shell or a CI job. WAL mode lets reader
 process writes; every write runs in a ``BEGIN IMMEDIATE`` transaction so that two writers queue on
 the busy timeout instead of failing half-way with "database is locked". A file that is not ours
 is refused before anything is written to it, so a mistyped ``--state`` never damages a file.
+
+The schema carries a version. A file of an older version is brought up to date when it is
+opened, in one write transaction that checks the version again first, since another process may
+be upgrading the same file; a file of a newer version is refused, since this emulator cannot
+know what it holds.
 """
 
 from __future__ import annotations
@@ -19,11 +24,31 @@ from pathlib import Path
 
 from controller.errors import ConfigurationError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
-_SCHEMA = """
+_WRITES = """
+-- Every write that succeeded, in the order of its transaction's commit: appended in the
+-- transaction of the write itself, so a refused or rolled-back write leaves no row, and never
+-- updated or deleted, so that a sequence number (the rowid, one more than the largest) is never
+-- handed out twice. AUTOINCREMENT would promise that even after deletes, at the cost of one more
+-- page written per write, which nearly doubled what logging a write costs.
+CREATE TABLE writes (
+    sequence INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    operation TEXT NOT NULL,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    function_name TEXT NOT NULL,
+    qualifier TEXT,
+    access_key_id TEXT
+);
+"""
+_MIGRATIONS: dict[int, str] = {1: _WRITES}
+"""The statements that take a file from each version to the next."""
+
+_VERSION_1 = """
 CREATE TABLE emulator_schema (version INTEGER NOT NULL);
 CREATE TABLE functions (
     id INTEGER PRIMARY KEY,
@@ -70,6 +95,9 @@ CREATE TABLE aliases (
 CREATE INDEX aliases_by_version ON aliases (function_id, function_version);
 CREATE INDEX aliases_by_routing ON aliases (function_id, routing_version);
 """
+_SCHEMA = _VERSION_1 + "".join(_MIGRATIONS[version] for version in sorted(_MIGRATIONS))
+"""A new file's schema: the first version's and every migration since, so that a new file and
+an upgraded one are the same."""
 
 
 class Database:
@@ -233,6 +261,8 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
         if not tables:
             _create_schema(connection)
         (version,) = connection.execute("SELECT version FROM emulator_schema").fetchone()
+        if version < SCHEMA_VERSION:
+            version = _migrate(connection)
         if version != SCHEMA_VERSION:
             raise ConfigurationError(
                 f"{path} holds emulator state of schema version {version}, but this emulator "
@@ -247,6 +277,30 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
         ) from error
 
 
+def _migrate(connection: sqlite3.Connection) -> int:
+    """Bring the file up to ``SCHEMA_VERSION``, one version at a time; the version it has now."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = connection.execute("SELECT version FROM emulator_schema").fetchone()
+        while version < SCHEMA_VERSION:  # another process may have done it while this one waited
+            _execute_script(connection, _MIGRATIONS[version])
+            version += 1
+        connection.execute("UPDATE emulator_schema SET version = ?", (version,))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return int(version)
+
+
+def _execute_script(connection: sqlite3.Connection, script: str) -> None:
+    """Run each statement of ``script`` inside the transaction that is open: ``executescript``
+    would commit it first."""
+    for statement in script.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+
+
 def _create_schema(connection: sqlite3.Connection) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -254,9 +308,7 @@ def _create_schema(connection: sqlite3.Connection) -> None:
             "SELECT 1 FROM sqlite_master WHERE name = 'emulator_schema'"
         ).fetchone()
         if exists is None:  # another process may have created it while this one waited
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
+            _execute_script(connection, _SCHEMA)
             connection.execute(
                 "INSERT INTO emulator_schema (version) VALUES (?)", (SCHEMA_VERSION,)
             )

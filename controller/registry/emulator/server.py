@@ -5,20 +5,31 @@ standard library's threading HTTP server speaking HTTP/1.1, so that a client's k
 connection is reused, with every response sent whole with its exact ``Content-Length``. The
 request counters are readable from Python and at ``GET /_emulator/stats``, so that a test or a
 benchmark can read them from a separate ``serve`` process.
+
+Up to ``MAX_HANDLERS`` connections are served at once and more wait in the listen backlog (see
+``controller.httpserver``); a connection left idle for ``IDLE_TIMEOUT_SECONDS`` is dropped so
+that a client that never closes its pool cannot hold a slot forever. Errors met on a connection
+go to an ``on_error`` callback, by default the standard ``logging`` module under this module's
+name: a client that went away at debug level, so that the emulator stays quiet, and a bug as an
+error. (The emulator uses the standard library's logging rather than the controller's structlog
+setup because it is to become a package of its own.)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 from controller.errors import ConfigurationError, LambdaGitopsError
-from controller.httpserver import ClosingHTTPServer
+from controller.httpserver import ClosingHTTPServer, ConnectionFault, FaultReporter
 from controller.model import DEFAULT_ACCOUNT
 from controller.registry.emulator.faults import FaultInjector, Faults
 from controller.registry.emulator.store import Caller, EmulatorStore
@@ -29,17 +40,25 @@ from controller.registry.emulator.wire import (
     Response,
     caller,
     error_response,
+    parse_object,
     route,
     throttled_response,
 )
 
 CONTROL_PREFIX = "/_emulator/"
-"""Paths of the emulator's own: ``stats`` (GET) and ``faults`` (GET, PUT); never counted."""
+"""Paths of the emulator's own: ``stats`` (GET), ``faults`` (GET, PUT) and ``writes`` (GET);
+never counted."""
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
 _MAX_BODY = 80 * 1024 * 1024
 """Lambda refuses larger requests; a bigger Content-Length is a client error, not a reason to
 read gigabytes."""
+MAX_HANDLERS = 128
+"""Connections served at once. The controller opens up to 20 per account and region, a test a
+few; past the bound, connections wait in the backlog and are served in turn."""
+IDLE_TIMEOUT_SECONDS = 60.0
+"""How long a connection may stay silent before it is dropped: longer than any pause a test
+makes between two calls on one client, and the same as botocore's own read timeout."""
 
 
 class EmulatorServer:
@@ -52,6 +71,9 @@ class EmulatorServer:
     that an access key id made of exactly twelve digits is taken as the account: since no
     signature is checked, a test can act in several accounts just by choosing its access keys.
     A function ARN in the path names its own account and region.
+
+    ``on_error`` receives each error met while serving a connection (``log_connection_fault``
+    by default).
     """
 
     def __init__(
@@ -63,6 +85,7 @@ class EmulatorServer:
         faults: Faults = Faults(),  # noqa: B008 - a frozen value, safe to share
         account: str = DEFAULT_ACCOUNT,
         s3_root: Path | None = None,
+        on_error: FaultReporter | None = None,
     ) -> None:
         if not (len(account) == 12 and account.isdigit()):
             raise ConfigurationError(
@@ -73,6 +96,7 @@ class EmulatorServer:
         self.port = port
         self.account = account
         self.s3_root = s3_root
+        self.on_error = on_error or log_connection_fault
         self._injector = FaultInjector(faults)
         self._store: EmulatorStore | None = None
         self._api: Api | None = None
@@ -154,9 +178,9 @@ class EmulatorServer:
 
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
         """Answer one HTTP request: stats, or an API call through the faults to the store."""
-        path = target.split("?", maxsplit=1)[0]
+        path, _, query = target.partition("?")
         if path.startswith(CONTROL_PREFIX):
-            return self._control(method, path.removeprefix(CONTROL_PREFIX), body)
+            return self._control(method, path.removeprefix(CONTROL_PREFIX), query, body)
         try:
             request = route(method, target, body)
         except LambdaApiError as error:
@@ -164,30 +188,54 @@ class EmulatorServer:
             return error_response(error)
         return self._call(request, caller(authorization, self.account))
 
-    def _control(self, method: str, name: str, body: bytes) -> Response:
+    def _control(self, method: str, name: str, query: str, body: bytes) -> Response:
         """The emulator's own endpoints, for tests and benchmarks on a separate process.
 
         ``GET stats`` gives the request counters; ``GET faults`` the faults in force, and
-        ``PUT faults`` with a JSON object of ``Faults`` fields changes those it names.
+        ``PUT faults`` with a JSON object of ``Faults`` fields changes those it names;
+        ``GET writes?since=N`` the write log after record N (``EmulatorStore.write_log``).
         """
+        if (method, name) == ("GET", "writes"):
+            return self._writes(query)
         if (method, name) == ("GET", "stats"):
             stats = {"requests": self.request_counts(), "throttled": self.throttled_counts()}
             return Response(200, stats)
         if (method, name) == ("GET", "faults"):
             return Response(200, self._injector.faults_json())
         if (method, name) == ("PUT", "faults"):
-            try:
-                self.faults = Faults.from_json(json.loads(body or b"{}"), self.faults)
-            except (ValueError, ConfigurationError) as error:
-                return error_response(
-                    LambdaApiError("InvalidParameterValueException", 400, str(error))
-                )
-            return Response(200, self._injector.faults_json())
+            return self._set_faults(body)
         return error_response(
             LambdaApiError(
                 "UnknownOperationException", 404, f"No emulator endpoint {method} {name}."
             )
         )
+
+    def _set_faults(self, body: bytes) -> Response:
+        """Change the faults a JSON object of ``Faults`` fields names; answer those in force."""
+        try:
+            self.faults = Faults.from_json(parse_object(body or b"{}"), self.faults)
+        except LambdaApiError as error:
+            return error_response(error)
+        except (ValueError, ConfigurationError) as error:
+            return error_response(LambdaApiError("InvalidParameterValueException", 400, str(error)))
+        return Response(200, self._injector.faults_json())
+
+    def _writes(self, query: str) -> Response:
+        """``{"writes": [...]}``: the write log's records after ``since``, oldest first."""
+        since = parse_qs(query).get("since", ["0"])[-1]
+        if not (since.isascii() and since.isdigit() and len(since) <= 19):
+            return error_response(
+                LambdaApiError(
+                    "InvalidParameterValueException",
+                    400,
+                    f"since must be the sequence number of a write, not {since!r}",
+                )
+            )
+        store = self._store
+        if store is None:
+            return error_response(LambdaApiError("ServiceException", 503, "The emulator stopped."))
+        records = store.write_log(int(since))
+        return Response(200, {"writes": [dataclasses.asdict(record) for record in records]})
 
     def _call(self, request: Request, who: Caller) -> Response:
         """Pass a routed request through the faults, then to the store."""
@@ -208,12 +256,33 @@ class EmulatorServer:
             return error_response(LambdaApiError("ServiceException", 500, str(error)))
 
 
+def log_connection_fault(fault: ConnectionFault) -> None:
+    """Log an error met on a connection: at debug level if the client went away, else as an
+    error naming the exception's type and message."""
+    log = logging.getLogger(__name__)
+    if fault.disconnected:
+        log.debug("client %s went away: %s", fault.client, type(fault.error).__name__)
+        return
+    log.error(
+        "emulator connection from %s failed: %s: %s",
+        fault.client,
+        type(fault.error).__name__,
+        fault.error,
+    )
+
+
 class _HttpServer(ClosingHTTPServer):
     """The shared closing server, knowing the emulator its handlers answer for."""
 
     def __init__(self, address: tuple[str, int], emulator: EmulatorServer) -> None:
         self.emulator = emulator
-        super().__init__(address, _Handler, join_timeout=10)
+        super().__init__(
+            address,
+            _Handler,
+            on_error=emulator.on_error,
+            max_handlers=MAX_HANDLERS,
+            join_timeout=10,
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -221,6 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+    timeout = IDLE_TIMEOUT_SECONDS  # StreamRequestHandler applies it to the socket
     raw_requestline: bytes
     fields: dict[str, str]
     """The request's header fields, names lower-cased."""
@@ -307,6 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.command, self.path, self.fields.get("authorization"), body
             )
         except Exception as error:  # noqa: BLE001 - a bug must answer 500, not hang the client
+            emulator.on_error(ConnectionFault.at(self.client_address, error))
             response = error_response(
                 LambdaApiError("ServiceException", 500, f"internal emulator error: {error!r}")
             )
@@ -316,11 +387,12 @@ class _Handler(BaseHTTPRequestHandler):
         """The whole request body, so that the next request on the connection starts clean."""
         if "chunked" in self.fields.get("transfer-encoding", "").lower():
             return self._read_chunked()
-        try:
-            length = int(self.fields.get("content-length") or 0)
-        except ValueError:
+        declared = self.fields.get("content-length") or "0"
+        # isascii() too, since isdigit() also accepts digits int() refuses, such as "²".
+        if not (declared.isascii() and declared.isdigit()) or len(declared) > 12:
             return None
-        if not 0 <= length <= _MAX_BODY:
+        length = int(declared)
+        if length > _MAX_BODY:
             return None
         return self.rfile.read(length)
 
@@ -333,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 return None
             total += size
-            if total > _MAX_BODY:
+            if size < 0 or total > _MAX_BODY:  # read(-1) would wait for the end of the stream
                 return None
             if size == 0:
                 while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
@@ -347,7 +419,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         One write keeps a keep-alive client from waiting on a second packet, and building the
         header block here skips the date formatting ``send_response`` does for every answer.
+        While every handler slot is taken, the connection is closed after the answer, so that
+        the clients waiting for a slot get one.
         """
+        if cast(_HttpServer, self.server).saturated:
+            self.close_connection = True
         phrase = _REASONS.get(response.status, "")
         lines = [
             f"HTTP/1.1 {response.status} {phrase}",

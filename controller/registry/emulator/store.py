@@ -8,6 +8,13 @@ band from the command line obeys exactly the rules a boto3 call does.
 Each public method is one transaction. The Pending and InProgress windows end lazily: the first
 request that touches a function after its window has ended settles it, inside that request's own
 transaction, so that no background thread has to run and several processes can share the file.
+
+Every write that succeeds appends a ``WriteRecord`` to the file's write log in its own
+transaction, so that a test can prove from the emulator's side who wrote what, and when: that no
+write was made outside a controller's scope, or by a replica that had lost its lease. A write
+that is refused leaves no record, since its transaction rolls back. A write counts whether or
+not it found anything to change (a PublishVersion with nothing new, a DeleteAlias of a missing
+alias), because what such a test must rule out is the attempt; a ``DryRun`` is not a write.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from controller.model import LATEST
 from controller.registry.emulator.database import Database
@@ -49,6 +56,7 @@ from controller.registry.emulator.validation import (
     precondition_failed,
     routing_violations,
     string_violations,
+    version_number,
 )
 
 T = TypeVar("T")
@@ -57,6 +65,8 @@ LIST_PAGE_CAP = 50
 """ListVersionsByFunction returns at most 50 items a page whatever MaxItems says (rule L24);
 ListFunctions is given the same cap."""
 
+_MAX_SEQUENCE = 2**63 - 1
+"""SQLite's largest integer: no write log gets near it, and SQLite refuses to compare past it."""
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY_SIZE = 128
 _CREATING_REASON = "The function is being created."
@@ -64,10 +74,47 @@ _CREATING_REASON = "The function is being created."
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking, and where: the account and region a request is made in."""
+    """Who is asking, and where: the account and region a request is made in, and the access
+    key id it was signed with, if it was signed (the emulator commands sign nothing)."""
 
     account: str
     region: str
+    access_key_id: str | None = None
+
+
+WriteOperation = Literal[
+    "CreateFunction",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "PublishVersion",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "DeleteFunction",
+]
+"""The operations the write log records: every one that changes a function, a version or an
+alias."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRecord:
+    """One write that succeeded, as the write log keeps it.
+
+    ``sequence`` counts up from 1 across the whole file and is never reused; ``at`` is the
+    wall-clock time of the write, in seconds since the epoch. ``qualifier`` is the alias of an
+    alias write, the ``Qualifier`` of a DeleteFunction, or the version that a PublishVersion (or
+    a ``Publish=true`` CreateFunction or UpdateFunctionCode) answered with; ``access_key_id`` is
+    the caller's, when its request was signed.
+    """
+
+    sequence: int
+    at: float
+    operation: str
+    account: str
+    region: str
+    function_name: str
+    qualifier: str | None
+    access_key_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +336,7 @@ class EmulatorStore:
             if publish:
                 version = self._publish(tx, function, None).version
             latest = self._config(tx, function, 0, function.arn())
+            self._log(tx, "CreateFunction", caller, function, version if publish else None)
             return replace(latest, version=version)
 
         return self._run(create, write=True)
@@ -316,8 +364,7 @@ class EmulatorStore:
             if alias is None:
                 raise not_found(f"Function not found: {function.arn(wanted)}")
             target = str(alias["function_version"])
-            number = "0" if target == LATEST else target
-            return self._version(tx, function, number, function.arn(wanted))
+            return self._version(tx, function, target, function.arn(wanted))
 
         return self._run(get, write=False)
 
@@ -354,7 +401,10 @@ class EmulatorStore:
             )
             self._start_update(tx, function)
             if publish:  # L29: the new version's config, while $LATEST is InProgress
-                return self._publish(tx, function, None)
+                published = self._publish(tx, function, None)
+                self._log(tx, "UpdateFunctionCode", caller, function, published.version)
+                return published
+            self._log(tx, "UpdateFunctionCode", caller, function, None)
             return self._config(tx, function, 0, function.arn())
 
         return self._run(update, write=True)
@@ -413,6 +463,7 @@ class EmulatorStore:
                     (*settings.values(), function.id),
                 )
             self._start_update(tx, function)
+            self._log(tx, "UpdateFunctionConfiguration", caller, function, None)
             return self._config(tx, function, 0, function.arn())
 
         return self._run(update, write=True)
@@ -426,43 +477,51 @@ class EmulatorStore:
 
         def delete(tx: _Tx) -> None:
             function = self._function(tx, caller, parsed, None)  # L38: 404 names the function
-            if wanted is None:  # L39
-                for table in ("aliases", "configs"):
-                    tx.connection.execute(
-                        f"DELETE FROM {table} WHERE function_id = ?",  # noqa: S608 - our table names
-                        (function.id,),
-                    )
-                tx.connection.execute("DELETE FROM functions WHERE id = ?", (function.id,))
-                return
-            if wanted == LATEST:  # L36
-                raise invalid_parameter(
-                    "$LATEST version cannot be deleted without deleting the function."
-                )
-            if not is_version_number(wanted):  # L37
-                raise invalid_parameter("Deletion of aliases is not currently supported.")
-            # L35. Whether a version that an alias uses only as its routing version is protected
-            # is unverified; it is protected here, since deleting it would leave the alias
-            # sending traffic to nothing.
-            users = [
-                str(row[0])
-                for row in tx.connection.execute(
-                    "SELECT name FROM aliases WHERE function_id = ? AND "
-                    "(function_version = ? OR routing_version = ?) ORDER BY name",
-                    (function.id, wanted, wanted),
-                )
-            ]
-            if users:
-                raise conflict(
-                    "Unable to delete version because the following aliases reference it: "
-                    f"[{', '.join(users)}]"
-                )
-            # L34, L38: a version that does not exist is no error.
-            tx.connection.execute(
-                "DELETE FROM configs WHERE function_id = ? AND number = ?",
-                (function.id, int(wanted)),
-            )
+            self._delete_function(tx, function, wanted)
+            self._log(tx, "DeleteFunction", caller, function, wanted)
 
         self._run(delete, write=True)
+
+    def _delete_function(self, tx: _Tx, function: _Function, wanted: str | None) -> None:
+        """The function and everything of it, or the version ``wanted`` (L34-L39)."""
+        if wanted is None:  # L39
+            for table in ("aliases", "configs"):
+                tx.connection.execute(
+                    f"DELETE FROM {table} WHERE function_id = ?",  # noqa: S608 - our table names
+                    (function.id,),
+                )
+            tx.connection.execute("DELETE FROM functions WHERE id = ?", (function.id,))
+            return
+        if wanted == LATEST:  # L36
+            raise invalid_parameter(
+                "$LATEST version cannot be deleted without deleting the function."
+            )
+        if not is_version_number(wanted):  # L37
+            raise invalid_parameter("Deletion of aliases is not currently supported.")
+        number = version_number(wanted)
+        if number is None:  # L38: no version has this number ("0", "02", or too large)
+            return
+        # L35. Whether a version that an alias uses only as its routing version is protected
+        # is unverified; it is protected here, since deleting it would leave the alias
+        # sending traffic to nothing.
+        users = [
+            str(row[0])
+            for row in tx.connection.execute(
+                "SELECT name FROM aliases WHERE function_id = ? AND "
+                "(function_version = ? OR routing_version = ?) ORDER BY name",
+                (function.id, wanted, wanted),
+            )
+        ]
+        if users:
+            raise conflict(
+                "Unable to delete version because the following aliases reference it: "
+                f"[{', '.join(users)}]"
+            )
+        # L34, L38: a version that does not exist is no error.
+        tx.connection.execute(
+            "DELETE FROM configs WHERE function_id = ? AND number = ?",
+            (function.id, number),
+        )
 
     def list_functions(
         self,
@@ -538,7 +597,9 @@ class EmulatorStore:
                     f"$LATEST ({latest.code_sha256}). Please try again with the CodeSHA256 in "
                     "$LATEST."
                 )
-            return self._publish(tx, function, description)
+            published = self._publish(tx, function, description)
+            self._log(tx, "PublishVersion", caller, function, published.version)
+            return published
 
         return self._run(publish, write=True)
 
@@ -612,6 +673,7 @@ class EmulatorStore:
                 function.arn(name), name, target, weights, description or "", _revision()
             )
             self._write_alias(tx, function, alias, insert=True)
+            self._log(tx, "CreateAlias", caller, function, name)
             return alias
 
         return self._run(create, write=True)
@@ -677,6 +739,7 @@ class EmulatorStore:
             )
             self._check_routing(tx, function, merged.function_version, merged.routing)
             self._write_alias(tx, function, merged, insert=False)
+            self._log(tx, "UpdateAlias", caller, function, name)
             return merged
 
         return self._run(update, write=True)
@@ -691,6 +754,7 @@ class EmulatorStore:
             tx.connection.execute(
                 "DELETE FROM aliases WHERE function_id = ? AND name = ?", (function.id, name)
             )
+            self._log(tx, "DeleteAlias", caller, function, name)
 
         self._run(delete, write=True)
 
@@ -736,7 +800,49 @@ class EmulatorStore:
 
         return self._run(list_page, write=False)
 
+    # The write log
+
+    def write_log(self, since: int = 0) -> list[WriteRecord]:
+        """The writes that succeeded after the one numbered ``since``, oldest first.
+
+        Every process using the file shares the log, and it outlives them; pass the last
+        ``sequence`` seen to read only what came after it.
+        """
+
+        def read(tx: _Tx) -> list[WriteRecord]:
+            rows = tx.connection.execute(
+                "SELECT sequence, at, operation, account, region, function_name, qualifier, "
+                "access_key_id FROM writes WHERE sequence > ? ORDER BY sequence",
+                (min(max(since, 0), _MAX_SEQUENCE),),
+            ).fetchall()
+            return [WriteRecord(*row) for row in rows]
+
+        return self._run(read, write=False)
+
     # The machinery below runs inside a transaction.
+
+    def _log(
+        self,
+        tx: _Tx,
+        operation: WriteOperation,
+        caller: Caller,
+        function: _Function,
+        qualifier: str | None,
+    ) -> None:
+        """Append a write to the log, last in its transaction, so that only success is logged."""
+        tx.connection.execute(
+            "INSERT INTO writes (at, operation, account, region, function_name, qualifier, "
+            "access_key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                tx.now,
+                operation,
+                function.account,
+                function.region,
+                function.name,
+                qualifier,
+                caller.access_key_id,
+            ),
+        )
 
     def _run(self, operation: Callable[[_Tx], T], *, write: bool) -> T:
         """Run ``operation`` in the block's transaction, or in one of its own.
@@ -878,11 +984,11 @@ class EmulatorStore:
                 f"Invalid function version {target}. Function version {target} is already "
                 "included in routing configuration."
             )
-        primary = self._row(tx, function, 0 if target == LATEST else int(target))
+        primary = self._published_row(tx, function, target)
         if primary is None:  # L12
             raise not_found(f"Function not found: {function.arn(target)}")
         for additional in routing:
-            other = self._row(tx, function, int(additional))
+            other = self._published_row(tx, function, additional)
             if other is None:  # L21f
                 raise not_found(f"Function not found: {function.arn(additional)}")
             if other["role"] != primary["role"]:  # L21g
@@ -942,8 +1048,17 @@ class EmulatorStore:
             raise not_found(f"Function not found: {arn}")
         return _to_config(function, row, arn)
 
+    def _published_row(self, tx: _Tx, function: _Function, qualifier: str) -> sqlite3.Row | None:
+        """The row of ``$LATEST`` or of the version ``qualifier`` names, if there is one."""
+        number = 0 if qualifier == LATEST else version_number(qualifier)
+        return None if number is None else self._row(tx, function, number)
+
     def _version(self, tx: _Tx, function: _Function, qualifier: str, arn: str) -> VersionConfig:
-        return self._config(tx, function, int(qualifier), arn)
+        """The configuration of ``$LATEST`` or of a version, shown with ``arn``; 404 if none."""
+        row = self._published_row(tx, function, qualifier)
+        if row is None:
+            raise not_found(f"Function not found: {arn}")
+        return _to_config(function, row, arn)
 
 
 _SNAPSHOT_COLUMNS = (
@@ -1064,20 +1179,24 @@ def _qualifier(number: int) -> str:
 
 
 def _number_marker(marker: str | None) -> int:
+    """The version number a ListVersionsByFunction marker of ours names (``0`` for $LATEST)."""
     if marker is None:
         return -1
-    if not marker.isdigit():
+    number = 0 if marker == "0" else version_number(marker)
+    if number is None:
         raise invalid_parameter(f"Invalid marker: {marker}")
-    return int(marker)
+    return number
 
 
 def _function_marker(marker: str | None) -> tuple[str, int]:
+    """The function name and version number a ListFunctions marker of ours names."""
     if marker is None:
         return "", -1
-    name, _, number = marker.rpartition(":")
-    if not name or not number.isdigit():
+    name, _, text = marker.rpartition(":")
+    number = 0 if text == "0" else version_number(text)
+    if not name or number is None:
         raise invalid_parameter(f"Invalid marker: {marker}")
-    return name, int(number)
+    return name, number
 
 
 def _revision() -> str:
@@ -1097,5 +1216,6 @@ __all__ = [
     "LambdaApiError",
     "Page",
     "VersionConfig",
+    "WriteRecord",
     "function_arn",
 ]

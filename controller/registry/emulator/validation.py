@@ -8,6 +8,7 @@ here is pure: it turns values into either nothing or a ``LambdaApiError``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -225,8 +226,14 @@ def routing_violations(weights: Mapping[str, float | None]) -> list[Violation]:
 
 
 def _java_number(value: float | None) -> str:
-    """A weight as Java prints a ``Double``: ``2.0``, ``0.5``, ``null``."""
-    return "null" if value is None else repr(float(value))
+    """A weight as Java prints a ``Double``: ``2.0``, ``0.5``, ``Infinity``, ``NaN``, ``null``."""
+    if value is None:
+        return "null"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(float(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,3 +320,23 @@ def function_version_violations(version: str | None) -> list[Violation]:
 def is_version_number(qualifier: str) -> bool:
     """True for a published version's qualifier: digits only."""
     return qualifier.isascii() and qualifier.isdigit()
+
+
+MAX_VERSION_NUMBER = 2**63 - 1
+"""The largest number the state file can hold (SQLite's INTEGER); no version gets near it."""
+
+
+def version_number(qualifier: str) -> int | None:
+    """The number of the published version ``qualifier`` names, or ``None`` if none can exist.
+
+    Versions are numbered 1, 2, 3... and printed without leading zeros (rule L7), so ``0``,
+    ``02`` and a number past what the state file can hold name no version: asked for, they are
+    a missing version, never an error of the store (SQLite refuses integers past 2**63 - 1) and
+    never another version (``02`` is not version 2).
+    """
+    if not is_version_number(qualifier) or qualifier.startswith("0"):
+        return None
+    if len(qualifier) > len(str(MAX_VERSION_NUMBER)):  # spares int() thousands of digits
+        return None
+    number = int(qualifier)
+    return number if number <= MAX_VERSION_NUMBER else None

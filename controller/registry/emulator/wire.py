@@ -4,6 +4,12 @@ This is the thin shell between HTTP and ``EmulatorStore``: it knows the paths, q
 JSON member names and success status codes of botocore's Lambda service model, and nothing of
 Lambda's rules. It has no sockets either, so it can be read, and tested, as plain functions from
 a request to a status and a body.
+
+It is also the first thing hostile input meets, so nothing a client sends may make it fail other
+than with a Lambda error: a body must be UTF-8 JSON, an object, nested at most
+``MAX_JSON_DEPTH`` deep (judged before parsing, so that the parser never recurses further), and
+free of lone surrogates, which SQLite could not store; anything else is the 400
+``InvalidRequestContentException`` AWS answers a body it cannot parse with.
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from controller.registry.emulator import packages
 from controller.registry.emulator.packages import CodePackage
@@ -60,6 +67,16 @@ _OPERATIONS: Mapping[tuple[str, str], str] = {
 }
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/,\s]+)/")
 DEFAULT_REGION = "us-east-1"
+MAX_JSON_DEPTH = 64
+"""How deep a request body may nest arrays and objects. The deepest body the emulator reads
+nests 3 levels (``RoutingConfig.AdditionalVersionWeights``), and no Lambda request much more;
+Python's JSON parser recurses once per level and fails near 1000, at a depth that depends on how
+much of the thread's stack is already used."""
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+"""A JSON string, escapes included; possessive, so that a long one is matched in one pass."""
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""The JSON escape of half a UTF-16 pair, ``\\ud800`` to ``\\udfff``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +99,14 @@ class Response:
 
 
 def route(method: str, target: str, body: bytes) -> Request:
-    """The operation a method and request target name; 404 or 405 when none does."""
-    parts = urlsplit(target)
+    """The operation a method and request target name; 404 or 405 when none does.
+
+    The target is split by hand rather than by ``urlsplit``, which parses a target that starts
+    with ``//`` as a host name and refuses some (``//[x``) with a ``ValueError``.
+    """
+    path, _, query = target.partition("#")[0].partition("?")
     for pattern, resource in _ROUTES:
-        match = pattern.fullmatch(parts.path)
+        match = pattern.fullmatch(path)
         if match is None:
             continue
         operation = _OPERATIONS.get((resource, method))
@@ -93,29 +114,30 @@ def route(method: str, target: str, body: bytes) -> Request:
             raise LambdaApiError(
                 "MethodNotAllowedException",
                 405,
-                f"The method {method} is not allowed on {parts.path}.",
+                f"The method {method} is not allowed on {path}.",
             )
         path_parameters = {key: unquote(value) for key, value in match.groupdict().items()}
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        return Request(operation, path_parameters, query, body)
+        parameters = {key: values[-1] for key, values in parse_qs(query).items()}
+        return Request(operation, path_parameters, parameters, body)
     raise LambdaApiError(
-        "UnknownOperationException", 404, f"No Lambda operation at {method} {parts.path}."
+        "UnknownOperationException", 404, f"No Lambda operation at {method} {path}."
     )
 
 
 def caller(authorization: str | None, default_account: str) -> Caller:
-    """The account and region of a request, from its SigV4 ``Authorization`` header.
+    """Who made a request, and where, from its SigV4 ``Authorization`` header.
 
-    The region is the credential scope's. The account is the emulator's configured one, except
-    that an access key id of exactly twelve digits is taken as the account number: a test can
-    act in several accounts by choosing its access keys, since no signature is checked.
+    The access key id is the credential's, the region the credential scope's. The account is the
+    emulator's configured one, except that an access key id of exactly twelve digits is taken
+    as the account number: a test can act in several accounts by choosing its access keys,
+    since no signature is checked.
     """
     match = _CREDENTIAL.search(authorization or "")
     if match is None:
         return Caller(default_account, DEFAULT_REGION)
     key = match["key"]
     account = key if len(key) == 12 and key.isdigit() else default_account
-    return Caller(account, match["region"])
+    return Caller(account, match["region"], access_key_id=key)
 
 
 class Api:
@@ -414,13 +436,68 @@ def _bad_request(message: str) -> LambdaApiError:
 def _json(body: bytes) -> Json:
     if not body.strip():
         return {}
+    return parse_object(body)
+
+
+def parse_object(body: bytes) -> Json:
+    """A request body as a JSON object, or the 400 AWS answers a body it cannot parse with."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        parsed = _loads(body)
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
         raise _bad_request(f"Could not parse request body into json: {error}") from error
     if not isinstance(parsed, dict):
         raise _bad_request("Could not parse request body into json: expected an object")
     return parsed
+
+
+def _loads(body: bytes) -> object:
+    """Parse UTF-8 JSON that is not nested too deep and holds only text; ``ValueError`` if not."""
+    text = body.decode("utf-8")
+    if _nests_deeper_than(text, MAX_JSON_DEPTH):
+        raise ValueError(f"it nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
+    parsed = json.loads(text, parse_constant=_refuse_constant)
+    if _SURROGATE_ESCAPE.search(text):  # decoded UTF-8 holds none; only an escape makes one
+        _refuse_lone_surrogates(parsed)
+    return parsed
+
+
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether ``text`` nests arrays and objects more than ``limit`` deep.
+
+    Strings are taken out first, since a bracket in a string nests nothing. Where ``text`` is
+    not JSON the answer may be too high, never too low for the part a parser would read before
+    it stops, which is all that matters. Counting brackets first settles most bodies at C speed.
+    """
+    skeleton = _JSON_STRING.sub("", text)
+    if skeleton.count("[") + skeleton.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(skeleton):
+        depth += 1 if bracket[0] in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _refuse_constant(name: str) -> float:
+    """``NaN`` and ``Infinity`` are not JSON, though Python's parser accepts them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _refuse_lone_surrogates(value: object) -> None:
+    """Refuse strings that hold half of a UTF-16 pair (``"\\ud800"``): valid JSON escapes, but
+    no text, and SQLite refuses to store them."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():  # a flag on the string, so a long base64 zip costs nothing
+                item.encode("utf-8")  # raises UnicodeEncodeError, a ValueError
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _member(body: Json | None, name: str, kind: type[T], kind_name: str) -> T | None:
@@ -473,17 +550,30 @@ def _routing(body: Json) -> dict[str, float | None] | None:
                 "Could not parse request body into json: AdditionalVersionWeights values must "
                 "be numbers"
             )
-        parsed[str(version)] = None if weight is None else float(weight)
+        parsed[str(version)] = None if weight is None else _double(weight)
     return parsed
+
+
+def _double(number: float) -> float:
+    """A number as Java reads it into a ``Double``: an integer too large for one is infinite,
+    where Python's ``float`` raises ``OverflowError``."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
 
 
 def _int_query(query: Mapping[str, str], name: str) -> int | None:
     value = query.get(name)
     if value is None:
         return None
+    # int() would also take "1_000", " 12 " and digits of other scripts, none of which is how
+    # a client writes an integer in a query string.
+    if re.fullmatch("-?[0-9]+", value) is None:
+        raise invalid_parameter(f"{name} must be an integer, not {value!r}")
     try:
         return int(value)
-    except ValueError:
+    except ValueError:  # more digits than int() converts
         raise invalid_parameter(f"{name} must be an integer, not {value!r}") from None
 
 
@@ -494,6 +584,7 @@ __all__ = [
     "caller",
     "config_json",
     "error_response",
+    "parse_object",
     "route",
     "throttled_response",
 ]

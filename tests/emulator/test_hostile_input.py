@@ -1,0 +1,210 @@
+"""Hostile input: bodies, numbers and framing a client should never send still get a Lambda
+error, never a 500, and leave nothing behind in the state."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+
+from controller.registry.emulator import Caller, EmulatorServer
+from controller.registry.emulator.wire import MAX_JSON_DEPTH
+from tests.emulator.conftest import ROLE, code
+
+HOME = Caller("123456789012", "us-east-1")
+FUNCTIONS = "/2015-03-31/functions"
+NOT_PARSED = "Could not parse request body into json: "
+
+
+@pytest.fixture
+def server(emulator: EmulatorServer) -> EmulatorServer:
+    """The emulator, holding ``fn`` with versions 1 and 2."""
+    store = emulator.store
+    store.create_function(
+        HOME, "fn", code=code("1"), role=ROLE, runtime="python3.12", handler="app.handler"
+    )
+    store.publish_version(HOME, "fn")
+    store.update_function_code(HOME, "fn", code("2"))
+    store.publish_version(HOME, "fn")
+    return emulator
+
+
+def answer(server: EmulatorServer, method: str, target: str, body: bytes = b"") -> Any:
+    """The status, error code and body of one request, made without sockets."""
+    response = server.respond(method, target, None, body)
+    return response.status, response.error_code, response.body
+
+
+def nested(depth: int) -> bytes:
+    """An alias body whose Description sits ``depth`` levels deep in arrays."""
+    inner = json.dumps({"Name": "live", "FunctionVersion": "1"}).encode()
+    return b"[" * (depth - 1) + inner + b"]" * (depth - 1)
+
+
+# --- bodies -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(b"{not json", "Expecting property name", id="not-json"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, "deeper than 64", id="100000-deep"),
+        pytest.param(nested(MAX_JSON_DEPTH + 1), "deeper than 64", id="65-deep"),
+        pytest.param(b'["Name", "live"]', "expected an object", id="an-array"),
+        pytest.param(b'"live"', "expected an object", id="a-string"),
+        pytest.param(b"\xff\xfe{}", "codec can't decode", id="not-utf-8"),
+        pytest.param(b'{"Name": "live", "Description": "\\ud800"}', "surrogates", id="surrogate"),
+        pytest.param(b'{"Name": "live", "FunctionVersion": NaN}', "NaN", id="nan"),
+        pytest.param(b'{"Name": "' + b"9" * 5000, "Unterminated", id="unterminated"),
+        # Without its closing quote, a string's brackets count as nesting: a 400 either way.
+        pytest.param(b'{"Name": "' + b"[" * 5000, "deeper than 64", id="unterminated-brackets"),
+        pytest.param(b'{"Name": ' + b"9" * 5000 + b"}", "digits", id="5000-digit-number"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_invalid_request_content(
+    server: EmulatorServer, body: bytes, reason: str
+) -> None:
+    status, error, document = answer(server, "POST", f"{FUNCTIONS}/fn/aliases", body)
+
+    assert (status, error) == (400, "InvalidRequestContentException")
+    assert document["Type"] == "User"
+    assert document["message"].startswith(NOT_PARSED)
+    assert reason in document["message"]
+    assert server.store.list_aliases(HOME, "fn").items == []
+
+
+def test_a_body_nested_to_the_bound_is_parsed(server: EmulatorServer) -> None:
+    """Brackets inside strings nest nothing, and a body as deep as the bound is still read (it
+    fails later, as an array rather than an object)."""
+    deep_text = json.dumps({"Name": "live", "FunctionVersion": "1", "Description": "[" * 200})
+    status, _, alias = answer(server, "POST", f"{FUNCTIONS}/fn/aliases", deep_text.encode())
+    assert (status, alias["Description"]) == (201, "[" * 200)
+
+    status, error, document = answer(
+        server, "POST", f"{FUNCTIONS}/fn/aliases", nested(MAX_JSON_DEPTH)
+    )
+    assert (status, error) == (400, "InvalidRequestContentException")
+    assert document["message"] == NOT_PARSED + "expected an object"
+
+
+def test_a_weight_too_large_for_a_double_is_out_of_range(server: EmulatorServer) -> None:
+    body = b'{"Name": "live", "FunctionVersion": "1", "RoutingConfig": '
+    body += b'{"AdditionalVersionWeights": {"2": 1' + b"0" * 400 + b"}}}"
+
+    status, error, document = answer(server, "POST", f"{FUNCTIONS}/fn/aliases", body)
+
+    assert (status, error) == (400, "ValidationException")
+    assert "Value '{2=Infinity}' at 'routingConfig.additionalVersionWeights'" in document["message"]
+
+
+def test_a_deep_body_for_the_faults_endpoint_is_refused_too(server: EmulatorServer) -> None:
+    status, error, _ = answer(server, "PUT", "/_emulator/faults", b"[" * 100_000)
+    assert (status, error) == (400, "InvalidRequestContentException")
+
+
+# --- numbers and markers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{FUNCTIONS}/fn/versions?Marker=99999999999999999999999",
+        f"{FUNCTIONS}/fn/versions?Marker=%C2%B2",
+        f"{FUNCTIONS}?Marker=fn:99999999999999999999999",
+        f"{FUNCTIONS}/fn/aliases?MaxItems=1_0",
+        f"{FUNCTIONS}/fn/aliases?MaxItems=%D9%A1",
+        f"{FUNCTIONS}/fn/aliases?MaxItems=" + "9" * 5000,
+    ],
+    ids=[
+        "huge-marker",
+        "superscript-marker",
+        "huge-function-marker",
+        "underscore",
+        "arabic",
+        "long",
+    ],
+)
+def test_a_marker_or_max_items_that_is_no_number_of_ours_is_invalid(
+    server: EmulatorServer, target: str
+) -> None:
+    status, error, _ = answer(server, "GET", target)
+    assert (status, error) == (400, "InvalidParameterValueException")
+
+
+def test_deleting_version_zero_leaves_latest_in_place(server: EmulatorServer) -> None:
+    """Version 0 is how the state file keeps ``$LATEST``; a client's ``0`` must not reach it."""
+    status, _, _ = answer(server, "DELETE", f"{FUNCTIONS}/fn?Qualifier=0")
+    assert status == 204
+    status, _, _ = answer(server, "GET", f"{FUNCTIONS}/fn")
+    assert status == 200
+
+
+def test_a_leading_zero_does_not_get_past_the_alias_protection(server: EmulatorServer) -> None:
+    """L35 compares the qualifier with the aliases' versions as text: ``02`` must not delete
+    version 2 from under an alias on ``2``."""
+    server.store.create_alias(HOME, "fn", "live", function_version="2")
+
+    status, _, _ = answer(server, "DELETE", f"{FUNCTIONS}/fn?Qualifier=02")
+
+    assert status == 204
+    assert [v.version for v in server.store.list_versions(HOME, "fn").items] == [
+        "$LATEST",
+        "1",
+        "2",
+    ]
+
+
+# --- framing ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["//[x", "//host:99999/x", "/2015-03-31/functions/fn#frag?x"])
+def test_a_target_that_looks_like_a_url_is_routed_as_a_path(
+    server: EmulatorServer, target: str
+) -> None:
+    status, error, _ = answer(server, "GET", target)
+    assert status in (200, 404)
+    assert error in (None, "UnknownOperationException")
+
+
+def exchange(server: EmulatorServer, request: bytes) -> tuple[int, dict[str, Any]]:
+    """Send raw bytes, end the request side, and read the whole answer."""
+    host, port = server.endpoint_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: -5\r\n\r\n",
+        b"Content-Length: 1_0\r\n\r\n0123456789",
+        b"Content-Length: \xd9\xa1\r\n\r\n0",
+        b"Content-Length: " + b"9" * 30 + b"\r\n\r\n",
+        b"Transfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n",
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["negative", "underscore", "arabic-digit", "30-digits", "negative-chunk", "bad-chunk"],
+)
+def test_malformed_framing_is_a_400_over_http(server: EmulatorServer, framing: bytes) -> None:
+    status, document = exchange(
+        server, b"POST /2015-03-31/functions/fn/aliases HTTP/1.1\r\n" + framing
+    )
+    assert status == 400
+    assert document["Type"] == "User"
+
+
+def test_a_100000_deep_body_over_http_is_a_400(server: EmulatorServer) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    request = b"POST /2015-03-31/functions/fn/aliases HTTP/1.1\r\n"
+    request += f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+    status, document = exchange(server, request)
+    assert status == 400
+    assert document["message"].startswith(NOT_PARSED)
