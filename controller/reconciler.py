@@ -143,7 +143,9 @@ def reconcile_function(
     if observation.live is None or plan.error is not None:
         return FunctionResult(observation, plan)
     if not in_scope(arn := function_arn(observation.live)):
-        return FunctionResult(observation, plan, FunctionOutcome(function, error=out_of_scope(arn)))
+        # Planned as an error with no actions, so that plan and /status show it as one.
+        refused = FunctionPlan(function, drift=plan.drift, error=out_of_scope(arn))
+        return FunctionResult(observation, refused)
     if code is None:
         return FunctionResult(observation, plan)
     applier = Applier(registry, code, in_scope=in_scope)
