@@ -321,3 +321,28 @@ def test_validate_answers_random_yaml_with_errors_or_success(text: str) -> None:
         result = CliRunner().invoke(main, ["validate", folder], catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 1)
+
+
+def test_both_readers_refuse_a_zip_file_inside_the_git_folder(tmp_path: Path) -> None:
+    """validate FOLDER used to accept ``code.zipFile: .git/config``, which no commit holds."""
+    git(tmp_path, "init", "-q")
+    declaration = VALID.replace(
+        '{r1: {codeSha256: "', '{r1: {code: {zipFile: .git/config}, codeSha256: "'
+    )
+    (tmp_path / "valid.yaml").write_text(declaration)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "zip in .git")
+
+    from_folder = subprocess.run(
+        [sys.executable, "-m", "controller", "validate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    from_commit = load_commit(tmp_path, "HEAD", default_region="eu-west-1")
+
+    assert from_folder.returncode == 1
+    assert "leads into the repository's .git folder" in from_folder.stderr
+    [error] = from_commit.errors
+    assert "leads into the repository's .git folder" in error.message

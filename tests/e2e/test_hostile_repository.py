@@ -36,6 +36,7 @@ POISONED_FILES = {
     "poison/unhashable.yaml": "{a, {b: {}}}\n",
     "poison/deep.yaml": "x: " + "[" * 300 + "]" * 300 + "\n",
     "poison/bomb.yaml": ALIAS_BOMB + "\n",
+    "poison/big.yaml": "items:\n" + "  - abcdefghijklmnopqrstuvwxyz\n" * 80_000,
 }
 
 
