@@ -43,8 +43,8 @@ from bench.fleet import (
     use_placeholder_credentials,
 )
 from controller.bootstrap import run_controller
-from controller.registry.emulator import EmulatorServer
 from controller.settings import load_settings
+from lambda_emulator import EmulatorServer
 
 VERSION_OF = {"r1": "1", "r2": "2"}
 """The version number the seed gave each label."""

@@ -38,13 +38,13 @@ from bench.fleet import (
     peak_rss_mib,
     use_placeholder_credentials,
 )
+from controller.adapters.git import open_source
+from controller.adapters.logging import configure as configure_logging
+from controller.adapters.metrics import Metrics
+from controller.adapters.registry.cache import CachingRegistry
 from controller.bootstrap import MetricsObserver, registry_for
-from controller.logging import configure as configure_logging
-from controller.loop import Controller
-from controller.metrics import Metrics
-from controller.registry.cache import CachingRegistry
+from controller.engine.loop import Controller
 from controller.settings import load_settings
-from controller.source import open_source
 
 
 def main() -> None:

@@ -35,14 +35,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.fleet import FOLDER, REGION, emulator, make_repository, use_placeholder_credentials
+from controller.adapters.git import open_source
+from controller.adapters.logging import configure as configure_logging
+from controller.adapters.metrics import Metrics
+from controller.adapters.registry.cache import CachingRegistry
 from controller.bootstrap import MetricsObserver, registry_for
-from controller.logging import configure as configure_logging
-from controller.loop import Controller
-from controller.metrics import Metrics
-from controller.registry.cache import CachingRegistry
-from controller.registry.emulator import EmulatorServer, Faults
+from controller.engine.loop import Controller
 from controller.settings import load_settings
-from controller.source import open_source
+from lambda_emulator import EmulatorServer, Faults
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 import git
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from controller.model import DEFAULT_ACCOUNT
-from controller.registry.emulator import EmulatorServer, Faults, packages
-from controller.registry.emulator.seed import DEFAULT_HANDLER, DEFAULT_RUNTIME, default_role
-from controller.registry.emulator.store import Caller, EmulatorStore
+from lambda_emulator import EmulatorServer, Faults, packages
+from lambda_emulator.seed import DEFAULT_HANDLER, DEFAULT_RUNTIME, default_role
+from lambda_emulator.store import Caller, EmulatorStore
+from lambda_emulator.validation import DEFAULT_ACCOUNT
 
 REGION = "us-east-1"
 CALLER = Caller(DEFAULT_ACCOUNT, REGION)

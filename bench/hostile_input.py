@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from controller.declarations import load_commit
+from controller.adapters.git.reader import load_commit
 
 VALID = """apiVersion: lambda-gitops/v1
 kind: Function

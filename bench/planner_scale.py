@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from controller.model import (
+from controller.core.model import (
     Alias,
     DesiredAlias,
     DesiredFunction,
@@ -35,9 +35,9 @@ from controller.model import (
     RepoZip,
     weight,
 )
-from controller.ownership import describe
-from controller.plan import Plan
-from controller.planner import plan
+from controller.core.ownership import describe
+from controller.core.plan import Plan
+from controller.core.planner import plan
 
 REVISION = "3f2c9a1b7d4e8f6a0b1c2d3e4f5a6b7c8d9e0f1a"
 OLD_REVISION = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"

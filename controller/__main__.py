@@ -1,5 +1,5 @@
 """``python -m controller`` runs the ``lambda-gitops`` command line."""
 
-from controller.cli import main
+from controller.cli.main import main
 
 main()

@@ -16,23 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller import declarations
-from controller.applier import CodeReader
-from controller.declarations import Declarations
+from controller.adapters.git import GitCredentials, is_remote, open_source, redact
+from controller.adapters.git.credentials import secrets_of
+from controller.adapters.git.reader import CommitCodeReader, load_commit
+from controller.adapters.http.server import ControllerServer
+from controller.adapters.logging import configure as configure_logging
+from controller.adapters.logging import get_logger
+from controller.adapters.metrics import Metrics
+from controller.adapters.registry.aws import AwsRegistry, AwsSettings
+from controller.adapters.registry.cache import CachingRegistry
+from controller.adapters.registry.connect import open_registry
+from controller.adapters.registry.port import RegistryObserver
+from controller.core.declarations import Declarations
+from controller.engine.applier import CodeReader
+from controller.engine.loop import Controller
 from controller.errors import ConfigurationError
-from controller.logging import configure as configure_logging
-from controller.logging import get_logger
-from controller.loop import Controller
-from controller.metrics import Metrics
 from controller.redaction import Redactor
-from controller.registry.aws import AwsRegistry, AwsSettings
-from controller.registry.cache import CachingRegistry
-from controller.registry.connect import open_registry
-from controller.registry.port import RegistryObserver
-from controller.server import ControllerServer
 from controller.settings import Settings
-from controller.source import GitCredentials, is_remote, open_source, redact
-from controller.source.credentials import secrets_of
 
 
 @contextmanager
@@ -65,14 +65,14 @@ def declarations_for(
             f"--repo {redact(settings.repo)!r}: this command reads a local clone; clone the "
             "repository and pass its path"
         )
-    loaded = declarations.load_commit(
+    loaded = load_commit(
         repo,
         settings.ref,
         settings.path,
         default_region=settings.region,
         default_account=account or settings.account,
     )
-    return loaded, declarations.CommitCodeReader(repo, loaded.revision)
+    return loaded, CommitCodeReader(repo, loaded.revision)
 
 
 @dataclass(frozen=True, slots=True)

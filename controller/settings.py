@@ -21,8 +21,8 @@ from pydantic_settings import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.errors import ConfigurationError
-from controller.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 
 ENV_PREFIX = "LAMBDA_GITOPS_"
 

@@ -22,7 +22,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from controller.registry.emulator import EmulatorServer, Faults
+from lambda_emulator import EmulatorServer, Faults
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.registry.emulator import EmulatorServer, Faults
+from lambda_emulator import EmulatorServer, Faults
 from tests.backends import Backend
 from tests.conformance.table import ConformanceTable
 

@@ -17,10 +17,10 @@ import git
 import pytest
 from click.testing import CliRunner, Result
 
-from controller.cli import main
-from controller.model import FunctionRef
-from controller.registry.aws import AwsRegistry, AwsSettings
-from controller.registry.emulator import EmulatorServer
+from controller.adapters.registry.aws import AwsRegistry, AwsSettings
+from controller.cli.main import main
+from controller.core.model import FunctionRef
+from lambda_emulator import EmulatorServer
 from tests.backends import Backend, code_sha256, make_zip
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "config" / "examples"

@@ -24,6 +24,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from controller.adapters.git import GitCredentials, redact
+from controller.adapters.git.credentials import secrets_of
 from controller.redaction import (
     MASK,
     Redactor,
@@ -32,8 +34,6 @@ from controller.redaction import (
     mask_url,
     url_secrets,
 )
-from controller.source import GitCredentials, redact
-from controller.source.credentials import secrets_of
 
 PROPERTIES = settings(max_examples=300, deadline=None)
 

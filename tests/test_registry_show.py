@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from controller.cli import main
-from controller.registry.emulator import EmulatorServer
+from controller.cli.main import main
+from lambda_emulator import EmulatorServer
 
 SEED = Path(__file__).resolve().parents[1] / "config" / "examples" / "seed.yaml"
 ORDERS_V1 = "6pL0bTqyPp1aIhrsyDo+aHmoE4mEvTPHwq3tz6Y0vHI="

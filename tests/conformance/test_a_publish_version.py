@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from controller.registry.emulator import Faults
+from lambda_emulator import Faults
 from tests.backends import (
     HANDLER,
     ROLE,

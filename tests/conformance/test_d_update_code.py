@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from controller.registry.emulator import Faults
+from lambda_emulator import Faults
 from tests.backends import (
     HANDLER,
     ROLE,

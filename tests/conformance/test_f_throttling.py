@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from controller.registry.emulator import Faults
+from lambda_emulator import Faults
 from tests.backends import Backend, RetryMode, moto_breaks
 from tests.conformance.support import lambda_error, status_of
 

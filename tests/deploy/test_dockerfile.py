@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from controller.cli import main
+from controller.cli.main import main
 from tests.deploy.manifests import ROOT
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -80,7 +80,7 @@ def test_entrypoint_is_the_console_script(stages: list[Stage]) -> None:
     (entrypoint,) = stages[-1].all("ENTRYPOINT")
     assert json.loads(entrypoint) == ["lambda-gitops", "run"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts == {"lambda-gitops": "controller.cli:main"}
+    assert scripts == {"lambda-gitops": "controller.cli.main:main"}
     assert "run" in main.commands
     assert stages[-1].all("EXPOSE") == ["8080"]
 

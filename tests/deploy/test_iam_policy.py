@@ -12,13 +12,13 @@ from botocore import xform_name
 from tests.deploy.manifests import ROOT
 
 POLICY = ROOT / "deploy" / "iam-policy.json"
-ADAPTER = ROOT / "controller" / "registry" / "aws.py"
+ADAPTER = ROOT / "controller" / "adapters" / "registry" / "aws.py"
 
 # Actions the adapter can call that the controller's policy deliberately does not grant.
 NOT_GRANTED = {
-    # Only `lambda-gitops registry show` lists functions (controller/registry/inventory.py): an
+    # Only `lambda-gitops registry show` lists functions (adapters/registry/inventory.py): an
     # operator's command, run with the operator's credentials. It also needs Resource "*".
-    "lambda:ListFunctions": "controller/registry/inventory.py",
+    "lambda:ListFunctions": "controller/adapters/registry/inventory.py",
     # delete_version: the port offers it, but no pass of the controller deletes versions.
     "lambda:DeleteFunction": None,
 }
@@ -110,19 +110,21 @@ def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
     """DeleteFunction backs ``delete_version`` and ListFunctions ``list_functions``: only the
     registry layer and ``registry show``'s inventory call them, never a controller pass."""
     allowed = {
-        "delete_version": {"registry/aws.py", "registry/cache.py", "registry/port.py"},
+        "delete_version": {
+            "adapters/registry/aws.py",
+            "adapters/registry/cache.py",
+            "adapters/registry/port.py",
+        },
         "list_functions": {
-            "registry/aws.py",
-            "registry/cache.py",
-            "registry/port.py",
-            "registry/inventory.py",
+            "adapters/registry/aws.py",
+            "adapters/registry/cache.py",
+            "adapters/registry/port.py",
+            "adapters/registry/inventory.py",
         },
     }
     controller = ROOT / "controller"
     for path in controller.rglob("*.py"):
         relative = path.relative_to(controller).as_posix()
-        if relative.startswith("registry/emulator/"):
-            continue  # the emulator serves these operations; it does not call AWS
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in allowed:

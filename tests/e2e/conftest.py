@@ -29,7 +29,7 @@ import pytest
 from botocore.config import Config
 from prometheus_client.parser import text_string_to_metric_families
 
-from controller.registry.emulator import EmulatorServer
+from lambda_emulator import EmulatorServer
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

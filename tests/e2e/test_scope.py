@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.registry.emulator import EmulatorServer
-from controller.registry.emulator.store import WriteRecord
+from lambda_emulator import EmulatorServer
+from lambda_emulator.store import WriteRecord
 from tests.e2e.conftest import (
     ControllerFactory,
     DeclarationsRepo,

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from controller.registry.emulator import EmulatorServer, EmulatorStore
-from controller.registry.emulator.packages import CodePackage, from_sha256
+from lambda_emulator import EmulatorServer, EmulatorStore
+from lambda_emulator.packages import CodePackage, from_sha256
 from tests.backends import make_zip
 
 ROLE = "arn:aws:iam::123456789012:role/emulated"

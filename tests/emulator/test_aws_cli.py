@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.registry.emulator import EmulatorServer
+from lambda_emulator import EmulatorServer
 from tests.backends import ROLE, code_sha256, make_zip
 from tests.conftest import require_tool
 

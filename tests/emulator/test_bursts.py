@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from controller.httpserver import ConnectionFault
-from controller.registry.emulator import EmulatorServer
-from controller.registry.emulator.server import log_connection_fault
-from controller.registry.emulator.wire import Response
+from controller.adapters.http.base import ConnectionFault
+from lambda_emulator import EmulatorServer
+from lambda_emulator.server import log_connection_fault
+from lambda_emulator.wire import Response
 from tests.burst import burst, get
 from tests.emulator.conftest import create
 from tests.polling import wait_until
@@ -118,7 +118,7 @@ def test_a_bug_answers_500_and_is_reported_to_the_callback_not_stderr(
 def test_the_default_callback_logs_a_gone_client_at_debug_and_a_bug_as_an_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="controller.registry.emulator")
+    caplog.set_level(logging.DEBUG, logger="lambda_emulator")
     log_connection_fault(ConnectionFault("127.0.0.1:5000", ConnectionResetError(104, "reset")))
     log_connection_fault(ConnectionFault("127.0.0.1:5001", ValueError("bad state")))
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [

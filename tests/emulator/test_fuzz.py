@@ -18,8 +18,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.registry.emulator import Caller, EmulatorServer
-from controller.registry.emulator.wire import Response
+from lambda_emulator import Caller, EmulatorServer
+from lambda_emulator.wire import Response
 from tests.emulator.conftest import ROLE, code
 from tests.rawhttp import Answer, exchange
 

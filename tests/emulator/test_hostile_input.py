@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from controller.registry.emulator import Caller, EmulatorServer
-from controller.registry.emulator.wire import MAX_JSON_DEPTH
+from lambda_emulator import Caller, EmulatorServer
+from lambda_emulator.wire import MAX_JSON_DEPTH
 from tests.emulator.conftest import ROLE, code
 
 HOME = Caller("123456789012", "us-east-1")

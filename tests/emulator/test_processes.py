@@ -10,18 +10,18 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from controller.registry.emulator import Caller, EmulatorStore
+from lambda_emulator import Caller, EmulatorStore
 from tests.emulator.conftest import ROLE, code, lambda_client, sha
 
 HOME = Caller("123456789012", "us-east-1")
 PUBLISHES = 25
-EMULATOR = (sys.executable, "-m", "controller.registry.emulator")
+EMULATOR = (sys.executable, "-m", "lambda_emulator")
 
 # Each worker deploys its own code and publishes it, PUBLISHES times, printing the numbers.
 _WORKER = """
 import sys
 from pathlib import Path
-from controller.registry.emulator import Caller, EmulatorStore
+from lambda_emulator import Caller, EmulatorStore
 from tests.emulator.conftest import code
 
 caller = Caller("123456789012", "us-east-1")

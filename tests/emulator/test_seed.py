@@ -6,8 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from controller.registry.emulator import Caller, EmulatorStore
-from controller.registry.emulator.cli import emulator_group
+from lambda_emulator import Caller, EmulatorStore
+from lambda_emulator.cli import emulator_group
 from tests.backends import make_zip
 from tests.emulator.conftest import sha
 

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from controller.errors import ConfigurationError
-from controller.registry.emulator import EmulatorServer, Faults
+from lambda_emulator import EmulatorServer, Faults
 from tests.backends import make_zip
 from tests.emulator.conftest import create
 

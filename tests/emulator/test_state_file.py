@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from controller.errors import ConfigurationError
-from controller.registry.emulator import EmulatorStore
-from controller.registry.emulator.database import SCHEMA_VERSION
+from lambda_emulator import EmulatorStore
+from lambda_emulator.database import SCHEMA_VERSION
 
 
 def test_a_text_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.registry.emulator import Caller, EmulatorStore, LambdaApiError
+from lambda_emulator import Caller, EmulatorStore, LambdaApiError
 from tests.emulator.conftest import ROLE, code
 
 HOME = Caller("123456789012", "us-east-1")

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from controller.registry.emulator import (
+from lambda_emulator import (
     Caller,
     EmulatorServer,
     EmulatorStore,
     LambdaApiError,
     WriteRecord,
 )
-from controller.registry.emulator.database import SCHEMA_VERSION
+from lambda_emulator.database import SCHEMA_VERSION
 from tests.backends import make_zip
 from tests.emulator.conftest import ROLE, code, create
 
@@ -257,7 +257,7 @@ def test_the_log_is_shared_by_processes_and_served_over_http(
         [
             sys.executable,
             "-m",
-            "controller.registry.emulator",
+            "lambda_emulator",
             "publish",
             "orders",
             "--state",

@@ -1,0 +1,212 @@
+"""The ``lambda-gitops`` command line: parse, build settings, call the core, print.
+
+Errors the project raises on purpose become one ``error: ...`` line on stderr and exit code 1;
+nothing a user can cause ends in a traceback. Settings come from flags, ``LAMBDA_GITOPS_*``
+variables, the ``--config`` file and defaults, in that order (``controller.settings``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from controller import __version__
+from controller.adapters.git.reader import load_folder
+from controller.adapters.registry import inventory
+from controller.bootstrap import declarations_for, registry_for, run_controller
+from controller.cli.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_IN_SYNC,
+    MaskedGroup,
+    config_option,
+    region_option,
+    registry_options,
+    reported_errors,
+    settings_from,
+    source_options,
+)
+from controller.cli.diff import diff_command
+from controller.cli.edit import add_version_command, promote_command
+from controller.core.declarations import json_schema
+from controller.engine.reconciler import PassResult, Progress, plan_pass, reconcile_pass
+from controller.review import plans
+from lambda_emulator.cli import emulator_group
+
+
+@click.group(cls=MaskedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lambda-gitops")
+def main() -> None:
+    """A GitOps controller for AWS Lambda versions and aliases."""
+
+
+# -- declarations ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@source_options
+@region_option
+@config_option
+def validate(folder: Path | None, **options: Any) -> None:
+    """Check the declarations: FOLDER as it is on disk, or the repository at its ref.
+
+    Every error is printed as FILE:LINE: message. Exit 0 when valid, 1 otherwise.
+    """
+    with reported_errors():
+        settings = settings_from(options)
+        if folder is not None:
+            loaded = load_folder(
+                folder, default_region=settings.region, default_account=settings.account
+            )
+        else:
+            loaded, _ = declarations_for(settings)
+    for error in loaded.errors:
+        click.echo(str(error), err=True)
+    if loaded.errors:
+        sys.exit(EXIT_ERROR)
+    count = len(loaded.functions)
+    click.echo(f"{count} function{'s' if count != 1 else ''} declared, all valid")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of a declaration, for editors and CI."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+# -- planning and applying ------------------------------------------------------------------------
+
+
+@main.command()
+@source_options
+@registry_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan(output: str, **options: Any) -> None:
+    """Show what reconciling would change: exit 0 in sync, 2 changes pending, 1 error."""
+    with reported_errors():
+        settings = settings_from(options)
+        with registry_for(settings) as registry:
+            loaded, _ = declarations_for(settings, account=registry.caller_account())
+            with _progress(len(loaded.functions)) as progress:
+                result = plan_pass(registry, loaded, progress, in_scope=settings.scope.allows)
+    errors = result.declaration_errors
+    if output == "json":
+        click.echo(json.dumps(plans.plan_json(result.plan, errors), indent=2))
+    else:
+        click.echo(plans.plan_text(result.plan, errors), nl=False)
+    sys.exit(_plan_exit_code(result))
+
+
+def _plan_exit_code(result: PassResult) -> int:
+    if result.declaration_errors or any(f.error for f in result.plan.functions):
+        return EXIT_ERROR
+    return EXIT_IN_SYNC if result.plan.in_sync else EXIT_CHANGES
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="One full pass, then exit.")
+@source_options
+@registry_options
+def reconcile(once: bool, **options: Any) -> None:
+    """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise."""
+    with reported_errors():
+        settings = settings_from(options)
+        with registry_for(settings) as registry:
+            loaded, code = declarations_for(settings, account=registry.caller_account())
+            with _progress(len(loaded.functions)) as progress:
+                result = reconcile_pass(
+                    registry, loaded, code, progress, in_scope=settings.scope.allows
+                )
+    click.echo(plans.plan_text(result.plan, result.declaration_errors), nl=False)
+    click.echo(plans.outcomes_text(result.outcomes), nl=False)
+    converged = sum(1 for outcome in result.outcomes if outcome.converged)
+    click.echo(f"Reconciled: {converged} of {len(result.outcomes)} functions converged.")
+    sys.exit(EXIT_IN_SYNC if result.converged else EXIT_ERROR)
+
+
+@main.command()
+@source_options
+@registry_options
+@click.option(
+    "--mode", type=click.Choice(["enforce", "detect"]), help="enforce (default) or detect."
+)
+@click.option("--listen", help="HOST:PORT of /metrics, /healthz, /readyz, /status, /webhook.")
+@click.option("--resync-interval", type=float, help="Seconds between resync passes (300).")
+@click.option("--poll-interval", type=float, help="Seconds between fetches of a remote (60).")
+@click.option(
+    "--webhook-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The webhook's shared secret; without it the webhook is off.",
+)
+@click.option("--concurrency", type=int, help="Functions reconciled at once (8).")
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]))
+def run(**options: Any) -> None:
+    """The controller: follow the repository and keep the registry converged.
+
+    Runs until SIGTERM or SIGINT, then lets in-flight calls finish and exits 0; a pass still
+    running after shutdown_grace seconds is abandoned, and the exit code is 1.
+    """
+    stop = threading.Event()
+
+    def shut_down(signum: int, _frame: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, shut_down)
+    with reported_errors():
+        clean = run_controller(settings_from(options), stop)
+    if not clean:
+        # Exiting normally would join the pass's worker threads, which is what did not finish.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_ERROR)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Progress | None]:
+    """A progress bar on stderr for long passes, only on a terminal."""
+    if total < 20 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="observing", file=sys.stderr) as bar:
+        yield lambda _name: bar.update(1)
+
+
+# -- the registry ---------------------------------------------------------------------------------
+
+
+@main.group()
+def registry() -> None:
+    """Look at the live registry: AWS, or the emulated one."""
+
+
+@registry.command("show")
+@click.argument("function", required=False)
+@registry_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def registry_show(function: str | None, output: str, **options: Any) -> None:
+    """Show FUNCTION, or every function of the region, with its versions and aliases."""
+    with reported_errors():
+        settings = settings_from(options)
+        with registry_for(settings) as live:
+            functions = inventory.collect(live, settings.region, function)
+    if output == "json":
+        click.echo(json.dumps(inventory.to_json(functions), indent=2))
+    else:
+        click.echo(inventory.to_text(functions), nl=False)
+
+
+main.add_command(emulator_group, name="emulator")
+main.add_command(promote_command, name="promote")
+main.add_command(diff_command, name="diff")
+main.add_command(add_version_command, name="add-version")

@@ -1,0 +1,972 @@
+"""From the bytes of the declaration files to desired state, with every error at ``file:line``.
+
+This is the pure half of the declarations: it takes ``(file name, bytes)`` pairs and a view of
+the repository (for ``code.zipFile`` paths) and reads no Git and no file system of its own, so the
+loader for a commit and the loader for a folder give the same answer for the same bytes.
+
+The outcome distinguishes three things because the controller treats them differently:
+
+- a **valid** function goes ahead;
+- an **invalid** function (the YAML parsed but the declaration is wrong) is not touched and keeps
+  its last applied revision, while the other functions, even in the same file, go ahead;
+- a **broken file** (the YAML does not parse) hides which functions it declares, so the caller
+  keeps every function that the file declared at the last good revision, and never reads the
+  file's silence as "these functions were removed".
+
+Line numbers come from ruamel.yaml's round-trip loader, which keeps the position of every key:
+pydantic's error locations (``spec.aliases.live.version``) are walked back through the loaded
+mappings to the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import types
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from controller.core.declarations.paths import (
+    PathNotFound,
+    PathOutsideRepository,
+    RepositoryTree,
+    resolve_repository_path,
+)
+from controller.core.declarations.schema import (
+    API_GROUP,
+    API_VERSION,
+    FUNCTION_NAME_PATTERN,
+    KIND,
+    REGION_PATTERN,
+    AliasSpec,
+    CodeSpec,
+    FunctionDeclaration,
+    FunctionSpec,
+    VersionSpec,
+    is_version_number,
+)
+from controller.core.model import (
+    FUNCTION_ARN_PATTERN,
+    LATEST,
+    PARTIAL_ARN_PATTERN,
+    DeclaredCode,
+    DesiredAlias,
+    DesiredFunction,
+    DesiredVersion,
+    FunctionId,
+    FunctionRef,
+    RepoZip,
+    S3Code,
+    SourceLocation,
+)
+from controller.errors import ConfigurationError
+
+Loc = tuple[str | int, ...]
+"""A path into a document, as pydantic reports it: ``("spec", "aliases", "live", "version")``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationError:
+    """One problem in the declarations, printed as ``FILE:LINE: message``."""
+
+    location: SourceLocation
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidFunction:
+    """A declaration that parsed as YAML but is wrong: its function is not touched.
+
+    ``name`` and ``ref`` are filled in as far as the declaration allows, so that the caller can
+    keep that function at its last applied revision; either may be ``None`` when the declaration
+    is too broken to say.
+    """
+
+    name: str | None
+    ref: FunctionRef | None
+    location: SourceLocation
+    errors: tuple[DeclarationError, ...]
+
+    @property
+    def key(self) -> str:
+        """``metadata.name``, or ``FILE:LINE`` of the document when it has no usable name."""
+        return self.name if self.name is not None else str(self.location)
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """The desired state at one revision, with everything that kept part of it from being read."""
+
+    revision: str
+    """The commit's SHA, or ``""`` for a plain folder."""
+    functions: tuple[DesiredFunction, ...] = ()
+    """The valid declarations, in file and document order."""
+    invalid: tuple[InvalidFunction, ...] = ()
+    """Declarations that must not be applied, in file and document order."""
+    broken_files: tuple[DeclarationError, ...] = ()
+    """One error per file that did not parse; ``location.file`` names the file."""
+
+    @property
+    def errors(self) -> tuple[DeclarationError, ...]:
+        """Every error, sorted by file and line."""
+        every = [*self.broken_files, *(e for bad in self.invalid for e in bad.errors)]
+        return tuple(sorted(every, key=lambda e: (e.location.file, e.location.line, e.message)))
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.invalid and not self.broken_files
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """What one revision may cost to read, whatever is in it.
+
+    The declarations come from whoever can push to the repository, and every file under the
+    path is read, another tool's included; without bounds a 500-byte YAML alias bomb or a
+    50 MB file would hold a pass for minutes and the process's memory past its limit. Each
+    bound is far above what a real declaration needs (a ``Function`` document is about 1 KB,
+    five levels deep and a few dozen values) and turns into a ``FILE:LINE`` error for that file
+    alone, never into a stalled pass.
+    """
+
+    file_bytes: int = 1024 * 1024
+    """Largest file read; a larger one is refused unread."""
+    documents: int = 1000
+    """YAML documents per file."""
+    depth: int = 32
+    """Nesting of mappings and sequences, counted as written and again after aliases expand."""
+    values: int = 100_000
+    """Values in one file once its YAML aliases are expanded: an alias bomb stops here."""
+    revision_bytes: int = 64 * 1024 * 1024
+    """Bytes of declaration files in one revision; past it the files left are refused unread."""
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """A file the loader did not read because of its size: it is reported, not parsed."""
+
+    size: int
+    past_revision_budget: bool = False
+    """True when the file itself is small enough but the revision's files together are not."""
+
+
+FileContent = bytes | Unread
+
+
+def parse_declarations(
+    files: Iterable[tuple[str, FileContent]],
+    *,
+    default_region: str,
+    tree: RepositoryTree,
+    revision: str = "",
+    default_account: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
+) -> Declarations:
+    """Parse and validate the declaration files; ``files`` are ``(path, bytes)`` pairs.
+
+    The paths are relative to the repository's root and appear as they are in messages; the
+    files are read in sorted path order whatever order they come in, so the result is
+    deterministic. ``default_region`` is the controller's region, used when a declaration names
+    none; an invalid one is a ``ConfigurationError`` because it is no declaration's fault.
+    ``default_account`` is the account of the controller's own credentials, which a bare
+    function name means; when it is not known, a bare name is taken to possibly be the same
+    function as an ARN with any account, so that two spellings of one function are never both
+    applied. A file the loader left ``Unread``, or one past ``limits``, is an error of its own.
+    """
+    if not REGION_PATTERN.fullmatch(default_region):
+        raise ConfigurationError(
+            f"the default region {default_region!r} is not an AWS region name such as 'eu-west-1'"
+        )
+    broken: list[DeclarationError] = []
+    candidates: list[_Candidate] = []
+    where = _Where(default_region, default_account)
+    for name, data in sorted(files, key=lambda pair: pair[0]):
+        try:
+            documents = _read_documents(name, data, limits)
+        except _Unparsable as unparsable:
+            broken.append(unparsable.error)
+            continue
+        for document in documents:
+            candidate = _check_document(document, where, tree)
+            if candidate is not None:
+                candidates.append(candidate)
+    _flag_duplicates(candidates)
+    return Declarations(
+        revision=revision,
+        functions=tuple(c.function for c in candidates if c.function and not c.errors),
+        invalid=tuple(
+            InvalidFunction(c.name, c.ref, c.location, tuple(c.errors))
+            for c in candidates
+            if c.errors
+        ),
+        broken_files=tuple(broken),
+    )
+
+
+# -- YAML -----------------------------------------------------------------------------------------
+
+
+class _Unparsable(Exception):
+    def __init__(self, error: DeclarationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _DeclarationConstructor(RoundTripConstructor):
+    """The round-trip constructor, reading timestamps as text and failing only in YAML's terms.
+
+    Alias names such as ``2024-01-02`` are allowed by Lambda; YAML would otherwise turn them into
+    dates. A value whose tag its text does not fit (``!!int abc``, ``!!bool maybe``, a bare
+    ``!!int``) makes ruamel.yaml's constructors raise plain ``ValueError``, ``KeyError`` or
+    ``IndexError``; each is turned here into a ``ConstructorError`` at the value's line, so the
+    file gets a ``FILE:LINE`` error. A subclass keeps the change away from every other user of
+    ruamel.yaml.
+    """
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        self.last_mark = node.start_mark
+        try:
+            return super().construct_object(node, deep=deep)
+        except YAMLError:
+            raise
+        except Exception as error:  # any failure of a constructor is the file's
+            shown = f"{_short(node.value)} " if isinstance(node.value, str) else ""
+            raise ConstructorError(
+                None,
+                None,
+                f"the value {shown}is not a valid {_tag_name(node.tag)}; correct the value or "
+                "remove the tag",
+                node.start_mark,
+            ) from error
+
+
+_DeclarationConstructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", _DeclarationConstructor.construct_yaml_str
+)
+
+
+def _tag_name(tag: Any) -> str:
+    text = str(getattr(tag, "value", tag) or "")
+    return "!!" + text.removeprefix("tag:yaml.org,2002:") if text.startswith("tag:yaml") else text
+
+
+def _reason(error: BaseException) -> str:
+    """An exception as ``Type: message``, short enough for one error line."""
+    message = str(error)
+    if len(message) > 120:
+        message = message[:117] + "..."
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    file: str
+    root: CommentedMap
+    """The document as loaded, with the line of every key."""
+    plain: dict[str, Any]
+    """The same content as plain Python values, which is what pydantic validates."""
+
+    @property
+    def location(self) -> SourceLocation:
+        return SourceLocation(self.file, self.root.lc.line + 1)
+
+    def at(self, loc: Loc) -> SourceLocation:
+        return SourceLocation(self.file, _line_of(self.root, loc))
+
+
+def _read_documents(name: str, data: FileContent, limits: ParseLimits) -> list[_Document]:
+    """The mapping documents of one file; empty documents and other shapes are not ours.
+
+    Whatever the bytes, this returns documents or raises ``_Unparsable`` with the file's line:
+    a file that cannot be read stalls the functions it declared, never the pass.
+    """
+    if isinstance(data, Unread) and data.past_revision_budget:
+        raise _Unparsable(
+            _file_error(
+                name,
+                1,
+                f"not read: the declaration files of this revision hold more than "
+                f"{limits.revision_bytes} bytes in all; narrow the declarations path or move "
+                "other files out of it",
+            )
+        )
+    if isinstance(data, Unread) or len(data) > limits.file_bytes:
+        size = data.size if isinstance(data, Unread) else len(data)
+        raise _Unparsable(
+            DeclarationError(
+                SourceLocation(name, 1),
+                f"the file is {size} bytes; declaration files may hold at most "
+                f"{limits.file_bytes} bytes: split it, or move it out of the declarations path",
+            )
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise _Unparsable(
+            DeclarationError(
+                SourceLocation(name, line),
+                f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8",
+            )
+        ) from error
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _DeclarationConstructor
+    yaml.max_depth = limits.depth
+    documents = []
+    budget = _Budget(limits)
+    try:
+        for count, root in enumerate(yaml.load_all(text), start=1):
+            _check_document_count(name, count, root, limits)
+            if isinstance(root, CommentedMap) and _may_be_ours(root):
+                plain = _plain_document(name, root, budget)
+                documents.append(_Document(name, root, plain))
+    except _Unparsable:
+        raise
+    except MaxDepthExceededError as error:
+        raise _Unparsable(
+            _file_error(
+                name,
+                _mark_line(error.problem_mark),
+                f"the YAML is nested more than {limits.depth} levels deep; a declaration needs "
+                "about five",
+            )
+        ) from error
+    except ConstructorError as error:
+        raise _Unparsable(
+            _file_error(
+                name,
+                _mark_line(error.problem_mark or error.context_mark),
+                f"YAML error: {error.problem or 'a value cannot be read'}; until the file reads, "
+                "every function it declared stays as last applied",
+            )
+        ) from error
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "the YAML is malformed"
+        raise _Unparsable(
+            DeclarationError(
+                SourceLocation(name, _mark_line(mark)),
+                f"YAML syntax error: {problem}; until the file parses, every function it "
+                "declared stays as last applied",
+            )
+        ) from error
+    except Exception as error:  # nothing in one file may stop the others
+        # Whatever else ruamel.yaml raises (an unhashable key, a recursion, a bug of its own) is
+        # this file's error, at the last line the constructor reached.
+        mark = getattr(yaml.constructor, "last_mark", None)
+        raise _Unparsable(
+            _file_error(
+                name,
+                _mark_line(mark),
+                f"the YAML cannot be read ({_reason(error)}); until the file reads, every "
+                "function it declared stays as last applied",
+            )
+        ) from error
+    return documents
+
+
+def _may_be_ours(root: CommentedMap) -> bool:
+    """Whether a document may be a declaration, judged before its values are expanded: the
+    documents of other tools are never converted, so their size and aliases cost nothing."""
+    api_version = root.get("apiVersion")
+    return isinstance(api_version, str) and api_version.startswith(API_GROUP)
+
+
+def _check_document_count(name: str, count: int, root: Any, limits: ParseLimits) -> None:
+    if count > limits.documents:
+        raise _Unparsable(
+            _file_error(
+                name,
+                _root_line(root),
+                f"the file holds more than {limits.documents} YAML documents; split it",
+            )
+        )
+
+
+def _file_error(name: str, line: int, message: str) -> DeclarationError:
+    return DeclarationError(SourceLocation(name, line), message)
+
+
+def _mark_line(mark: Any) -> int:
+    line = getattr(mark, "line", None)
+    return line + 1 if isinstance(line, int) else 1
+
+
+def _root_line(root: Any) -> int:
+    lc = getattr(root, "lc", None)
+    return lc.line + 1 if lc is not None and isinstance(lc.line, int) else 1
+
+
+class _Budget:
+    """The values a file may still expand to, shared by its documents."""
+
+    def __init__(self, limits: ParseLimits) -> None:
+        self.limits = limits
+        self.left = limits.values
+
+
+class _OverBudget(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _plain_document(name: str, root: CommentedMap, budget: _Budget) -> dict[str, Any]:
+    try:
+        plain: dict[str, Any] = _plain(root, set(), budget, 0)
+    except _OverBudget as over:
+        raise _Unparsable(_file_error(name, _root_line(root), over.message)) from None
+    return plain
+
+
+def _plain(node: Any, open_nodes: set[int], budget: _Budget, depth: int) -> Any:
+    """ruamel.yaml's values as plain ``dict``, ``list``, ``str``, ``int``, ``float`` and ``bool``.
+
+    Integer keys become text so that ``17: 0.1`` in ``routing`` means version ``"17"``. YAML
+    aliases are expanded here, so this is where their cost is bounded: a value that contains
+    itself, a file that expands past ``ParseLimits.values`` values, or nesting past
+    ``ParseLimits.depth`` once expanded, is refused before it costs more.
+    """
+    budget.left -= 1
+    if budget.left < 0:
+        raise _OverBudget(
+            f"the file expands to more than {budget.limits.values} values through YAML aliases "
+            "(an alias bomb?); write the values out, or remove the aliases"
+        )
+    if isinstance(node, dict | list):
+        if depth >= budget.limits.depth:
+            raise _OverBudget(
+                f"the YAML is nested more than {budget.limits.depth} levels deep once its "
+                "aliases are expanded; remove the aliases"
+            )
+        if id(node) in open_nodes:
+            raise _OverBudget(
+                "the document refers to itself through a YAML alias; remove the cycle"
+            )
+        open_nodes.add(id(node))
+        try:
+            if isinstance(node, dict):
+                return {
+                    _plain_key(k, budget): _plain(v, open_nodes, budget, depth + 1)
+                    for k, v in node.items()
+                }
+            return [_plain(item, open_nodes, budget, depth + 1) for item in node]
+        finally:
+            open_nodes.discard(id(node))
+    # ruamel.yaml's scalars subclass the built-in types to remember their style; bool first,
+    # because it is also an int.
+    for scalar_type in (bool, int, float, str):
+        if isinstance(node, scalar_type):
+            return scalar_type(node)
+    return node
+
+
+def _plain_key(key: Any, budget: _Budget | None = None) -> Any:
+    if isinstance(key, int | float) and not isinstance(key, bool):
+        return str(key)
+    return _plain(key, set(), budget or _Budget(DEFAULT_LIMITS), 0)
+
+
+def _line_of(root: CommentedMap, loc: Loc) -> int:
+    """The 1-based line of the deepest key of ``loc`` that the document has.
+
+    A missing field points at its parent's key; an error about a mapping key (pydantic's
+    ``[key]`` marker) points at that key.
+    """
+    line: int = root.lc.line
+    node: Any = root
+    for part in loc:
+        if isinstance(node, CommentedMap):
+            key = next((k for k in node if k == part or _plain_key(k) == part), _ABSENT)
+            if key is _ABSENT:
+                break
+            line = node.lc.key(key)[0]
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0]
+            node = node[part]
+        else:
+            break
+    return line + 1
+
+
+_ABSENT = object()
+
+
+# -- one document ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A ``kind: Function`` document on its way to becoming valid or invalid.
+
+    It keeps the lines that the checks across documents may need, not the document: a
+    round-trip YAML tree costs some 20 KB, and holding every one until the last file is read
+    made the peak memory of a large repository grow by that much per function.
+    """
+
+    location: SourceLocation
+    name_at: SourceLocation
+    """Where ``metadata.name`` is."""
+    identity_at: SourceLocation
+    """Where the function is named: ``spec.functionName``, or else ``metadata.name``."""
+    name: str | None
+    ref: FunctionRef | None
+    function: DesiredFunction | None
+    errors: list[DeclarationError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a declaration that names no region or account is: the controller's own."""
+
+    region: str
+    account: str | None
+
+
+def _check_document(document: _Document, where: _Where, tree: RepositoryTree) -> _Candidate | None:
+    """Validate one document, or ``None`` when it belongs to another tool."""
+    plain = document.plain
+    api_version, kind = plain.get("apiVersion"), plain.get("kind")
+    if not isinstance(api_version, str) or not api_version.startswith(API_GROUP):
+        return None
+    name, ref = _best_effort_identity(plain, where)
+    candidate = _Candidate(
+        document.location,
+        document.at(("metadata", "name")),
+        document.at(_identity_loc(plain)),
+        name,
+        ref,
+        None,
+    )
+    if kind != KIND:
+        # Another tool's document never carries our apiVersion, so this is a typo or a newer
+        # format; ignoring it would silently drop a function.
+        candidate.errors.append(
+            _error(
+                document,
+                ("kind",),
+                f"kind: {kind!r} is not a kind of {api_version}; the only kind is {KIND}",
+            )
+        )
+        return candidate
+    if api_version != API_VERSION:
+        candidate.errors.append(
+            _error(
+                document,
+                ("apiVersion",),
+                f"apiVersion: {api_version!r} is unknown to this controller; write "
+                f"{API_VERSION}, or upgrade the controller",
+            )
+        )
+        return candidate
+    try:
+        declaration = FunctionDeclaration.model_validate(plain)
+    except ValidationError as invalid:
+        candidate.errors.extend(
+            DeclarationError(document.at(_without_key_marker(e["loc"])), _describe(e))
+            for e in invalid.errors()
+        )
+        return candidate
+    issues: list[tuple[Loc, str]] = []
+    candidate.function = _desired_function(declaration, document, where, tree, issues)
+    candidate.errors.extend(_error(document, loc, message) for loc, message in issues)
+    return candidate
+
+
+def _error(document: _Document, loc: Loc, message: str) -> DeclarationError:
+    return DeclarationError(document.at(loc), message)
+
+
+def _best_effort_identity(
+    plain: Mapping[str, Any], where: _Where
+) -> tuple[str | None, FunctionRef | None]:
+    """The name and function of a declaration as far as it can be read, valid or not.
+
+    An invalid declaration still names a function that the controller must leave alone, and
+    the duplicate check must see it.
+    """
+    metadata, spec = plain.get("metadata"), plain.get("spec")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    name = name if isinstance(name, str) and name else None
+    spec = spec if isinstance(spec, dict) else {}
+    function_name = spec.get("functionName", name)
+    region = spec.get("region", where.region)
+    if not isinstance(function_name, str) or not isinstance(region, str):
+        return name, None
+    if not REGION_PATTERN.fullmatch(region):
+        region = where.region
+    return name, _normalised_ref(function_name, region, where)
+
+
+def _normalised_ref(function_name: str, region: str, where: _Where) -> FunctionRef | None:
+    """The function a spelling names, in one form per kind of spelling, or ``None``.
+
+    A full ARN is kept as it is (its region and account win); a partial ARN,
+    ``ACCOUNT:function:NAME``, becomes the full ARN in ``region``, as Lambda reads it; a bare
+    name is the controller's own account in ``region``. Every ``FunctionRef`` therefore carries
+    the account it acts in whenever that is known, so that one function has one identity and
+    one rate limit however it was written.
+    """
+    arn = FUNCTION_ARN_PATTERN.fullmatch(function_name)
+    if arn is not None:
+        if not REGION_PATTERN.fullmatch(arn["region"]):
+            return None
+        return FunctionRef(function_name, arn["region"], arn["account"])
+    partial = PARTIAL_ARN_PATTERN.fullmatch(function_name)
+    if partial is not None:
+        full = FunctionId(partial["account"], region, partial["name"]).arn
+        return FunctionRef(full, region, partial["account"])
+    if FUNCTION_NAME_PATTERN.fullmatch(function_name):
+        return FunctionRef(function_name, region, where.account)
+    return None
+
+
+def _desired_function(
+    declaration: FunctionDeclaration,
+    document: _Document,
+    where: _Where,
+    tree: RepositoryTree,
+    issues: list[tuple[Loc, str]],
+) -> DesiredFunction:
+    """The desired state of a declaration whose fields are each valid; problems that involve
+    several fields are appended to ``issues``."""
+    spec = declaration.spec
+    versions = {
+        label: DesiredVersion(
+            label=label,
+            code_sha256=version.code_sha256,
+            description=version.description,
+            code=_declared_code(label, version.code, tree, issues),
+        )
+        for label, version in spec.versions.items()
+    }
+    aliases: dict[str, DesiredAlias] = {}
+    for alias_name, alias in spec.aliases.items():
+        _check_alias_version(alias_name, alias, spec, issues)
+        _check_routing(alias_name, alias, spec, issues)
+        aliases[alias_name] = DesiredAlias(
+            name=alias_name,
+            version=alias.version,
+            routing=dict(alias.routing),
+            description=alias.description,
+        )
+    return DesiredFunction(
+        name=declaration.metadata.name,
+        ref=_function_ref(declaration, where, issues),
+        versions=versions,
+        aliases=aliases,
+        prune=spec.prune,
+        suspend=spec.suspend,
+        location=document.location,
+    )
+
+
+def _function_ref(
+    declaration: FunctionDeclaration, where: _Where, issues: list[tuple[Loc, str]]
+) -> FunctionRef:
+    spec = declaration.spec
+    region = spec.region or where.region
+    function_name = spec.function_name
+    if function_name is None:
+        function_name = declaration.metadata.name
+        if not FUNCTION_NAME_PATTERN.fullmatch(function_name):
+            issues.append(
+                (
+                    ("metadata", "name"),
+                    f"metadata.name {function_name!r} is also the function name, and is not one "
+                    "Lambda accepts (rule L44: 1 to 64 letters, digits, '-' or '_'); set "
+                    "spec.functionName",
+                )
+            )
+            return FunctionRef(function_name, region, where.account)
+    arn = FUNCTION_ARN_PATTERN.fullmatch(function_name)
+    if arn is not None and spec.region is not None and spec.region != arn["region"]:
+        issues.append(
+            (
+                ("spec", "region"),
+                f"spec.region {spec.region!r} contradicts the region {arn['region']!r} of "
+                "spec.functionName; remove spec.region or correct the ARN",
+            )
+        )
+    ref = _normalised_ref(function_name, region, where)
+    # The schema has checked the spelling, so a ref can always be made.
+    return ref if ref is not None else FunctionRef(function_name, region, where.account)
+
+
+def _declared_code(
+    label: str,
+    code: CodeSpec | None,
+    tree: RepositoryTree,
+    issues: list[tuple[Loc, str]],
+) -> DeclaredCode | None:
+    if code is None:
+        return None
+    if code.s3 is not None:
+        return S3Code(code.s3.bucket, code.s3.key, code.s3.object_version)
+    # The schema guarantees that a code source without s3 has a zipFile.
+    zip_file = code.zip_file or ""
+    loc: Loc = ("spec", "versions", label, "code", "zipFile")
+    try:
+        return RepoZip(resolve_repository_path(zip_file, tree))
+    except (PathOutsideRepository, PathNotFound) as refused:
+        issues.append((loc, f"spec.versions.{label}.code.zipFile: {refused}"))
+        return None
+
+
+def _check_alias_version(
+    alias_name: str, alias: AliasSpec, spec: FunctionSpec, issues: list[tuple[Loc, str]]
+) -> None:
+    version = alias.version
+    if version == LATEST or version in spec.versions or is_version_number(version):
+        return
+    issues.append(
+        (
+            ("spec", "aliases", alias_name, "version"),
+            f"spec.aliases.{alias_name}.version {version!r} "
+            f"{_unknown_reference(version, spec.versions)}",
+        )
+    )
+
+
+def _check_routing(
+    alias_name: str, alias: AliasSpec, spec: FunctionSpec, issues: list[tuple[Loc, str]]
+) -> None:
+    where = f"spec.aliases.{alias_name}.routing"
+    if alias.routing and alias.version == LATEST:
+        issues.append(
+            (
+                ("spec", "aliases", alias_name, "routing"),
+                f"{where}: an alias on $LATEST cannot split traffic (rule L21e); publish the "
+                "version and point the alias at its label or number",
+            )
+        )
+    for target in alias.routing:
+        loc: Loc = ("spec", "aliases", alias_name, "routing", target)
+        problem = _routing_problem(target, alias.version, spec.versions)
+        if problem:
+            issues.append((loc, f"{where}: {problem}"))
+
+
+def _routing_problem(target: str, version: str, versions: Mapping[str, VersionSpec]) -> str:
+    if target == LATEST:
+        return (
+            "traffic cannot be routed to $LATEST (rule L21c); route to a label or a published "
+            "version number"
+        )
+    if target not in versions and not is_version_number(target):
+        return f"{target!r} {_unknown_reference(target, versions)}"
+    if target == version:
+        return (
+            f"{target!r} is the alias's own version (rule L21d); route to another version or "
+            "remove the routing"
+        )
+    if _same_code(target, version, versions):
+        return (
+            f"{target!r} has the same codeSha256 as {version!r}, the alias's own version, so "
+            "both resolve to one version (rule L21d); route to another version"
+        )
+    return ""
+
+
+def _same_code(label: str, other: str, versions: Mapping[str, VersionSpec]) -> bool:
+    if label not in versions or other not in versions:
+        return False
+    return versions[label].code_sha256 == versions[other].code_sha256
+
+
+def _unknown_reference(reference: str, versions: Mapping[str, VersionSpec]) -> str:
+    labels = ", ".join(versions) or "none"
+    if reference.isdigit():
+        return (
+            f"is not a published version number (write it without leading zeros); labels: {labels}"
+        )
+    return (
+        f"is not a label of spec.versions (labels: {labels}) nor a published version number; "
+        'declare the label or write a number such as "17"'
+    )
+
+
+# -- across documents -----------------------------------------------------------------------------
+
+
+def _flag_duplicates(candidates: Sequence[_Candidate]) -> None:
+    """Refuse every declaration of a function that is declared more than once, and every
+    ``metadata.name`` used twice in one account and region.
+
+    Applying either copy would be a guess (and applying both makes the alias flap between them
+    at every pass), so all copies are invalid until one is removed. Functions are compared by
+    identity, whatever their spelling: a bare name, a partial ARN and a full ARN of the same
+    function collide. The same name in two regions or two accounts is two functions.
+    """
+    by_function: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+    by_name: dict[str, list[_Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        if candidate.ref is not None:
+            identity = candidate.ref.identity
+            by_function[(identity.region, identity.name)].append(candidate)
+        if candidate.name is not None:
+            by_name[candidate.name].append(candidate)
+    flagged: set[int] = set()
+    for group in by_function.values():
+        for candidate in group:
+            others = [o for o in group if o is not candidate and _same_function(candidate, o)]
+            if others:
+                flagged.add(id(candidate))
+                candidate.errors.append(
+                    DeclarationError(
+                        candidate.identity_at,
+                        f"function {_shown_identity(candidate)} is also declared at "
+                        f"{_places(others, by_name=False)}; declare each function once"
+                        f"{_account_hint(candidate, others)}",
+                    )
+                )
+    for name, group in by_name.items():
+        for candidate in group:
+            if id(candidate) in flagged:
+                continue
+            others = [o for o in group if o is not candidate and _same_place(candidate, o)]
+            if others:
+                candidate.errors.append(
+                    DeclarationError(
+                        candidate.name_at,
+                        f"metadata.name {name!r} is also declared at "
+                        f"{_places(others, by_name=True)}; names must be unique in an account "
+                        "and region",
+                    )
+                )
+
+
+def _same_function(one: _Candidate, other: _Candidate) -> bool:
+    # Only candidates with a ref are grouped by function.
+    assert one.ref is not None
+    assert other.ref is not None
+    return one.ref.identity.same_function(other.ref.identity)
+
+
+def _same_place(one: _Candidate, other: _Candidate) -> bool:
+    """Whether two declarations may be in one account and region; unknown means maybe."""
+    if one.ref is None or other.ref is None:
+        return True
+    mine, theirs = one.ref.identity, other.ref.identity
+    if mine.region != theirs.region:
+        return False
+    return mine.account is None or theirs.account is None or mine.account == theirs.account
+
+
+def _shown_identity(candidate: _Candidate) -> str:
+    assert candidate.ref is not None
+    identity = candidate.ref.identity
+    account = f" of account {identity.account}" if identity.account else ""
+    return f"{identity.name!r} in {identity.region}{account}"
+
+
+def _account_hint(candidate: _Candidate, others: Sequence[_Candidate]) -> str:
+    """When the collision rests on an account nobody configured, say how to tell them apart."""
+    accounts = {c.ref.account for c in (candidate, *others) if c.ref is not None}
+    if None not in accounts or len(accounts) == 1:
+        return ""
+    return (
+        " (a bare function name means the controller's own account, which is not known here: "
+        "if these are different accounts, set `account` in the configuration)"
+    )
+
+
+def _identity_loc(plain: Mapping[str, Any]) -> Loc:
+    spec = plain.get("spec")
+    if isinstance(spec, dict) and "functionName" in spec:
+        return ("spec", "functionName")
+    return ("metadata", "name")
+
+
+def _places(others: Sequence[_Candidate], *, by_name: bool) -> str:
+    return ", ".join(str(other.name_at if by_name else other.identity_at) for other in others)
+
+
+# -- pydantic's errors in the file's terms --------------------------------------------------------
+
+
+def _without_key_marker(loc: Sequence[str | int]) -> Loc:
+    return tuple(part for part in loc if part != "[key]")
+
+
+def _describe(error: Mapping[str, Any]) -> str:  # noqa: PLR0911 - one return per error type
+    """One pydantic error as a sentence that names the field, the value and what to do."""
+    loc = _without_key_marker(error["loc"])
+    path = _dotted(loc)
+    value = _short(error.get("input"))
+    match error["type"]:
+        case "extra_forbidden":
+            parent = _dotted(loc[:-1]) or "the document"
+            allowed = ", ".join(_allowed_fields(loc[:-1]))
+            return f"unknown field {loc[-1]!r} in {parent}; the allowed fields are: {allowed}"
+        case "missing":
+            return f"{path} is missing; it is required"
+        case "value_error" | "assertion_error":
+            return f"{path}: {error['ctx']['error']}"
+        case "literal_error":
+            return f"{path} must be {error['ctx']['expected']}, not {value}"
+        case "string_type":
+            return f"{path} must be text, not {value}; quote it"
+        case "bool_type":
+            return f"{path} must be true or false, not {value}"
+        case "dict_type" | "model_type" | "model_attributes_type":
+            return f"{path} must be a mapping of fields, not {value}"
+        case "string_too_short":
+            return f"{path} must not be empty"
+        case _:
+            return f"{path}: {error['msg']} (the value is {value})"
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_fields(loc: Loc) -> list[str]:
+    """The YAML names of the fields of the model found at ``loc``, for "unknown field" errors."""
+    current: Any = FunctionDeclaration
+    for part in loc:
+        model = _model_in(current)
+        if model is not None:
+            fields = {(f.alias or n): f for n, f in model.model_fields.items()}
+            if part not in fields:
+                return []
+            current = fields[str(part)].annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        else:
+            return []
+    model = _model_in(current)
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model in ``annotation``, also inside ``Model | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        for member in get_args(annotation):
+            model = _model_in(member)
+            if model is not None:
+                return model
+    return None

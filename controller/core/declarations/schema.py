@@ -1,0 +1,425 @@
+"""The pydantic models of one ``kind: Function`` declaration, field by field.
+
+They check what can be checked one field at a time (patterns, lengths, weights, the shape of a
+SHA-256), with messages that name the rule and say what to write instead, and they are the source
+of the JSON Schema that editors and CI use. Checks that need several fields at once (an alias
+naming an unknown label, routing to the alias's own version) live in the parser, which knows
+where each field was written.
+
+Field aliases carry the YAML names (``codeSha256``, ``functionName``), so that error locations and
+the JSON Schema speak the language of the file rather than of this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
+
+from controller.core.model import FUNCTION_ARN_PATTERN, PARTIAL_ARN_PATTERN, weight
+
+API_VERSION = "lambda-gitops/v1"
+"""The only declaration version this controller understands."""
+
+API_GROUP = "lambda-gitops/"
+"""Documents whose ``apiVersion`` starts with this are ours; all others belong to other tools."""
+
+KIND = "Function"
+
+DESCRIPTION_MAX = 256
+"""Lambda's limit on version and alias descriptions (rule L11)."""
+
+ALIAS_NAME_PATTERN = re.compile(r"(?![0-9]+$)[a-zA-Z0-9_-]{1,128}")
+"""Rule L10: 1 to 128 letters, digits, ``-`` or ``_``, and not made only of digits."""
+
+LABEL_PATTERN = re.compile(r"(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+"""A version label: never all digits, so that it cannot be mistaken for a published number."""
+
+VERSION_NUMBER_PATTERN = re.compile(r"[1-9][0-9]*")
+"""A published version number as Lambda spells it: no sign, no leading zero."""
+
+FUNCTION_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""Rule L44: a bare function name."""
+
+
+REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+"""An AWS region name: ``eu-west-1``, ``us-gov-west-1``, ``cn-north-1``, ``eusc-de-east-1``."""
+
+METADATA_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
+
+SHA256_PATTERN = r"^[A-Za-z0-9+/]{43}=$"
+
+
+# -- one field at a time ---------------------------------------------------------------------------
+
+
+def _number_as_text(value: object) -> object:
+    """YAML reads ``version: 17`` as an integer; a published version number is text to Lambda."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_code_sha256(value: str) -> str:
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(value) != 44 or len(digest) != 32:
+        raise ValueError(
+            f"{value!r} is not a base64 SHA-256; write the package's CodeSha256 as Lambda reports "
+            "it: 44 characters ending in '=' (openssl dgst -sha256 -binary FILE.zip | base64)"
+        )
+    return value
+
+
+def _check_description(value: str) -> str:
+    if len(value) > DESCRIPTION_MAX:
+        raise ValueError(
+            f"the description is {len(value)} characters long; Lambda allows at most "
+            f"{DESCRIPTION_MAX} (rule L11): shorten it"
+        )
+    return value
+
+
+def _check_label(value: str) -> str:
+    if value.isdigit():
+        raise ValueError(
+            f"version label {value!r} is made only of digits and would read as a published "
+            f"version number; give it a name such as 'r{value}'"
+        )
+    if not LABEL_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"version label {value!r} is not allowed: use 1 to 128 letters, digits, '.', '_', "
+            "'+' or '-', starting with a letter or digit"
+        )
+    return value
+
+
+def _check_alias_name(value: str) -> str:
+    if value.isdigit():
+        raise ValueError(
+            f"alias name {value!r} is made only of digits, which Lambda refuses (rule L10); "
+            f"add a letter, such as 'v{value}'"
+        )
+    if not ALIAS_NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"alias name {value!r} is not one Lambda accepts (rule L10): use 1 to 128 "
+            "letters, digits, '-' or '_'"
+        )
+    return value
+
+
+def _check_region(value: str) -> str:
+    if not REGION_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not an AWS region name; write one such as 'eu-west-1'")
+    return value
+
+
+def _check_metadata_name(value: str) -> str:
+    if not METADATA_NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use up to 253 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _check_function_name(value: str) -> str:
+    arn = FUNCTION_ARN_PATTERN.fullmatch(value)
+    if arn is not None:
+        _check_region(arn["region"])
+        return value
+    if PARTIAL_ARN_PATTERN.fullmatch(value):
+        return value
+    qualified = _QUALIFIED.fullmatch(value)
+    if qualified is not None:
+        raise ValueError(
+            f"{value!r} names the function's {qualified['qualifier']!r} qualifier; a declaration "
+            "names the whole function (declare its aliases under spec.aliases): write "
+            f"{qualified['function']!r}"
+        )
+    if value.startswith("arn:"):
+        raise ValueError(
+            f"{value!r} is not an unqualified Lambda function ARN (rule L44); write "
+            "arn:aws:lambda:REGION:ACCOUNT:function:NAME, with a 12-digit account and no "
+            "version or alias after the name"
+        )
+    if not FUNCTION_NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a Lambda function name (rule L44): use 1 to 64 letters, digits, "
+            "'-' or '_', or a function ARN"
+        )
+    return value
+
+
+_QUALIFIED = re.compile(
+    r"(?P<function>(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:)?(?:[0-9]{12}:function:)?"
+    r"[a-zA-Z0-9_-]{1,64}):(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128})"
+)
+"""A function name, partial ARN or ARN followed by a version or alias (rule L44)."""
+
+
+def _to_weight(value: object) -> Decimal:
+    """A routing weight must be a YAML number: ``true`` and ``"0.1"`` are mistakes, not weights."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)
+        # pydantic reports ValueError as a validation error; a TypeError would escape it.
+        raise ValueError(  # noqa: TRY004
+            f"the weight {shown} is not a number; write a number such as 0.1"
+        )
+    exact = weight(value)
+    if not exact.is_finite() or not Decimal(0) < exact < Decimal(1):
+        raise ValueError(
+            f"the weight {value!r} is not strictly between 0 and 1; to send all traffic to "
+            "this version, make it the alias's version and remove the routing"
+        )
+    return exact
+
+
+CodeSha256 = Annotated[
+    str,
+    AfterValidator(_check_code_sha256),
+    WithJsonSchema({"type": "string", "pattern": SHA256_PATTERN}),
+]
+Description = Annotated[
+    str,
+    AfterValidator(_check_description),
+    WithJsonSchema({"type": "string", "maxLength": DESCRIPTION_MAX}),
+]
+Label = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_check_label),
+    WithJsonSchema({"type": "string", "pattern": f"^{LABEL_PATTERN.pattern}$"}),
+]
+AliasName = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    AfterValidator(_check_alias_name),
+    WithJsonSchema({"type": "string", "pattern": f"^{ALIAS_NAME_PATTERN.pattern}$"}),
+]
+VersionRef = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "integer", "minimum": 1},
+            ]
+        }
+    ),
+]
+RoutingKey = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    WithJsonSchema({"type": "string", "minLength": 1}),
+]
+Weight = Annotated[
+    Decimal,
+    PlainValidator(_to_weight),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}),
+]
+Region = Annotated[
+    str,
+    AfterValidator(_check_region),
+    WithJsonSchema({"type": "string", "pattern": f"^{REGION_PATTERN.pattern}$"}),
+]
+FunctionName = Annotated[
+    str,
+    AfterValidator(_check_function_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 140}),
+]
+MetadataName = Annotated[
+    str,
+    AfterValidator(_check_metadata_name),
+    WithJsonSchema({"type": "string", "pattern": f"^{METADATA_NAME_PATTERN.pattern}$"}),
+]
+
+
+def _at_most_one_route(routing: dict[str, Decimal]) -> dict[str, Decimal]:
+    if len(routing) > 1:
+        raise ValueError(
+            f"{len(routing)} entries ({', '.join(routing)}), but Lambda allows at most one "
+            "additional version per alias (rule L21a); keep one"
+        )
+    return routing
+
+
+# -- the declaration ------------------------------------------------------------------------------
+
+
+class _Declared(BaseModel):
+    """Every level refuses unknown fields: a typo must be an error, not a silently ignored line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3Location(_Declared):
+    """A deployment package in S3, as UpdateFunctionCode takes it."""
+
+    bucket: str = Field(min_length=1, description="The S3 bucket that holds the zip file.")
+    key: str = Field(min_length=1, description="The object key of the zip file.")
+    object_version: str | None = Field(
+        default=None,
+        alias="objectVersion",
+        min_length=1,
+        description="The S3 object version, for a bucket with versioning.",
+    )
+
+
+class CodeSpec(_Declared):
+    """Where a version's code comes from when no published version and not ``$LATEST`` has it."""
+
+    zip_file: str | None = Field(
+        default=None,
+        alias="zipFile",
+        description=(
+            "A zip file in this repository, relative to the repository's root, read at the same "
+            "commit as the declaration."
+        ),
+    )
+    s3: S3Location | None = Field(default=None, description="A zip file in S3.")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> CodeSpec:
+        if (self.zip_file is None) == (self.s3 is None):
+            raise ValueError("give exactly one of zipFile or s3 as the code source")
+        return self
+
+
+class VersionSpec(_Declared):
+    """A version that must exist, identified by its code."""
+
+    code_sha256: CodeSha256 = Field(
+        alias="codeSha256",
+        description=(
+            "Lambda's base64 SHA-256 of the deployment package; any published version with this "
+            "CodeSha256 satisfies the label."
+        ),
+    )
+    description: Description | None = Field(
+        default=None, description="The version's description, used only when it is published."
+    )
+    code: CodeSpec | None = Field(
+        default=None,
+        description="Where the code comes from if no published version has it yet.",
+    )
+
+
+class AliasSpec(_Declared):
+    """Where an alias must point, optionally sending a share of traffic to a second version."""
+
+    version: VersionRef = Field(
+        description=(
+            'A label from spec.versions, a published version number such as "17", or $LATEST.'
+        )
+    )
+    routing: Annotated[dict[RoutingKey, Weight], AfterValidator(_at_most_one_route)] = Field(
+        default_factory=dict,
+        description=(
+            "At most one entry: a label or published version number, mapped to the share of "
+            "traffic it receives, strictly between 0 and 1."
+        ),
+        json_schema_extra={"maxProperties": 1},
+    )
+    description: Description = Field(default="", description="The alias's description.")
+
+
+class FunctionSpec(_Declared):
+    """The versions and aliases of one Lambda function."""
+
+    function_name: FunctionName | None = Field(
+        default=None,
+        alias="functionName",
+        description="The function's name or unqualified ARN; defaults to metadata.name.",
+    )
+    region: Region | None = Field(
+        default=None,
+        description=(
+            "The function's region; defaults to the controller's region, or to the ARN's region."
+        ),
+    )
+    versions: dict[Label, VersionSpec] = Field(
+        default_factory=dict, description="Versions that must exist, by label."
+    )
+    aliases: dict[AliasName, AliasSpec] = Field(
+        default_factory=dict, description="Aliases and where they must point, by alias name."
+    )
+    prune: StrictBool = Field(
+        default=False,
+        description="Delete aliases this controller created that are no longer declared.",
+    )
+    suspend: StrictBool = Field(
+        default=False, description="Observe and report this function, but never write to it."
+    )
+
+
+class Metadata(_Declared):
+    """What identifies the declaration."""
+
+    name: MetadataName = Field(
+        description=("The declaration's name, unique in the repository; the default function name.")
+    )
+
+
+class FunctionDeclaration(_Declared):
+    """One ``kind: Function`` document of the declarations repository."""
+
+    api_version: Literal["lambda-gitops/v1"] = Field(
+        alias="apiVersion", description="The declaration format: lambda-gitops/v1."
+    )
+    kind: Literal["Function"] = Field(description="Always Function.")
+    metadata: Metadata
+    spec: FunctionSpec
+
+
+def is_version_number(reference: str) -> bool:
+    """True for a published version number as Lambda spells it (``"17"``)."""
+    return VERSION_NUMBER_PATTERN.fullmatch(reference) is not None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of one Function declaration, for ``lambda-gitops schema`` and editors."""
+    schema = FunctionDeclaration.model_json_schema(by_alias=True)
+    _name_keys_with_property_names(schema)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "lambda-gitops Function",
+        **{key: value for key, value in schema.items() if key != "title"},
+    }
+
+
+def _name_keys_with_property_names(node: object) -> None:
+    """Turn pydantic's ``patternProperties`` into ``propertyNames`` + ``additionalProperties``.
+
+    pydantic renders a constrained key as ``patternProperties``, which lets any other key through
+    unchecked; ``propertyNames`` makes an editor flag a bad alias name or label.
+    """
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1:
+            ((pattern, value_schema),) = patterns.items()
+            del node["patternProperties"]
+            node["propertyNames"] = {"pattern": pattern}
+            node["additionalProperties"] = value_schema
+        for child in node.values():
+            _name_keys_with_property_names(child)
+    elif isinstance(node, list):
+        for child in node:
+            _name_keys_with_property_names(child)

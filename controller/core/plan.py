@@ -1,0 +1,162 @@
+"""A plan as data: what the planner decides and the applier carries out.
+
+The planner (``planner.py``) returns these values and touches nothing; the applier
+(``applier.py``) runs them through the registry port and decides nothing of its own. Keeping the
+plan as plain frozen data is what lets the planner be tested by tables and printed as a
+``terraform plan``-like text or JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from controller.core.model import Alias, DeclaredCode, DesiredFunction, FunctionRef
+
+MARKER_PREFIX = "[lambda-gitops "
+"""Ownership marker in an alias description: ``<declared description> [lambda-gitops REV]``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingVersion:
+    """The version this plan publishes for ``label``: its number is known once it is published."""
+
+    label: str
+
+    def __str__(self) -> str:
+        return f"(new {self.label})"
+
+
+Target = str | PendingVersion
+"""A version an alias points to: a published number (``"17"``), ``$LATEST``, or a version this
+plan publishes."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishVersion:
+    """Publish ``$LATEST`` as the version for ``label``, with ``code_sha256`` as precondition.
+
+    When ``update_code`` is set, ``$LATEST`` does not hold that code yet: the applier first
+    updates it from that source and waits for the update to finish (DESIGN: resolving a label).
+    """
+
+    label: str
+    code_sha256: str
+    description: str | None = None
+    update_code: DeclaredCode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAlias:
+    name: str
+    version: Target
+    routing: Mapping[Target, Decimal] = field(default_factory=dict)
+    description: str = ""
+    """The full description to write, ownership marker included."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAlias:
+    name: str
+    version: Target
+    routing: Mapping[Target, Decimal]
+    description: str
+    """The full description to write, ownership marker included."""
+    revision_id: str
+    """The live alias's RevisionId: the update's precondition."""
+    live: Alias
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAlias:
+    """Prune an alias this controller created and the declarations no longer name."""
+
+    name: str
+    live: Alias
+
+
+Action = PublishVersion | CreateAlias | UpdateAlias | DeleteAlias
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field of an alias that differs: ``version``, ``routing`` or ``description``."""
+
+    field: str
+    live: str
+    desired: str
+
+
+@dataclass(frozen=True, slots=True)
+class AliasDrift:
+    """How one live alias differs from its declaration.
+
+    ``missing``: declared, absent live. ``differs``: present, with ``changes``. ``extraneous``: a
+    managed alias no longer declared (pruned only when the function says ``prune: true``).
+    """
+
+    alias: str
+    kind: Literal["missing", "differs", "extraneous"]
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionPlan:
+    """The plan for one function: its actions in order, the drift they correct, or an error."""
+
+    function: DesiredFunction
+    actions: tuple[Action, ...] = ()
+    drift: tuple[AliasDrift, ...] = ()
+    error: str | None = None
+    """Why the function cannot be converged (no actions are planned then)."""
+    missing_versions: tuple[str, ...] = ()
+    """Labels of declared versions that no published version satisfies yet. Each comes with a
+    ``PublishVersion`` in ``actions``, except when the function is suspended: this field is how a
+    suspended function still reports a version it would publish."""
+
+    @property
+    def ref(self) -> FunctionRef:
+        return self.function.ref
+
+    @property
+    def suspended(self) -> bool:
+        return self.function.suspend
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to write, nothing missing, no error, and every declared alias as declared.
+
+        A managed alias that is no longer declared, on a function without ``prune``, is reported
+        in ``drift`` but does not count: the declarations ask for nothing to change there.
+        """
+        return (
+            not self.actions
+            and not self.missing_versions
+            and self.error is None
+            and all(entry.kind == "extraneous" for entry in self.drift)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    revision: str
+    functions: tuple[FunctionPlan, ...]
+
+    @property
+    def in_sync(self) -> bool:
+        return all(function.in_sync for function in self.functions)
+
+
+def action_kind(action: Action) -> str:
+    """The action's name in metrics and logs: ``publish``, ``create``, ``update``, ``delete``."""
+    match action:
+        case PublishVersion():
+            return "publish"
+        case CreateAlias():
+            return "create"
+        case UpdateAlias():
+            return "update"
+        case DeleteAlias():
+            return "delete"

@@ -1,0 +1,447 @@
+"""The planner: what must change so that live Lambda matches the declarations.
+
+It is the functional core of the controller. Given the desired state at a Git revision and the
+observed state of the registry, it returns a ``Plan`` of values: the versions to publish, the
+aliases to create, update or delete, and the drift that those actions correct. It does no I/O and
+reads no clock, so the same inputs always give the same plan, the planner can be tested with
+tables of plain values, and the applier can call it again for one function after re-observing it.
+
+Each function is planned on its own: a function that cannot be converged gets an error and no
+actions, and never affects the plan of another.
+
+The actions of a function come in a fixed order:
+
+1. publishes: first the version whose code ``$LATEST`` already holds, which must be published
+   before any code update replaces it, then the others in declaration order;
+2. alias creates and updates, in the order the aliases are declared;
+3. alias deletes (pruning), sorted by alias name.
+
+Publishes come first because an alias may point at a version they create (``PendingVersion``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from controller.core.model import (
+    LATEST,
+    Alias,
+    DesiredAlias,
+    DesiredFunction,
+    DesiredVersion,
+    FunctionRef,
+    ObservedFunction,
+    PublishedVersion,
+)
+from controller.core.ownership import declared_part, describe, is_managed, matches_declaration
+from controller.core.plan import (
+    Action,
+    AliasDrift,
+    Change,
+    CreateAlias,
+    DeleteAlias,
+    FunctionPlan,
+    PendingVersion,
+    Plan,
+    PublishVersion,
+    Target,
+    UpdateAlias,
+)
+
+WEIGHT_TOLERANCE = Decimal("1e-9")
+"""Lambda stores a routing weight as a double, so a weight declared with more digits than a double
+holds, or one that a tool computed as ``0.1 + 0.2``, reads back a hair away from the declaration.
+A difference this small moves no traffic, so it is not drift and causes no write."""
+
+_ABSENT = "(none)"
+"""How a change renders the side that has no value: a missing alias's live version."""
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def plan(
+    desired: Sequence[DesiredFunction],
+    observed: Mapping[FunctionRef, ObservedFunction | None],
+    revision: str,
+) -> Plan:
+    """Plan every declared function, in the order given.
+
+    A function absent from ``observed`` is treated as one that does not exist live.
+    """
+    functions = tuple(
+        plan_function(function, observed.get(function.ref), revision) for function in desired
+    )
+    return Plan(revision=revision, functions=functions)
+
+
+def plan_function(
+    desired: DesiredFunction, observed: ObservedFunction | None, revision: str
+) -> FunctionPlan:
+    """Plan one function: the actions that converge it, the drift they correct, or an error."""
+    if observed is None:
+        return FunctionPlan(desired, error=_function_missing(desired.ref))
+    versions = _Versions.of(desired, observed)
+    live_aliases = {alias.name: alias for alias in observed.aliases}
+    problems: list[str] = []
+    publishes = _each(
+        versions.missing_in_publish_order(),
+        lambda group: _publish(group, versions.latest_code),
+        problems,
+    )
+    targets = _each(
+        desired.aliases.values(),
+        lambda alias: _resolve_alias(alias, live_aliases.get(alias.name), versions),
+        problems,
+    )
+    if problems:
+        return FunctionPlan(desired, error="; ".join(problems))
+
+    corrections = [
+        correction
+        for target in targets
+        if (correction := _compare_alias(target, live_aliases.get(target.name), revision))
+    ]
+    extraneous = _extraneous(desired, observed.aliases)
+    drift = (
+        *(alias_drift for alias_drift, _ in corrections),
+        *(AliasDrift(alias.name, "extraneous") for alias in extraneous),
+    )
+    deletes = [DeleteAlias(alias.name, alias) for alias in extraneous] if desired.prune else []
+    writes = [write for _, write in corrections]
+    actions: tuple[Action, ...] = () if desired.suspend else (*publishes, *writes, *deletes)
+    return FunctionPlan(desired, actions, drift, missing_versions=versions.missing_labels)
+
+
+def _function_missing(ref: FunctionRef) -> str:
+    return (
+        f"function {ref.name} does not exist in {ref.region}; "
+        "lambda-gitops manages versions and aliases of existing functions"
+    )
+
+
+class _Unplannable(Exception):
+    """A declaration that cannot be carried out against the function as it is live."""
+
+
+def _each(
+    items: Iterable[_Item], step: Callable[[_Item], _Result], problems: list[str]
+) -> list[_Result]:
+    """Plan each item, keeping its result or, when it cannot be planned, the reason.
+
+    Every item is planned even after one fails, so that an error names all the problems of a
+    function at once instead of one per commit.
+    """
+    results: list[_Result] = []
+    for item in items:
+        try:
+            results.append(step(item))
+        except _Unplannable as problem:
+            problems.append(str(problem))
+    return results
+
+
+# -- versions: what each declared label and number resolves to -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Versions:
+    """One function's versions, indexed once so that resolving each alias costs a lookup."""
+
+    declared: Mapping[str, DesiredVersion]
+    """Label -> declared version, in declaration order."""
+    published: Mapping[str, PublishedVersion]
+    """``"17"`` -> the published version."""
+    by_code: Mapping[str, Sequence[str]]
+    """CodeSha256 -> the numbers of the published versions with that code, lowest first."""
+    missing: Mapping[str, tuple[DesiredVersion, ...]]
+    """CodeSha256 -> the declared versions no published version satisfies, in declaration order.
+    Labels that share a code share one publish, made for the first of them."""
+    latest_code: str
+
+    @classmethod
+    def of(cls, desired: DesiredFunction, observed: ObservedFunction) -> _Versions:
+        published: dict[str, PublishedVersion] = {}
+        by_code: dict[str, list[str]] = {}
+        # Lambda lists versions in ascending order already, which makes this sort nearly free.
+        for published_version in sorted(observed.versions, key=_number):
+            number = published_version.version
+            published[number] = published_version
+            by_code.setdefault(published_version.code_sha256, []).append(number)
+        missing: dict[str, list[DesiredVersion]] = {}
+        for declared_version in desired.versions.values():
+            if declared_version.code_sha256 not in by_code:
+                missing.setdefault(declared_version.code_sha256, []).append(declared_version)
+        return cls(
+            declared=desired.versions,
+            published=published,
+            by_code=by_code,
+            missing={code: tuple(versions) for code, versions in missing.items()},
+            # The reconciler reads $LATEST whenever a version is missing; without it no publish
+            # can skip the code update, which is safe, only slower.
+            latest_code=observed.latest.code_sha256 if observed.latest is not None else "",
+        )
+
+    @property
+    def missing_labels(self) -> tuple[str, ...]:
+        return tuple(version.label for group in self.missing.values() for version in group)
+
+    def missing_in_publish_order(self) -> list[tuple[DesiredVersion, ...]]:
+        """The missing codes, each with its labels, the code ``$LATEST`` already holds first:
+        publishing it needs no code update, and a code update for any other would replace it.
+        The others keep declaration order (the sort is stable)."""
+        codes = sorted(self.missing, key=lambda code: code != self.latest_code)
+        return [self.missing[code] for code in codes]
+
+    def resolve(self, reference: str, live: Collection[str], subject: str) -> Target:
+        """The version a label, a number or ``$LATEST`` stands for.
+
+        A label is satisfied by any published version with its code. Of those, one that the alias
+        already uses (``live``) is kept, so that a commit never moves an alias between versions
+        with the same code; otherwise the highest, the most recent publish, is chosen.
+        """
+        declared = self.declared.get(reference)
+        if declared is not None:
+            return self._satisfying(declared.code_sha256, live)
+        if reference == LATEST or reference in self.published:
+            return reference
+        if reference.isascii() and reference.isdigit():
+            raise _Unplannable(f"{subject} version {reference}, which does not exist")
+        raise _Unplannable(f"{subject} {reference!r}, which is not a label under versions")
+
+    def code_of(self, target: Target) -> str:
+        """The CodeSha256 that a resolved target runs."""
+        if isinstance(target, PendingVersion):
+            return self.declared[target.label].code_sha256
+        if target == LATEST:
+            return self.latest_code
+        return self.published[target].code_sha256
+
+    def _satisfying(self, code: str, live: Collection[str]) -> Target:
+        numbers = self.by_code.get(code)
+        if numbers is None:
+            return PendingVersion(self.missing[code][0].label)
+        kept = [number for number in numbers if number in live]
+        return kept[-1] if kept else numbers[-1]
+
+
+def _number(version: PublishedVersion) -> int:
+    return version.number
+
+
+def _publish(group: tuple[DesiredVersion, ...], latest_code: str) -> PublishVersion:
+    """Publish the code that ``group``'s labels declare, updating ``$LATEST`` first if needed."""
+    first = group[0]
+    description = next((v.description for v in group if v.description is not None), None)
+    if first.code_sha256 == latest_code:
+        return PublishVersion(first.label, first.code_sha256, description)
+    code = next((version.code for version in group if version.code is not None), None)
+    if code is None:
+        raise _Unplannable(f"version {first.label} is missing and has no code source")
+    return PublishVersion(first.label, first.code_sha256, description, update_code=code)
+
+
+# -- aliases: the declaration resolved, compared with live -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """One routing entry of a declared alias: what was written and what it resolved to."""
+
+    reference: str
+    target: Target
+    weight: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _AliasTarget:
+    """A declared alias with its version and routing resolved to targets."""
+
+    declaration: DesiredAlias
+    version: Target
+    routes: tuple[_Route, ...]
+
+    @property
+    def name(self) -> str:
+        return self.declaration.name
+
+    @property
+    def routing(self) -> dict[Target, Decimal]:
+        return {route.target: route.weight for route in self.routes}
+
+
+def _resolve_alias(alias: DesiredAlias, live: Alias | None, versions: _Versions) -> _AliasTarget:
+    """Resolve an alias's declaration, refusing what Lambda would refuse (rules L21a, c, d, e)."""
+    live_version = () if live is None else (live.function_version,)
+    version = versions.resolve(alias.version, live_version, f"alias {alias.name} points at")
+    if len(alias.routing) > 1:
+        raise _Unplannable(f"alias {alias.name} routes to {len(alias.routing)} versions; at most 1")
+    if alias.routing and version == LATEST:
+        raise _Unplannable(
+            f"alias {alias.name} points at $LATEST, which Lambda does not allow to route traffic "
+            "to a second version"
+        )
+    live_routing = {} if live is None else _effective_routing(live)
+    routes = tuple(
+        _resolve_route(alias, reference, weight, live_routing, versions)
+        for reference, weight in alias.routing.items()
+    )
+    for route in routes:
+        if versions.code_of(route.target) == versions.code_of(version):
+            raise _Unplannable(
+                f"alias {alias.name} routes to {route.reference}, which is the same code as its "
+                f"version {alias.version}; Lambda refuses routing to an alias's own version"
+            )
+    return _AliasTarget(alias, version, routes)
+
+
+def _resolve_route(
+    alias: DesiredAlias,
+    reference: str,
+    weight: Decimal,
+    live_routing: Mapping[str, Decimal],
+    versions: _Versions,
+) -> _Route:
+    if reference == LATEST:
+        raise _Unplannable(
+            f"alias {alias.name} routes to $LATEST; routing can name only a published version"
+        )
+    target = versions.resolve(reference, live_routing.keys(), f"alias {alias.name} routes to")
+    return _Route(reference, target, weight)
+
+
+def _effective_routing(live: Alias) -> dict[str, Decimal]:
+    """The live routing without an entry for the alias's own version.
+
+    AWS shows such an entry for a moment while an alias switches versions; it sends no traffic
+    anywhere else, so it is not drift.
+    """
+    return {
+        version: weight
+        for version, weight in live.routing.items()
+        if version != live.function_version
+    }
+
+
+def _compare_alias(
+    target: _AliasTarget, live: Alias | None, revision: str
+) -> tuple[AliasDrift, CreateAlias | UpdateAlias] | None:
+    """The drift of one declared alias and the write that corrects it; ``None`` when in sync."""
+    if live is None:
+        return (
+            AliasDrift(target.name, "missing", _missing_changes(target)),
+            CreateAlias(target.name, target.version, target.routing, _describe(target, revision)),
+        )
+    changes = _changes(target, live)
+    if not changes:
+        return None
+    update = UpdateAlias(
+        target.name,
+        target.version,
+        target.routing,
+        _describe(target, revision),
+        revision_id=live.revision_id,
+        live=live,
+    )
+    return AliasDrift(target.name, "differs", changes), update
+
+
+def _describe(target: _AliasTarget, revision: str) -> str:
+    return describe(target.declaration.description, revision)
+
+
+def _changes(target: _AliasTarget, live: Alias) -> tuple[Change, ...]:
+    """The fields in which a live alias differs from its resolved declaration."""
+    changes: list[Change] = []
+    if target.version != live.function_version:
+        changes.append(Change("version", live.function_version, _render_version(target)))
+    live_routing = _effective_routing(live)
+    if not _same_routing(target.routing, live_routing):
+        changes.append(
+            Change("routing", _render_live_routing(live_routing), _render_routes(target))
+        )
+    if not matches_declaration(live.description, target.declaration.description):
+        changes.append(
+            Change(
+                "description",
+                _quote(declared_part(live.description)),
+                _quote(target.declaration.description),
+            )
+        )
+    return tuple(changes)
+
+
+def _same_routing(desired: Mapping[Target, Decimal], live: Mapping[str, Decimal]) -> bool:
+    """True when both send the same versions the same share of traffic, as numbers."""
+    if len(desired) != len(live):
+        return False
+    for target, weight in desired.items():
+        live_weight = live.get(target) if isinstance(target, str) else None
+        if live_weight is None or abs(weight - live_weight) > WEIGHT_TOLERANCE:
+            return False
+    return True
+
+
+def _missing_changes(target: _AliasTarget) -> tuple[Change, ...]:
+    """What creating the alias sets: its version always, routing and description when given."""
+    changes = [Change("version", _ABSENT, _render_version(target))]
+    if target.routes:
+        changes.append(Change("routing", _ABSENT, _render_routes(target)))
+    if target.declaration.description:
+        changes.append(Change("description", _ABSENT, _quote(target.declaration.description)))
+    return tuple(changes)
+
+
+def _extraneous(desired: DesiredFunction, live_aliases: Iterable[Alias]) -> list[Alias]:
+    """The managed aliases no longer declared, by name: reported, and pruned if asked.
+
+    An alias without the marker was made by someone else and is neither reported nor touched.
+    """
+    return sorted(
+        (
+            alias
+            for alias in live_aliases
+            if alias.name not in desired.aliases and is_managed(alias.description)
+        ),
+        key=lambda alias: alias.name,
+    )
+
+
+# -- rendering: values as a person reads them in a plan --------------------------------------------
+
+
+def _render_version(target: _AliasTarget) -> str:
+    return _render_target(target.declaration.version, target.version)
+
+
+def _render_target(reference: str, target: Target) -> str:
+    """``r42 (3)`` for a label, ``r42 (new)`` for one this plan publishes, ``17`` for a number."""
+    if isinstance(target, PendingVersion):
+        return f"{reference} (new)"
+    if reference == target:
+        return target
+    return f"{reference} ({target})"
+
+
+def _render_routes(target: _AliasTarget) -> str:
+    entries = sorted(
+        f"{_render_target(route.reference, route.target)}: {_render_weight(route.weight)}"
+        for route in target.routes
+    )
+    return "{" + ", ".join(entries) + "}"
+
+
+def _render_live_routing(routing: Mapping[str, Decimal]) -> str:
+    entries = sorted(f"{version}: {_render_weight(weight)}" for version, weight in routing.items())
+    return "{" + ", ".join(entries) + "}"
+
+
+def _render_weight(weight: Decimal) -> str:
+    return format(weight.normalize(), "f")
+
+
+def _quote(text: str) -> str:
+    return f'"{text}"'

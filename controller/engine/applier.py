@@ -1,0 +1,293 @@
+"""The applier: carries out a plan through the registry port, safely, one function at a time.
+
+It decides nothing of its own: the planner chose the actions; the applier only adds what makes
+them safe to run against a registry that others change too. Every publish carries ``CodeSha256``
+(and ``$LATEST``'s RevisionId), every alias update the alias's RevisionId, and a prune first checks
+that the alias is still the one the plan saw. When such a precondition fails, or Lambda reports
+a conflict, the applier stops and says so (``Applied.conflict``): it never overwrites a change
+it has not seen, and it does not plan again itself. Observing again and planning again is the
+reconciler's loop (``reconciler.converge``), as a controller-runtime reconciler returns
+"requeue" rather than re-planning inside the writer. A failure ends that function's actions and
+is reported; the other functions go on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from controller.adapters.registry.port import Registry
+from controller.core.model import (
+    CodeSource,
+    DeclaredCode,
+    DesiredFunction,
+    FunctionRef,
+    FunctionState,
+    ObservedFunction,
+    RepoZip,
+    S3Code,
+    ZipCode,
+)
+from controller.core.plan import (
+    Action,
+    CreateAlias,
+    DeleteAlias,
+    FunctionPlan,
+    PendingVersion,
+    PublishVersion,
+    Target,
+    UpdateAlias,
+)
+from controller.errors import CodeError, Conflict, PreconditionFailed, RegistryError
+
+InScope = Callable[[str], bool]
+"""Whether the controller may write to the function with this unqualified ARN."""
+
+
+def out_of_scope(arn: str) -> str:
+    """The error of a function the controller may not write to."""
+    return (
+        f"{arn} is outside the controller's scope (scope.functions, scope.regions, "
+        "scope.accounts): nothing is written to it"
+    )
+
+
+def function_arn(live: ObservedFunction) -> str:
+    """The function's unqualified ARN, from what Lambda reported, else from its identity."""
+    if live.latest is not None and live.latest.arn:
+        return ":".join(live.latest.arn.split(":")[:7])
+    arns = [alias.arn for alias in live.aliases] + [version.arn for version in live.versions]
+    for arn in arns:
+        if arn:
+            return ":".join(arn.split(":")[:7])
+    return live.ref.identity.arn
+
+
+class CodeReader(Protocol):
+    """Reads a deployment package from the declarations, at the revision being applied."""
+
+    def read(self, path: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What became of one action: ``applied``, or ``failed`` with Lambda's or our reason."""
+
+    action: Action
+    outcome: Literal["applied", "failed"]
+    detail: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionOutcome:
+    """The result of applying one function's plans, replans included."""
+
+    function: DesiredFunction
+    actions: tuple[ActionOutcome, ...] = ()
+    error: str | None = None
+    replans: int = 0
+
+    @property
+    def converged(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What running one plan did: its actions, and why it stopped short, if it did."""
+
+    actions: tuple[ActionOutcome, ...] = ()
+    error: str | None = None
+    """A failure that planning again would not cure: the function's error for this pass."""
+    conflict: str | None = None
+    """The function changed under the plan (a precondition failed, or Lambda reported a
+    conflict): observe it again and plan again."""
+
+
+class _Conflict(Exception):
+    """Internal: the function changed under us; the plan must be made again."""
+
+
+@dataclass
+class _Run:
+    """The state of applying one function: ``$LATEST`` as last seen, versions published."""
+
+    latest: FunctionState | None
+    """``$LATEST`` as last read; ``None`` when the observation did not need it."""
+    published: dict[str, str] = field(default_factory=dict)
+    """Label -> version number published by this run."""
+    latest_is_current: bool = True
+    """False after a publish, which changes ``$LATEST``'s RevisionId (rule L8)."""
+
+
+class Applier:
+    """Applies function plans through a registry; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        code: CodeReader,
+        *,
+        in_scope: InScope,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._registry = registry
+        self._code = code
+        self._in_scope = in_scope
+        self._clock = clock
+
+    def apply(self, function_plan: FunctionPlan, observed: ObservedFunction) -> Applied:
+        """Run one plan against the function as observed; never raises a RegistryError.
+
+        A function outside the configured scope gets nothing written, whoever asks: the check
+        is here, in the only writer, so that no command can forget it.
+        """
+        arn = function_arn(observed)
+        if not self._in_scope(arn):
+            return Applied(error=out_of_scope(arn))
+        outcomes: list[ActionOutcome] = []
+        try:
+            self._run(function_plan, observed, outcomes)
+        except _Conflict as conflict:
+            return Applied(tuple(outcomes), conflict=str(conflict))
+        except (RegistryError, CodeError) as error:
+            return Applied(tuple(outcomes), error=str(error))
+        return Applied(tuple(outcomes))
+
+    def _run(
+        self, function_plan: FunctionPlan, observed: ObservedFunction, outcomes: list[ActionOutcome]
+    ) -> None:
+        run = _Run(latest=observed.latest)
+        for action in function_plan.actions:
+            started = self._clock()
+            try:
+                detail = self._act(function_plan, action, run)
+            except (PreconditionFailed, Conflict) as error:  # UpdateInProgress included
+                outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
+                raise _Conflict(str(error)) from error
+            except (RegistryError, CodeError) as error:
+                outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
+                raise
+            outcomes.append(ActionOutcome(action, "applied", detail, self._since(started)))
+
+    def _since(self, started: float) -> float:
+        return self._clock() - started
+
+    def _act(self, function_plan: FunctionPlan, action: Action, run: _Run) -> str:
+        ref = function_plan.ref
+        match action:
+            case PublishVersion():
+                return self._publish(function_plan, action, run)
+            case CreateAlias():
+                alias = self._registry.create_alias(
+                    ref,
+                    action.name,
+                    function_version=_resolve(action.version, run),
+                    routing=_resolve_routing(action.routing, run),
+                    description=action.description,
+                )
+                return f"created {action.name} -> {_shown(alias.function_version, alias.routing)}"
+            case UpdateAlias():
+                alias = self._registry.update_alias(
+                    ref,
+                    action.name,
+                    function_version=_resolve(action.version, run),
+                    routing=_resolve_routing(action.routing, run),
+                    description=action.description,
+                    revision_id=action.revision_id,
+                )
+                return f"moved {action.name} -> {_shown(alias.function_version, alias.routing)}"
+            case DeleteAlias():
+                self._check_unchanged(function_plan, action)
+                self._registry.delete_alias(ref, action.name)
+                return f"deleted {action.name}"
+
+    def _publish(self, function_plan: FunctionPlan, action: PublishVersion, run: _Run) -> str:
+        ref = function_plan.ref
+        latest = self._latest(ref, run)
+        if action.update_code is not None:
+            source = self._code_source(action.update_code, action)
+            latest = self._registry.update_code(ref, source, revision_id=latest.revision_id)
+            run.latest = latest
+            if latest.code_sha256 != action.code_sha256:
+                raise CodeError(
+                    f"version {action.label}: the code at {_where(action.update_code)} has "
+                    f"CodeSha256 {latest.code_sha256}, but the declaration says "
+                    f"{action.code_sha256}; fix codeSha256 or the code source (nothing was "
+                    "published; $LATEST now holds that code)"
+                )
+        version = self._registry.publish_version(
+            ref,
+            code_sha256=action.code_sha256,
+            revision_id=latest.revision_id,
+            description=action.description,
+        )
+        run.published[action.label] = version.version
+        run.latest_is_current = False
+        return f"published {action.label} as version {version.version}"
+
+    def _latest(self, ref: FunctionRef, run: _Run) -> FunctionState:
+        """``$LATEST`` with its current RevisionId, read again when the run has not read it or
+        has published since (a publish changes it, rule L8)."""
+        if run.latest is None or not run.latest_is_current:
+            run.latest = self._registry.get_function(ref)
+            run.latest_is_current = True
+        return run.latest
+
+    def _code_source(self, code: DeclaredCode, action: PublishVersion) -> CodeSource:
+        """The package to upload; a zip from the repository is checked against its declared
+        CodeSha256 before it is sent, so wrong code never reaches ``$LATEST``."""
+        if isinstance(code, S3Code):
+            return code
+        try:
+            data = self._code.read(code.path)
+        except (OSError, KeyError, ValueError) as error:
+            raise CodeError(
+                f"version {action.label}: cannot read {code.path} from the declarations: {error}"
+            ) from error
+        actual = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        if actual != action.code_sha256:
+            raise CodeError(
+                f"version {action.label}: {code.path} has CodeSha256 {actual}, but the "
+                f"declaration says {action.code_sha256}; fix codeSha256 or the file "
+                "(nothing was uploaded)"
+            )
+        return ZipCode(data)
+
+    def _check_unchanged(self, function_plan: FunctionPlan, action: DeleteAlias) -> None:
+        """DeleteAlias takes no RevisionId (rule L18), so look before pruning: an alias that
+        someone changed since it was observed is not deleted on the strength of old facts."""
+        for alias in self._registry.list_aliases(function_plan.ref):
+            if alias.name == action.name and alias.revision_id != action.live.revision_id:
+                raise PreconditionFailed(
+                    f"alias {action.name} changed since it was observed",
+                    code="RevisionIdChanged",
+                    operation="DeleteAlias",
+                )
+
+
+def _resolve(target: Target, run: _Run) -> str:
+    if isinstance(target, PendingVersion):
+        return run.published[target.label]
+    return target
+
+
+def _resolve_routing(routing: Mapping[Target, Decimal], run: _Run) -> dict[str, Decimal]:
+    return {_resolve(target, run): share for target, share in routing.items()}
+
+
+def _shown(version: str, routing: Mapping[str, Decimal]) -> str:
+    return version + "".join(f" + {share} to {other}" for other, share in routing.items())
+
+
+def _where(code: DeclaredCode) -> str:
+    if isinstance(code, RepoZip):
+        return code.path
+    version = f"?versionId={code.object_version}" if code.object_version else ""
+    return f"s3://{code.bucket}/{code.key}{version}"

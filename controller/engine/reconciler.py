@@ -1,0 +1,277 @@
+"""One level-triggered pass: read the declarations, observe the registry, plan, apply.
+
+Each pass recomputes everything from the declarations at one Git revision and the live registry,
+so it is idempotent and a crash at any point is repaired by the next pass. Functions are
+independent transactions, reconciled concurrently up to a bound: an invalid declaration, a
+failed observation, a function outside the configured scope or a failed write stops that
+function alone, and the result says which and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from controller.adapters.registry.port import Registry, observe
+from controller.core.declarations import Declarations
+from controller.core.model import DesiredFunction, ObservedFunction, PublishedVersion, SyncStatus
+from controller.core.plan import FunctionPlan, Plan
+from controller.core.planner import plan_function
+from controller.engine.applier import (
+    ActionOutcome,
+    Applier,
+    CodeReader,
+    FunctionOutcome,
+    InScope,
+    function_arn,
+    out_of_scope,
+)
+from controller.errors import NotFound, RegistryError
+
+Progress = Callable[[str], None]
+"""Called with a function's name as each one is handled, for a progress display."""
+
+MAX_REPLANS = 3
+"""How often one function is re-observed and re-planned after a precondition failure or a
+conflict before the pass gives up on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The live side of a function, or why it could not be read (``None`` and no error means
+    the function does not exist)."""
+
+    function: DesiredFunction
+    live: ObservedFunction | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionResult:
+    """One function in one pass: what was seen, planned and, when applying, done."""
+
+    observation: Observation
+    plan: FunctionPlan
+    outcome: FunctionOutcome | None = None
+    """``None`` when nothing was applied: planning only, or nothing could be."""
+
+    @property
+    def function(self) -> DesiredFunction:
+        return self.observation.function
+
+    @property
+    def error(self) -> str | None:
+        if self.plan.error is not None:
+            return self.plan.error
+        return self.outcome.error if self.outcome is not None else None
+
+    @property
+    def applied(self) -> bool:
+        """Every planned action was carried out."""
+        return self.outcome is not None and self.outcome.converged and bool(self.plan.actions)
+
+    @property
+    def status(self) -> SyncStatus:
+        if self.error is not None:
+            return "error"
+        if self.function.suspend:
+            return "suspended"
+        if self.plan.in_sync:
+            return "synced"
+        return "progressing" if self.applied else "drifted"
+
+    def drifted_aliases(self) -> dict[str, bool]:
+        """Every declared alias, and whether it still differs from its declaration."""
+        drifted = {entry.alias for entry in self.plan.drift if entry.kind in ("missing", "differs")}
+        if self.applied:
+            drifted = set()
+        return {name: name in drifted for name in self.function.aliases}
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    """What one pass planned and, unless it only planned, what became of each function."""
+
+    declarations: Declarations
+    results: tuple[FunctionResult, ...]
+    applying: bool = False
+    """True for a pass that applies; a planning pass has no outcomes."""
+
+    @property
+    def plan(self) -> Plan:
+        return Plan(self.declarations.revision, tuple(result.plan for result in self.results))
+
+    @property
+    def observations(self) -> tuple[Observation, ...]:
+        return tuple(result.observation for result in self.results)
+
+    @property
+    def outcomes(self) -> tuple[FunctionOutcome, ...]:
+        if not self.applying:
+            return ()
+        return tuple(
+            result.outcome
+            if result.outcome is not None
+            else FunctionOutcome(result.function, error=result.error)
+            for result in self.results
+        )
+
+    @property
+    def declaration_errors(self) -> list[str]:
+        return [str(error) for error in self.declarations.errors]
+
+    @property
+    def converged(self) -> bool:
+        """Every function converged and every declaration was valid."""
+        return not self.declaration_errors and all(r.error is None for r in self.results)
+
+
+def reconcile_function(
+    registry: Registry,
+    function: DesiredFunction,
+    revision: str,
+    *,
+    in_scope: InScope,
+    code: CodeReader | None = None,
+) -> FunctionResult:
+    """Observe, plan and, when ``code`` is given, apply one function. Never raises a registry
+    error: it becomes the function's error. A function outside the scope is an error whether
+    the pass applies or only plans, so that ``plan`` says what ``reconcile`` would refuse."""
+    observation = observe_function(registry, function)
+    plan = _plan(observation, revision)
+    if observation.live is None or plan.error is not None:
+        return FunctionResult(observation, plan)
+    if not in_scope(arn := function_arn(observation.live)):
+        # Planned as an error with no actions, so that plan and /status show it as one.
+        refused = FunctionPlan(function, drift=plan.drift, error=out_of_scope(arn))
+        return FunctionResult(observation, refused)
+    if code is None:
+        return FunctionResult(observation, plan)
+    applier = Applier(registry, code, in_scope=in_scope)
+    outcome = converge(registry, applier, plan, observation.live, revision)
+    return FunctionResult(observation, plan, outcome)
+
+
+def converge(
+    registry: Registry,
+    applier: Applier,
+    function_plan: FunctionPlan,
+    observed: ObservedFunction,
+    revision: str,
+    *,
+    max_replans: int = MAX_REPLANS,
+) -> FunctionOutcome:
+    """Apply a function's plan; when the function changed under it, wait for any update to
+    finish, observe again, plan again and apply that, up to ``max_replans`` times.
+
+    This is the one observe, plan, apply loop: the applier runs a single plan and says when it
+    met a change it had not seen, and the planner is asked again here, never by the writer.
+    """
+    actions: list[ActionOutcome] = []
+    replans = 0
+    current, live = function_plan, observed
+    while True:
+        if current.error is not None or current.suspended:
+            return FunctionOutcome(current.function, tuple(actions), current.error, replans)
+        applied = applier.apply(current, live)
+        actions.extend(applied.actions)
+        if applied.conflict is None:
+            return FunctionOutcome(current.function, tuple(actions), applied.error, replans)
+        if replans >= max_replans:
+            error = f"gave up after {replans} re-plans: {applied.conflict}"
+            return FunctionOutcome(current.function, tuple(actions), error, replans)
+        replans += 1
+        try:
+            registry.wait_until_settled(current.ref)
+            live = observe(registry, current.ref)
+        except RegistryError as error:
+            return FunctionOutcome(current.function, tuple(actions), str(error), replans)
+        current = plan_function(current.function, live, revision)
+
+
+def observe_function(registry: Registry, function: DesiredFunction) -> Observation:
+    """The function's live state; ``$LATEST`` is read only when a declared version is missing,
+    since only a publish needs it."""
+    declared = {version.code_sha256 for version in function.versions.values()}
+
+    def need_latest(versions: Sequence[PublishedVersion]) -> bool:
+        return not declared <= {version.code_sha256 for version in versions}
+
+    try:
+        return Observation(function, observe(registry, function.ref, need_latest=need_latest))
+    except NotFound:
+        return Observation(function, None)
+    except RegistryError as error:
+        return Observation(function, None, f"cannot read it: {error}")
+
+
+def run_pass(
+    registry: Registry,
+    declarations: Declarations,
+    *,
+    in_scope: InScope,
+    code: CodeReader | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_result: Callable[[FunctionResult], None] | None = None,
+) -> PassResult:
+    """Every declared function, ``workers`` at a time, results in declaration order.
+
+    Once ``should_stop`` says so, functions not yet started are skipped (and left out of the
+    result) while those in flight finish: that is how a shutdown lets in-flight calls end.
+    """
+
+    def one(function: DesiredFunction) -> FunctionResult | None:
+        if should_stop is not None and should_stop():
+            return None
+        result = reconcile_function(
+            registry, function, declarations.revision, code=code, in_scope=in_scope
+        )
+        if progress is not None:
+            progress(function.name)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    if workers <= 1 or len(declarations.functions) <= 1:
+        results = [one(function) for function in declarations.functions]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+            results = list(pool.map(one, declarations.functions))
+    done = tuple(result for result in results if result is not None)
+    return PassResult(declarations, done, applying=code is not None)
+
+
+def plan_pass(
+    registry: Registry,
+    declarations: Declarations,
+    progress: Progress | None = None,
+    *,
+    in_scope: InScope,
+    workers: int = 1,
+) -> PassResult:
+    """Observe every declared function and plan it; nothing is written."""
+    return run_pass(registry, declarations, in_scope=in_scope, workers=workers, progress=progress)
+
+
+def reconcile_pass(
+    registry: Registry,
+    declarations: Declarations,
+    code: CodeReader,
+    progress: Progress | None = None,
+    *,
+    in_scope: InScope,
+    workers: int = 1,
+) -> PassResult:
+    """Observe, plan and apply every declared function, each on its own."""
+    return run_pass(
+        registry, declarations, code=code, in_scope=in_scope, workers=workers, progress=progress
+    )
+
+
+def _plan(observation: Observation, revision: str) -> FunctionPlan:
+    if observation.error is not None:
+        return FunctionPlan(observation.function, error=observation.error)
+    return plan_function(observation.function, observation.live, revision)

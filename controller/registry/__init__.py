@@ -1,5 +1,0 @@
-"""The registry layer: every call the controller makes to Lambda goes through ``Registry``."""
-
-from controller.registry.port import Registry, observe
-
-__all__ = ["Registry", "observe"]

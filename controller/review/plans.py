@@ -1,0 +1,200 @@
+"""Plans and pass results for people (a ``terraform plan``-like text) and for programs (JSON).
+
+The text groups actions by function with ``+ ~ -`` marks and ends with a summary line. Colour is
+added with ANSI styles that ``click.echo`` strips when the output is not a terminal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from controller.core.model import RepoZip
+from controller.core.plan import (
+    Action,
+    AliasDrift,
+    CreateAlias,
+    DeleteAlias,
+    FunctionPlan,
+    Plan,
+    PublishVersion,
+    Target,
+    UpdateAlias,
+    action_kind,
+)
+from controller.engine.applier import FunctionOutcome
+
+_MARKS = {
+    "publish": ("+", "green"),
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "delete": ("-", "red"),
+}
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+
+def plan_text(plan: Plan, declaration_errors: Sequence[str] = ()) -> str:
+    """The plan as a person reads it: per function what changes, then a summary line."""
+    lines = [click.style(f"Plan at revision {plan.revision[:12] or '(folder)'}", bold=True), ""]
+    for function_plan in plan.functions:
+        lines += _function_text(function_plan)
+    if declaration_errors:
+        lines.append(click.style("Invalid declarations (those functions are left as they are):"))
+        lines += [click.style(f"  ! {error}", fg="red") for error in declaration_errors]
+        lines.append("")
+    lines.append(summary_line(plan, len(declaration_errors)))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(plan: Plan, invalid: int = 0) -> str:
+    counts = Counter(
+        action_kind(action) for function in plan.functions for action in function.actions
+    )
+    errors = sum(1 for function in plan.functions if function.error is not None) + invalid
+    if not counts and not errors and plan.in_sync:
+        return click.style("No changes: every alias matches its declaration.", fg="green")
+    parts = [
+        f"{counts['publish']} to publish",
+        f"{counts['create']} to create",
+        f"{counts['update']} to update",
+        f"{counts['delete']} to delete",
+    ]
+    suffix = f"; {errors} in error" if errors else ""
+    return click.style(f"Plan: {', '.join(parts)}{suffix}.", bold=True)
+
+
+def _function_text(function_plan: FunctionPlan) -> list[str]:
+    if function_plan.in_sync:
+        return []
+    function = function_plan.function
+    ref = function_plan.ref
+    where = ref.region if ref.name == function.name else f"{ref.name}, {ref.region}"
+    header = f"{function.name} ({where})"
+    if function_plan.suspended:
+        header += click.style("  [suspended: drift reported, nothing written]", fg="cyan")
+    lines = [click.style(header, bold=True)]
+    if function_plan.error is not None:
+        lines.append(click.style(f"  ! {function_plan.error}", fg="red"))
+    drift = {entry.alias: entry for entry in function_plan.drift}
+    for action in function_plan.actions:
+        lines.append(_action_text(action, drift))
+    if function_plan.suspended or not function_plan.actions:
+        lines += [_drift_text(entry) for entry in function_plan.drift]
+    return [*lines, ""]
+
+
+def _action_text(action: Action, drift: Mapping[str, AliasDrift]) -> str:
+    mark, colour = _MARKS[action_kind(action)]
+    match action:
+        case PublishVersion():
+            text = f"publish {action.label} ({action.code_sha256})"
+            if action.update_code is not None:
+                text += f" after updating $LATEST from {_code_text(action)}"
+        case CreateAlias():
+            text = f"alias {action.name} -> {_target_text(action.version, action.routing)}"
+        case UpdateAlias():
+            changes = drift[action.name].changes if action.name in drift else ()
+            details = "; ".join(f"{c.field} {c.live} -> {c.desired}" for c in changes)
+            text = f"alias {action.name}: {details or 'rewrite'}"
+        case DeleteAlias():
+            text = f"alias {action.name} (pruned: managed here, no longer declared)"
+    return click.style(f"  {mark} {text}", fg=colour)
+
+
+def _drift_text(entry: AliasDrift) -> str:
+    details = "; ".join(f"{c.field} {c.live} -> {c.desired}" for c in entry.changes)
+    return click.style(f"  ? alias {entry.alias} {entry.kind}: {details}".rstrip(": "), fg="cyan")
+
+
+def _code_text(action: PublishVersion) -> str:
+    code = action.update_code
+    if isinstance(code, RepoZip):
+        return code.path
+    assert code is not None
+    return f"s3://{code.bucket}/{code.key}"
+
+
+def _target_text(version: Target, routing: Mapping[Target, Decimal]) -> str:
+    shares = "".join(f" + {float(share) * 100:g}% to {target}" for target, share in routing.items())
+    return f"{version}{shares}"
+
+
+def outcomes_text(outcomes: Iterable[FunctionOutcome]) -> str:
+    """What a reconcile did, per function: each action's outcome, then errors."""
+    lines = []
+    for outcome in outcomes:
+        if not outcome.actions and outcome.converged:
+            continue
+        status = (
+            click.style("converged", fg="green")
+            if outcome.converged
+            else click.style("failed", fg="red")
+        )
+        lines.append(click.style(f"{outcome.function.name}: ", bold=True) + status)
+        for done in outcome.actions:
+            colour = "green" if done.outcome == "applied" else "red"
+            lines.append(click.style(f"  {done.outcome}: {done.detail}", fg=colour))
+        if outcome.error is not None:
+            lines.append(click.style(f"  ! {outcome.error}", fg="red"))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+def plan_json(plan: Plan, declaration_errors: Sequence[str] = ()) -> dict[str, Any]:
+    return {
+        "revision": plan.revision,
+        "inSync": plan.in_sync and not declaration_errors,
+        "functions": [_function_json(function_plan) for function_plan in plan.functions],
+        "declarationErrors": list(declaration_errors),
+    }
+
+
+def _function_json(function_plan: FunctionPlan) -> dict[str, Any]:
+    return {
+        "name": function_plan.function.name,
+        "function": function_plan.ref.name,
+        "region": function_plan.ref.region,
+        "suspended": function_plan.suspended,
+        "inSync": function_plan.in_sync,
+        "error": function_plan.error,
+        "actions": [_action_json(action) for action in function_plan.actions],
+        "drift": [
+            {
+                "alias": entry.alias,
+                "kind": entry.kind,
+                "changes": [
+                    {"field": c.field, "live": c.live, "desired": c.desired} for c in entry.changes
+                ],
+            }
+            for entry in function_plan.drift
+        ],
+    }
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    kind = action_kind(action)
+    match action:
+        case PublishVersion():
+            return {
+                "action": kind,
+                "label": action.label,
+                "codeSha256": action.code_sha256,
+                "updateCode": None if action.update_code is None else _code_text(action),
+            }
+        case CreateAlias() | UpdateAlias():
+            return {
+                "action": kind,
+                "alias": action.name,
+                "version": str(action.version),
+                "routing": {str(target): float(w) for target, w in action.routing.items()},
+            }
+        case DeleteAlias():
+            return {"action": kind, "alias": action.name}

@@ -1,0 +1,269 @@
+"""Where things are in a YAML text, and how to change one value without touching the rest.
+
+``promote`` and ``add-version`` must change nothing but the value they are about: comments, key
+order, quoting, indentation, line endings and a missing newline at the end all stay. So the edit
+is a splice of the original text, located with the nodes of ruamel.yaml's composer, which carry
+the exact character span of every scalar and mapping: these are those primitives (find an entry,
+replace a span, insert or remove lines in the style of their neighbours, write a scalar in the
+quoting of the one it replaces). They know nothing of declarations; ``review.edits`` does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from controller.errors import EditRefused
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+PLAIN_CANDIDATE = re.compile(r"[A-Za-z0-9$][A-Za-z0-9._+\-/=$]*")
+"""Text that may be written without quotes, if YAML also reads it back as that same text."""
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A file's text without its byte order mark, and how to turn it back into the same bytes."""
+
+    content: str
+    bom: bool
+    eol: str
+    """The file's first line break, used for every inserted line."""
+
+    @classmethod
+    def of(cls, data: bytes) -> Text:
+        bom = data.startswith(codecs.BOM_UTF8)
+        content = data[len(codecs.BOM_UTF8) if bom else 0 :].decode("utf-8")
+        first_break = LINE_BREAK.search(content)
+        return cls(content, bom, first_break.group() if first_break else "\n")
+
+    def encoded(self, content: str) -> bytes:
+        return (codecs.BOM_UTF8 if self.bom else b"") + content.encode("utf-8")
+
+
+# -- nodes ----------------------------------------------------------------------------------------
+
+Pair = tuple[ScalarNode, Node]
+
+
+def entry(mapping: Node | None, key: str) -> Pair | None:
+    """The key and value nodes of ``key`` written directly in ``mapping``."""
+    if not isinstance(mapping, MappingNode):
+        return None
+    for key_node, value_node in mapping.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    if any(isinstance(k, ScalarNode) and k.value == "<<" for k, _ in mapping.value):
+        # The key may come from a merged mapping, which lives elsewhere and may be shared.
+        raise EditRefused(
+            f"the mapping at line {mapping.start_mark.line + 1} uses a YAML merge key (<<); "
+            f"edit {key!r} by hand"
+        )
+    return None
+
+
+def keys(mapping: MappingNode) -> list[str]:
+    return [k.value for k, _ in mapping.value if isinstance(k, ScalarNode)]
+
+
+def scalar_at(mapping: Node | None, key: str) -> str | None:
+    pair = entry(mapping, key)
+    if pair is None or not isinstance(pair[1], ScalarNode):
+        return None
+    return str(pair[1].value)
+
+
+def refuse_shared(key: ScalarNode, value: Node, where: str) -> None:
+    """Refuse to edit a value that a YAML anchor shares, or that is itself an alias (``*x``):
+    changing its text would change, or fail to change, other places too."""
+    if value.anchor is not None or value.start_mark.index < key.end_mark.index:
+        raise EditRefused(
+            f"{where} at line {key.start_mark.line + 1} is shared through a YAML anchor or "
+            "alias; edit it by hand"
+        )
+
+
+def is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.style is None and node.value == ""
+
+
+def is_block(node: Node) -> bool:
+    return isinstance(node, MappingNode) and not node.flow_style and bool(node.value)
+
+
+def entry_end(text: str, key: Node, value: Node) -> int:
+    """Where the entry ``key: value`` ends: after its last character, not at the next token.
+
+    A block mapping's own end mark is the start of whatever follows it (comments included), and
+    an empty value's marks point past the line, so both are worked out from their parts.
+    """
+    if is_empty(value):
+        return text.index(":", key.end_mark.index) + 1
+    if is_block(value):
+        last_key, last_value = value.value[-1]
+        return entry_end(text, last_key, last_value)
+    return int(value.end_mark.index)
+
+
+def line_start(text: str, index: int) -> int:
+    return max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+
+
+def line_end(text: str, index: int) -> tuple[int, int]:
+    """The end of the line holding ``index``: before its line break, and after it."""
+    found = LINE_BREAK.search(text, index)
+    return (found.start(), found.end()) if found else (len(text), len(text))
+
+
+def indent_before(text: str, node: Node) -> str:
+    """The indentation of a block key, which must be the first thing on its line."""
+    start = line_start(text, node.start_mark.index)
+    indent = text[start : node.start_mark.index]
+    if indent.strip(" "):
+        raise EditRefused(
+            f"line {node.start_mark.line + 1} holds more than one key; put {node.value!r} on "
+            "a line of its own"
+        )
+    return indent
+
+
+# -- splices --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Splice:
+    """Replace ``text[start:end]`` with ``replacement``."""
+
+    start: int
+    end: int
+    replacement: str
+
+
+def apply(text: str, splices: Sequence[Splice]) -> str:
+    for splice in sorted(splices, key=lambda s: s.start, reverse=True):
+        text = text[: splice.start] + splice.replacement + text[splice.end :]
+    return text
+
+
+def replace(node: Node, replacement: str) -> Splice:
+    return Splice(node.start_mark.index, node.end_mark.index, replacement)
+
+
+def insert_lines(text: str, after: int, lines: Sequence[str], eol: str) -> Splice:
+    """Insert whole lines after the line that holds ``after``, also at a last line that has no
+    line break (which then still has none)."""
+    before_break, after_break = line_end(text, after)
+    if before_break == after_break:
+        return Splice(before_break, before_break, "".join(eol + line for line in lines))
+    return Splice(after_break, after_break, "".join(line + eol for line in lines))
+
+
+def remove_entry(text: str, mapping: MappingNode, pair: Pair) -> Splice:
+    """Remove ``key: value`` from ``mapping``: its lines in a block mapping, or the entry and
+    one separating comma in a flow mapping."""
+    key, value = pair
+    end = entry_end(text, key, value)
+    if not mapping.flow_style:
+        indent_before(text, key)
+        start = line_start(text, key.start_mark.index)
+        before_break, after_break = line_end(text, end)
+        if before_break == after_break and start > 0:
+            # The entry is the last line and has no line break: take the one before it instead,
+            # so that the file still ends without one.
+            start -= 2 if text[start - 2 : start] == "\r\n" else 1
+        return Splice(start, after_break, "")
+    index = next(i for i, (k, _) in enumerate(mapping.value) if k is key)
+    if index > 0:
+        previous_key, previous_value = mapping.value[index - 1]
+        start = entry_end(text, previous_key, previous_value)
+        splice = Splice(start, end, "")
+        checked = text[start : key.start_mark.index]
+    else:
+        following = mapping.value[index + 1][0].start_mark.index
+        splice = Splice(key.start_mark.index, following, "")
+        checked = text[end:following]
+    if "#" in checked:
+        raise EditRefused(
+            f"a comment at line {key.start_mark.line + 1} sits between the entries of a flow "
+            "mapping; edit it by hand"
+        )
+    return splice
+
+
+def add_entry(text: str, mapping: MappingNode, after: Pair, entry: str, eol: str) -> Splice:
+    """Add ``entry`` (``key: value`` on one line) to ``mapping``, just after the entry ``after``."""
+    end = entry_end(text, *after)
+    if mapping.flow_style:
+        return Splice(end, end, f", {entry}")
+    indent = indent_before(text, after[0])
+    return insert_lines(text, end, [indent + entry], eol)
+
+
+def set_routing(text: str, routing: Pair, target: str, share: str) -> list[Splice]:
+    """Make the routing ``{target: share}``, keeping a one-entry block mapping in block style
+    (and its comments), and replacing anything else as one flow mapping."""
+    key, value = routing
+    target_text = scalar(target, like=None)
+    if is_block(value) and isinstance(value, MappingNode) and len(value.value) == 1:
+        ((route_key, route_weight),) = value.value
+        return [replace(route_key, target_text), replace(route_weight, share)]
+    flow = f"{{{target_text}: {share}}}"
+    if isinstance(value, MappingNode) and value.flow_style:
+        return [replace(value, flow)]
+    colon = text.index(":", key.end_mark.index) + 1
+    return [Splice(colon, entry_end(text, key, value), f" {flow}")]
+
+
+def show_routing(value: Node) -> str:
+    if not isinstance(value, MappingNode):
+        return "{}"
+    return "{" + ", ".join(f"{k.value}: {v.value}" for k, v in value.value) + "}"
+
+
+# -- scalars --------------------------------------------------------------------------------------
+
+
+def scalar(value: str, *, like: ScalarNode | None, quoted_by_default: bool = False) -> str:
+    """``value`` as YAML text, in the quoting style of the scalar it replaces or resembles.
+
+    A published version number is always quoted, so that it stays text (``"17"``); anything
+    YAML would not read back as the same text unquoted is quoted too.
+    """
+    style = like.style if like is not None else ('"' if quoted_by_default else None)
+    must_quote = value.isdigit() or not reads_back_plain(value)
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style == '"' or must_quote:
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def reads_back_plain(value: str) -> bool:
+    if not PLAIN_CANDIDATE.fullmatch(value):
+        return False
+    try:
+        loaded = YAML(typ="safe").load(f"key: {value}\n")
+    except YAMLError:
+        return False
+    return isinstance(loaded, dict) and loaded.get("key") == value
+
+
+def plain_weight(weight_text: str) -> str:
+    """The weight as a plain decimal; whether it is in range is the parser's rule to apply."""
+    try:
+        share = Decimal(weight_text.strip())
+    except InvalidOperation:
+        share = Decimal("NaN")
+    if not share.is_finite():
+        raise EditRefused(f"--weight {weight_text!r} is not a number; write one such as 0.1")
+    return format(share, "f")

@@ -1,0 +1,71 @@
+"""The ownership marker: what the controller writes into an alias description, and reads back."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.core.ownership import (
+    DESCRIPTION_LIMIT,
+    declared_part,
+    describe,
+    is_managed,
+    matches_declaration,
+    shorten,
+)
+from tests.core.planner.builders import REVISION
+
+MARKER = "[lambda-gitops 3f2c9a1b7d4e]"
+
+
+@pytest.mark.parametrize(
+    ("declared", "written"),
+    [
+        pytest.param("release 42", f"release 42 {MARKER}", id="the marker follows the declaration"),
+        pytest.param(
+            "", MARKER, id="an empty declaration gives the marker alone, no leading space"
+        ),
+    ],
+)
+def test_describe_appends_the_marker(declared: str, written: str) -> None:
+    assert describe(declared, REVISION) == written
+
+
+@pytest.mark.parametrize(
+    ("description", "managed", "declared"),
+    [
+        pytest.param(f"release 42 {MARKER}", True, "release 42", id="a marked description"),
+        pytest.param(MARKER, True, "", id="a marker alone"),
+        pytest.param("release 42", False, "release 42", id="a description written by hand"),
+        pytest.param("", False, "", id="an empty description"),
+        pytest.param(
+            f"{MARKER} and more", False, f"{MARKER} and more", id="a marker not at the end"
+        ),
+        pytest.param(
+            "see [lambda-gitops docs", False, "see [lambda-gitops docs", id="an unclosed marker"
+        ),
+    ],
+)
+def test_reading_the_marker(description: str, managed: bool, declared: str) -> None:
+    assert is_managed(description) is managed
+    assert declared_part(description) == declared
+
+
+def test_a_long_declaration_is_shortened_to_fit_lambdas_limit_with_the_marker() -> None:
+    declared = "x" * 300
+    written = describe(declared, REVISION)
+    assert len(written) == DESCRIPTION_LIMIT
+    assert written.endswith(f"… {MARKER}")
+    assert declared_part(written) == shorten(declared)
+    assert matches_declaration(written, declared)
+
+
+@pytest.mark.parametrize("revision", ["abc", REVISION, "x" * 64])
+def test_how_a_declaration_is_shortened_does_not_depend_on_the_revision(revision: str) -> None:
+    declared = "y" * 250
+    assert declared_part(describe(declared, revision)) == shorten(declared)
+    assert len(describe(declared, revision)) <= DESCRIPTION_LIMIT
+
+
+def test_a_declaration_that_fits_is_written_whole() -> None:
+    declared = "z" * (DESCRIPTION_LIMIT - len(MARKER) - 1)
+    assert describe(declared, REVISION) == f"{declared} {MARKER}"

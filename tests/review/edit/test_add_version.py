@@ -1,0 +1,339 @@
+"""``add-version`` declares a new version after the last one, in the file's own style.
+
+The new lines are compared with the expected text exactly, so indentation, quoting and the bytes
+around them are checked together; the controller's loader must then see the new version.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from controller.cli.edit import add_version_command
+from controller.core.model import RepoZip, S3Code
+from tests.review.edit.support import (
+    SHA_41,
+    SHA_42,
+    SHA_43,
+    loaded_function,
+    run,
+    snapshot,
+    write_repository,
+)
+
+HEAD = "apiVersion: lambda-gitops/v1\nkind: Function\nmetadata:\n  name: orders-api\nspec:\n"
+ALIASES = "  aliases:   # where traffic goes\n    live: {version: r41}\n"
+BLOCK_VERSIONS = (
+    f'  versions:\n    r41:\n      codeSha256: "{SHA_41}"\n'
+    f'    r42:  # latest\n      codeSha256: "{SHA_42}"\n      description: "release 42"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("versions", "args", "added"),
+    [
+        pytest.param(
+            BLOCK_VERSIONS,
+            ["--code-sha256", SHA_43],
+            f'    r43:\n      codeSha256: "{SHA_43}"\n',
+            id="from a hash, after the last version",
+        ),
+        pytest.param(
+            BLOCK_VERSIONS,
+            ["--code-sha256", SHA_43, "--description", 'release "43"'],
+            f'    r43:\n      codeSha256: "{SHA_43}"\n      description: "release \\"43\\""\n',
+            id="with a description that needs escaping",
+        ),
+        pytest.param(
+            f"  versions:\n      r41:\n          codeSha256: '{SHA_41}'\n",
+            ["--code-sha256", SHA_43],
+            f"      r43:\n          codeSha256: '{SHA_43}'\n",
+            id="odd indentation and single quotes are copied",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}   # flow\n",
+            ["--code-sha256", SHA_43],
+            f"    r43: {{codeSha256: {SHA_43}}}\n",
+            id="a flow-style version gets a flow-style neighbour",
+        ),
+    ],
+)
+def test_add_version_appends_in_the_same_style(
+    tmp_path: Path, versions: str, args: list[str], added: str
+) -> None:
+    write_repository(tmp_path, {"orders-api.yaml": (HEAD + versions + ALIASES).encode()})
+
+    result = run(add_version_command, tmp_path, "orders-api", "r43", *args)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + versions + added + ALIASES
+    assert loaded_function(tmp_path, "orders-api").versions["r43"].code_sha256 == SHA_43
+    assert "version r43 added" in result.stdout
+
+
+def test_a_flow_versions_mapping_gets_a_flow_entry(tmp_path: Path) -> None:
+    original = HEAD + f"  versions: {{r41: {{codeSha256: '{SHA_41}'}}}}  # all\n" + ALIASES
+    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+
+    result = run(add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == original.replace(
+        "'}}", f"'}}, r43: {{codeSha256: '{SHA_43}'}}}}"
+    )
+
+
+def test_versions_are_added_before_the_aliases_when_there_are_none(tmp_path: Path) -> None:
+    original = HEAD + "  aliases:\n    live: {version: $LATEST}\n"
+    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+
+    result = run(add_version_command, tmp_path, "orders-api", "r1", "--code-sha256", SHA_43)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + (
+        f'  versions:\n    r1:\n      codeSha256: "{SHA_43}"\n'
+    ) + "  aliases:\n    live: {version: $LATEST}\n"
+
+
+def test_crlf_and_no_final_newline_are_kept(tmp_path: Path) -> None:
+    original = (HEAD + BLOCK_VERSIONS).replace("\n", "\r\n").removesuffix("\r\n")
+    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+
+    result = run(add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_bytes() == (
+        original + f'\r\n    r43:\r\n      codeSha256: "{SHA_43}"'
+    ).encode()
+
+
+def test_a_zip_inside_the_repository_is_hashed_and_recorded(tmp_path: Path) -> None:
+    package = b"PK\x03\x04 a deployment package"
+    write_repository(
+        tmp_path,
+        {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode(), "dist/r43.zip": package},
+    )
+    expected_sha = base64.b64encode(hashlib.sha256(package).digest()).decode()
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--zip", str(tmp_path / "dist/r43.zip")
+    )
+
+    assert result.exit_code == 0, result.output
+    added = (
+        f'    r43:\n      codeSha256: "{expected_sha}"\n'
+        "      code:\n        zipFile: dist/r43.zip\n"
+    )
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + BLOCK_VERSIONS + added + ALIASES
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert (version.code_sha256, version.code) == (expected_sha, RepoZip("dist/r43.zip"))
+
+
+def test_a_zip_outside_the_repository_records_only_its_hash(tmp_path: Path) -> None:
+    repository, outside = tmp_path / "repo", tmp_path / "build.zip"
+    outside.write_bytes(b"PK elsewhere")
+    write_repository(repository, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS).encode()})
+    expected_sha = base64.b64encode(hashlib.sha256(b"PK elsewhere").digest()).decode()
+
+    result = run(add_version_command, repository, "orders-api", "r43", "--zip", str(outside))
+
+    assert result.exit_code == 0, result.output
+    assert "outside the repository, so only its hash is recorded" in result.stdout
+    version = loaded_function(repository, "orders-api").versions["r43"]
+    assert (version.code_sha256, version.code) == (expected_sha, None)
+
+
+S3 = ["--s3-bucket", "example-packages", "--s3-key", "orders-api/r43.zip"]
+OBJECT_VERSION = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
+
+
+@pytest.mark.parametrize(
+    ("versions", "args", "added", "code"),
+    [
+        pytest.param(
+            BLOCK_VERSIONS,
+            S3,
+            f'    r43:\n      codeSha256: "{SHA_43}"\n'
+            "      code:\n        s3:\n          bucket: example-packages\n"
+            "          key: orders-api/r43.zip\n",
+            S3Code("example-packages", "orders-api/r43.zip"),
+            id="block style",
+        ),
+        pytest.param(
+            BLOCK_VERSIONS,
+            [*S3, "--s3-object-version", OBJECT_VERSION],
+            f'    r43:\n      codeSha256: "{SHA_43}"\n'
+            "      code:\n        s3:\n          bucket: example-packages\n"
+            f"          key: orders-api/r43.zip\n          objectVersion: {OBJECT_VERSION}\n",
+            S3Code("example-packages", "orders-api/r43.zip", OBJECT_VERSION),
+            id="block style with an object version",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}   # flow\n",
+            S3,
+            f"    r43: {{codeSha256: {SHA_43}, code: {{s3: {{bucket: example-packages, "
+            "key: orders-api/r43.zip}}}\n",
+            S3Code("example-packages", "orders-api/r43.zip"),
+            id="flow style",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}   # flow\n",
+            [*S3, "--s3-object-version", "null"],
+            f"    r43: {{codeSha256: {SHA_43}, code: {{s3: {{bucket: example-packages, "
+            'key: orders-api/r43.zip, objectVersion: "null"}}}\n',
+            S3Code("example-packages", "orders-api/r43.zip", "null"),
+            id="flow style with an object version YAML would misread unquoted",
+        ),
+        pytest.param(
+            f"  versions:\n    r41:\n      codeSha256: '{SHA_41}'\n      code:\n"
+            "        s3: {bucket: 'old-packages', key: 'orders-api/r41.zip'}\n",
+            S3,
+            f"    r43:\n      codeSha256: '{SHA_43}'\n      code:\n        s3:\n"
+            "          bucket: 'example-packages'\n          key: 'orders-api/r43.zip'\n",
+            S3Code("example-packages", "orders-api/r43.zip"),
+            id="the quoting of an earlier S3 source is copied",
+        ),
+    ],
+)
+def test_an_s3_package_is_recorded_as_the_code(
+    tmp_path: Path, versions: str, args: list[str], added: str, code: S3Code
+) -> None:
+    write_repository(tmp_path, {"orders-api.yaml": (HEAD + versions + ALIASES).encode()})
+
+    result = run(add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43, *args)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + versions + added + ALIASES
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert (version.code_sha256, version.code) == (SHA_43, code)
+    assert "version r43 added" in result.stdout
+    assert "code s3://example-packages/orders-api/r43.zip" in result.stdout
+
+
+def test_an_s3_package_in_a_flow_versions_mapping(tmp_path: Path) -> None:
+    original = HEAD + f"  versions: {{r41: {{codeSha256: '{SHA_41}'}}}}  # all\n" + ALIASES
+    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43, *S3,
+        "--s3-object-version", "v1",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text() == original.replace(
+        "'}}",
+        f"'}}, r43: {{codeSha256: '{SHA_43}', code: {{s3: {{bucket: example-packages, "
+        "key: orders-api/r43.zip, objectVersion: v1}}}}",
+    )
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert version.code == S3Code("example-packages", "orders-api/r43.zip", "v1")
+
+
+def test_an_s3_package_is_hashed_from_the_uploaded_zip(tmp_path: Path) -> None:
+    repository, outside = tmp_path / "repo", tmp_path / "build.zip"
+    outside.write_bytes(b"PK uploaded")
+    write_repository(repository, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS).encode()})
+    expected_sha = base64.b64encode(hashlib.sha256(b"PK uploaded").digest()).decode()
+
+    result = run(add_version_command, repository, "orders-api", "r43", "--zip", str(outside), *S3)
+
+    assert result.exit_code == 0, result.output
+    assert "outside the repository" not in result.stdout
+    version = loaded_function(repository, "orders-api").versions["r43"]
+    assert (version.code_sha256, version.code) == (
+        expected_sha,
+        S3Code("example-packages", "orders-api/r43.zip"),
+    )
+
+
+def test_the_s3_options_win_over_a_zip_inside_the_repository(tmp_path: Path) -> None:
+    package = b"PK\x03\x04 a deployment package"
+    write_repository(
+        tmp_path,
+        {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode(), "dist/r43.zip": package},
+    )
+    expected_sha = base64.b64encode(hashlib.sha256(package).digest()).decode()
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--zip", str(tmp_path / "dist/r43.zip"),
+        *S3,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    added = (
+        f'    r43:\n      codeSha256: "{expected_sha}"\n'
+        "      code:\n        s3:\n          bucket: example-packages\n"
+        "          key: orders-api/r43.zip\n"
+    )
+    assert (tmp_path / "orders-api.yaml").read_text() == HEAD + BLOCK_VERSIONS + added + ALIASES
+    assert "the S3 object is recorded as the code, not dist/r43.zip" in result.stdout
+    assert result.stdout.count("\n") == 1
+    version = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert version.code == S3Code("example-packages", "orders-api/r43.zip")
+
+
+def test_the_same_label_with_the_same_hash_changes_nothing(tmp_path: Path) -> None:
+    write_repository(tmp_path, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS).encode()})
+    before = snapshot(tmp_path)
+
+    result = run(add_version_command, tmp_path, "orders-api", "r42", "--code-sha256", SHA_42)
+
+    assert result.exit_code == 0
+    assert "already declared with this codeSha256; nothing to change" in result.stdout
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["orders-api", "r42", "--code-sha256", SHA_43], "already declares version 'r42'"),
+        (["orders-api", "r43", "--code-sha256", "abc="], "'abc=' is not a base64 SHA-256"),
+        (["orders-api", "43", "--code-sha256", SHA_43], "made only of digits"),
+        (["billing", "r43", "--code-sha256", SHA_43], "no declaration has metadata.name"),
+        (["orders-api", "r43", "--zip", "missing.zip"], "missing.zip: not a file"),
+        (["orders-api", "r43"], "give exactly one of --code-sha256 and --zip"),
+        (["orders-api", "r43", "--code-sha256", SHA_43, "--zip", "x.zip"], "exactly one"),
+        (["orders-api", "r43", "--code-sha256", SHA_43, "--description", "d" * 300], "256"),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-bucket", "b"],
+            "--s3-bucket needs --s3-key",
+        ),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-key", "k.zip"],
+            "--s3-key needs --s3-bucket",
+        ),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-object-version", "v1"],
+            "--s3-object-version needs --s3-bucket and --s3-key",
+        ),
+        (
+            ["orders-api", "r43", "--code-sha256", SHA_43, "--s3-bucket", "", "--s3-key", "k"],
+            "--s3-bucket is empty",
+        ),
+        (["orders-api", "r43", *S3], "give exactly one of --code-sha256 and --zip"),
+        (["orders-api", "r42", "--code-sha256", SHA_43, *S3], "already declares version 'r42'"),
+        (["orders-api", "r43", "--code-sha256", "abc=", *S3], "is not a base64 SHA-256"),
+        (
+            ["orders-api", "r43", "--zip", "dist/r43.zip", "--s3-bucket", "b"],
+            "--s3-bucket needs --s3-key",
+        ),
+    ],
+)
+def test_a_bad_version_leaves_every_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], problem: str
+) -> None:
+    original = HEAD + BLOCK_VERSIONS + "  aliases:\n    live: {version: r41, routing: {r42: 0.1}}\n"
+    write_repository(tmp_path, {"orders-api.yaml": original.encode(), "dist/r43.zip": b"PK"})
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+
+    result = run(add_version_command, tmp_path, *args)
+
+    assert result.exit_code == 1, result.output
+    assert snapshot(tmp_path) == before
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1
+    assert problem in result.stderr
