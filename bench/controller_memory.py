@@ -90,7 +90,7 @@ def child(repo: Path, endpoint: str, arguments: argparse.Namespace) -> None:
     source = open_source(settings.repo, settings.ref, cache_dir=settings.cache_dir)
     with registry_for(settings, observer=MetricsObserver(metrics)) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
-        controller = Controller(settings, source, registry, metrics)
+        controller = Controller(settings.loop, source, registry, metrics)
         controller.state.revision = source.sync()
         before = peak_rss_mib()
         print(f"peak RSS before (imports done, controller built): {before:.1f} MiB")

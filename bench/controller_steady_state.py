@@ -87,7 +87,7 @@ def measure(server: EmulatorServer, repo: Path, arguments: argparse.Namespace) -
     source = open_source(settings.repo, settings.ref, cache_dir=settings.cache_dir)
     with registry_for(settings, observer=MetricsObserver(metrics)) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
-        controller = Controller(settings, source, registry, metrics)
+        controller = Controller(settings.loop, source, registry, metrics)
         controller.state.revision = source.sync()
 
         for index in range(arguments.passes + 1):

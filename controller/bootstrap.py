@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.adapters.git import GitCredentials, is_remote, open_source, redact
+from controller.adapters.git import is_remote, redact
 from controller.adapters.git.credentials import secrets_of
 from controller.adapters.git.reader import CommitCodeReader, load_commit
 from controller.adapters.http.server import ControllerServer
 from controller.adapters.logging import configure as configure_logging
 from controller.adapters.logging import get_logger
 from controller.adapters.metrics import Metrics
-from controller.adapters.registry.aws import AwsRegistry, AwsSettings
+from controller.adapters.registry.aws import AwsRegistry
 from controller.adapters.registry.cache import CachingRegistry
 from controller.adapters.registry.connect import open_registry
 from controller.adapters.registry.port import RegistryObserver
@@ -40,15 +40,8 @@ def registry_for(
     settings: Settings, *, observer: RegistryObserver | None = None
 ) -> Iterator[AwsRegistry]:
     """The registry the settings name, open until the block ends."""
-    aws = AwsSettings(
-        endpoint_url=settings.endpoint_url,
-        retry_mode=settings.retry_mode,
-        max_attempts=settings.max_attempts,
-        requests_per_second=settings.requests_per_second,
-        account=settings.account,
-    )
     with open_registry(
-        settings.registry, region=settings.region, settings=aws, observer=observer
+        settings.registry, region=settings.region, settings=settings.aws, observer=observer
     ) as registry:
         yield registry
 
@@ -94,31 +87,20 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     True when the loop finished within it; False when a pass was still running, which the
     caller must not wait for (its threads are daemons, or the process would outlive SIGTERM).
     """
-    credentials = GitCredentials.from_environment(
-        os.environ,
-        token_file=settings.git_token_file,
-        ssh_key_file=settings.git_ssh_key_file,
-        known_hosts_file=settings.git_known_hosts_file,
-    )
-    webhook_secret = _webhook_secret(settings.webhook_secret_file)
+    credentials = settings.git.credentials(os.environ)
+    webhook_secret = settings.http.webhook_secret()
     secrets = secrets_of(settings.repo, credentials)
     if webhook_secret is not None:
         secrets.append(webhook_secret.decode("utf-8", "replace"))
     configure_logging(settings.log_format, secrets=secrets)
     log = get_logger("controller")
     metrics = Metrics()
-    source = open_source(
-        settings.repo,
-        settings.ref,
-        cache_dir=settings.cache_dir,
-        poll_interval=settings.poll_interval,
-        credentials=credentials,
-    )
-    host, port = parse_listen(settings.listen)
+    source = settings.git.open(credentials)
+    host, port = settings.http.address()
     with registry_for(settings, observer=MetricsObserver(metrics)) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
         account = aws.caller_account()
-        controller = Controller(settings, source, registry, metrics, account=account)
+        controller = Controller(settings.loop, source, registry, metrics, account=account)
         server = ControllerServer(
             host,
             port,
@@ -171,27 +153,3 @@ def _masked(
         return redactor.mask_mapping(status())
 
     return masked_status
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::]:8080`` for IPv6) as a host and a port number."""
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigurationError(
-            f"--listen {listen!r} is not HOST:PORT; write for example 0.0.0.0:8080"
-        )
-    return host.strip("[]"), int(port)
-
-
-def _webhook_secret(path: Path | None) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        secret = path.read_bytes().strip()
-    except OSError as error:
-        raise ConfigurationError(
-            f"--webhook-secret-file {path}: cannot read it ({error.strerror})"
-        ) from error
-    if not secret:
-        raise ConfigurationError(f"--webhook-secret-file {path} is empty")
-    return secret

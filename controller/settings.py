@@ -3,6 +3,11 @@
 Every setting can come from a command-line flag, a ``LAMBDA_GITOPS_*`` environment variable, the
 configuration file (``--config``, YAML) or its default, in that order of precedence. Nothing else
 in the package reads the environment.
+
+Users name settings flat (``--repo``, ``LAMBDA_GITOPS_RESYNC_INTERVAL``, ``resync-interval:``),
+so the model is flat too; each part of the controller takes its own group, built here and only
+here: ``git`` for the Git source, ``aws`` for the registry adapter, ``loop`` for the loop and
+``http`` for the endpoints. The group types belong to the parts that use them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,11 @@ from pydantic_settings import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from controller.adapters.git import GitSettings
+from controller.adapters.http.server import HttpSettings
+from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
+from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
 
 ENV_PREFIX = "LAMBDA_GITOPS_"
@@ -128,6 +137,48 @@ class Settings(BaseSettings):
         "auto", description="auto: JSON unless on a terminal."
     )
     scope: Scope = Field(default_factory=Scope, description="What may be written.")
+
+    # -- each part of the controller's view of these settings -----------------------------------
+
+    @property
+    def git(self) -> GitSettings:
+        return GitSettings(
+            repo=self.repo,
+            ref=self.ref,
+            cache_dir=self.cache_dir,
+            poll_interval=self.poll_interval,
+            token_file=self.git_token_file,
+            ssh_key_file=self.git_ssh_key_file,
+            known_hosts_file=self.git_known_hosts_file,
+        )
+
+    @property
+    def aws(self) -> AwsSettings:
+        return AwsSettings(
+            endpoint_url=self.endpoint_url,
+            retry_mode=self.retry_mode,
+            max_attempts=self.max_attempts,
+            requests_per_second=self.requests_per_second,
+            account=self.account,
+        )
+
+    @property
+    def loop(self) -> LoopSettings:
+        return LoopSettings(
+            ref=self.ref,
+            path=self.path,
+            region=self.region,
+            mode=self.mode,
+            resync_interval=self.resync_interval,
+            concurrency=self.concurrency,
+            shutdown_grace=self.shutdown_grace,
+            in_scope=self.scope.allows,
+            account=self.account,
+        )
+
+    @property
+    def http(self) -> HttpSettings:
+        return HttpSettings(listen=self.listen, webhook_secret_file=self.webhook_secret_file)
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):

@@ -22,13 +22,17 @@ import json
 import logging
 import uuid
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import cast
 from urllib.parse import parse_qs
 
-from controller.adapters.http.base import ClosingHTTPServer, ConnectionFault, FaultReporter
+from controller.adapters.http.base import (
+    ClosingHTTPServer,
+    ConnectionFault,
+    FaultReporter,
+    JsonRequestHandler,
+)
 from controller.errors import ConfigurationError, LambdaGitopsError
 from lambda_emulator.faults import FaultInjector, Faults
 from lambda_emulator.store import Caller, EmulatorStore
@@ -284,10 +288,9 @@ class _HttpServer(ClosingHTTPServer):
         )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonRequestHandler):
     """Reads one request at a time off a keep-alive connection and writes the answer whole."""
 
-    protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     timeout = IDLE_TIMEOUT_SECONDS  # StreamRequestHandler applies it to the socket
     raw_requestline: bytes
@@ -329,40 +332,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
 
-    # The do_* names are the ones BaseHTTPRequestHandler dispatches to.
-    def do_GET(self) -> None:
+    def serve(self) -> None:
         self._serve()
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a request the base class could not parse in Lambda's JSON, not in HTML."""
-        self.close_connection = True
-        text = message or explain or "Bad request."
-        if code == 501:  # an HTTP method the server has no handler for at all
-            error = LambdaApiError("MethodNotAllowedException", 405, text)
-        else:
-            error = LambdaApiError("BadRequestException", code, text)
-        self._write(error_response(error))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: a log line per request would drown a benchmark's output."""
+    def refuse(self, status: int, message: str) -> None:
+        """A request the base class could not parse, answered in Lambda's JSON."""
+        self._write(error_response(LambdaApiError("BadRequestException", status, message)))
 
     def _serve(self) -> None:
         body = self._read_body()
@@ -421,8 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
         While every handler slot is taken, the connection is closed after the answer, so that
         the clients waiting for a slot get one.
         """
-        if cast(_HttpServer, self.server).saturated:
-            self.close_connection = True
+        self.close_if_saturated()
         phrase = _REASONS.get(response.status, "")
         lines = [
             f"HTTP/1.1 {response.status} {phrase}",

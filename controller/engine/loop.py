@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from controller.adapters.git import GitSource, Revision, SourceError
 from controller.adapters.git.reader import CommitCodeReader, load_commit
@@ -29,6 +29,7 @@ from controller.adapters.metrics import Metrics
 from controller.adapters.registry.port import Registry
 from controller.core.declarations import Declarations
 from controller.core.plan import action_kind
+from controller.engine.applier import InScope
 from controller.engine.reconciler import FunctionResult, PassResult, run_pass
 from controller.engine.status import (
     Defaults,
@@ -40,7 +41,6 @@ from controller.engine.status import (
     passed,
     status_keys,
 )
-from controller.settings import Settings
 
 JITTER = 0.1
 """The resync timer runs out at its interval plus or minus this fraction, so that many
@@ -110,13 +110,33 @@ class ControllerState:
             }
 
 
+@dataclass(frozen=True, slots=True)
+class LoopSettings:
+    """What the long-running loop needs of the configuration; ``Settings.loop`` builds it."""
+
+    ref: str
+    """The followed ref, as configured (shown in ``/status``)."""
+    path: str
+    """The folder of the repository holding declarations."""
+    region: str
+    """The region of declarations that name none."""
+    mode: Literal["enforce", "detect"]
+    resync_interval: float
+    concurrency: int
+    shutdown_grace: float
+    in_scope: InScope
+    """Whether a function ARN may be written to."""
+    account: str | None = None
+    """The account a bare function name means, when configured."""
+
+
 class Controller:
     """Follows a Git source and keeps the registry converged (``enforce``) or watched
     (``detect``), reporting through metrics, logs and ``ControllerState``."""
 
     def __init__(
         self,
-        settings: Settings,
+        settings: LoopSettings,
         source: GitSource,
         registry: Registry,
         metrics: Metrics,
@@ -228,7 +248,7 @@ class Controller:
             result = run_pass(
                 self._registry,
                 declarations,
-                in_scope=self._settings.scope.allows,
+                in_scope=self._settings.in_scope,
                 code=CommitCodeReader(self._source.path, revision.sha)
                 if self._settings.mode == "enforce"
                 else None,

@@ -79,7 +79,7 @@ def controller(repo: git.Repo, server: EmulatorServer, mode: str = "enforce") ->
     source = LocalSource(Path(repo.working_dir), "HEAD")
     registry = CachingRegistry(AwsRegistry(AwsSettings(endpoint_url=server.endpoint_url)))
     metrics = Metrics()
-    harness = Harness(Controller(settings, source, registry, metrics), source, metrics)
+    harness = Harness(Controller(settings.loop, source, registry, metrics), source, metrics)
     harness.follow()
     return harness
 

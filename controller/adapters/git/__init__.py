@@ -10,6 +10,8 @@ credential, and callbacks when the revision moves.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from controller.adapters.git.credentials import NO_CREDENTIALS, GitCredentials, is_scp_like, redact
@@ -19,6 +21,7 @@ from controller.adapters.git.remote import RemoteSource
 
 __all__ = [
     "GitCredentials",
+    "GitSettings",
     "GitSource",
     "LocalSource",
     "RemoteSource",
@@ -30,6 +33,38 @@ __all__ = [
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True, slots=True)
+class GitSettings:
+    """Where the declarations repository is and how to reach it; ``Settings.git`` builds it."""
+
+    repo: str
+    ref: str
+    cache_dir: Path
+    poll_interval: float
+    token_file: Path | None = None
+    ssh_key_file: Path | None = None
+    known_hosts_file: Path | None = None
+
+    def credentials(self, environ: Mapping[str, str]) -> GitCredentials:
+        """The credentials to present, from the environment and the configured files."""
+        return GitCredentials.from_environment(
+            environ,
+            token_file=self.token_file,
+            ssh_key_file=self.ssh_key_file,
+            known_hosts_file=self.known_hosts_file,
+        )
+
+    def open(self, credentials: GitCredentials) -> GitSource:
+        """The source these settings name (see ``open_source``)."""
+        return open_source(
+            self.repo,
+            self.ref,
+            cache_dir=self.cache_dir,
+            poll_interval=self.poll_interval,
+            credentials=credentials,
+        )
 
 
 def is_remote(repo: str) -> bool:

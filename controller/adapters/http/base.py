@@ -33,6 +33,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -177,3 +178,71 @@ class ClosingHTTPServer(ThreadingHTTPServer):
         with self._lock:
             self._busy -= 1
         self._slots.release()
+
+
+class JsonRequestHandler(BaseHTTPRequestHandler):
+    """What both servers' handlers share: HTTP/1.1 keep-alive, one entry point for every
+    method, errors of the request line in the server's own JSON, and no line per request.
+
+    A subclass implements ``serve`` (answer the request read so far) and ``refuse`` (answer a
+    request the base class could not parse), and calls ``close_if_saturated`` before it writes,
+    so that clients waiting for a handler slot get one.
+    """
+
+    protocol_version = "HTTP/1.1"
+
+    def serve(self) -> None:
+        """Answer the request whose line and headers have been read."""
+        raise NotImplementedError
+
+    def refuse(self, status: int, message: str) -> None:
+        """Answer a request the base class refused before any ``do_*`` method ran."""
+        raise NotImplementedError
+
+    # The do_* names are the ones BaseHTTPRequestHandler dispatches to; each server routes every
+    # method itself, so that an unknown one gets its 405 or 404 rather than the base's 501.
+    def do_GET(self) -> None:
+        self.serve()
+
+    def do_HEAD(self) -> None:
+        self.serve()
+
+    def do_POST(self) -> None:
+        self.serve()
+
+    def do_PUT(self) -> None:
+        self.serve()
+
+    def do_DELETE(self) -> None:
+        self.serve()
+
+    def do_PATCH(self) -> None:
+        self.serve()
+
+    def do_OPTIONS(self) -> None:
+        self.serve()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's error answer, in the server's JSON rather than in HTML.
+
+        A method without a ``do_*`` handler (the base class's 501) is no server fault: it goes
+        to ``serve`` like any other, which answers 405 or 404 as the path calls for.
+        """
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            self.serve()
+            return
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            # The base class assumes HTTP/0.9, which has no status line, until it has parsed a
+            # request line; a client that sent a malformed one should still see the status.
+            self.request_version = "HTTP/1.1"
+        self.refuse(code, message or explain or HTTPStatus(code).phrase)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: a line per request would drown the log lines that matter."""
+
+    def close_if_saturated(self) -> None:
+        """Close the connection after this answer while every handler slot is taken."""
+        server = self.server
+        if isinstance(server, ClosingHTTPServer) and server.saturated:
+            self.close_connection = True

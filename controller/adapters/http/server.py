@@ -37,15 +37,21 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from controller.adapters.http.base import ClosingHTTPServer, ConnectionFault, FaultReporter
+from controller.adapters.http.base import (
+    ClosingHTTPServer,
+    ConnectionFault,
+    FaultReporter,
+    JsonRequestHandler,
+)
 from controller.adapters.logging import get_logger
 from controller.errors import ConfigurationError
 
@@ -63,6 +69,39 @@ GITLAB_HEADER = "X-Gitlab-Token"
 GENERIC_HEADER = "X-Signature-256"
 _GZIP_MINIMUM = 1024
 """Below this many bytes, compressing costs more than it saves."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """Where the endpoints listen and the webhook's secret; ``Settings.http`` builds it."""
+
+    listen: str
+    """``HOST:PORT``; ``[::]:8080`` for IPv6."""
+    webhook_secret_file: Path | None = None
+
+    def address(self) -> tuple[str, int]:
+        """``listen`` as a host and a port number."""
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigurationError(
+                f"--listen {self.listen!r} is not HOST:PORT; write for example 0.0.0.0:8080"
+            )
+        return host.strip("[]"), int(port)
+
+    def webhook_secret(self) -> bytes | None:
+        """The webhook's shared secret, or ``None`` when the webhook is off."""
+        path = self.webhook_secret_file
+        if path is None:
+            return None
+        try:
+            secret = path.read_bytes().strip()
+        except OSError as error:
+            raise ConfigurationError(
+                f"--webhook-secret-file {path}: cannot read it ({error.strerror})"
+            ) from error
+        if not secret:
+            raise ConfigurationError(f"--webhook-secret-file {path} is empty")
+        return secret
 
 
 class ControllerServer:
@@ -271,10 +310,9 @@ _ENDPOINTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 """Each path and the methods it answers; any other method on it is a 405."""
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonRequestHandler):
     """Answers one request at a time off a keep-alive connection."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "lambda-gitops"
     timeout = SOCKET_TIMEOUT_SECONDS  # StreamRequestHandler applies it to the socket
     _body_read: bool
@@ -283,48 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
     def controller(self) -> ControllerServer:
         return cast(_HttpServer, self.server).controller
 
-    # The do_* names are the ones BaseHTTPRequestHandler dispatches to.
-    def do_GET(self) -> None:
+    def serve(self) -> None:
         self._serve()
 
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer a request the base class could not parse in JSON, like every other answer.
-
-        A method without a ``do_*`` handler (the base class's 501) is answered as any other
-        method a path does not take: 405 naming the allowed ones, or 404 for an unknown path.
-        A server fault it is not, and the answer should help the client.
-        """
-        if code == HTTPStatus.NOT_IMPLEMENTED:
-            self._serve()
-            return
-        self.close_connection = True
-        if self.request_version == "HTTP/0.9":
-            # The base class assumes HTTP/0.9, which has no status line, until it has parsed a
-            # request line; a client that sent a malformed one should still see the status.
-            self.request_version = "HTTP/1.1"
-        status = HTTPStatus(code)
-        self._write(_error(status, message or status.phrase))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: a line per probe and scrape would drown the controller's own log lines."""
+    def refuse(self, status: int, message: str) -> None:
+        self._write(_error(HTTPStatus(status), message))
 
     def _serve(self) -> None:
         self._body_read = False
@@ -467,8 +468,7 @@ class _Handler(BaseHTTPRequestHandler):
         While every handler slot is taken, the connection is closed after the answer, so that an
         idle keep-alive client does not keep a waiting one from being served.
         """
-        if cast(_HttpServer, self.server).saturated:
-            self.close_connection = True
+        self.close_if_saturated()
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
