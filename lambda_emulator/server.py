@@ -23,11 +23,11 @@ import logging
 import uuid
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import cast
 from urllib.parse import parse_qs
 
 from controller.adapters.http.base import (
+    BackgroundServer,
     ClosingHTTPServer,
     ConnectionFault,
     FaultReporter,
@@ -64,7 +64,7 @@ IDLE_TIMEOUT_SECONDS = 60.0
 makes between two calls on one client, and the same as botocore's own read timeout."""
 
 
-class EmulatorServer:
+class EmulatorServer(BackgroundServer):
     """The emulated Lambda registry on a local port, serving from a daemon thread.
 
     ``faults`` may be replaced at any time; the change applies to the next request. With
@@ -158,18 +158,6 @@ class EmulatorServer:
         store, self._store, self._api = self._store, None, None
         if store is not None:
             store.close()
-
-    def __enter__(self) -> EmulatorServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def request_counts(self) -> dict[str, int]:
         """Requests received per operation name, throttled ones included."""

@@ -79,9 +79,7 @@ class AliasChange:
 
     @property
     def change(self) -> Literal["created", "removed", "changed"]:
-        if self.before is None:
-            return "created"
-        return "removed" if self.after is None else "changed"
+        return "created" if self.before is None else _gone_or_changed(self.after)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -94,7 +92,15 @@ class AliasChange:
             "routing": dict(before.routing) != dict(after.routing),
             "description": before.description != after.description,
         }
-        return tuple(name for name, differs in changed.items() if differs)
+        return _changed_fields(changed)
+
+
+def _gone_or_changed(after: object | None) -> Literal["removed", "changed"]:
+    return "removed" if after is None else "changed"
+
+
+def _changed_fields(changed: Mapping[str, bool]) -> tuple[str, ...]:
+    return tuple(name for name, differs in changed.items() if differs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +113,7 @@ class VersionChange:
 
     @property
     def change(self) -> Literal["added", "removed", "changed"]:
-        if self.before is None:
-            return "added"
-        return "removed" if self.after is None else "changed"
+        return "added" if self.before is None else _gone_or_changed(self.after)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -122,7 +126,7 @@ class VersionChange:
             "description": before.description != after.description,
             "code": before.code != after.code,
         }
-        return tuple(name for name, differs in changed.items() if differs)
+        return _changed_fields(changed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,5 +136,20 @@ def test_dockerignore() -> None:
     }
     for entry in (".git", ".venv", ".demo", "tests", ".pytest_cache", ".mypy_cache"):
         assert entry in ignored, entry
-    for needed in ("controller", "pyproject.toml", "constraints.txt", "README.md"):
+    for needed in (
+        "controller",
+        "lambda_emulator",
+        "pyproject.toml",
+        "constraints.txt",
+        "README.md",
+    ):
         assert needed not in ignored, needed
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    """``lambda-gitops`` imports the emulator's commands, so an image without it cannot start."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    for package in packages:
+        assert f"COPY {package} ./{package}" in dockerfile, package

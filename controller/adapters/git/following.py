@@ -49,6 +49,23 @@ class Wakeup:
                 self._condition.wait(min(remaining, _STOP_CHECK))
 
 
+class FollowedState:
+    """What both kinds of source keep: the last good revision, a lock around syncs, and the
+    wake-up that a ``poke`` (a webhook) sets."""
+
+    def __init__(self) -> None:
+        self._revision: Revision | None = None
+        self._lock = threading.Lock()
+        self._wakeup = Wakeup()
+
+    @property
+    def revision(self) -> Revision | None:
+        return self._revision
+
+    def poke(self) -> None:
+        self._wakeup.set()
+
+
 class Schedule:
     """The wait before the next sync: the interval after a success, a growing backoff after a
     failure, each with random jitter so that many controllers do not fetch in step."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import watchfiles
 
 from controller.adapters.git.command import run_git, summary
-from controller.adapters.git.following import Schedule, Wakeup, follow
+from controller.adapters.git.following import FollowedState, Schedule, follow
 from controller.adapters.git.port import Revision, SourceError
 from controller.adapters.logging import get_logger
 from controller.errors import ConfigurationError
@@ -28,20 +28,18 @@ _WATCH_TIMEOUT_MS = 1000
 """How long watchfiles waits before yielding an empty batch; the first one means "watching"."""
 
 
-class LocalSource:
+class LocalSource(FollowedState):
     """A repository on this machine (a working clone or a bare repository)."""
 
     def __init__(
         self, path: Path, ref: str, *, resync_interval: float = 60.0, jitter: float = 0.1
     ) -> None:
+        super().__init__()
         self._path = path
         self._ref = ref
         self._git_dirs = _git_folders(path)
         self._resync_interval = resync_interval
         self._jitter = jitter
-        self._revision: Revision | None = None
-        self._lock = threading.Lock()
-        self._wakeup = Wakeup()
 
     @property
     def path(self) -> Path:
@@ -51,18 +49,11 @@ class LocalSource:
     def display_url(self) -> str:
         return str(self._path)
 
-    @property
-    def revision(self) -> Revision | None:
-        return self._revision
-
     def sync(self) -> Revision:
         with self._lock:
             sha = resolve_commit(self._path, self._ref, where=str(self._path))
             self._revision = Revision(sha=sha, ref=self._ref)
             return self._revision
-
-    def poke(self) -> None:
-        self._wakeup.set()
 
     def run(
         self,

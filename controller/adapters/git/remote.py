@@ -25,7 +25,7 @@ from pathlib import Path
 
 from controller.adapters.git.command import DEFAULT_TIMEOUT, GitResult, run_git, summary
 from controller.adapters.git.credentials import REMOTE_NAME, GitCredentials, remote_access
-from controller.adapters.git.following import Schedule, Wakeup, follow
+from controller.adapters.git.following import FollowedState, Schedule, follow
 from controller.adapters.git.port import Revision, SourceError
 from controller.adapters.logging import get_logger
 
@@ -33,7 +33,7 @@ _MISSING_REF = "couldn't find remote ref"
 _CACHE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class RemoteSource:
+class RemoteSource(FollowedState):
     """A remote followed through a bare cache clone under ``cache_dir``."""
 
     def __init__(
@@ -49,6 +49,7 @@ class RemoteSource:
         timeout: float = DEFAULT_TIMEOUT,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__()
         self._ref = ref
         self._access = remote_access(url, credentials, os.environ if environ is None else environ)
         self._local_ref = f"refs/lambda-gitops/{ref.removeprefix('refs/')}"
@@ -59,9 +60,6 @@ class RemoteSource:
         self._timeout = timeout
         self._shallow = True
         self._cache_checked = False
-        self._revision: Revision | None = None
-        self._lock = threading.Lock()
-        self._wakeup = Wakeup()
 
     @property
     def path(self) -> Path:
@@ -70,10 +68,6 @@ class RemoteSource:
     @property
     def display_url(self) -> str:
         return self._access.display_url
-
-    @property
-    def revision(self) -> Revision | None:
-        return self._revision
 
     def __repr__(self) -> str:
         return f"RemoteSource({self.display_url!r}, {self._ref!r})"
@@ -87,9 +81,6 @@ class RemoteSource:
                 raise
             self._revision = Revision(sha=sha, ref=self._ref)
             return self._revision
-
-    def poke(self) -> None:
-        self._wakeup.set()
 
     def run(
         self,

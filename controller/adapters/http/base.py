@@ -35,7 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 BACKLOG = 1024
 """Connections the kernel queues before the server accepts them; Linux caps it at
@@ -246,3 +247,26 @@ class JsonRequestHandler(BaseHTTPRequestHandler):
         server = self.server
         if isinstance(server, ClosingHTTPServer) and server.saturated:
             self.close_connection = True
+
+
+class BackgroundServer:
+    """A server that serves from a thread of its own between ``start`` and ``stop``, and as a
+    context manager: ``with Server(...) as server:``."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

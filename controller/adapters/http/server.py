@@ -40,13 +40,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from controller.adapters.http.base import (
+    BackgroundServer,
     ClosingHTTPServer,
     ConnectionFault,
     FaultReporter,
@@ -104,7 +105,7 @@ class HttpSettings:
         return secret
 
 
-class ControllerServer:
+class ControllerServer(BackgroundServer):
     """The controller's endpoints on ``host:port``, served from a daemon thread.
 
     The callables are the server's only view of the controller: ``status`` gives the JSON body of
@@ -170,18 +171,6 @@ class ControllerServer:
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
             httpd.stop()
-
-    def __enter__(self) -> ControllerServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """Which sender a delivery proves to come from (``github``, ``gitlab``, ``generic``).
