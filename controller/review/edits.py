@@ -32,7 +32,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
 from controller.core.declarations import RepositoryTree, parse_declarations
 from controller.core.declarations.schema import API_GROUP, KIND
-from controller.core.model import FUNCTION_ARN_PATTERN, DesiredFunction, RepoZip, S3Code, weight
+from controller.core.model import DesiredFunction, FunctionRef, RepoZip, S3Code, weight
 from controller.errors import EditRefused
 from controller.review import yamltext
 
@@ -272,8 +272,7 @@ def _identity(document: Node) -> tuple[str, str | None] | None:
 
 
 def _bare(function_name: str) -> str:
-    arn = FUNCTION_ARN_PATTERN.fullmatch(function_name)
-    return arn["name"] if arn else function_name
+    return FunctionRef(function_name, region="").bare_name
 
 
 def _spec_of(found: _Found) -> tuple[ScalarNode, MappingNode]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.errors import ConfigurationError
+from controller.errors import ConfigurationError, RevisionUnreadable
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -83,3 +83,23 @@ def summary(stderr: str, *, lines: int = 4) -> str:
     """The last few non-empty lines of git's stderr, on one line, for an error message."""
     kept = [line.strip() for line in stderr.splitlines() if line.strip()]
     return "; ".join(kept[-lines:]) or "no message from git"
+
+
+def resolve_commit(repository: Path, ref: str, *, where: str) -> str:
+    """The SHA of the commit ``ref`` names in ``repository``; ``RevisionUnreadable`` when none.
+
+    The one place a ref becomes a commit, for the sources and for the declarations reader
+    alike, so that both read the same commit for the same ref (branches, tags, annotated
+    tags, ``HEAD~1``, a SHA).
+    """
+    result = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        cwd=repository,
+    )
+    if not result.ok:
+        detail = f" ({summary(result.stderr)})" if result.stderr.strip() else ""
+        raise RevisionUnreadable(
+            f"the ref {ref!r} does not name a commit in {where}; check the branch, tag or SHA, "
+            f"and fetch it first if it is remote{detail}"
+        )
+    return result.stdout.strip()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import watchfiles
 
-from controller.adapters.git.command import run_git, summary
+from controller.adapters.git.command import resolve_commit, run_git
 from controller.adapters.git.following import FollowedState, Schedule, follow
-from controller.adapters.git.port import Revision, SourceError
+from controller.adapters.git.port import Revision
 from controller.adapters.logging import get_logger
 from controller.errors import ConfigurationError
 
@@ -136,15 +136,3 @@ def _git_folders(path: Path) -> tuple[Path, ...]:
     git_dir, common_dir = result.stdout.splitlines()[:2]
     folders = {Path(git_dir).resolve(), (path / common_dir).resolve()}
     return tuple(sorted(folders))
-
-
-def resolve_commit(repository: Path, ref: str, *, where: str) -> str:
-    """The SHA of the commit ``ref`` names in ``repository``; ``SourceError`` when none."""
-    result = run_git(
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
-        cwd=repository,
-    )
-    if not result.ok:
-        detail = f": {summary(result.stderr)}" if result.stderr.strip() else ""
-        raise SourceError(f"ref {ref} does not resolve to a commit in {where}{detail}")
-    return result.stdout.strip()

@@ -19,8 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import git
-from git.exc import BadName, BadObject
 
+from controller.adapters.git.command import resolve_commit
 from controller.core.declarations.parser import (
     DEFAULT_LIMITS,
     Declarations,
@@ -193,16 +193,9 @@ def _open_repository(repo_path: Path) -> git.Repo:
 
 
 def _resolve_commit(repo: git.Repo, ref: str, repo_path: Path) -> git.Commit:
-    try:
-        commit = repo.commit(ref)
-        # A full SHA is taken on trust and read lazily; reading the tree proves it exists.
-        commit.tree  # noqa: B018
-    except (BadName, BadObject, ValueError, git.GitCommandError) as error:
-        raise RevisionUnreadable(
-            f"the ref {ref!r} does not name a commit in {repo_path}; check the branch, tag or "
-            "SHA, and fetch it first if it is remote"
-        ) from error
-    return commit
+    """The commit ``ref`` names, resolved by git itself as the sources resolve it; gitpython
+    then reads its tree and blobs through one long-lived ``cat-file`` process."""
+    return repo.commit(resolve_commit(repo_path, ref, where=str(repo_path)))
 
 
 def _normalised_subpath(subpath: str) -> str:

@@ -91,7 +91,7 @@ def test_an_unknown_ref_is_an_error_not_an_empty_state(
     work: Path, follow: Callable[[GitSource], Recorder]
 ) -> None:
     source = local(work, "no-such-branch")
-    with pytest.raises(SourceError, match="ref no-such-branch does not resolve"):
+    with pytest.raises(SourceError, match="the ref 'no-such-branch' does not name a commit"):
         source.sync()
     assert source.revision is None
     recorder = follow(source)
