@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 
@@ -63,6 +63,8 @@ class FunctionStatus:
     region: str
     status: SyncStatus
     drifted_aliases: Mapping[str, bool]
+    out_of_band_changes: Mapping[str, int] = field(default_factory=dict)
+    """Per declared alias, the out-of-band changes seen since the process started."""
 
     def __post_init__(self) -> None:
         # The Literal holds only for type-checked callers; a status from elsewhere must not
@@ -85,6 +87,8 @@ class Metrics:
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._fleet = _FleetSeries()
+        self._tally_lock = threading.Lock()
+        self._requests_made = 0
         self._reconciles = Counter(
             "lambda_gitops_reconcile_total",
             "Reconcile passes finished, by whether every function in the pass succeeded.",
@@ -196,6 +200,14 @@ class Metrics:
         """
         self._requests.labels(operation=operation, outcome=outcome).inc()
         self._request_seconds.labels(operation=operation).observe(seconds)
+        with self._tally_lock:
+            self._requests_made += 1
+
+    def requests_made(self) -> int:
+        """Lambda API calls made since start, every operation and outcome: a pass's log line
+        says how many it cost."""
+        with self._tally_lock:
+            return self._requests_made
 
     def registry_throttled(self, operation: str) -> None:
         """Count one HTTP 429 from Lambda, whether or not a retry then absorbed it."""
@@ -231,6 +243,7 @@ class _FleetSnapshot:
 
     sync_status: tuple[tuple[tuple[str, str, str], float], ...] = ()
     alias_drift: tuple[tuple[tuple[str, str, str], float], ...] = ()
+    out_of_band: tuple[tuple[tuple[str, str, str], float], ...] = ()
     aliases_drifted: int = 0
 
 
@@ -251,6 +264,7 @@ class _FleetSeries:
         seen: set[tuple[str, str]] = set()
         sync_status: list[tuple[tuple[str, str, str], float]] = []
         alias_drift: list[tuple[tuple[str, str, str], float]] = []
+        out_of_band: list[tuple[tuple[str, str, str], float]] = []
         for entry in sorted(statuses, key=lambda entry: (entry.function, entry.region)):
             key = (entry.function, entry.region)
             if key in seen:
@@ -265,9 +279,14 @@ class _FleetSeries:
                 sync_status.append((labels, 1.0 if status == entry.status else 0.0))
             for alias, drifted in sorted(entry.drifted_aliases.items()):
                 alias_drift.append(((entry.function, entry.region, alias), 1.0 if drifted else 0.0))
+                # Every declared alias has its series from the start, at 0, so that the first
+                # change is an increase Prometheus can see.
+                changes = float(entry.out_of_band_changes.get(alias, 0))
+                out_of_band.append(((entry.function, entry.region, alias), changes))
         snapshot = _FleetSnapshot(
             sync_status=tuple(sync_status),
             alias_drift=tuple(alias_drift),
+            out_of_band=tuple(out_of_band),
             aliases_drifted=sum(1 for _, value in alias_drift if value),
         )
         with self._lock:
@@ -288,6 +307,15 @@ class _FleetSeries:
         for labels, value in snapshot.alias_drift:
             alias_drift.add_metric(labels, value)
         yield alias_drift
+        out_of_band = CounterMetricFamily(
+            "lambda_gitops_out_of_band_changes",
+            "Changes to a declared alias made outside the controller (its RevisionId moved "
+            "without the controller writing it, or its seal no longer matches), since start.",
+            labels=["function", "region", "alias"],
+        )
+        for labels, value in snapshot.out_of_band:
+            out_of_band.add_metric(labels, value)
+        yield out_of_band
         yield GaugeMetricFamily(
             "lambda_gitops_aliases_drifted",
             "How many declared aliases differ from Git, over every function.",

@@ -163,6 +163,19 @@ class Alias:
     revision_id: str = ""
     arn: str = ""
 
+    @property
+    def effective_routing(self) -> dict[str, Decimal]:
+        """The routing without an entry for the alias's own version.
+
+        AWS shows such an entry for a moment while an alias switches versions; it sends no
+        traffic anywhere else, so it is not drift.
+        """
+        return {
+            version: share
+            for version, share in self.routing.items()
+            if version != self.function_version
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ZipCode:

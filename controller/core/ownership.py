@@ -5,14 +5,24 @@ this Git revision" is its description. The marker goes after the declared descri
 
     release 42 [lambda-gitops 3f2c9a1b7d4e]
 
-Two decisions rest on it. Pruning deletes only marked aliases, so an alias someone created by hand
-is never removed. And the planner compares the declared part only, so a new commit that leaves an
-alias alone causes no write just to refresh the revision in its marker.
+Three decisions rest on it. Pruning deletes only marked aliases, so an alias someone created by
+hand is never removed. The planner compares the declared part only, so a new commit that leaves an
+alias alone causes no write just to refresh the revision in its marker. And the marker is sealed
+with a short digest of what the controller wrote (version, routing, declared description)::
+
+    release 42 [lambda-gitops 3f2c9a1b7d4e #9c1e0f7a]
+
+so that an alias someone changed by hand while keeping the description is told from one the
+controller left as it wrote it, even by a controller that has just started and remembers nothing
+(see ``core.outofband``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
+from decimal import Decimal
 
 from controller.core.plan import MARKER_PREFIX
 
@@ -23,14 +33,22 @@ REVISION_LENGTH = 12
 """How much of the Git revision the marker keeps: enough to find the commit, short enough to leave
 room for the declared description."""
 
+DIGEST_LENGTH = 8
+"""Hex digits of the seal: a one in four billion chance that a change by hand goes unseen."""
+
 _ELLIPSIS = "…"
 
-_DECLARED_BUDGET = DESCRIPTION_LIMIT - len(f" {MARKER_PREFIX}]") - REVISION_LENGTH
+_SEAL = " #"
+
+_DECLARED_BUDGET = (
+    DESCRIPTION_LIMIT - len(f" {MARKER_PREFIX}]") - REVISION_LENGTH - len(_SEAL) - DIGEST_LENGTH
+)
 """Room left for the declared description. It is computed for a full-length revision even when a
 shorter one is given, so that how a declaration is shortened never depends on the revision: the
 comparison can then recognise a shortened description written at any earlier commit."""
 
 _MARKER = re.compile(rf"(?:^| ){re.escape(MARKER_PREFIX)}[^\]]*\]\Z")
+_SEALED = re.compile(rf"{re.escape(_SEAL)}(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})\]\Z")
 
 
 def describe(declared: str, revision: str) -> str:
@@ -69,3 +87,27 @@ def matches_declaration(description: str, declared: str) -> bool:
     """
     live = declared_part(description)
     return live == declared or live == shorten(declared)
+
+
+def seal(description: str, version: str, routing: Mapping[str, Decimal]) -> str:
+    """``description`` (as ``describe`` made it) with its marker sealed by the digest of what is
+    written: the alias's version and routing, as Lambda numbers them, and the declared text."""
+    if not is_managed(description):
+        return description
+    digest = state_digest(version, routing, declared_part(description))
+    return f"{description[:-1]}{_SEAL}{digest}]"
+
+
+def sealed_digest(description: str) -> str | None:
+    """The digest a sealed marker carries; ``None`` for no marker, or one written unsealed."""
+    if not is_managed(description):
+        return None
+    match = _SEALED.search(description)
+    return match["digest"] if match else None
+
+
+def state_digest(version: str, routing: Mapping[str, Decimal], declared: str) -> str:
+    """A digest of an alias's state: equal for equal version, routing (as numbers) and text."""
+    routes = ",".join(f"{target}={share.normalize()}" for target, share in sorted(routing.items()))
+    text = f"{version}|{routes}|{declared}"
+    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]

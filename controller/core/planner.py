@@ -284,7 +284,7 @@ def _resolve_alias(alias: DesiredAlias, live: Alias | None, versions: _Versions)
             f"alias {alias.name} points at $LATEST, which Lambda does not allow to route traffic "
             "to a second version"
         )
-    live_routing = {} if live is None else _effective_routing(live)
+    live_routing = {} if live is None else live.effective_routing
     routes = tuple(
         _resolve_route(alias, reference, weight, live_routing, versions)
         for reference, weight in alias.routing.items()
@@ -311,19 +311,6 @@ def _resolve_route(
         )
     target = versions.resolve(reference, live_routing.keys(), f"alias {alias.name} routes to")
     return _Route(reference, target, weight)
-
-
-def _effective_routing(live: Alias) -> dict[str, Decimal]:
-    """The live routing without an entry for the alias's own version.
-
-    AWS shows such an entry for a moment while an alias switches versions; it sends no traffic
-    anywhere else, so it is not drift.
-    """
-    return {
-        version: weight
-        for version, weight in live.routing.items()
-        if version != live.function_version
-    }
 
 
 def _compare_alias(
@@ -358,7 +345,7 @@ def _changes(target: _AliasTarget, live: Alias) -> tuple[Change, ...]:
     changes: list[Change] = []
     if target.version != live.function_version:
         changes.append(Change("version", live.function_version, _render_version(target)))
-    live_routing = _effective_routing(live)
+    live_routing = live.effective_routing
     if not _same_routing(target.routing, live_routing):
         changes.append(
             Change("routing", _render_live_routing(live_routing), _render_routes(target))

@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 from controller.adapters.registry.port import Registry
 from controller.core.model import (
+    Alias,
     CodeSource,
     DeclaredCode,
     DesiredFunction,
@@ -33,6 +34,7 @@ from controller.core.model import (
     S3Code,
     ZipCode,
 )
+from controller.core.ownership import seal
 from controller.core.plan import (
     Action,
     CreateAlias,
@@ -82,6 +84,9 @@ class ActionOutcome:
     outcome: Literal["applied", "failed"]
     detail: str
     seconds: float
+    written: Alias | None = None
+    """The alias as Lambda answered a create or an update: its new ``RevisionId`` is how the
+    next pass knows that the alias is as the controller left it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,46 +172,57 @@ class Applier:
         for action in function_plan.actions:
             started = self._clock()
             try:
-                detail = self._act(function_plan, action, run)
+                detail, written = self._act(function_plan, action, run)
             except (PreconditionFailed, Conflict) as error:  # UpdateInProgress included
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise _Conflict(str(error)) from error
             except (RegistryError, CodeError) as error:
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise
-            outcomes.append(ActionOutcome(action, "applied", detail, self._since(started)))
+            outcomes.append(ActionOutcome(action, "applied", detail, self._since(started), written))
 
     def _since(self, started: float) -> float:
         return self._clock() - started
 
-    def _act(self, function_plan: FunctionPlan, action: Action, run: _Run) -> str:
+    def _act(
+        self, function_plan: FunctionPlan, action: Action, run: _Run
+    ) -> tuple[str, Alias | None]:
+        """Carry out one action: what to say of it, and the alias it wrote, if any."""
         ref = function_plan.ref
         match action:
             case PublishVersion():
-                return self._publish(function_plan, action, run)
+                return self._publish(function_plan, action, run), None
             case CreateAlias():
+                version = _resolve(action.version, run)
+                routing = _resolve_routing(action.routing, run)
                 alias = self._registry.create_alias(
                     ref,
                     action.name,
-                    function_version=_resolve(action.version, run),
-                    routing=_resolve_routing(action.routing, run),
-                    description=action.description,
+                    function_version=version,
+                    routing=routing,
+                    description=seal(action.description, version, routing),
                 )
-                return f"created {action.name} -> {_shown(alias.function_version, alias.routing)}"
+                shown = _shown(alias.function_version, alias.routing)
+                return f"created {action.name} -> {shown}", alias
             case UpdateAlias():
+                version = _resolve(action.version, run)
+                routing = _resolve_routing(action.routing, run)
                 alias = self._registry.update_alias(
                     ref,
                     action.name,
-                    function_version=_resolve(action.version, run),
-                    routing=_resolve_routing(action.routing, run),
-                    description=action.description,
+                    function_version=version,
+                    routing=routing,
+                    description=seal(action.description, version, routing),
                     revision_id=action.revision_id,
                 )
-                return f"moved {action.name} -> {_shown(alias.function_version, alias.routing)}"
+                return (
+                    f"moved {action.name} -> {_shown(alias.function_version, alias.routing)}",
+                    alias,
+                )
             case DeleteAlias():
                 self._check_unchanged(function_plan, action)
                 self._registry.delete_alias(ref, action.name)
-                return f"deleted {action.name}"
+                return f"deleted {action.name}", None
 
     def _publish(self, function_plan: FunctionPlan, action: PublishVersion, run: _Run) -> str:
         ref = function_plan.ref

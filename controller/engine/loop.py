@@ -18,8 +18,9 @@ import functools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from controller.adapters.git import GitSource, Revision, SourceError
@@ -28,8 +29,9 @@ from controller.adapters.logging import get_logger
 from controller.adapters.metrics import Metrics
 from controller.adapters.registry.port import Registry
 from controller.core.declarations import Declarations
-from controller.core.plan import action_kind
-from controller.engine.applier import InScope
+from controller.core.model import FunctionId
+from controller.core.plan import CreateAlias, DeleteAlias, PublishVersion, UpdateAlias, action_kind
+from controller.engine.applier import ActionOutcome, InScope
 from controller.engine.reconciler import FunctionResult, PassResult, run_pass
 from controller.engine.status import (
     Defaults,
@@ -161,6 +163,8 @@ class Controller:
         )
         self._declarations: tuple[str, Declarations] | None = None
         self._fleet = FleetStatus()
+        self._drift_lock = threading.Lock()
+        self._drift_logged: dict[tuple[FunctionId, str], str] = {}
 
     # -- what the HTTP endpoints ask ------------------------------------------------------------
 
@@ -242,7 +246,9 @@ class Controller:
         if revision is None:
             return
         started, wall = self._monotonic(), self._clock()
+        requests_before = self._metrics.requests_made()
         success = False
+        summary: dict[str, int] = {}
         try:
             declarations = self._read(revision)
             result = run_pass(
@@ -255,8 +261,10 @@ class Controller:
                 workers=self._settings.concurrency,
                 should_stop=stop.is_set if stop is not None else None,
                 on_result=functools.partial(self._function_done, revision=revision),
+                memory=self._fleet.memory_of,
             )
             success = self._record(result, revision)
+            summary = _summary(result)
             failure = None
         except SourceError as error:
             failure = str(error)
@@ -283,6 +291,8 @@ class Controller:
                 outcome="success" if success else "failure",
                 duration=round(seconds, 3),
                 functions=len(self.state.records),
+                requests=self._metrics.requests_made() - requests_before,
+                **summary,
             )
 
     def _function_done(self, result: FunctionResult, revision: Revision) -> None:
@@ -314,7 +324,7 @@ class Controller:
     def _record(self, result: PassResult, revision: Revision) -> bool:
         """Fold a pass into the state, the metrics and the logs; True when nothing failed."""
         defaults = Defaults(self._settings.region, self._account)
-        self._fleet = fleet = fold(self._fleet, result, revision.sha, defaults)
+        self._fleet = fleet = fold(self._fleet, result, revision.sha, defaults, now=self._clock())
         errors = tuple(str(error) for error in result.declarations.errors)
         with self.state.lock:
             self.state.records = dict(fleet.records)
@@ -326,29 +336,121 @@ class Controller:
         return passed(fleet, result.declarations)
 
     def _log_actions(self, result: FunctionResult, revision: Revision) -> None:
+        function = result.function.name
+        healed = _written_aliases(result)
+        for change in result.out_of_band:
+            self._log.warning(
+                "alias changed out of band",
+                function=function,
+                region=result.function.ref.region,
+                alias=change.alias,
+                git=change.git,
+                live=change.live,
+                reverted=change.alias in healed,
+                mode=self._settings.mode,
+                revision=revision.sha,
+            )
+        if self._settings.mode == "detect":
+            self._log_drift(result, revision)
         if result.outcome is None:
             if result.error is not None:
-                self._log.warning(
-                    "function not reconciled", function=result.function.name, error=result.error
-                )
+                self._log.warning("function not reconciled", function=function, error=result.error)
             return
         for done in result.outcome.actions:
             kind = action_kind(done.action)
             self._metrics.action_finished(kind, done.outcome)
-            live = getattr(done.action, "live", None)
             self._log.info(
                 "action",
-                function=result.function.name,
+                function=function,
                 action=kind,
-                alias=getattr(done.action, "name", None),
-                version=getattr(done.action, "label", None),
-                **{"from": live.function_version if live is not None else None},
-                to=done.detail,
                 revision=revision.sha,
                 outcome=done.outcome,
                 duration=round(done.seconds, 3),
+                **_action_fields(done),
             )
         if result.outcome.error is not None:
+            self._log.warning("function failed", function=function, error=result.outcome.error)
+
+    def _log_drift(self, result: FunctionResult, revision: Revision) -> None:
+        """In detect mode, each alias that differs from Git, once per change of either side."""
+        identity = result.function.ref.identity
+        out_of_band = {change.alias for change in result.out_of_band}
+        for drift in result.plan.drift:
+            if drift.kind == "extraneous":
+                continue
+            key = (identity, drift.alias)
+            seen = "; ".join(f"{c.field} {c.live} -> {c.desired}" for c in drift.changes)
+            with self._drift_lock:
+                if self._drift_logged.get(key) == seen:
+                    continue
+                self._drift_logged[key] = seen
+            if drift.alias in out_of_band:
+                continue  # already said, as an out-of-band change
             self._log.warning(
-                "function failed", function=result.function.name, error=result.outcome.error
+                "alias differs from git",
+                function=result.function.name,
+                region=identity.region,
+                alias=drift.alias,
+                changes=seen,
+                revision=revision.sha,
             )
+
+
+def _written_aliases(result: FunctionResult) -> set[str]:
+    if result.outcome is None:
+        return set()
+    return {
+        done.written.name
+        for done in result.outcome.actions
+        if done.outcome == "applied" and done.written is not None
+    }
+
+
+def _action_fields(done: ActionOutcome) -> dict[str, str]:
+    """What an action's log line says of it, with no empty fields: the alias or version, where
+    it was and where it went, and Lambda's answer or error."""
+    action = done.action
+    fields: dict[str, str] = {"detail": done.detail}
+    match action:
+        case PublishVersion():
+            fields["version"] = action.label
+        case CreateAlias():
+            fields |= {"alias": action.name, "to": _target_text(action.version, action.routing)}
+        case UpdateAlias():
+            fields |= {
+                "alias": action.name,
+                "from": _target_text(action.live.function_version, action.live.effective_routing),
+                "to": _target_text(action.version, action.routing),
+            }
+        case DeleteAlias():
+            fields |= {
+                "alias": action.name,
+                "from": _target_text(action.live.function_version, action.live.effective_routing),
+            }
+    if done.written is not None and "to" in fields:
+        fields["to"] = _target_text(done.written.function_version, done.written.routing)
+    return fields
+
+
+def _target_text(version: object, routing: Mapping[Any, Decimal]) -> str:
+    routes = "".join(f" + {share} to {target}" for target, share in routing.items())
+    return f"{version}{routes}"
+
+
+def _summary(result: PassResult) -> dict[str, int]:
+    """A pass in numbers, for its log line."""
+    outcomes = [r.outcome for r in result.results if r.outcome is not None]
+    drifted = sum(sum(r.drifted_aliases().values()) for r in result.results)
+    return {
+        "observed": len(result.results),
+        "actions_applied": sum(
+            1 for outcome in outcomes for done in outcome.actions if done.outcome == "applied"
+        ),
+        "actions_failed": sum(
+            1 for outcome in outcomes for done in outcome.actions if done.outcome == "failed"
+        ),
+        "drifted_aliases": drifted,
+        "out_of_band_changes": sum(len(r.out_of_band) for r in result.results),
+        "errors": sum(1 for r in result.results if r.error is not None)
+        + len(result.declarations.errors),
+    }

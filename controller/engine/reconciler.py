@@ -9,13 +9,20 @@ function alone, and the result says which and why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from controller.adapters.registry.port import Registry, observe
 from controller.core.declarations import Declarations
-from controller.core.model import DesiredFunction, ObservedFunction, PublishedVersion, SyncStatus
+from controller.core.model import (
+    DesiredFunction,
+    FunctionId,
+    ObservedFunction,
+    PublishedVersion,
+    SyncStatus,
+)
+from controller.core.outofband import AliasMemory, OutOfBandChange, out_of_band_changes
 from controller.core.plan import FunctionPlan, Plan
 from controller.core.planner import plan_function
 from controller.engine.applier import (
@@ -55,6 +62,8 @@ class FunctionResult:
     plan: FunctionPlan
     outcome: FunctionOutcome | None = None
     """``None`` when nothing was applied: planning only, or nothing could be."""
+    out_of_band: tuple[OutOfBandChange, ...] = ()
+    """Declared aliases another writer changed since the controller last wrote or saw them."""
 
     @property
     def function(self) -> DesiredFunction:
@@ -134,10 +143,12 @@ def reconcile_function(
     *,
     in_scope: InScope,
     code: CodeReader | None = None,
+    memory: Mapping[str, AliasMemory] | None = None,
 ) -> FunctionResult:
     """Observe, plan and, when ``code`` is given, apply one function. Never raises a registry
     error: it becomes the function's error. A function outside the scope is an error whether
-    the pass applies or only plans, so that ``plan`` says what ``reconcile`` would refuse."""
+    the pass applies or only plans, so that ``plan`` says what ``reconcile`` would refuse.
+    ``memory`` is what earlier passes know of its aliases, to tell out-of-band changes."""
     observation = observe_function(registry, function)
     plan = _plan(observation, revision)
     if observation.live is None or plan.error is not None:
@@ -146,11 +157,13 @@ def reconcile_function(
         # Planned as an error with no actions, so that plan and /status show it as one.
         refused = FunctionPlan(function, drift=plan.drift, error=out_of_scope(arn))
         return FunctionResult(observation, refused)
+    live_aliases = {alias.name: alias for alias in observation.live.aliases}
+    changed = out_of_band_changes(plan, live_aliases, memory or {})
     if code is None:
-        return FunctionResult(observation, plan)
+        return FunctionResult(observation, plan, out_of_band=changed)
     applier = Applier(registry, code, in_scope=in_scope)
     outcome = converge(registry, applier, plan, observation.live, revision)
-    return FunctionResult(observation, plan, outcome)
+    return FunctionResult(observation, plan, outcome, changed)
 
 
 def converge(
@@ -216,6 +229,7 @@ def run_pass(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_result: Callable[[FunctionResult], None] | None = None,
+    memory: Callable[[FunctionId], Mapping[str, AliasMemory]] | None = None,
 ) -> PassResult:
     """Every declared function, ``workers`` at a time, results in declaration order.
 
@@ -227,7 +241,12 @@ def run_pass(
         if should_stop is not None and should_stop():
             return None
         result = reconcile_function(
-            registry, function, declarations.revision, code=code, in_scope=in_scope
+            registry,
+            function,
+            declarations.revision,
+            code=code,
+            in_scope=in_scope,
+            memory=memory(function.ref.identity) if memory is not None else None,
         )
         if progress is not None:
             progress(function.name)

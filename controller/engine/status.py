@@ -6,6 +6,10 @@ became invalid keeps the function's series (in ``error``), a file that stopped p
 every function it declared at the last good revision, and only a function removed from Git
 disappears. ``fold`` is that rule and nothing else, ``(previous, pass, revision) -> next``, so it
 is tested with tables; the loop only schedules passes and stores what ``fold`` returns.
+
+It also keeps what the controller remembers of each alias (``core.outofband.AliasMemory``: the
+``RevisionId`` it last wrote or saw in sync) and what it shows of out-of-band changes: how many
+each alias has had since the process started, and the last one, healed or not.
 """
 
 from __future__ import annotations
@@ -13,15 +17,53 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from controller.adapters.metrics import FunctionStatus
 from controller.core.declarations import Declarations
-from controller.core.model import DesiredFunction, FunctionId, FunctionRef, SyncStatus
+from controller.core.model import Alias, DesiredFunction, FunctionId, FunctionRef, SyncStatus
+from controller.core.outofband import AliasMemory
 from controller.engine.reconciler import FunctionResult, PassResult
 
 RecordKey = FunctionId | str
 """A function's identity, or, for a declaration too broken to name one, its ``FILE:LINE``."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfBandEvent:
+    """The last out-of-band change of one alias, as ``/status`` shows it."""
+
+    at: float
+    """When it was seen, in seconds since the epoch."""
+    git: str
+    live: str
+    healed: bool
+    """Reverted to Git by the same pass (enforce mode); False in detect mode or if the write
+    failed."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": rfc3339(self.at),
+            "git": self.git,
+            "live": self.live,
+            "healed": self.healed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRecord:
+    """What ``/status`` says of one declared alias beyond its drift."""
+
+    out_of_band_changes: int = 0
+    last_out_of_band_change: OutOfBandEvent | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        last = self.last_out_of_band_change
+        return {
+            "outOfBandChanges": self.out_of_band_changes,
+            "lastOutOfBandChange": last.as_json() if last is not None else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +80,7 @@ class FunctionRecord:
     drifted_aliases: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     last_error: str | None = None
+    alias_records: Mapping[str, AliasRecord] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,16 +93,34 @@ class FunctionRecord:
             "lastAppliedRevision": self.last_applied_revision,
             "driftedAliases": list(self.drifted_aliases),
             "lastError": self.last_error,
+            "aliases": {
+                alias: self.alias_records.get(alias, AliasRecord()).as_json()
+                for alias in self.aliases
+            },
         }
+
+
+AliasKey = tuple[FunctionId, str]
 
 
 @dataclass(frozen=True, slots=True)
 class FleetStatus:
-    """Every declared function's record, and the last valid declaration of each, which is
-    what a function whose declaration broke is held back at."""
+    """Every declared function's record, the last valid declaration of each (which is what a
+    function whose declaration broke is held back at), and what is remembered of each alias."""
 
     records: Mapping[RecordKey, FunctionRecord] = field(default_factory=dict)
     last_good: Mapping[FunctionId, DesiredFunction] = field(default_factory=dict)
+    memory: Mapping[AliasKey, AliasMemory] = field(default_factory=dict)
+
+    def memory_of(self, function: FunctionId) -> dict[str, AliasMemory]:
+        """What is remembered of ``function``'s aliases, by alias name."""
+        return {alias: m for (identity, alias), m in self.memory.items() if identity == function}
+
+
+def rfc3339(at: float) -> str:
+    """A Unix time as RFC 3339 in UTC, to the millisecond: ``2026-12-02T07:00:26.123Z``."""
+    moment = datetime.fromtimestamp(at, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +132,23 @@ class Defaults:
 
 
 def fold(
-    previous: FleetStatus, result: PassResult, revision: str, defaults: Defaults
+    previous: FleetStatus,
+    result: PassResult,
+    revision: str,
+    defaults: Defaults,
+    *,
+    now: float = 0.0,
 ) -> FleetStatus:
-    """The fleet's status after ``result``, a pass at ``revision``."""
+    """The fleet's status after ``result``, a pass at ``revision`` that ended at ``now``."""
     before = previous.records
     records: dict[RecordKey, FunctionRecord] = {}
+    memory: dict[AliasKey, AliasMemory] = dict(previous.memory)
     for function_result in result.results:
         identity = function_result.function.ref.identity
-        records[identity] = _reconciled(function_result, before.get(identity), revision)
+        prior = before.get(identity)
+        alias_records = _alias_records(function_result, prior, now)
+        records[identity] = _reconciled(function_result, prior, revision, alias_records)
+        memory.update(_remembered(function_result, previous.memory))
     held = _held_back(result.declarations, previous, revision, defaults)
     records.update(held)
     last_good = dict(previous.last_good)
@@ -89,7 +159,61 @@ def fold(
         # The pass stopped part-way (a shutdown): what it did not reach stays as it was.
         for key, record in before.items():
             records.setdefault(key, record)
-    return FleetStatus(records, last_good)
+    memory = {
+        (identity, alias): m
+        for (identity, alias), m in memory.items()
+        if identity in records and alias in records[identity].aliases
+    }
+    return FleetStatus(records, last_good, memory)
+
+
+def _written(result: FunctionResult) -> dict[str, Alias]:
+    """The aliases the pass wrote, as Lambda answered the last successful write of each."""
+    written: dict[str, Alias] = {}
+    if result.outcome is not None:
+        for done in result.outcome.actions:
+            if done.outcome == "applied" and done.written is not None:
+                written[done.written.name] = done.written
+    return written
+
+
+def _remembered(
+    result: FunctionResult, previous: Mapping[AliasKey, AliasMemory]
+) -> dict[AliasKey, AliasMemory]:
+    """What to remember of the function's aliases after this pass."""
+    live = result.observation.live
+    if live is None or result.plan.error is not None:
+        return {}
+    identity = result.function.ref.identity
+    written = _written(result)
+    differing = {d.alias for d in result.plan.drift if d.kind in ("missing", "differs")}
+    changed = {change.alias: change for change in result.out_of_band}
+    live_aliases = {alias.name: alias for alias in live.aliases}
+    remembered: dict[AliasKey, AliasMemory] = {}
+    for name in result.function.aliases:
+        key = (identity, name)
+        if name in written:
+            remembered[key] = AliasMemory(written[name].revision_id)
+        elif name in live_aliases and name not in differing:
+            remembered[key] = AliasMemory(live_aliases[name].revision_id)
+        elif name in changed:
+            last = previous.get(key, AliasMemory())
+            remembered[key] = AliasMemory(last.revision_id, changed[name].live_revision_id)
+    return remembered
+
+
+def _alias_records(
+    result: FunctionResult, prior: FunctionRecord | None, now: float
+) -> dict[str, AliasRecord]:
+    before = prior.alias_records if prior is not None else {}
+    written = _written(result)
+    declared = set(result.function.aliases)
+    records = {name: record for name, record in before.items() if name in declared}
+    for change in result.out_of_band:
+        count = records.get(change.alias, AliasRecord()).out_of_band_changes + 1
+        event = OutOfBandEvent(now, change.git, change.live, healed=change.alias in written)
+        records[change.alias] = AliasRecord(count, event)
+    return records
 
 
 def passed(status: FleetStatus, declarations: Declarations) -> bool:
@@ -100,7 +224,10 @@ def passed(status: FleetStatus, declarations: Declarations) -> bool:
 
 
 def _reconciled(
-    result: FunctionResult, previous: FunctionRecord | None, revision: str
+    result: FunctionResult,
+    previous: FunctionRecord | None,
+    revision: str,
+    alias_records: Mapping[str, AliasRecord],
 ) -> FunctionRecord:
     function = result.function
     if result.status in ("synced", "progressing", "suspended"):
@@ -120,6 +247,7 @@ def _reconciled(
         drifted_aliases=tuple(name for name, is_drifted in drifted.items() if is_drifted),
         aliases=tuple(function.aliases),
         last_error=result.error,
+        alias_records=alias_records,
     )
 
 
@@ -176,6 +304,7 @@ def _held(
         drifted_aliases=before.drifted_aliases if before else (),
         aliases=before.aliases if before else (),
         last_error=error,
+        alias_records=before.alias_records if before else {},
     )
 
 
@@ -216,6 +345,10 @@ def metric_statuses(records: Iterable[FunctionRecord]) -> list[FunctionStatus]:
                 region=record.region,
                 status=record.status,
                 drifted_aliases={alias: alias in drifted for alias in record.aliases},
+                out_of_band_changes={
+                    alias: record.alias_records.get(alias, AliasRecord()).out_of_band_changes
+                    for alias in record.aliases
+                },
             )
         )
     return statuses

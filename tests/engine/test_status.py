@@ -12,19 +12,23 @@ import pytest
 
 from controller.core.declarations import DeclarationError, Declarations, InvalidFunction
 from controller.core.model import (
+    Alias,
     DesiredAlias,
     DesiredFunction,
     FunctionId,
     FunctionRef,
+    ObservedFunction,
     SourceLocation,
 )
-from controller.core.plan import AliasDrift, FunctionPlan
-from controller.engine.applier import FunctionOutcome
+from controller.core.outofband import AliasMemory, OutOfBandChange
+from controller.core.plan import AliasDrift, FunctionPlan, UpdateAlias
+from controller.engine.applier import ActionOutcome, FunctionOutcome
 from controller.engine.reconciler import FunctionResult, Observation, PassResult
 from controller.engine.status import (
     Defaults,
     FleetStatus,
     FunctionRecord,
+    OutOfBandEvent,
     RecordKey,
     fold,
     metric_statuses,
@@ -206,3 +210,88 @@ def test_metrics_label_a_name_shared_by_two_accounts_with_its_arn() -> None:
         "arn:aws:lambda:us-east-1:210987654321:function:orders",
         "orders",
     ]
+
+
+# -- what is remembered of aliases, and their out-of-band changes ---------------------------------
+
+LIVE = Alias("live", "1", {}, "", "rev-1")
+
+
+def observed_result(
+    *,
+    drift: tuple[AliasDrift, ...] = (),
+    out_of_band: tuple[OutOfBandChange, ...] = (),
+    written: Alias | None = None,
+) -> FunctionResult:
+    live = ObservedFunction(ORDERS.ref, None, (), (LIVE,))
+    plan = FunctionPlan(ORDERS, drift=drift)
+    actions: tuple[ActionOutcome, ...] = ()
+    if written is not None:
+        update = UpdateAlias("live", "2", {}, "", "rev-1", LIVE)
+        actions = (ActionOutcome(update, "applied", "moved", 0.1, written),)
+    outcome = FunctionOutcome(ORDERS, actions)
+    return FunctionResult(Observation(ORDERS, live), plan, outcome, out_of_band)
+
+
+CHANGE = OutOfBandChange("live", "version 2", "version 1", "rev-1")
+KEY = (ORDERS_ID, "live")
+
+
+def test_an_alias_in_sync_is_remembered_at_its_live_revision() -> None:
+    after = fold(FleetStatus(), at(observed_result()), NEW, DEFAULTS, now=10.0)
+
+    assert after.memory == {KEY: AliasMemory("rev-1")}
+    assert after.records[ORDERS_ID].alias_records == {}
+
+
+def test_an_alias_the_pass_wrote_is_remembered_at_the_revision_lambda_answered() -> None:
+    written = Alias("live", "2", {}, "", "rev-2")
+    drift = (AliasDrift("live", "differs"),)
+
+    after = fold(FleetStatus(), at(observed_result(drift=drift, written=written)), NEW, DEFAULTS)
+
+    assert after.memory == {KEY: AliasMemory("rev-2")}
+
+
+def test_an_out_of_band_change_is_counted_once_with_when_what_and_whether_healed() -> None:
+    drift = (AliasDrift("live", "differs"),)
+    previous = FleetStatus({ORDERS_ID: record()}, {ORDERS_ID: ORDERS}, {KEY: AliasMemory("rev-0")})
+
+    detected = fold(
+        previous, at(observed_result(drift=drift, out_of_band=(CHANGE,))), NEW, DEFAULTS, now=1e9
+    )
+
+    [alias_record] = detected.records[ORDERS_ID].alias_records.values()
+    assert alias_record.out_of_band_changes == 1
+    assert alias_record.last_out_of_band_change == OutOfBandEvent(
+        1e9, "version 2", "version 1", healed=False
+    )
+    assert detected.memory[KEY] == AliasMemory("rev-0", changed_at="rev-1")
+    assert detected.records[ORDERS_ID].as_json()["aliases"]["live"]["lastOutOfBandChange"] == {
+        "at": "2001-09-09T01:46:40.000Z",
+        "git": "version 2",
+        "live": "version 1",
+        "healed": False,
+    }
+    assert metric_statuses(detected.records.values())[0].out_of_band_changes == {"live": 1}
+
+
+def test_a_healed_change_says_so_and_the_alias_is_remembered_as_written() -> None:
+    drift = (AliasDrift("live", "differs"),)
+    healed = Alias("live", "2", {}, "", "rev-9")
+    result = observed_result(drift=drift, out_of_band=(CHANGE,), written=healed)
+
+    after = fold(FleetStatus(), at(result), NEW, DEFAULTS, now=5.0)
+
+    event = after.records[ORDERS_ID].alias_records["live"].last_out_of_band_change
+    assert event is not None
+    assert event.healed
+    assert after.memory[KEY] == AliasMemory("rev-9")
+
+
+def test_what_is_remembered_of_a_function_no_longer_declared_is_forgotten() -> None:
+    previous = FleetStatus({ORDERS_ID: record()}, {ORDERS_ID: ORDERS}, {KEY: AliasMemory("rev-1")})
+
+    after = fold(previous, at(result(declared("billing"))), NEW, DEFAULTS)
+
+    assert after.memory == {}

@@ -25,6 +25,7 @@ DESIGN_TABLE = {
     # name: (type, labels), exactly as DESIGN.md's "Metrics" table gives them.
     "lambda_gitops_alias_drift": ("gauge", {"function", "region", "alias"}),
     "lambda_gitops_aliases_drifted": ("gauge", set()),
+    "lambda_gitops_out_of_band_changes_total": ("counter", {"function", "region", "alias"}),
     "lambda_gitops_function_sync_status": ("gauge", {"function", "region", "status"}),
     "lambda_gitops_reconcile_total": ("counter", {"outcome"}),
     "lambda_gitops_reconcile_duration_seconds": ("histogram", set()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from controller.core.ownership import (
@@ -10,7 +12,10 @@ from controller.core.ownership import (
     describe,
     is_managed,
     matches_declaration,
+    seal,
+    sealed_digest,
     shorten,
+    state_digest,
 )
 from tests.core.planner.builders import REVISION
 
@@ -50,11 +55,11 @@ def test_reading_the_marker(description: str, managed: bool, declared: str) -> N
     assert declared_part(description) == declared
 
 
-def test_a_long_declaration_is_shortened_to_fit_lambdas_limit_with_the_marker() -> None:
+def test_a_long_declaration_is_shortened_to_fit_lambdas_limit_with_the_sealed_marker() -> None:
     declared = "x" * 300
-    written = describe(declared, REVISION)
+    written = seal(describe(declared, REVISION), "7", {"8": Decimal("0.1")})
     assert len(written) == DESCRIPTION_LIMIT
-    assert written.endswith(f"… {MARKER}")
+    assert written.endswith(f"… {MARKER[:-1]} #{sealed_digest(written)}]")
     assert declared_part(written) == shorten(declared)
     assert matches_declaration(written, declared)
 
@@ -67,5 +72,33 @@ def test_how_a_declaration_is_shortened_does_not_depend_on_the_revision(revision
 
 
 def test_a_declaration_that_fits_is_written_whole() -> None:
-    declared = "z" * (DESCRIPTION_LIMIT - len(MARKER) - 1)
+    declared = "z" * (DESCRIPTION_LIMIT - len(MARKER) - 1 - len(" #12345678"))
     assert describe(declared, REVISION) == f"{declared} {MARKER}"
+    assert len(seal(describe(declared, REVISION), "1", {})) == DESCRIPTION_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("version", "routing", "declared", "same"),
+    [
+        pytest.param("7", {}, "prod", True, id="the state it was sealed with"),
+        pytest.param("8", {}, "prod", False, id="another version"),
+        pytest.param("7", {"8": Decimal("0.1")}, "prod", False, id="a routing added"),
+        pytest.param("7", {}, "staging", False, id="another description"),
+    ],
+)
+def test_the_seal_tells_the_state_it_was_written_with_from_any_other(
+    version: str, routing: dict[str, Decimal], declared: str, same: bool
+) -> None:
+    sealed = seal(describe("prod", REVISION), "7", {})
+
+    assert is_managed(sealed)
+    assert declared_part(sealed) == "prod"
+    assert (sealed_digest(sealed) == state_digest(version, routing, declared)) is same
+
+
+def test_weights_are_sealed_as_numbers_and_an_unmarked_description_is_left_alone() -> None:
+    assert state_digest("7", {"8": Decimal("0.10")}, "") == state_digest(
+        "7", {"8": Decimal("0.1")}, ""
+    )
+    assert seal("by hand", "7", {}) == "by hand"
+    assert sealed_digest(describe("prod", REVISION)) is None

@@ -20,7 +20,7 @@ from controller.adapters.git.reader import FolderCodeReader
 from controller.adapters.registry.aws import AwsRegistry, AwsSettings
 from controller.adapters.registry.port import Registry, observe
 from controller.core.model import DesiredFunction, DesiredVersion, FunctionRef, S3Code
-from controller.core.ownership import describe, is_managed
+from controller.core.ownership import describe, is_managed, seal
 from controller.core.plan import DeleteAlias, PublishVersion, UpdateAlias
 from controller.core.planner import plan_function
 from controller.engine.applier import CodeReader, FunctionOutcome
@@ -179,7 +179,10 @@ def test_a_precondition_failure_on_an_alias_re_observes_and_re_plans(
     assert first.outcome == "failed"
     assert "PreconditionFailed" in first.detail
     assert [a.outcome for a in outcome.actions[1:]] == ["applied"]
-    assert live_alias(client, "live") == (SHAS["r2"], describe("live traffic", REVISION))
+    assert live_alias(client, "live") == (
+        SHAS["r2"],
+        seal(describe("live traffic", REVISION), "2", {}),
+    )
     assert len(registry.made("update_alias")) == 2
 
 
