@@ -188,3 +188,51 @@ def test_out_of_band_alias_change_fires_lambda_alias_drift_and_healing_resolves_
         diagnostics=prometheus.diagnostics,
     )
     assert drift_scraped_as("0")
+
+
+def test_an_out_of_band_change_healed_in_enforce_mode_fires_lambda_alias_changed_out_of_band(
+    prometheus_binary: str,
+    fleet: Fleet,
+    controller_factory: Callable[..., Controller],
+    prometheus_factory: Callable[[str], Prometheus],
+) -> None:
+    """In enforce mode the heal comes within a second, so the drift gauge shows nothing at a
+    scrape; the counter keeps the event and the shipped rule fires on it."""
+    converged = fleet.cli(
+        "reconcile", "--once", "--repo", str(fleet.repo), "--registry", f"emulated:{fleet.state}"
+    )
+    assert converged.returncode == 0, converged.stdout + converged.stderr
+    controller = controller_factory("--mode", "enforce", "--resync-interval", "1")
+    prometheus = prometheus_factory(controller.url.removeprefix("http://"))
+    controller.wait_ready()
+
+    def changes_scraped() -> list[str]:
+        result = prometheus.api(
+            "query",
+            query='lambda_gitops_out_of_band_changes_total{job="lambda-gitops",'
+            'function="orders-api",alias="live",region="us-east-1"}',
+        )["result"]
+        return [entry["value"][1] for entry in result]
+
+    wait_until(
+        lambda: changes_scraped() == ["0"],
+        ALERT_TIMEOUT,
+        "Prometheus to scrape the counter at 0",
+        diagnostics=prometheus.diagnostics,
+    )
+    fleet.set_alias("orders-api", "live", "1")  # by hand; the example declares version 2
+
+    def firing() -> list[dict[str, Any]]:
+        alerts = prometheus.alerts("LambdaAliasChangedOutOfBand")
+        return [a for a in alerts if a["state"] == "firing"]
+
+    (alert,) = wait_until(
+        firing,
+        ALERT_TIMEOUT,
+        "LambdaAliasChangedOutOfBand to fire",
+        diagnostics=lambda: f"{prometheus.diagnostics()}\n{controller.log()}",
+    )
+    assert {key: alert["labels"][key] for key in DRIFTED} == DRIFTED
+    assert alert["annotations"]["runbook_url"].endswith("#lambdaaliaschangedoutofband")
+    assert changes_scraped() == ["1"]
+    assert prometheus.alerts("LambdaAliasDrift") == []  # healed before it could last

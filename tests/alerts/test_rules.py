@@ -20,6 +20,7 @@ from tests.alerts.conftest import RULE_TESTS, RULES, RUNBOOKS
 
 EXPECTED_ALERTS = {
     "LambdaAliasDrift",
+    "LambdaAliasChangedOutOfBand",
     "LambdaGitopsReconcileFailing",
     "LambdaGitopsReconcileStale",
     "LambdaGitopsSourceFetchFailing",
