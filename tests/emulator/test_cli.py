@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from ruamel.yaml import YAML
 
+from controller.settings import Settings
 from lambda_emulator import Caller, EmulatorServer, EmulatorStore
 from lambda_emulator.cli import DEFAULT_PORT, PORT_VARIABLE, emulator_group
 from tests.backends import make_zip
@@ -15,6 +17,7 @@ from tests.emulator.conftest import sha
 from tests.polling import free_port
 
 HOME = Caller("123456789012", "us-east-1")
+DEMO_CONFIG = Path(__file__).parents[2] / "config" / "examples" / "lambda-gitops.yaml"
 
 
 def run(*args: str | Path) -> Result:
@@ -196,8 +199,11 @@ def test_env_points_at_the_default_port_of_serve() -> None:
 
 
 def test_the_default_port_is_not_the_controllers() -> None:
-    """``lambda-gitops run`` listens on 8080 (the demo too): both must run side by side."""
-    assert DEFAULT_PORT != 8080
+    """``lambda-gitops run`` and the demo listen on the controller's port: the emulator must run
+    beside them."""
+    controller_port = Settings.model_fields["listen"].default.rpartition(":")[2]
+    demo_port = YAML(typ="safe").load(DEMO_CONFIG)["listen"].rpartition(":")[2]
+    assert DEFAULT_PORT not in {int(controller_port), int(demo_port)}
 
 
 @pytest.mark.parametrize(
