@@ -1,16 +1,22 @@
 """The ``emulator`` command group: serve the emulated registry, or change its state directly.
 
-``serve`` runs the endpoint for the AWS CLI and other tools. The other commands change the state
-file out of band, as a CI pipeline deploying code or a person in the console would, through the
-same store methods the endpoint uses, so that they obey the same rules. Every failure is one
-``error: ...`` line on stderr and exit status 1, and leaves the state file as it was.
+``serve`` runs the endpoint for the AWS CLI and other tools, and ``env`` prints the shell
+exports that point them at it. The other commands change the state file out of band, as a CI
+pipeline deploying code or a person in the console would, through the same store methods the
+endpoint uses, so that they obey the same rules. Every failure is one ``error: ...`` line on
+stderr and exit status 1, and leaves the state file as it was.
 """
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +42,23 @@ from lambda_emulator.validation import DEFAULT_ACCOUNT, LATEST, LambdaApiError
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9550
+"""The port ``serve`` listens on and ``env`` points at, unless told otherwise. It is not 8080,
+where ``lambda-gitops run`` (and so ``scripts/demo``) serves its endpoints, so that the emulator
+and the controller run side by side; nor a port of the usual local stand-ins for AWS, which a
+developer may be running too: LocalStack's 4566 (and its 4510-4559 range), a moto server's
+5000, the SAM CLI's 3000 and 3001, DynamoDB Local's 8000."""
+PORT_VARIABLE = "LAMBDA_EMULATOR_PORT"
+"""Sets the default port of ``serve`` and ``env`` alike, so that both agree on another port."""
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_LAMBDA"
+"""The endpoint of Lambda alone, read by botocore (so boto3) since 1.31 and by the AWS CLI v1
+built on it, as pinned in constraints.txt. Not ``AWS_ENDPOINT_URL``, which would send every
+other service (STS, S3) to an endpoint that answers only Lambda."""
+PLACEHOLDER_KEY = "emulated"
+"""The access key id and secret key ``env`` exports: the emulator checks no signature, but the
+SDKs send no request without credentials, and a real key never has to reach the emulator."""
+
 _STATE = click.option(
     "--state",
     "state",
@@ -59,6 +82,20 @@ _ACCOUNT = click.option(
     help="The AWS account number to act in.",
 )
 _REGION = click.option("--region", default="us-east-1", show_default=True, help="The region.")
+
+
+def _port_option(help_text: str, *, lowest: int) -> Callable[[F], F]:
+    return click.option(
+        "--port",
+        type=click.IntRange(lowest, 65535),
+        default=DEFAULT_PORT,
+        envvar=PORT_VARIABLE,
+        show_default=True,
+        show_envvar=True,
+        help=help_text,
+    )
+
+
 _ZIP = click.option(
     "--zip",
     "zip_file",
@@ -112,10 +149,26 @@ def emulator_group() -> None:
     """The emulated Lambda registry: serve it, or change its state directly."""
 
 
+def client_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """The environment that points the AWS CLI and boto3 at the emulated registry: its endpoint
+    for Lambda, a region (which the CLI demands and the emulator acts in) and placeholder keys."""
+    return {
+        ENDPOINT_VARIABLE: endpoint_url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": PLACEHOLDER_KEY,
+        "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_KEY,
+    }
+
+
+def export_lines(environment: dict[str, str]) -> list[str]:
+    """``export NAME=VALUE`` lines for a POSIX shell, each value quoted where it needs it."""
+    return [f"export {name}={shlex.quote(value)}" for name, value in environment.items()]
+
+
 @emulator_group.command("serve")
 @_STATE
-@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="The port; 0 picks a free one.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="The address to listen on.")
+@_port_option("The port; 0 picks a free one.", lowest=0)
 @click.option("--latency-ms", default=0.0, help="Latency added to every call.")
 @click.option("--rate-limit", type=float, default=None, help="Requests/s per account and region.")
 @click.option("--update-seconds", default=0.0, help="Length of the Pending/InProgress windows.")
@@ -169,9 +222,12 @@ def serve(
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         url = server.endpoint_url
+        # The first line is read by tools that start serve (the tests split it on " at "): it
+        # stays as it is. The exports are the ones `emulator env` prints.
         click.echo(f"emulated Lambda registry at {url} (state {state})")
-        click.echo(f"  export AWS_ENDPOINT_URL_LAMBDA={url}")
-        click.echo(f"  aws lambda list-functions --endpoint-url {url}")
+        for line in export_lines(client_environment(url, "us-east-1")):
+            click.echo(f"  {line}")
+        click.echo("  aws lambda list-functions")
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass
@@ -180,6 +236,77 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo("stopped")
+
+
+@emulator_group.command("env")
+@click.option(
+    "--endpoint-url",
+    default=None,
+    help="The emulator's URL, when it is not on this machine's default port.",
+)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="The address it listens on.")
+@_port_option("The port serve listens on.", lowest=1)
+@_REGION
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="First wait up to this many seconds for the emulator to answer (after `serve &`).",
+)
+@click.pass_context
+def env(
+    context: click.Context,
+    *,
+    endpoint_url: str | None,
+    host: str,
+    port: int,
+    region: str,
+    wait_seconds: float,
+) -> None:
+    """Print the shell exports that point the AWS CLI and boto3 at the emulated registry.
+
+    Use it as  eval "$(lambda-gitops emulator env)" : AWS_ENDPOINT_URL_LAMBDA (Lambda calls
+    only), AWS_DEFAULT_REGION, and placeholder access keys, which replace real ones in that
+    shell. With --wait, nothing is printed until the endpoint answers.
+    """
+    given = {
+        name
+        for name in ("host", "port")
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
+    if endpoint_url is not None and given:
+        _fail(f"give --endpoint-url or --{'/--'.join(sorted(given))}, not both")
+    url = (endpoint_url or f"http://{host}:{port}").rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        _fail(f"--endpoint-url {url!r} is not an http:// or https:// URL")
+    if wait_seconds > 0:
+        _wait_for_endpoint(url, wait_seconds)
+    for line in export_lines(client_environment(url, region)):
+        click.echo(line)
+
+
+def _wait_for_endpoint(url: str, seconds: float) -> None:
+    """Return once something answers HTTP at ``url``, or fail after ``seconds``.
+
+    Any HTTP answer will do, an error status included: it shows that the server listens, which
+    is all a script that has just started ``serve &`` needs to know before it goes on.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_emulator/stats", timeout=1):  # noqa: S310
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                _fail(
+                    f"nothing answers at {url} after {seconds:g} s; start it with "
+                    "`lambda-gitops emulator serve --state FILE &`, or check the port"
+                )
+        time.sleep(0.1)
 
 
 @emulator_group.command("create-function")

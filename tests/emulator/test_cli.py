@@ -1,4 +1,5 @@
-"""The emulator commands: one line of what they did, or one ``error:`` line, exit 1, no change."""
+"""The emulator commands: one line of what they did, or one ``error:`` line, exit 1, no change;
+and ``env``, the exports that point the AWS CLI and boto3 at the emulator."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from ruamel.yaml import YAML
 
-from lambda_emulator import Caller, EmulatorStore
-from lambda_emulator.cli import emulator_group
+from controller.settings import Settings
+from lambda_emulator import Caller, EmulatorServer, EmulatorStore
+from lambda_emulator.cli import DEFAULT_PORT, PORT_VARIABLE, emulator_group
 from tests.backends import make_zip
 from tests.emulator.conftest import sha
+from tests.polling import free_port
 
 HOME = Caller("123456789012", "us-east-1")
+DEMO_CONFIG = Path(__file__).parents[2] / "config" / "examples" / "lambda-gitops.yaml"
 
 
 def run(*args: str | Path) -> Result:
@@ -167,3 +172,94 @@ def test_an_account_that_is_not_twelve_digits_is_refused(tmp_path: Path) -> None
     result = run("publish", "orders", "--state", state, "--account", "12345")
     assert_failed(result, "--account '12345'", "12-digit")
     assert not state.exists()
+
+
+# -- env --------------------------------------------------------------------------------------
+
+
+def run_env(*args: str, port_variable: str | None = None) -> Result:
+    """``emulator env`` with LAMBDA_EMULATOR_PORT as given (unset by default)."""
+    runner = CliRunner(env={PORT_VARIABLE: port_variable})
+    return runner.invoke(emulator_group, ["env", *args])
+
+
+def exports(endpoint_url: str, region: str = "us-east-1") -> str:
+    return (
+        f"export AWS_ENDPOINT_URL_LAMBDA={endpoint_url}\n"
+        f"export AWS_DEFAULT_REGION={region}\n"
+        "export AWS_ACCESS_KEY_ID=emulated\n"
+        "export AWS_SECRET_ACCESS_KEY=emulated\n"
+    )
+
+
+def test_env_points_at_the_default_port_of_serve() -> None:
+    result = run_env()
+    assert result.exit_code == 0, result.output
+    assert result.output == exports(f"http://127.0.0.1:{DEFAULT_PORT}")
+
+
+def test_the_default_port_is_not_the_controllers() -> None:
+    """``lambda-gitops run`` and the demo listen on the controller's port: the emulator must run
+    beside them."""
+    controller_port = Settings.model_fields["listen"].default.rpartition(":")[2]
+    demo_port = YAML(typ="safe").load(DEMO_CONFIG)["listen"].rpartition(":")[2]
+    assert DEFAULT_PORT not in {int(controller_port), int(demo_port)}
+
+
+@pytest.mark.parametrize(
+    ("args", "endpoint_url", "region"),
+    [
+        (("--port", "4599"), "http://127.0.0.1:4599", "us-east-1"),
+        (
+            ("--host", "localhost", "--region", "eu-west-1"),
+            f"http://localhost:{DEFAULT_PORT}",
+            "eu-west-1",
+        ),
+        (("--endpoint-url", "http://10.0.0.7:9550/"), "http://10.0.0.7:9550", "us-east-1"),
+        (("--endpoint-url", "https://lambda.test/a b"), "'https://lambda.test/a b'", "us-east-1"),
+    ],
+)
+def test_env_takes_an_endpoint_url_or_a_host_and_port_and_a_region(
+    args: tuple[str, ...], endpoint_url: str, region: str
+) -> None:
+    result = run_env(*args)
+    assert result.exit_code == 0, result.output
+    assert result.output == exports(endpoint_url, region)
+
+
+def test_the_port_variable_moves_the_default_of_serve_and_env_alike() -> None:
+    """``serve``'s side is in ``test_processes.py``."""
+    result = run_env(port_variable="4601")
+    assert result.output == exports("http://127.0.0.1:4601")
+    with_url = run_env("--endpoint-url", "http://127.0.0.1:5", port_variable="4601")
+    assert with_url.output == exports("http://127.0.0.1:5"), "the variable is no conflict"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--endpoint-url", "http://x:1", "--port", "2"), ("--endpoint-url or --port",)),
+        (("--endpoint-url", "http://x:1", "--host", "h"), ("--endpoint-url or --host",)),
+        (("--endpoint-url", "ftp://x"), ("'ftp://x' is not an http://",)),
+        (("--endpoint-url", "127.0.0.1:9550"), ("is not an http://",)),
+    ],
+)
+def test_env_refuses_contradictions_and_urls_that_are_not_http(
+    args: tuple[str, ...], fragments: tuple[str, ...]
+) -> None:
+    result = run_env(*args)
+    assert_failed(result, *fragments)
+    assert result.stdout == ""
+
+
+def test_env_waits_for_the_emulator_to_answer(emulator: EmulatorServer) -> None:
+    result = run_env("--endpoint-url", emulator.endpoint_url, "--wait", "30")
+    assert result.exit_code == 0, result.output
+    assert result.output == exports(emulator.endpoint_url)
+
+
+def test_env_prints_nothing_when_nothing_answers_within_the_wait() -> None:
+    """So that ``eval "$(... env --wait N)"`` exports nothing rather than a dead endpoint."""
+    result = run_env("--port", str(free_port()), "--wait", "0.3")
+    assert_failed(result, "nothing answers at http://127.0.0.1:", "emulator serve")
+    assert result.stdout == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -11,7 +12,9 @@ import urllib.request
 from pathlib import Path
 
 from lambda_emulator import Caller, EmulatorStore
+from lambda_emulator.cli import PORT_VARIABLE
 from tests.emulator.conftest import ROLE, code, lambda_client, sha
+from tests.polling import free_port
 
 HOME = Caller("123456789012", "us-east-1")
 PUBLISHES = 25
@@ -103,6 +106,40 @@ def test_serve_runs_until_sigterm_next_to_cli_commands(tmp_path: Path) -> None:
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_serve_prints_the_exports_of_env_for_the_port_of_the_variable(tmp_path: Path) -> None:
+    """The banner after the first line is what ``eval "$(lambda-gitops emulator env)"`` sets, and
+    LAMBDA_EMULATOR_PORT moves the port of both."""
+    port = free_port()
+    environment = {**os.environ, PORT_VARIABLE: str(port)}
+    server = subprocess.Popen(
+        [*EMULATOR, "serve", "--state", str(tmp_path / "state.sqlite")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        env=environment,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith(f"emulated Lambda registry at http://127.0.0.1:{port} ("), first
+        banner = [server.stdout.readline().strip() for _ in range(5)]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    printed = subprocess.run(
+        [*EMULATOR, "env"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        env=environment,
+        check=True,
+        timeout=30,
+    )
+    assert banner == [*printed.stdout.splitlines(), "aws lambda list-functions"]
 
 
 def test_serve_on_a_port_in_use_is_one_error_line(tmp_path: Path) -> None:
