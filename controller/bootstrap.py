@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controller.adapters.git import is_remote, redact
-from controller.adapters.git.credentials import secrets_of
+from controller.adapters.git.credentials import GitCredentials, secrets_of
 from controller.adapters.git.reader import CommitCodeReader, load_commit
 from controller.adapters.http.server import ControllerServer
-from controller.adapters.logging import configure as configure_logging
-from controller.adapters.logging import get_logger
+from controller.adapters.logging import LogSettings, get_logger, no_color
+from controller.adapters.logging import configure as configure_structlog
 from controller.adapters.metrics import Metrics
 from controller.adapters.registry.aws import AwsRegistry
 from controller.adapters.registry.cache import CachingRegistry
@@ -33,6 +33,33 @@ from controller.engine.loop import Controller
 from controller.errors import ConfigurationError
 from controller.redaction import Redactor
 from controller.settings import Settings
+
+EMULATOR_LOGGER = "lambda_emulator"
+"""The emulated registry's standard-library logger: it runs in this process for
+``emulated:FILE``, and its lines are routed like the controller's own."""
+
+
+def configure_logging(
+    log: LogSettings, *, secrets: Iterable[str] = (), environ: Mapping[str, str] | None = None
+) -> None:
+    """How every command logs, once, before it does anything that logs: to stderr, at
+    ``log.level``, in ``log.format``, masking ``secrets``, without colour when ``environ``
+    (the process's) sets ``NO_COLOR``."""
+    configure_structlog(
+        log.format,
+        level=log.level,
+        secrets=secrets,
+        colour=not no_color(os.environ if environ is None else environ),
+        stdlib_loggers=(EMULATOR_LOGGER,),
+    )
+
+
+def command_secrets(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What a command other than ``run`` masks in its log: the credentials written into
+    ``--repo`` and the Git token of the environment. No file is read for it: a command that
+    does not use the token file must not fail because it cannot be read."""
+    credentials = GitCredentials.from_environment(os.environ if environ is None else environ)
+    return secrets_of(settings.repo, credentials)
 
 
 @contextmanager
@@ -84,6 +111,9 @@ class MetricsObserver:
 def run_controller(settings: Settings, stop: threading.Event) -> bool:
     """Run the controller until ``stop`` is set, then give in-flight calls the grace period.
 
+    It configures the log itself (``run`` leaves that to it), because it is here that every
+    secret is known: the token file and the webhook secret as well.
+
     True when the loop finished within it; False when a pass was still running, which the
     caller must not wait for (its threads are daemons, or the process would outlive SIGTERM).
     """
@@ -92,7 +122,7 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     secrets = secrets_of(settings.repo, credentials)
     if webhook_secret is not None:
         secrets.append(webhook_secret.decode("utf-8", "replace"))
-    configure_logging(settings.log_format, secrets=secrets)
+    configure_logging(settings.logging, secrets=secrets)
     log = get_logger("controller")
     metrics = Metrics()
     source = settings.git.open(credentials)

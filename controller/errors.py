@@ -13,6 +13,8 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
     │                               nothing is written
     ├── CodeError                   a version's code cannot be read, or is not the code declared:
     │                               that function fails until the declaration or the code changes
+    ├── StatusUnavailable           a running controller's /status cannot be read (unreachable,
+    │                               not 200, not a status document): ``status`` exits 1
     └── RegistryError               a Lambda call failed; keeps the AWS code and message
         ├── NotFound                the function, version or alias does not exist
         ├── Conflict                the resource is busy or in the way: re-observe, then retry
@@ -62,6 +64,11 @@ class EditRefused(LambdaGitopsError):
 
 class CodeError(LambdaGitopsError):
     """A version's code cannot be read, or is not the code the declaration says."""
+
+
+class StatusUnavailable(LambdaGitopsError):
+    """A running controller's ``/status`` could not be read: nothing answered in time, the
+    answer was not 200, or it was not a JSON object. The message names the URL, masked."""
 
 
 class RegistryError(LambdaGitopsError):

@@ -6,17 +6,18 @@ in the package reads the environment.
 
 Users name settings flat (``--repo``, ``LAMBDA_GITOPS_RESYNC_INTERVAL``, ``resync-interval:``),
 so the model is flat too; each part of the controller takes its own group, built here and only
-here: ``git`` for the Git source, ``aws`` for the registry adapter, ``loop`` for the loop and
-``http`` for the endpoints. The group types belong to the parts that use them.
+here: ``git`` for the Git source, ``aws`` for the registry adapter, ``loop`` for the loop,
+``http`` for the endpoints and ``logging`` for the log. The group types belong to the parts that
+use them.
 """
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -28,6 +29,7 @@ from ruamel.yaml.error import YAMLError
 
 from controller.adapters.git import GitSettings
 from controller.adapters.http.server import HttpSettings
+from controller.adapters.logging import LogFormat, LogLevel, LogSettings
 from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.engine.loop import LoopSettings
@@ -62,7 +64,33 @@ class Scope(BaseModel):
         )
 
 
-class Settings(BaseSettings):
+class LogFields(BaseSettings):
+    """How a command logs: the settings every command reads, even one that needs no other.
+
+    ``emulator``, ``schema`` and ``status`` load only these (``load_log_settings``), so that a
+    setting of ``run`` that is wrong in the environment cannot stop them; every other command
+    loads them as part of ``Settings``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    log_level: LogLevel = Field(
+        "info", description="The least severe log lines shown: debug, info, warning or error."
+    )
+    log_format: LogFormat = Field("auto", description="auto: JSON unless on a terminal.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        """``INFO`` and ``Debug`` mean what ``info`` and ``debug`` do, as in most tools."""
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def logging(self) -> LogSettings:
+        return LogSettings(level=self.log_level, format=self.log_format)
+
+
+class Settings(LogFields):
     """Where the declarations are, which registry to reconcile, and how to reach it."""
 
     model_config = SettingsConfigDict(
@@ -132,9 +160,6 @@ class Settings(BaseSettings):
     )
     git_known_hosts_file: Path | None = Field(
         None, description="known_hosts for the repository's SSH host."
-    )
-    log_format: Literal["auto", "json", "console"] = Field(
-        "auto", description="auto: JSON unless on a terminal."
     )
     scope: Scope = Field(default_factory=Scope, description="What may be written.")
 
@@ -222,9 +247,22 @@ def _read_config(path: Path) -> dict[str, Any]:
 def load_settings(config: Path | None = None, **flags: Any) -> Settings:
     """Settings from the flags given (``None`` means not given), the environment, ``config``
     and the defaults, in that order; a bad value is a ``ConfigurationError`` naming it."""
+    return _load(Settings, config, flags)
+
+
+def load_log_settings(config: Path | None = None, **flags: Any) -> LogSettings:
+    """Only the logging settings, from the same sources in the same order; what else the
+    environment or ``config`` holds is not looked at."""
+    return _load(LogFields, config, flags).logging
+
+
+_Loaded = TypeVar("_Loaded", bound=LogFields)
+
+
+def _load(model: type[_Loaded], config: Path | None, flags: dict[str, Any]) -> _Loaded:
     given = {name: value for name, value in flags.items() if value is not None}
 
-    class _Sourced(Settings):
+    class _Sourced(model):  # type: ignore[valid-type,misc]
         @classmethod
         def settings_customise_sources(
             cls,
@@ -237,9 +275,10 @@ def load_settings(config: Path | None = None, **flags: Any) -> Settings:
             return (init_settings, env_settings, _YamlFileSource(settings_cls, config))
 
     try:
-        return _Sourced(**given)
+        loaded: _Loaded = _Sourced(**given)
     except ValidationError as error:
         raise ConfigurationError(_describe(error, config)) from error
+    return loaded
 
 
 def _describe(error: ValidationError, config: Path | None) -> str:

@@ -7,12 +7,14 @@ each. Fake credentials are set for the whole session so that no test can reach a
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from lambda_emulator import EmulatorServer, Faults
 from tests.backends import Backend
@@ -31,6 +33,19 @@ def _fake_aws_credentials() -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """A command run in-process configures the process's logging (structlog, and the emulator's
+    standard-library logger); each test leaves it as it found it, so that no test's level or
+    stream reaches the next one."""
+    emulator = logging.getLogger("lambda_emulator")
+    handlers, level = list(emulator.handlers), emulator.level
+    yield
+    structlog.reset_defaults()
+    emulator.handlers[:] = handlers
+    emulator.setLevel(level)
 
 
 _FAKE_ENV = {

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from controller.adapters.logging import LogSettings
 from controller.errors import ConfigurationError
-from controller.settings import Settings, load_settings
+from controller.settings import Settings, load_log_settings, load_settings
 
 CONFIG = """\
 region: eu-west-1
@@ -17,6 +18,7 @@ endpoint-url: http://file.example:4566
 retry_mode: adaptive
 max_attempts: 7
 ref: from-file
+log-level: warning
 """
 
 
@@ -41,6 +43,7 @@ def config(tmp_path: Path) -> Path:
         ("max_attempts", (3, 9, 7, 5)),
         ("retry_mode", ("standard", "adaptive", "adaptive", "standard")),
         ("ref", ("from-flag", "from-env", "from-file", "HEAD")),
+        ("log_level", ("debug", "error", "warning", "info")),
     ],
 )
 def test_a_flag_beats_the_environment_beats_the_file_beats_the_default(
@@ -146,3 +149,41 @@ def test_an_empty_config_file_means_every_default(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("# nothing set yet\n")
     assert load_settings(path).model_dump() == load_settings().model_dump()
+
+
+@pytest.mark.parametrize("written", ["DEBUG", "Debug", "debug"])
+def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch, written: str) -> None:
+    monkeypatch.setenv("LAMBDA_GITOPS_LOG_LEVEL", written)
+    assert load_settings().log_level == "debug"
+    assert load_log_settings().level == "debug"
+
+
+def test_an_unknown_log_level_names_the_setting_and_the_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAMBDA_GITOPS_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigurationError, match=r"log_level: .*\(got 'verbose'\)"):
+        load_log_settings()
+
+
+def test_the_log_settings_come_from_the_same_sources_in_the_same_order(
+    monkeypatch: pytest.MonkeyPatch, config: Path
+) -> None:
+    assert load_log_settings() == LogSettings("info", "auto")
+    assert load_log_settings(config) == LogSettings("warning", "auto")
+    monkeypatch.setenv("LAMBDA_GITOPS_LOG_FORMAT", "console")
+    assert load_log_settings(config) == LogSettings("warning", "console")
+    assert load_log_settings(config, log_level="error") == LogSettings("error", "console")
+    assert load_settings(config, log_level="error").logging == LogSettings("error", "console")
+
+
+def test_the_log_settings_alone_ignore_every_other_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``emulator`` and ``status`` must not fail because a setting of ``run`` is wrong."""
+    monkeypatch.setenv("LAMBDA_GITOPS_MAX_ATTEMPTS", "many")
+    path = tmp_path / "config.yaml"
+    path.write_text("log-level: debug\nnot-a-setting: 1\n")
+    assert load_log_settings(path).level == "debug"
+    with pytest.raises(ConfigurationError):
+        load_settings(path)

@@ -3,6 +3,12 @@
 It is a module of its own so that command groups kept in other modules (``edit_cli``,
 ``diff_cli``) can use it without importing ``controller.cli.main``, which registers them.
 
+Every command configures the log exactly once, before anything it does can log:
+``settings_from`` does it with the command's settings (the log flags of ``controller.cli.output``
+beat the environment and the file, as every flag does), ``configure_logging_from_flags`` for the
+commands that have no settings of their own (``schema``, ``status``, the emulator's), and
+``run`` leaves it to the bootstrap, which knows every secret to mask.
+
 Every message a command prints about an error is masked first (``controller.redaction``): an
 error may quote the ``--repo`` it was given, and click quotes the argument it refused, either of
 which may be a URL with a token in it. The Git token of the environment is masked by value too.
@@ -10,6 +16,8 @@ which may be a URL with a token in it. The Git token of the environment is maske
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -20,9 +28,12 @@ from typing import Any, TypeVar
 import click
 
 from controller.adapters.git.credentials import GitCredentials, secrets_of
+from controller.adapters.logging import LogSettings
+from controller.bootstrap import command_secrets, configure_logging
+from controller.cli.output import logging_parameters, requested_logging
 from controller.errors import LambdaGitopsError
 from controller.redaction import Redactor
-from controller.settings import Settings, load_settings
+from controller.settings import Settings, load_log_settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,8 +56,7 @@ def reported_errors(environ: Mapping[str, str] | None = None) -> Iterator[None]:
 
 def message_redactor(environ: Mapping[str, str] | None = None) -> Redactor:
     """The redactor of what a command prints: URL credentials, and the environment's token."""
-    credentials = GitCredentials.from_environment(os.environ if environ is None else environ)
-    return Redactor(secrets_of("", credentials))
+    return Redactor(message_redactor_secrets(environ))
 
 
 class MaskedGroup(click.Group):
@@ -121,6 +131,61 @@ source_options = with_options(
 """``--repo``, ``--ref`` and ``--path``: where the declarations are."""
 
 
-def settings_from(options: dict[str, Any]) -> Settings:
+def settings_from(options: dict[str, Any], *, configure_logs: bool = True) -> Settings:
+    """The settings of a command: its options and log flags, the environment, ``--config``.
+
+    The log is configured with them, masking the credentials of ``--repo`` and the Git token;
+    ``configure_logs=False`` is for ``run``, whose bootstrap configures it with more secrets.
+    """
     config = options.pop("config", None)
-    return load_settings(config, **options)
+    settings = load_settings(config, **requested_logging(), **options)
+    if configure_logs:
+        configure_logging(settings.logging, secrets=command_secrets(settings))
+    return settings
+
+
+def configure_logging_from_flags() -> LogSettings:
+    """Configure the log of a command that has no settings of its own, from the log flags and
+    the ``LAMBDA_GITOPS_LOG_*`` variables alone, and say how it was configured."""
+    log = load_log_settings(None, **requested_logging())
+    configure_logging(log, secrets=message_redactor_secrets())
+    return log
+
+
+def message_redactor_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets every message of a command is masked with: the environment's Git token."""
+    credentials = GitCredentials.from_environment(os.environ if environ is None else environ)
+    return secrets_of("", credentials)
+
+
+def mounted(group: click.Group) -> click.Group:
+    """A copy of another package's command group (the emulator's) that takes the log flags on
+    every command and configures the log before each command runs, as this package's do.
+
+    A copy, so that the group stays as its own package defined it for whoever runs it alone.
+    """
+    copied = copy.copy(group)
+    copied.params = [*group.params, *logging_parameters()]
+    copied.commands = {
+        name: mounted(command) if isinstance(command, click.Group) else _mounted_command(command)
+        for name, command in group.commands.items()
+    }
+    return copied
+
+
+def _mounted_command(command: click.Command) -> click.Command:
+    copied = copy.copy(command)
+    copied.params = [*command.params, *logging_parameters()]
+    if command.callback is not None:
+        copied.callback = _configuring_logs_first(command.callback)
+    return copied
+
+
+def _configuring_logs_first(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def configured(*args: Any, **kwargs: Any) -> Any:
+        with reported_errors():
+            configure_logging_from_flags()
+        return callback(*args, **kwargs)
+
+    return configured

@@ -22,11 +22,11 @@ import click
 
 from controller.adapters.git.reader import load_commit
 from controller.bootstrap import registry_for
-from controller.cli.common import registry_options, reported_errors
+from controller.cli.common import registry_options, reported_errors, settings_from
 from controller.core.declarations import Declarations
 from controller.engine.reconciler import plan_pass
 from controller.review import compare, report
-from controller.settings import Settings, load_settings
+from controller.settings import Settings
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,9 +44,7 @@ from controller.settings import Settings, load_settings
     "--live", is_flag=True, help="Also show what would be written now, and drift already present."
 )
 @registry_options
-def diff_command(
-    base: str, head: str, output: str, live: bool, config: Path | None, **options: Any
-) -> None:
+def diff_command(base: str, head: str, output: str, live: bool, **options: Any) -> None:
     """Show what changing the declarations from BASE to HEAD does, per function.
 
     Functions are matched by region and function name, so a declaration moved to another file
@@ -56,7 +54,7 @@ def diff_command(
     """
 
     with reported_errors():
-        settings = load_settings(config, **options)
+        settings = settings_from(options)
         before = _load(settings, base)
         after = _load(settings, head)
         view = _live_view(settings, before, after) if live else None

@@ -2,7 +2,8 @@
 
 Errors the project raises on purpose become one ``error: ...`` line on stderr and exit code 1;
 nothing a user can cause ends in a traceback. Settings come from flags, ``LAMBDA_GITOPS_*``
-variables, the ``--config`` file and defaults, in that order (``controller.settings``).
+variables, the ``--config`` file and defaults, in that order (``controller.settings``). Results
+go to stdout; the log, the progress bar and errors to stderr (``controller.cli.output``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ from controller.cli.common import (
     EXIT_IN_SYNC,
     MaskedGroup,
     config_option,
+    configure_logging_from_flags,
+    mounted,
     region_option,
     registry_options,
     reported_errors,
@@ -37,16 +38,23 @@ from controller.cli.common import (
 )
 from controller.cli.diff import diff_command
 from controller.cli.edit import add_version_command, promote_command
+from controller.cli.output import add_logging_parameters, progress, switch_off_colour
+from controller.cli.status import status_command
 from controller.core.declarations import json_schema
-from controller.engine.reconciler import PassResult, Progress, plan_pass, reconcile_pass
+from controller.engine.reconciler import PassResult, plan_pass, reconcile_pass
 from controller.review import plans
 from lambda_emulator.cli import emulator_group
 
 
 @click.group(cls=MaskedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lambda-gitops")
-def main() -> None:
-    """A GitOps controller for AWS Lambda versions and aliases."""
+@click.pass_context
+def main(context: click.Context) -> None:
+    """A GitOps controller for AWS Lambda versions and aliases.
+
+    Every command takes --log-level, -q, -v and --log-format; NO_COLOR turns colour off.
+    """
+    switch_off_colour(context, os.environ)
 
 
 # -- declarations ---------------------------------------------------------------------------------
@@ -81,6 +89,8 @@ def validate(folder: Path | None, **options: Any) -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of a declaration, for editors and CI."""
+    with reported_errors():
+        configure_logging_from_flags()
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -97,8 +107,9 @@ def plan(output: str, **options: Any) -> None:
         settings = settings_from(options)
         with registry_for(settings) as registry:
             loaded, _ = declarations_for(settings, account=registry.caller_account())
-            with _progress(len(loaded.functions)) as progress:
-                result = plan_pass(registry, loaded, progress, in_scope=settings.scope.allows)
+            drawn = output != "json"
+            with progress(len(loaded.functions), settings.logging, shown=drawn) as advance:
+                result = plan_pass(registry, loaded, advance, in_scope=settings.scope.allows)
     errors = result.declaration_errors
     if output == "json":
         click.echo(json.dumps(plans.plan_json(result.plan, errors), indent=2))
@@ -123,9 +134,9 @@ def reconcile(once: bool, **options: Any) -> None:
         settings = settings_from(options)
         with registry_for(settings) as registry:
             loaded, code = declarations_for(settings, account=registry.caller_account())
-            with _progress(len(loaded.functions)) as progress:
+            with progress(len(loaded.functions), settings.logging) as advance:
                 result = reconcile_pass(
-                    registry, loaded, code, progress, in_scope=settings.scope.allows
+                    registry, loaded, code, advance, in_scope=settings.scope.allows
                 )
     click.echo(plans.plan_text(result.plan, result.declaration_errors), nl=False)
     click.echo(plans.outcomes_text(result.outcomes), nl=False)
@@ -149,7 +160,6 @@ def reconcile(once: bool, **options: Any) -> None:
     help="The webhook's shared secret; without it the webhook is off.",
 )
 @click.option("--concurrency", type=int, help="Functions reconciled at once (8).")
-@click.option("--log-format", type=click.Choice(["auto", "json", "console"]))
 def run(**options: Any) -> None:
     """The controller: follow the repository and keep the registry converged.
 
@@ -164,22 +174,12 @@ def run(**options: Any) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, shut_down)
     with reported_errors():
-        clean = run_controller(settings_from(options), stop)
+        clean = run_controller(settings_from(options, configure_logs=False), stop)
     if not clean:
         # Exiting normally would join the pass's worker threads, which is what did not finish.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(EXIT_ERROR)
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Progress | None]:
-    """A progress bar on stderr for long passes, only on a terminal."""
-    if total < 20 or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label="observing", file=sys.stderr) as bar:
-        yield lambda _name: bar.update(1)
 
 
 # -- the registry ---------------------------------------------------------------------------------
@@ -206,7 +206,9 @@ def registry_show(function: str | None, output: str, **options: Any) -> None:
         click.echo(inventory.to_text(functions), nl=False)
 
 
-main.add_command(emulator_group, name="emulator")
+main.add_command(mounted(emulator_group), name="emulator")
 main.add_command(promote_command, name="promote")
 main.add_command(diff_command, name="diff")
 main.add_command(add_version_command, name="add-version")
+main.add_command(status_command, name="status")
+add_logging_parameters(main)  # last, so that every command has them, however it was added

@@ -191,6 +191,7 @@ def test_replicas_beyond_one_are_refused() -> None:
     [
         {"config": {"mode": "repair"}},
         {"config": {"log_format": "xml"}},
+        {"config": {"log_level": "verbose"}},
         {"config": {"concurrency": "eight"}},
         {"config": {"listen": "0.0.0.0:9999"}},  # the chart owns it
         {"config": {"repo": "https://example.com/r.git", "unknown_setting": 1}},
@@ -277,7 +278,7 @@ def test_the_schema_knows_every_setting() -> None:
     assert set(config) | CHART_OWNED == set(Settings.model_fields)
     assert not set(config) & CHART_OWNED
     assert set(config["scope"]["properties"]) == {"functions", "regions", "accounts"}
-    for name in ("mode", "log_format", "retry_mode"):
+    for name in ("mode", "log_format", "log_level", "retry_mode"):
         choices = typing.get_args(Settings.model_fields[name].annotation)
         assert config[name]["enum"] == list(choices), name
 

@@ -41,6 +41,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from controller import __version__
+from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import RegistryObserver
 from controller.adapters.registry.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
 from controller.core.model import (
@@ -194,13 +195,13 @@ class AwsRegistry:
     # -- reading --------------------------------------------------------------------------------
 
     def get_function(self, function: FunctionRef) -> FunctionState:
-        with self._calling("GetFunction"):
+        with self._calling("GetFunction", function):
             response = self._client(function).get_function(FunctionName=function.name)
         return _function_state(response["Configuration"])
 
     def list_functions(self, region: str, account: str | None = None) -> list[FunctionState]:
         client = self._client(FunctionRef(name="", region=region, account=account))
-        with self._calling("ListFunctions"):
+        with self._calling("ListFunctions", region=region):
             pages = client.get_paginator("list_functions").paginate()
             return [_function_state(item) for page in pages for item in page["Functions"]]
 
@@ -210,7 +211,7 @@ class AwsRegistry:
         # Every listing is read from Lambda, so ``fresh`` changes nothing here; caching is the
         # business of ``cache.CachingRegistry``.
         del fresh
-        with self._calling("ListVersionsByFunction"):
+        with self._calling("ListVersionsByFunction", function):
             pages = self._client(function).get_paginator("list_versions_by_function")
             items = [
                 item
@@ -226,7 +227,7 @@ class AwsRegistry:
         arguments: dict[str, Any] = {"FunctionName": function.name}
         if function_version is not None:
             arguments["FunctionVersion"] = function_version
-        with self._calling("ListAliases"):
+        with self._calling("ListAliases", function):
             pages = self._client(function).get_paginator("list_aliases").paginate(**arguments)
             aliases = [_alias(item) for page in pages for item in page["Aliases"]]
         return sorted(aliases, key=lambda alias: alias.name)
@@ -246,7 +247,7 @@ class AwsRegistry:
             arguments["RevisionId"] = revision_id
         if description is not None:
             arguments["Description"] = description
-        with self._calling("PublishVersion"):
+        with self._calling("PublishVersion", function):
             response = self._client(function).publish_version(**arguments)  # type: ignore[arg-type]
         return _published_version(response)
 
@@ -263,7 +264,7 @@ class AwsRegistry:
                     arguments["S3ObjectVersion"] = object_version
         if revision_id is not None:
             arguments["RevisionId"] = revision_id
-        with self._calling("UpdateFunctionCode"):
+        with self._calling("UpdateFunctionCode", function):
             self._client(function).update_function_code(**arguments)
         return self.wait_until_settled(function)
 
@@ -310,7 +311,7 @@ class AwsRegistry:
         }
         if routing:
             arguments["RoutingConfig"] = _routing_config(routing)
-        with self._calling("CreateAlias"):
+        with self._calling("CreateAlias", function):
             response = self._client(function).create_alias(**arguments)
         return _alias(response)
 
@@ -335,16 +336,16 @@ class AwsRegistry:
         }
         if description is not None:
             arguments["Description"] = description
-        with self._calling("UpdateAlias"):
+        with self._calling("UpdateAlias", function):
             response = self._client(function).update_alias(**arguments)
         return _alias(response)
 
     def delete_alias(self, function: FunctionRef, name: str) -> None:
-        with self._calling("DeleteAlias"):
+        with self._calling("DeleteAlias", function):
             self._client(function).delete_alias(FunctionName=function.name, Name=name)
 
     def delete_version(self, function: FunctionRef, number: int) -> None:
-        with self._calling("DeleteFunction"):
+        with self._calling("DeleteFunction", function):
             self._client(function).delete_function(
                 FunctionName=function.name, Qualifier=str(number)
             )
@@ -352,8 +353,11 @@ class AwsRegistry:
     # -- pacing and instrumentation -------------------------------------------------------------
 
     @contextmanager
-    def _calling(self, operation: str) -> Iterator[None]:
-        """One logical call: its errors translated, its outcome and duration reported.
+    def _calling(
+        self, operation: str, function: FunctionRef | None = None, *, region: str | None = None
+    ) -> Iterator[None]:
+        """One logical call: its errors translated, its outcome and duration reported, and
+        logged at debug level (``-v``) with the function it was about.
 
         The duration is the caller's: pages, retries, backoff and client-side pacing included.
         """
@@ -369,8 +373,17 @@ class AwsRegistry:
             outcome = "error"
             raise
         finally:
+            seconds = self._clock() - started
             if self._observer is not None:
-                self._observer.request(operation, outcome, self._clock() - started)
+                self._observer.request(operation, outcome, seconds)
+            get_logger("controller.adapters.registry").debug(
+                "registry call",
+                operation=operation,
+                function=function.name if function is not None else None,
+                region=function.region if function is not None else region,
+                outcome=outcome,
+                duration=round(seconds, 3),
+            )
 
     def _instrument(self, client: LambdaClient, account: str | None, region: str) -> None:
         """Pace every attempt of ``client`` and count the throttled ones.
