@@ -41,6 +41,7 @@ from controller.engine.status import (
     fold,
     metric_statuses,
     passed,
+    rfc3339,
     status_keys,
 )
 
@@ -99,8 +100,8 @@ class ControllerState:
                 "revision": self.revision.sha if self.revision else None,
                 "mode": self.mode,
                 "sourceError": self.source_error,
-                "lastFetchAt": self.last_fetch_at,
-                "lastPassAt": self.last_pass_at,
+                "lastFetchAt": _rfc3339(self.last_fetch_at),
+                "lastPassAt": _rfc3339(self.last_pass_at),
                 "lastPassSeconds": self.last_pass_seconds,
                 "lastPassReasons": list(self.last_pass_reasons),
                 "lastPassError": self.last_pass_error,
@@ -110,6 +111,10 @@ class ControllerState:
                     for key, record in sorted(status_keys(self.records.values()).items())
                 },
             }
+
+
+def _rfc3339(moment: float | None) -> str | None:
+    return rfc3339(moment) if moment is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,9 +118,11 @@ class FleetStatus:
 
 
 def rfc3339(at: float) -> str:
-    """A Unix time as RFC 3339 in UTC, to the millisecond: ``2026-12-02T07:00:26.123Z``."""
+    """A Unix time as RFC 3339 in UTC, to the microsecond: ``2026-12-02T07:00:26.123456Z``.
+
+    Microseconds, so that two events of one second (two fetches) still read as two."""
     moment = datetime.fromtimestamp(at, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,7 +268,7 @@ def test_an_out_of_band_change_is_counted_once_with_when_what_and_whether_healed
     )
     assert detected.memory[KEY] == AliasMemory("rev-0", changed_at="rev-1")
     assert detected.records[ORDERS_ID].as_json()["aliases"]["live"]["lastOutOfBandChange"] == {
-        "at": "2001-09-09T01:46:40.000Z",
+        "at": "2001-09-09T01:46:40.000000Z",
         "git": "version 2",
         "live": "version 1",
         "healed": False,
