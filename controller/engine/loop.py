@@ -1,11 +1,18 @@
 """The long-running controller: triggers, passes, what it reports, and a clean shutdown.
 
-The loop is level-triggered. A pass starts at start-up, when the Git source reports a new
-revision, when the resync timer runs out (to catch changes made outside Git), and when the
-webhook makes the source fetch. Triggers that arrive while a pass runs are coalesced into one
-next pass. Every pass recomputes the whole desired and observed state, so the loop keeps no
-state that a crash could corrupt: what it keeps (per function the last attempted and applied
-revision and the last error) is only reported.
+The loop is level-triggered. A **full pass** reconciles every declared function: at start-up,
+when the resync timer runs out (to catch changes made outside Git), and after a fetch the
+webhook asked for finds nothing new. A new revision gets a **targeted pass** first: the
+functions whose declarations the commit changed, and only those, so that a promotion reaches
+Lambda in a fraction of a second whatever the fleet's size. A full pass in progress yields to
+it: it stops starting functions (those in flight finish), the targeted pass runs, and the full
+pass resumes, at the new revision, with the functions it had not reached, so it never undoes the
+promotion with the declarations it started from. Other requests for single functions (a change
+event, later) take the same path, merged while they wait.
+
+Every pass recomputes desired and observed state for the functions it covers, so the loop keeps
+no state that a crash could corrupt: what it keeps (the status fold of ``engine.status``) is
+reported, and what it remembers of aliases only tells out-of-band changes from deployments.
 
 Declarations that cannot be used never turn into writes: a function whose declaration is
 invalid, or whose file does not parse, is left as it is and reported in error, and it keeps its
@@ -19,7 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -29,7 +36,7 @@ from controller.adapters.logging import get_logger
 from controller.adapters.metrics import Metrics
 from controller.adapters.registry.port import Registry
 from controller.core.declarations import Declarations
-from controller.core.model import FunctionId
+from controller.core.model import DesiredFunction, FunctionId
 from controller.core.plan import CreateAlias, DeleteAlias, PublishVersion, UpdateAlias, action_kind
 from controller.engine.applier import ActionOutcome, InScope
 from controller.engine.reconciler import FunctionResult, PassResult, run_pass
@@ -44,6 +51,9 @@ from controller.engine.status import (
     rfc3339,
     status_keys,
 )
+
+_FULL_PASS_REASONS = frozenset({"start-up", "resync", "webhook"})
+"""Triggers that ask for every function: a full pass starts (or restarts) for them."""
 
 JITTER = 0.1
 """The resync timer runs out at its interval plus or minus this fraction, so that many
@@ -168,6 +178,15 @@ class Controller:
         )
         self._declarations: tuple[str, Declarations] | None = None
         self._fleet = FleetStatus()
+        self._targets_lock = threading.Lock()
+        self._targets: set[FunctionId] = set()
+        self._target_reasons: set[str] = set()
+        self._targeted_sha: str | None = None
+        """The revision whose changes have been asked for, targeted."""
+        self._full_pending = False
+        """A full pass is due or in progress."""
+        self._remaining: set[FunctionId] | None = None
+        """The functions the full pass in progress has not reached; ``None``: all of them."""
         self._drift_lock = threading.Lock()
         self._drift_logged: dict[tuple[FunctionId, str], str] = {}
 
@@ -202,24 +221,56 @@ class Controller:
         next_resync = self._monotonic() + self._resync_interval()
         try:
             while not stop.is_set():
-                reasons = self.trigger.wait(timeout=min(next_resync - self._monotonic(), 5.0))
+                idle = not self._full_pending and not self._has_targets()
+                wait = min(next_resync - self._monotonic(), 5.0) if idle else 0.0
+                reasons = self.trigger.wait(timeout=wait)
                 self.state.heartbeat = self._monotonic()
                 if stop.is_set():
                     break
                 if self._monotonic() >= next_resync:
                     reasons.add("resync")
-                if not reasons or self.state.revision is None:
+                if self.state.revision is None:
                     if reasons:  # no revision yet: keep the reasons for when it comes
                         for reason in reasons:
                             self.trigger.fire(reason)
                         stop.wait(0.2)
                     continue
-                self.run_pass(reasons, stop)
-                next_resync = self._monotonic() + self._resync_interval()
+                if self._step(reasons, stop):
+                    next_resync = self._monotonic() + self._resync_interval()
         finally:
             stop.set()
             self.trigger.fire("stop")
             watcher.join(timeout=self._settings.shutdown_grace)
+
+    def _step(self, reasons: set[str], stop: threading.Event | None) -> bool:
+        """Do the most urgent work: a new revision's changes, then requested functions, then
+        the rest of a full pass. True when a full pass has just completed."""
+        revision = self.state.revision
+        if revision is None:
+            return False
+        self._target_changes(revision)
+        if not self._full_pending and (reasons & _FULL_PASS_REASONS):
+            self._start_full_pass()
+        if self._has_targets():
+            self._run_targeted(revision, reasons, stop)
+            return False
+        if self._full_pending:
+            return self._run_full(revision, reasons, stop)
+        return False
+
+    def run_pass(self, reasons: Iterable[str], stop: threading.Event | None = None) -> None:
+        """One whole full pass now, with any targeted work that comes up first: for callers that
+        drive the controller pass by pass (tests, benchmarks) rather than through ``run``."""
+        self._start_full_pass()
+        while (self._full_pending or self._has_targets()) and not (stop and stop.is_set()):
+            self._step(set(reasons), stop)
+
+    def request(self, functions: Iterable[FunctionId], reason: str) -> None:
+        """Reconcile these functions soon, ahead of a full pass; repeats merge while they wait."""
+        with self._targets_lock:
+            self._targets.update(functions)
+            self._target_reasons.add(reason)
+        self.trigger.fire(reason)
 
     def _resync_interval(self) -> float:
         spread = self._settings.resync_interval * JITTER
@@ -245,32 +296,132 @@ class Controller:
 
     # -- one pass -------------------------------------------------------------------------------
 
-    def run_pass(self, reasons: Iterable[str], stop: threading.Event | None = None) -> None:
-        """One pass at the source's last good revision; every outcome is recorded, always."""
-        revision = self.state.revision
-        if revision is None:
+    def _has_targets(self) -> bool:
+        with self._targets_lock:
+            return bool(self._targets)
+
+    def _take_targets(self) -> tuple[set[FunctionId], set[str]]:
+        with self._targets_lock:
+            targets, self._targets = self._targets, set()
+            reasons, self._target_reasons = self._target_reasons, set()
+            return targets, reasons
+
+    def _start_full_pass(self) -> None:
+        """Begin a full pass (or restart the one in progress from the top)."""
+        self._full_pending = True
+        self._remaining = None  # every declared function, decided at its first segment
+
+    def _target_changes(self, revision: Revision) -> None:
+        """When the source has moved on, ask for the functions the new revision changed."""
+        if self._targeted_sha == revision.sha:
             return
+        before = self._declarations
+        try:
+            after = self._read(revision)
+        except SourceError:
+            return  # reported by the pass that tries to read it
+        self._targeted_sha = revision.sha
+        if before is None:
+            return  # the first revision: the start-up full pass covers everything
+        changed = changed_functions(before[1], after)
+        if changed:
+            with self._targets_lock:
+                self._targets.update(changed)
+                self._target_reasons.add("git")
+
+    def _run_targeted(
+        self, revision: Revision, reasons: set[str], stop: threading.Event | None
+    ) -> None:
+        targets, target_reasons = self._take_targets()
+        done = self._pass(
+            revision,
+            reasons | target_reasons,
+            stop,
+            kind="targeted",
+            select=lambda function: function.ref.identity in targets,
+            yield_to_targets=False,
+        )
+        if done is not None and self._remaining is not None:
+            # Reconciled at the revision the full pass resumes at: it need not read them again.
+            self._remaining -= done[1]
+
+    def _run_full(
+        self, revision: Revision, reasons: set[str], stop: threading.Event | None
+    ) -> bool:
+        remaining = self._remaining
+        done = self._pass(
+            revision,
+            reasons or {"resync"},
+            stop,
+            kind="full",
+            select=(lambda f: f.ref.identity in remaining) if remaining is not None else None,
+            yield_to_targets=True,
+        )
+        if done is None:
+            return False
+        declared = done[0]
+        finished = done[1]
+        if self._remaining is None:
+            self._remaining = set(declared)
+        self._remaining -= finished
+        self._remaining &= set(declared)
+        if self._remaining:
+            if not (stop is not None and stop.is_set()):
+                self._log.info(
+                    "full pass yields", revision=revision.sha, remaining=len(self._remaining)
+                )
+            return False  # preempted: the rest follows the targeted work
+        self._log.info("full pass complete", revision=revision.sha, functions=len(declared))
+        self._remaining = None
+        self._full_pending = False
+        return True
+
+    def _pass(
+        self,
+        revision: Revision,
+        reasons: set[str],
+        stop: threading.Event | None,
+        *,
+        kind: str,
+        select: Callable[[DesiredFunction], bool] | None,
+        yield_to_targets: bool,
+    ) -> tuple[set[FunctionId], set[FunctionId]] | None:
+        """One pass over the selected functions at ``revision``; every outcome is recorded,
+        always. Returns the identities declared and those reconciled, or ``None`` when the
+        declarations could not be read."""
         started, wall = self._monotonic(), self._clock()
         requests_before = self._metrics.requests_made()
         success = False
         summary: dict[str, int] = {}
+        reconciled: tuple[set[FunctionId], set[FunctionId]] | None = None
+        failure: str | None = None
+
+        def should_stop() -> bool:
+            if stop is not None and stop.is_set():
+                return True
+            return yield_to_targets and (self._has_targets() or self._revision_moved(revision))
+
         try:
             declarations = self._read(revision)
+            chosen = declarations if select is None else _selected(declarations, select)
             result = run_pass(
                 self._registry,
-                declarations,
+                chosen,
                 in_scope=self._settings.in_scope,
                 code=CommitCodeReader(self._source.path, revision.sha)
                 if self._settings.mode == "enforce"
                 else None,
                 workers=self._settings.concurrency,
-                should_stop=stop.is_set if stop is not None else None,
+                should_stop=should_stop,
                 on_result=functools.partial(self._function_done, revision=revision),
                 memory=self._fleet.memory_of,
             )
-            success = self._record(result, revision)
+            success = self._record(result, declarations, revision)
             summary = _summary(result)
-            failure = None
+            reconciled = (
+                {f.ref.identity for f in declarations.functions},
+                {r.function.ref.identity for r in result.results},
+            )
         except SourceError as error:
             failure = str(error)
             self._log.error("cannot read the declarations", revision=revision.sha, error=failure)
@@ -291,6 +442,7 @@ class Controller:
                 self.state.last_pass_error = None if success else failure
             self._log.info(
                 "pass",
+                kind=kind,
                 revision=revision.sha,
                 reasons=sorted(reasons),
                 outcome="success" if success else "failure",
@@ -299,6 +451,11 @@ class Controller:
                 requests=self._metrics.requests_made() - requests_before,
                 **summary,
             )
+        return reconciled
+
+    def _revision_moved(self, revision: Revision) -> bool:
+        current = self.state.revision
+        return current is not None and current.sha != revision.sha
 
     def _function_done(self, result: FunctionResult, revision: Revision) -> None:
         """As each function finishes (on a worker thread): its log lines and action counts go
@@ -326,11 +483,15 @@ class Controller:
             self._log.info("declarations valid again", revision=revision.sha)
         return declarations
 
-    def _record(self, result: PassResult, revision: Revision) -> bool:
-        """Fold a pass into the state, the metrics and the logs; True when nothing failed."""
+    def _record(self, result: PassResult, declarations: Declarations, revision: Revision) -> bool:
+        """Fold a pass into the state, the metrics and the logs; True when nothing failed.
+
+        ``declarations`` is the whole revision; ``result`` may cover only some of it (a
+        targeted pass, or a full pass that yielded): the others keep their records."""
         defaults = Defaults(self._settings.region, self._account)
-        self._fleet = fleet = fold(self._fleet, result, revision.sha, defaults, now=self._clock())
-        errors = tuple(str(error) for error in result.declarations.errors)
+        whole = PassResult(declarations, result.results, applying=result.applying)
+        self._fleet = fleet = fold(self._fleet, whole, revision.sha, defaults, now=self._clock())
+        errors = tuple(str(error) for error in declarations.errors)
         with self.state.lock:
             self.state.records = dict(fleet.records)
             self.state.declaration_errors = errors
@@ -458,4 +619,23 @@ def _summary(result: PassResult) -> dict[str, int]:
         "out_of_band_changes": sum(len(r.out_of_band) for r in result.results),
         "errors": sum(1 for r in result.results if r.error is not None)
         + len(result.declarations.errors),
+    }
+
+
+def _selected(
+    declarations: Declarations, select: Callable[[DesiredFunction], bool]
+) -> Declarations:
+    """The declarations with only the selected valid functions, for a partial pass."""
+    return replace(declarations, functions=tuple(f for f in declarations.functions if select(f)))
+
+
+def changed_functions(before: Declarations, after: Declarations) -> set[FunctionId]:
+    """The functions whose declaration differs between two revisions: changed, added, or now
+    valid again. A function that became invalid or was removed needs no reconcile (it is left
+    as it is), and one whose declaration only moved to another file or line is unchanged."""
+    previous = {f.ref.identity: replace(f, location=None) for f in before.functions}
+    return {
+        f.ref.identity
+        for f in after.functions
+        if previous.get(f.ref.identity) != replace(f, location=None)
     }

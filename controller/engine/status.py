@@ -158,9 +158,12 @@ def fold(
         last_good[desired.ref.identity] = desired
     last_good = {identity: f for identity, f in last_good.items() if identity in records}
     if len(result.results) < len(result.declarations.functions):
-        # The pass stopped part-way (a shutdown): what it did not reach stays as it was.
+        # A pass over part of the fleet (targeted, or a full pass that yielded or was stopped):
+        # what it did not reach stays as it was, as long as it is still declared.
+        declared = {f.ref.identity for f in result.declarations.functions}
         for key, record in before.items():
-            records.setdefault(key, record)
+            if key in declared:
+                records.setdefault(key, record)
     memory = {
         (identity, alias): m
         for (identity, alias), m in memory.items()
