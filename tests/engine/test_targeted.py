@@ -70,13 +70,13 @@ def build(repository: Repository, server: EmulatorServer) -> tuple[Controller, R
     source = LocalSource(repository.path, "HEAD")
     inner = CachingRegistry(AwsRegistry(AwsSettings(endpoint_url=server.endpoint_url)))
     recording = Recording(inner)
-    controller = Controller(settings.loop, source, recording, Metrics())  # type: ignore[arg-type]
+    controller = Controller(settings.loop, source, recording, Metrics())
     controller.state.revision = source.sync()
     return controller, recording
 
 
 def commit_during(
-    controller: Controller, repository: Repository, edit: Callable[[], None], message: str
+    controller: Controller, repository: Repository, edit: Callable[[], object], message: str
 ) -> Callable[[], None]:
     """A hook that commits ``edit`` and tells the controller, as the Git watcher would."""
 
