@@ -57,10 +57,13 @@ def main() -> None:
 @source_options
 @region_option
 @config_option
-def validate(folder: Path | None, **options: Any) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Also list the documents ignored, and why.")
+def validate(folder: Path | None, verbose: bool, **options: Any) -> None:
     """Check the declarations: FOLDER as it is on disk, or the repository at its ref.
 
-    Every error is printed as FILE:LINE: message. Exit 0 when valid, 1 otherwise.
+    Every error is printed as FILE:LINE: message; with -v, every document that is not a
+    declaration (another tool's, an empty one) as FILE:LINE: ignored: why. Exit 0 when valid,
+    1 otherwise.
     """
     with reported_errors():
         settings = settings_from(options)
@@ -70,12 +73,25 @@ def validate(folder: Path | None, **options: Any) -> None:
             )
         else:
             loaded, _ = declarations_for(settings)
+    if verbose:
+        for ignored in loaded.ignored:
+            click.echo(str(ignored))
     for error in loaded.errors:
         click.echo(str(error), err=True)
     if loaded.errors:
         sys.exit(EXIT_ERROR)
     count = len(loaded.functions)
-    click.echo(f"{count} function{'s' if count != 1 else ''} declared, all valid")
+    click.echo(
+        f"{count} function{'s' if count != 1 else ''} declared, all valid"
+        f"{_ignored_note(len(loaded.ignored), verbose)}"
+    )
+
+
+def _ignored_note(count: int, verbose: bool) -> str:
+    if not count:
+        return ""
+    documents = f"{count} document{'s' if count != 1 else ''}"
+    return f"; {documents} ignored" + ("" if verbose else " (-v lists them)")
 
 
 @main.command()

@@ -1,0 +1,171 @@
+"""No silent input, through the command line as a user meets it (issue 11, section 3).
+
+Each case is what a person writes by mistake: a misspelled ``apiVersion``, a region that does
+not exist, a zip path written from the wrong folder, a registry file that is not there. Each
+used to be read as something else without a word; each is now an error at ``FILE:LINE`` (or
+naming the setting) that says what was meant, and ``validate -v`` lists what it ignored.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import git
+import pytest
+from click.testing import CliRunner, Result
+
+from controller.cli.main import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "config" / "examples"
+
+
+def run(*arguments: str) -> Result:
+    result = CliRunner().invoke(main, list(arguments))
+    assert "Traceback" not in result.output + result.stderr
+    return result
+
+
+def commit_all(repo: git.Repo, message: str) -> None:
+    repo.git.add(A=True)
+    repo.index.commit(message)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> git.Repo:
+    """The example declarations, committed to a new repository."""
+    folder = tmp_path / "declarations"
+    shutil.copytree(EXAMPLES / "declarations", folder)
+    repository = git.Repo.init(folder)
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "test")
+        config.set_value("user", "email", "test@example.com")
+    commit_all(repository, "declare the example fleet")
+    return repository
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """An emulated registry seeded with the example fleet."""
+    path = tmp_path / "registry.sqlite"
+    assert run("emulator", "load", str(EXAMPLES / "seed.yaml"), "--state", str(path)).exit_code == 0
+    return path
+
+
+def folder_of(repo: git.Repo) -> Path:
+    return Path(repo.working_dir)
+
+
+def replace_in(file: Path, old: str, new: str) -> None:
+    text = file.read_text()
+    assert old in text
+    file.write_text(text.replace(old, new, 1))
+
+
+# -- 1. apiVersion and kind -----------------------------------------------------------------------
+
+API_VERSIONS = {
+    "lambda-gitop/v1": "apiVersion: lambda-gitop/v1",
+    "lamda-gitops/v1": "apiVersion: lamda-gitops/v1",
+    "lambda-gitops/v2": "apiVersion: lambda-gitops/v2",
+    "lambda_gitops/v1": "apiVersion: lambda_gitops/v1",
+    "Lambda-Gitops/v1": "apiVersion: Lambda-Gitops/v1",
+    "another tool's": "apiVersion: apps/v1",
+    "missing": "",
+}
+
+
+@pytest.mark.parametrize("line", API_VERSIONS.values(), ids=API_VERSIONS.keys())
+def test_validate_refuses_a_function_whose_api_version_is_not_ours(
+    repo: git.Repo, line: str
+) -> None:
+    replaced = f"{line}\n" if line else ""
+    replace_in(folder_of(repo) / "orders-api.yaml", "apiVersion: lambda-gitops/v1\n", replaced)
+
+    result = run("validate", str(folder_of(repo)))
+
+    assert result.exit_code == 1
+    [error] = result.stderr.splitlines()
+    # The comment lines above it put the document's first key on line 3.
+    assert error.startswith("orders-api.yaml:3: apiVersion"), error
+    assert "did you mean" in error
+    assert "lambda-gitops/v1" in error
+
+
+def test_validate_makes_a_misspelled_kind_a_did_you_mean(repo: git.Repo) -> None:
+    replace_in(folder_of(repo) / "orders-api.yaml", "kind: Function", "kind: Fucntion")
+
+    result = run("validate", str(folder_of(repo)))
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "orders-api.yaml:4: kind: 'Fucntion' is not a kind of lambda-gitops/v1; "
+        "did you mean 'Function'?\n"
+    )
+
+
+def test_plan_fails_on_a_misspelled_api_version_rather_than_forgetting_the_function(
+    repo: git.Repo, state: Path
+) -> None:
+    replace_in(folder_of(repo) / "orders-api.yaml", "lambda-gitops/v1", "lambda-gitop/v1")
+    commit_all(repo, "a typo")
+
+    result = run("plan", "--repo", str(folder_of(repo)), "--registry", f"emulated:{state}")
+
+    assert result.exit_code == 1, result.output
+    assert (
+        "orders-api.yaml:3: apiVersion: 'lambda-gitop/v1' is not this controller's; "
+        "did you mean 'lambda-gitops/v1'?" in result.output
+    )
+
+
+# -- 2. validate -v lists what it ignored ---------------------------------------------------------
+
+
+def test_validate_verbose_lists_every_ignored_document_and_why(repo: git.Repo) -> None:
+    folder = folder_of(repo)
+    (folder / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "---\n"
+        "---\n- not\n- a mapping\n"
+    )
+    (folder / "empty.yaml").write_text("")
+
+    quiet = run("validate", str(folder))
+    verbose = run("validate", "-v", str(folder))
+    long_flag = run("validate", "--verbose", str(folder))
+
+    assert quiet.exit_code == verbose.exit_code == 0, verbose.output
+    assert quiet.stdout == "2 functions declared, all valid; 4 documents ignored (-v lists them)\n"
+    assert verbose.stdout == long_flag.stdout
+    assert verbose.stdout.splitlines() == [
+        "deployment.yaml:1: ignored: apiVersion apps/v1, kind Deployment: not a lambda-gitops "
+        "document",
+        "deployment.yaml:4: ignored: an empty document",
+        "deployment.yaml:6: ignored: the document is a list, not a mapping: not a "
+        "lambda-gitops document",
+        "empty.yaml:1: ignored: no YAML document (the file is empty, or holds only comments)",
+        "2 functions declared, all valid; 4 documents ignored",
+    ]
+
+
+def test_validate_verbose_lists_ignored_documents_beside_the_errors(repo: git.Repo) -> None:
+    folder = folder_of(repo)
+    (folder / "deployment.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n")
+    replace_in(folder / "orders-api.yaml", "kind: Function", "kind: function")
+
+    result = run("validate", "-v", str(folder))
+
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "deployment.yaml:1: ignored: apiVersion apps/v1, kind Deployment: not a lambda-gitops "
+        "document\n"
+    )
+    assert result.stderr.startswith("orders-api.yaml:4: kind: 'function'")
+
+
+def test_validate_of_a_clean_repository_mentions_nothing_ignored(repo: git.Repo) -> None:
+    result = run("validate", "-v", str(folder_of(repo)))
+
+    assert result.exit_code == 0
+    assert result.stdout == "2 functions declared, all valid\n"
