@@ -169,3 +169,62 @@ def test_validate_of_a_clean_repository_mentions_nothing_ignored(repo: git.Repo)
 
     assert result.exit_code == 0
     assert result.stdout == "2 functions declared, all valid\n"
+
+
+# -- 3. code.zipFile is read from the declaration's folder ----------------------------------------
+
+
+def move_billing_worker_into(repo: git.Repo, zip_file: str) -> Path:
+    """billing-worker.yaml moved into functions/, its zipFile written as ``zip_file``."""
+    folder = folder_of(repo)
+    (folder / "functions").mkdir()
+    moved = folder / "functions" / "billing-worker.yaml"
+    (folder / "billing-worker.yaml").rename(moved)
+    replace_in(moved, "zipFile: artifacts/billing-worker-r8.zip", f"zipFile: {zip_file}")
+    commit_all(repo, "billing-worker into functions/")
+    return moved
+
+
+def test_a_zip_file_is_read_from_its_declarations_folder_by_validate_plan_and_reconcile(
+    repo: git.Repo, state: Path
+) -> None:
+    move_billing_worker_into(repo, "../artifacts/billing-worker-r8.zip")
+    registry = ["--repo", str(folder_of(repo)), "--registry", f"emulated:{state}"]
+
+    validated = run("validate", str(folder_of(repo)))
+    planned = run("plan", *registry)
+    applied = run("reconcile", "--once", *registry)
+
+    assert validated.exit_code == 0, validated.output
+    assert planned.exit_code == 2, planned.output
+    assert "after updating $LATEST from artifacts/billing-worker-r8.zip" in planned.output
+    assert applied.exit_code == 0, applied.output
+    assert run("plan", *registry).exit_code == 0
+
+
+def test_a_zip_path_written_from_the_root_in_a_subfolder_says_how_to_write_it(
+    repo: git.Repo, state: Path
+) -> None:
+    move_billing_worker_into(repo, "artifacts/billing-worker-r8.zip")
+    hint = (
+        "zipFile is relative to the folder of its file (functions/): to name "
+        "'artifacts/billing-worker-r8.zip', write '../artifacts/billing-worker-r8.zip'"
+    )
+
+    validated = run("validate", str(folder_of(repo)))
+    planned = run("plan", "--repo", str(folder_of(repo)), "--registry", f"emulated:{state}")
+
+    assert validated.exit_code == 1
+    assert validated.stderr.startswith("functions/billing-worker.yaml:16: spec.versions.r8.code")
+    assert hint in validated.stderr
+    assert planned.exit_code == 1
+    assert hint in planned.output
+
+
+def test_a_zip_path_may_not_climb_out_of_the_repository(repo: git.Repo) -> None:
+    move_billing_worker_into(repo, "../../artifacts/billing-worker-r8.zip")
+
+    result = run("validate", str(folder_of(repo)))
+
+    assert result.exit_code == 1
+    assert "leads outside the repository through '..'" in result.stderr

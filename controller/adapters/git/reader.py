@@ -48,8 +48,9 @@ def load_commit(
 
     ``ref`` is anything Git resolves to a commit: a branch, a tag (annotated ones too), a remote
     branch or a SHA. ``subpath`` is relative to the repository's root; ``code.zipFile`` paths
-    are relative to the root too, whatever the subpath. An unknown ref or a subpath that the
-    commit lacks is ``RevisionUnreadable``, both a ``ConfigurationError`` and a ``SourceError``.
+    are relative to the folder of the file that declares them, and stay inside the repository.
+    An unknown ref or a subpath that the commit lacks is ``RevisionUnreadable``, both a
+    ``ConfigurationError`` and a ``SourceError``.
     A file larger than ``limits`` allows is never read (its size comes from the object's
     header), so a huge blob costs nothing but its error.
     """
@@ -83,9 +84,10 @@ def load_folder(
 ) -> Declarations:
     """The declarations in the folder ``path`` (or the single file ``path``), as they are on disk.
 
-    ``root`` is the repository's root, against which file names are shown and ``code.zipFile``
-    paths are resolved; by default it is the nearest folder at or above ``path`` that holds a
-    ``.git`` entry, or ``path`` itself outside a Git working tree.
+    ``root`` is the repository's root, against which file names are shown and inside which
+    ``code.zipFile`` paths (each relative to its file's folder) must stay; by default it is the
+    nearest folder at or above ``path`` that holds a ``.git`` entry, or ``path`` itself outside
+    a Git working tree.
     """
     if not path.exists():
         raise ConfigurationError(f"{path} does not exist")

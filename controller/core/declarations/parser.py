@@ -1,8 +1,9 @@
 """From the bytes of the declaration files to desired state, with every error at ``file:line``.
 
 This is the pure half of the declarations: it takes ``(file name, bytes)`` pairs and a view of
-the repository (for ``code.zipFile`` paths) and reads no Git and no file system of its own, so the
-loader for a commit and the loader for a folder give the same answer for the same bytes.
+the repository (for ``code.zipFile`` paths, each relative to the folder of its file) and reads no
+Git and no file system of its own, so the loader for a commit and the loader for a folder give
+the same answer for the same bytes.
 
 The outcome distinguishes four things because the controller treats them differently:
 
@@ -25,6 +26,7 @@ mappings to the line of the offending key.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import types
 from collections import defaultdict
@@ -317,6 +319,11 @@ class _Document:
     @property
     def location(self) -> SourceLocation:
         return SourceLocation(self.file, self.root.lc.line + 1)
+
+    @property
+    def folder(self) -> str:
+        """The folder of the file, from the repository's root: where its paths start."""
+        return posixpath.dirname(self.file)
 
     def at(self, loc: Loc) -> SourceLocation:
         return SourceLocation(self.file, _line_of(self.root, loc))
@@ -790,7 +797,7 @@ def _desired_function(
             label=label,
             code_sha256=version.code_sha256,
             description=version.description,
-            code=_declared_code(label, version.code, tree, issues),
+            code=_declared_code(label, version.code, document.folder, tree, issues),
         )
         for label, version in spec.versions.items()
     }
@@ -850,9 +857,12 @@ def _function_ref(
 def _declared_code(
     label: str,
     code: CodeSpec | None,
+    folder: str,
     tree: RepositoryTree,
     issues: list[tuple[Loc, str]],
 ) -> DeclaredCode | None:
+    """The code source of a version; a zip file is read from ``folder``, the declaration
+    file's."""
     if code is None:
         return None
     if code.s3 is not None:
@@ -861,10 +871,25 @@ def _declared_code(
     zip_file = code.zip_file or ""
     loc: Loc = ("spec", "versions", label, "code", "zipFile")
     try:
-        return RepoZip(resolve_repository_path(zip_file, tree))
+        return RepoZip(resolve_repository_path(zip_file, tree, folder=folder))
     except (PathOutsideRepository, PathNotFound) as refused:
-        issues.append((loc, f"spec.versions.{label}.code.zipFile: {refused}"))
+        hint = _from_the_root_hint(zip_file, folder, tree) if folder else ""
+        issues.append((loc, f"spec.versions.{label}.code.zipFile: {refused}{hint}"))
         return None
+
+
+def _from_the_root_hint(zip_file: str, folder: str, tree: RepositoryTree) -> str:
+    """When a path is right from the repository's root, as zipFile paths once were read, how to
+    write it from the declaration file's folder."""
+    try:
+        from_root = resolve_repository_path(zip_file, tree)
+    except (PathOutsideRepository, PathNotFound):
+        return ""
+    relative = posixpath.relpath(from_root, folder)
+    return (
+        f"; zipFile is relative to the folder of its file ({folder}/): to name {from_root!r}, "
+        f"write {relative!r}"
+    )
 
 
 def _check_alias_version(

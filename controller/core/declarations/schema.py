@@ -290,8 +290,10 @@ class CodeSpec(_Declared):
         default=None,
         alias="zipFile",
         description=(
-            "A zip file in this repository, relative to the repository's root, read at the same "
-            "commit as the declaration."
+            "A zip file in this repository, relative to the folder of the file that declares it "
+            "(as kustomize and SAM's CodeUri resolve paths), read at the same commit as the "
+            "declaration; '..' may climb to the repository's root but not past it, and no "
+            "symbolic link may lead out of the repository."
         ),
     )
     s3: S3Location | None = Field(default=None, description="A zip file in S3.")
