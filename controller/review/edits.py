@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -154,9 +155,11 @@ def add_version(
 ) -> Edit:
     """Declare ``label`` under ``spec.versions`` of ``function``, after the last version.
 
-    ``zip_file`` is recorded as ``code.zipFile``: a path from the repository's root; ``s3`` as
-    ``code.s3`` (``bucket``, ``key`` and, when it has one, ``objectVersion``). A version has at
-    most one code source, so at most one of them may be given.
+    ``zip_file``, a path from the repository's root, is recorded as ``code.zipFile``, written
+    from the folder of the declaration file as the loader reads it (``../dist/r43.zip`` for a
+    declaration in ``functions/``); ``s3`` as ``code.s3`` (``bucket``, ``key`` and, when it has
+    one, ``objectVersion``). A version has at most one code source, so at most one of them may
+    be given.
     """
     if zip_file is not None and s3 is not None:
         raise EditRefused(
@@ -164,6 +167,7 @@ def add_version(
         )
     code = RepoZip(zip_file) if zip_file is not None else s3
     found = _find_function(files, function)
+    written = _from_folder_of(found.file, code)
     spec = _spec_of(found)
     versions = yamltext.entry(spec[1], "versions")
     if versions is not None:
@@ -176,7 +180,7 @@ def add_version(
         existing = yamltext.entry(versions[1], label)
         if existing is not None:
             return _existing_label(found, label, existing[1], code_sha256)
-    fields = _version_fields(found, versions, code_sha256, description, code)
+    fields = _version_fields(found, versions, code_sha256, description, written)
     splices = [
         _insert_version(found.text, spec, versions, yamltext.scalar(label, like=None), fields)
     ]
@@ -199,6 +203,13 @@ def add_version(
         default_region=default_region,
         tree=tree,
     )
+
+
+def _from_folder_of(file: SourceFile, code: RepoZip | S3Code | None) -> RepoZip | S3Code | None:
+    """``code`` as the declaration in ``file`` writes it: a zip file from the file's folder."""
+    if not isinstance(code, RepoZip):
+        return code
+    return RepoZip(posixpath.relpath(code.path, posixpath.dirname(file.path) or "."))
 
 
 def code_sha256(package: bytes) -> str:
