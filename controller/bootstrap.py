@@ -64,6 +64,7 @@ def declarations_for(
         settings.path,
         default_region=settings.region,
         default_account=account or settings.account,
+        extra_regions=settings.extra_regions,
     )
     return loaded, CommitCodeReader(repo, loaded.revision)
 

@@ -228,3 +228,81 @@ def test_a_zip_path_may_not_climb_out_of_the_repository(repo: git.Repo) -> None:
 
     assert result.exit_code == 1
     assert "leads outside the repository through '..'" in result.stderr
+
+
+# -- 4. regions -----------------------------------------------------------------------------------
+
+REGION_MISTAKES = {
+    "eu-west-7": "did you mean 'eu-west-1', 'eu-west-2' or 'eu-west-3'?",
+    "us-est-1": "did you mean 'us-east-1'",
+    "euwest1": "did you mean 'eu-west-1'",
+}
+
+
+@pytest.mark.parametrize(
+    ("region", "suggestion"), REGION_MISTAKES.items(), ids=REGION_MISTAKES.keys()
+)
+def test_validate_and_plan_refuse_a_declared_region_lambda_is_not_in(
+    repo: git.Repo, state: Path, region: str, suggestion: str
+) -> None:
+    replace_in(folder_of(repo) / "billing-worker.yaml", "region: us-east-1", f"region: {region}")
+    commit_all(repo, "a region typo")
+    where = f"billing-worker.yaml:8: spec.region: {region!r} is not "
+
+    validated = run("validate", str(folder_of(repo)))
+    planned = run("plan", "--repo", str(folder_of(repo)), "--registry", f"emulated:{state}")
+
+    assert validated.exit_code == 1
+    assert validated.stderr.startswith(where), validated.stderr
+    assert suggestion in validated.stderr
+    assert planned.exit_code == 1
+    assert where in planned.output
+
+
+def test_a_function_arns_region_is_checked_too(repo: git.Repo) -> None:
+    replace_in(
+        folder_of(repo) / "billing-worker.yaml",
+        "  region: us-east-1",
+        "  functionName: arn:aws:lambda:eu-west-7:123456789012:function:billing-worker",
+    )
+
+    result = run("validate", str(folder_of(repo)))
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "billing-worker.yaml:8: spec.functionName: the ARN's region 'eu-west-7' is not a region "
+        "AWS Lambda is in; did you mean"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "suggestion"), REGION_MISTAKES.items(), ids=REGION_MISTAKES.keys()
+)
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_the_controllers_own_region_is_refused_naming_the_setting(
+    repo: git.Repo, state: Path, command: str, region: str, suggestion: str
+) -> None:
+    arguments = ["--repo", str(folder_of(repo)), "--region", region]
+    if command == "plan":
+        arguments += ["--registry", f"emulated:{state}"]
+
+    result = run(command, *arguments)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: invalid settings: region: {region!r} is not ")
+    assert suggestion in result.stderr
+
+
+def test_a_region_newer_than_the_controller_is_accepted_from_extra_regions(
+    repo: git.Repo, tmp_path: Path
+) -> None:
+    replace_in(folder_of(repo) / "billing-worker.yaml", "region: us-east-1", "region: eu-west-7")
+    config = tmp_path / "lambda-gitops.yaml"
+    config.write_text("extra-regions: [eu-west-7]\n")
+
+    refused = run("validate", str(folder_of(repo)))
+    accepted = run("validate", str(folder_of(repo)), "--config", str(config))
+
+    assert refused.exit_code == 1
+    assert "goes in the extra_regions setting" in refused.stderr
+    assert accepted.exit_code == 0, accepted.output

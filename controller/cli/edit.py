@@ -62,7 +62,14 @@ def promote_command(
         root = _working_tree(settings.repo)
         declared, tree = files.read_folder(root, settings.path)
         change = edits.promote(
-            declared, function, alias, target, weight, default_region=settings.region, tree=tree
+            declared,
+            function,
+            alias,
+            target,
+            weight,
+            default_region=settings.region,
+            tree=tree,
+            extra_regions=settings.extra_regions,
         )
         if change.changed:
             files.write_atomically(root, change)
@@ -145,6 +152,7 @@ def add_version_command(
             s3=s3,
             default_region=settings.region,
             tree=tree,
+            extra_regions=settings.extra_regions,
         )
         if change.changed:
             files.write_atomically(root, change)

@@ -69,7 +69,10 @@ def validate(folder: Path | None, verbose: bool, **options: Any) -> None:
         settings = settings_from(options)
         if folder is not None:
             loaded = load_folder(
-                folder, default_region=settings.region, default_account=settings.account
+                folder,
+                default_region=settings.region,
+                default_account=settings.account,
+                extra_regions=settings.extra_regions,
             )
         else:
             loaded, _ = declarations_for(settings)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -76,6 +76,7 @@ def promote(
     *,
     default_region: str,
     tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
 ) -> Edit:
     """Move ``alias`` of ``function`` to ``target``, or with ``weight_text`` route that share of
     its traffic to ``target`` while it stays on its version (a canary step)."""
@@ -138,6 +139,7 @@ def promote(
         expected=expected,
         default_region=default_region,
         tree=tree,
+        extra_regions=extra_regions,
     )
 
 
@@ -152,6 +154,7 @@ def add_version(
     s3: S3Code | None = None,
     default_region: str,
     tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
 ) -> Edit:
     """Declare ``label`` under ``spec.versions`` of ``function``, after the last version.
 
@@ -202,6 +205,7 @@ def add_version(
         expected=expected,
         default_region=default_region,
         tree=tree,
+        extra_regions=extra_regions,
     )
 
 
@@ -485,6 +489,7 @@ def _checked(
     expected: Callable[[DesiredFunction], bool],
     default_region: str,
     tree: RepositoryTree,
+    extra_regions: Collection[str],
 ) -> Edit:
     """The edit, once the whole folder with the edited file parses and the edited function is
     valid and says what the command meant; otherwise ``EditRefused`` with the parser's errors."""
@@ -493,12 +498,16 @@ def _checked(
         return Edit(found.file.path, data, data, unchanged)
     edited = found.text.encoded(yamltext.apply(found.text.content, splices))
     before = parse_declarations(
-        [(f.path, f.data) for f in files], default_region=default_region, tree=tree
+        [(f.path, f.data) for f in files],
+        default_region=default_region,
+        tree=tree,
+        extra_regions=extra_regions,
     )
     after = parse_declarations(
         [(f.path, edited if f.path == found.file.path else f.data) for f in files],
         default_region=default_region,
         tree=tree,
+        extra_regions=extra_regions,
     )
     # Errors elsewhere that were there before the edit are not this edit's doing and do not
     # block it; every error of the edited function does, and so does any new one.

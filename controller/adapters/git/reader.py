@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -43,6 +43,7 @@ def load_commit(
     default_region: str,
     default_account: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
 ) -> Declarations:
     """The declarations under ``subpath`` at the commit that ``ref`` resolves to.
 
@@ -71,6 +72,7 @@ def load_commit(
             tree=_CommitTree(root, commit.hexsha),
             revision=commit.hexsha,
             limits=limits,
+            extra_regions=extra_regions,
         )
 
 
@@ -81,6 +83,7 @@ def load_folder(
     root: Path | None = None,
     default_account: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
 ) -> Declarations:
     """The declarations in the folder ``path`` (or the single file ``path``), as they are on disk.
 
@@ -107,6 +110,7 @@ def load_folder(
         tree=FolderTree(base),
         revision="",
         limits=limits,
+        extra_regions=extra_regions,
     )
 
 

@@ -30,7 +30,7 @@ import posixpath
 import re
 import types
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin
 
@@ -50,6 +50,7 @@ from controller.core.declarations.paths import (
 from controller.core.declarations.schema import (
     API_GROUP,
     API_VERSION,
+    EXTRA_REGIONS,
     FUNCTION_NAME_PATTERN,
     KIND,
     REGION_PATTERN,
@@ -59,6 +60,7 @@ from controller.core.declarations.schema import (
     FunctionSpec,
     VersionSpec,
     is_version_number,
+    region_problem,
 )
 from controller.core.declarations.spelling import close_matches, did_you_mean
 from controller.core.model import (
@@ -197,6 +199,7 @@ def parse_declarations(
     revision: str = "",
     default_account: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
 ) -> Declarations:
     """Parse and validate the declaration files; ``files`` are ``(path, bytes)`` pairs.
 
@@ -208,15 +211,16 @@ def parse_declarations(
     function name means; when it is not known, a bare name is taken to possibly be the same
     function as an ARN with any account, so that two spellings of one function are never both
     applied. A file the loader left ``Unread``, or one past ``limits``, is an error of its own.
+    A region is one AWS Lambda is in (``regions.LAMBDA_REGIONS``) or one of ``extra_regions``,
+    the controller's setting for regions launched after its botocore.
     """
-    if not REGION_PATTERN.fullmatch(default_region):
-        raise ConfigurationError(
-            f"the default region {default_region!r} is not an AWS region name such as 'eu-west-1'"
-        )
+    problem = region_problem(default_region, extra_regions)
+    if problem is not None:
+        raise ConfigurationError(f"the default region {default_region!r} {problem}")
     broken: list[DeclarationError] = []
     ignored: list[IgnoredDocument] = []
     candidates: list[_Candidate] = []
-    where = _Where(default_region, default_account)
+    where = _Where(default_region, default_account, frozenset(extra_regions))
     for name, data in sorted(files, key=lambda pair: pair[0]):
         try:
             documents, others = _read_documents(name, data, limits)
@@ -648,6 +652,8 @@ class _Where:
 
     region: str
     account: str | None
+    extra_regions: frozenset[str] = frozenset()
+    """Regions Lambda is in that ``regions.LAMBDA_REGIONS`` does not list yet."""
 
 
 def _check_document(document: _Document, where: _Where, tree: RepositoryTree) -> _Candidate:
@@ -668,7 +674,9 @@ def _check_document(document: _Document, where: _Where, tree: RepositoryTree) ->
     if candidate.errors:
         return candidate
     try:
-        declaration = FunctionDeclaration.model_validate(plain)
+        declaration = FunctionDeclaration.model_validate(
+            plain, context={EXTRA_REGIONS: where.extra_regions}
+        )
     except ValidationError as invalid:
         candidate.errors.extend(
             DeclarationError(document.at(_without_key_marker(e["loc"])), _describe(e))
