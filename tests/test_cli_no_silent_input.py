@@ -306,3 +306,50 @@ def test_a_region_newer_than_the_controller_is_accepted_from_extra_regions(
     assert refused.exit_code == 1
     assert "goes in the extra_regions setting" in refused.stderr
     assert accepted.exit_code == 0, accepted.output
+
+
+# -- 5. read-only commands never create a registry ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["plan"],
+        ["registry", "show"],
+        ["registry", "show", "orders-api", "--output", "json"],
+        ["diff", "--base", "HEAD", "--head", "HEAD", "--live"],
+    ],
+    ids=" ".join,
+)
+def test_a_read_only_command_refuses_a_registry_file_that_does_not_exist(
+    repo: git.Repo, tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo.sqlite"
+    source = [] if command[0] == "registry" else ["--repo", str(folder_of(repo))]
+
+    result = run(*command, *source, "--registry", f"emulated:{missing}")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: --registry emulated:{missing}: the emulator state file {missing} does not "
+        "exist, and this command only reads the registry; create one with `lambda-gitops "
+        f"emulator load SEED --state {missing}` or `lambda-gitops emulator create-function NAME "
+        f"--state {missing}` (reconcile --once and run create it too)\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["declarations"]
+
+
+def test_reconcile_once_still_creates_the_registry_it_writes_to(
+    repo: git.Repo, tmp_path: Path
+) -> None:
+    created = tmp_path / "new.sqlite"
+
+    result = run(
+        "reconcile", "--once", "--repo", str(folder_of(repo)), "--registry", f"emulated:{created}"
+    )
+
+    # The functions do not exist in a new registry, so they fail; the registry itself is made.
+    assert result.exit_code == 1
+    assert "function orders-api does not exist in us-east-1" in result.output
+    assert created.is_file()
+    assert run("registry", "show", "--registry", f"emulated:{created}").exit_code == 0

@@ -140,7 +140,7 @@ def reconcile(once: bool, **options: Any) -> None:
     """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise."""
     with reported_errors():
         settings = settings_from(options)
-        with registry_for(settings) as registry:
+        with registry_for(settings, writes=True) as registry:
             loaded, code = declarations_for(settings, account=registry.caller_account())
             with _progress(len(loaded.functions)) as progress:
                 result = reconcile_pass(
