@@ -495,10 +495,20 @@ _PLAIN_WORD = re.compile(r"[\w./:@+-]{1,60}")
 
 
 def _shown_scalar(value: Any) -> str:
+    """A value as ``validate -v`` names it: never cut short, since a cut secret could not be
+    masked by value, and a long text or a collection only by what it is."""
     if isinstance(value, str) and _PLAIN_WORD.fullmatch(value):
         return value
+    if isinstance(value, str) and len(value) > 60:
+        return "(a long text)"
+    return _shown_value(value)
+
+
+def _shown_value(value: Any) -> str:
+    """A value in full, as a message quotes it (a secret pasted there stays whole, so that the
+    masking of logs and ``/status`` finds it), or a collection by what it is."""
     if value is None or isinstance(value, str | int | float):
-        return _short(value)
+        return repr(value)
     return f"({_shape(value)})"
 
 
@@ -722,7 +732,7 @@ def _api_version_problem(plain: Mapping[str, Any]) -> tuple[Loc, str]:
             f"{KIND} document under the declarations path is read as a declaration)"
         )
     if not isinstance(api_version, str):
-        return ("apiVersion",), f"apiVersion must be text, not {_short(api_version)}; {meant}"
+        return ("apiVersion",), f"apiVersion must be text, not {_shown_value(api_version)}; {meant}"
     if api_version.startswith(API_GROUP):
         return ("apiVersion",), (
             f"apiVersion: {api_version!r} is unknown to this controller; {meant} (a newer "
@@ -741,7 +751,7 @@ def _kind_problem(kind: Any, written: bool) -> str:
         return f"kind is missing; add kind: {KIND}"
     suggestion = did_you_mean(kind, [KIND]) if isinstance(kind, str) else ""
     return (
-        f"kind: {_short(kind)} is not a kind of {API_VERSION}; "
+        f"kind: {_shown_value(kind)} is not a kind of {API_VERSION}; "
         f"{suggestion or f'the only kind is {KIND}'}"
     )
 

@@ -172,3 +172,16 @@ def test_a_valid_declaration_is_not_listed_as_ignored() -> None:
     declarations = parse(("orders.yaml", declaration("apiVersion: lambda-gitops/v1")))
 
     assert declarations.ignored == ()
+
+
+def test_a_long_value_is_never_cut_short_so_that_a_pasted_secret_stays_maskable() -> None:
+    secret = "ghp_" + "x" * 80
+    ours = declaration("apiVersion: lambda-gitops/v1", kind=f"'{secret}'")
+    other = f"apiVersion: apps/v1\nkind: '{secret}'\n"
+
+    declarations = parse(("ours.yaml", ours), ("other.yaml", other))
+
+    [error] = declarations.errors
+    assert f"kind: '{secret}' is not a kind of" in error.message
+    [ignored] = declarations.ignored
+    assert ignored.reason == "apiVersion apps/v1, kind (a long text): not a lambda-gitops document"
