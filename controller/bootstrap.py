@@ -64,11 +64,20 @@ def command_secrets(settings: Settings, environ: Mapping[str, str] | None = None
 
 @contextmanager
 def registry_for(
-    settings: Settings, *, observer: RegistryObserver | None = None
+    settings: Settings, *, observer: RegistryObserver | None = None, writes: bool = False
 ) -> Iterator[AwsRegistry]:
-    """The registry the settings name, open until the block ends."""
+    """The registry the settings name, open until the block ends.
+
+    ``writes`` is for the commands that write to it (``reconcile --once``, ``run``): only they
+    may create the state file of an ``emulated:FILE`` registry; a read-only command refuses a
+    FILE that does not exist rather than leave an empty registry behind and report on it.
+    """
     with open_registry(
-        settings.registry, region=settings.region, settings=settings.aws, observer=observer
+        settings.registry,
+        region=settings.region,
+        settings=settings.aws,
+        observer=observer,
+        create_state=writes,
     ) as registry:
         yield registry
 
@@ -91,6 +100,7 @@ def declarations_for(
         settings.path,
         default_region=settings.region,
         default_account=account or settings.account,
+        extra_regions=settings.extra_regions,
     )
     return loaded, CommitCodeReader(repo, loaded.revision)
 
@@ -127,7 +137,7 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     metrics = Metrics()
     source = settings.git.open(credentials)
     host, port = settings.http.address()
-    with registry_for(settings, observer=MetricsObserver(metrics)) as aws:
+    with registry_for(settings, observer=MetricsObserver(metrics), writes=True) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
         account = aws.caller_account()
         controller = Controller(settings.loop, source, registry, metrics, account=account)

@@ -13,11 +13,19 @@ use them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -32,6 +40,7 @@ from controller.adapters.http.server import HttpSettings
 from controller.adapters.logging import LogFormat, LogLevel, LogSettings
 from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
+from controller.core.declarations.schema import REGION_PATTERN, region_problem
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
 
@@ -104,6 +113,14 @@ class Settings(LogFields):
         "aws", description="'aws', or 'emulated:FILE' for the emulated registry kept in FILE."
     )
     endpoint_url: str | None = Field(None, description="Another Lambda endpoint (moto, tests).")
+    # Before ``region``, whose check reads it.
+    extra_regions: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Regions AWS Lambda is in that this controller's list (botocore's, when it was "
+            "built) does not know yet, such as one launched since; any other region is refused."
+        ),
+    )
     region: str = Field(
         "us-east-1", description="The region of declarations that name none, and of the API."
     )
@@ -163,6 +180,22 @@ class Settings(LogFields):
     )
     scope: Scope = Field(default_factory=Scope, description="What may be written.")
 
+    @field_validator("extra_regions")
+    @classmethod
+    def _region_names(cls, extra_regions: tuple[str, ...]) -> tuple[str, ...]:
+        for region in extra_regions:
+            if not REGION_PATTERN.fullmatch(region):
+                raise ValueError(f"{region!r} is not an AWS region name such as 'eu-west-1'")
+        return extra_regions
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str, info: ValidationInfo) -> str:
+        problem = region_problem(region, info.data.get("extra_regions", ()))
+        if problem is not None:
+            raise ValueError(f"{region!r} {problem}")
+        return region
+
     # -- each part of the controller's view of these settings -----------------------------------
 
     @property
@@ -199,6 +232,7 @@ class Settings(LogFields):
             shutdown_grace=self.shutdown_grace,
             in_scope=self.scope.allows,
             account=self.account,
+            extra_regions=self.extra_regions,
         )
 
     @property
@@ -284,8 +318,15 @@ def _load(model: type[_Loaded], config: Path | None, flags: dict[str, Any]) -> _
 def _describe(error: ValidationError, config: Path | None) -> str:
     where = f" (flags, {ENV_PREFIX}* variables or {config})" if config else ""
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        f"{'.'.join(str(part) for part in problem['loc'])}: {_message(problem)}"
         f" (got {problem.get('input')!r})"
         for problem in error.errors()
     )
     return f"invalid settings{where}: {problems}"
+
+
+def _message(problem: Mapping[str, Any]) -> str:
+    """pydantic's message, without the "Value error, " it puts before a validator's own."""
+    if problem["type"] == "value_error":
+        return str(problem["ctx"]["error"])
+    return str(problem["msg"])

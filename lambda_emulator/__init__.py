@@ -6,6 +6,7 @@ processes may share, and can inject latency, throttling, update windows and tran
 ``emulator`` commands use to change it out of band.
 """
 
+from lambda_emulator.database import StateFileMissing
 from lambda_emulator.faults import Faults
 from lambda_emulator.server import EmulatorServer
 from lambda_emulator.store import (
@@ -26,6 +27,7 @@ __all__ = [
     "Faults",
     "LambdaApiError",
     "Page",
+    "StateFileMissing",
     "VersionConfig",
     "WriteRecord",
 ]

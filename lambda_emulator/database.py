@@ -5,6 +5,9 @@ process and emulator commands run from a shell or a CI job. WAL mode lets reader
 process writes; every write runs in a ``BEGIN IMMEDIATE`` transaction so that two writers queue on
 the busy timeout instead of failing half-way with "database is locked". A file that is not ours
 is refused before anything is written to it, so a mistyped ``--state`` never damages a file.
+A reader that must not create the file (``create=False``: the controller's read-only commands)
+opens it in SQLite's ``mode=rw``, so a missing file is refused rather than made, even if it
+disappears between the check and the open.
 
 The schema carries a version. A file of an older version is brought up to date when it is
 opened, in one write transaction that checks the version again first, since another process may
@@ -27,6 +30,11 @@ from controller.errors import ConfigurationError
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class StateFileMissing(ConfigurationError):
+    """The state file does not exist, and the caller asked not to create it."""
+
 
 _WRITES = """
 -- Every write that succeeded, in the order of its transaction's commit: appended in the
@@ -107,12 +115,15 @@ class Database:
     kept per thread: a connection serves one transaction at a time, whichever thread runs it.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
+        self._create = create
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._closed = False
+        if not create and not path.exists():
+            raise StateFileMissing(f"the emulator state file {path} does not exist")
         _refuse_unusable(path)
         first = self._connect()
         try:
@@ -154,14 +165,21 @@ class Database:
             self._release(connection)
 
     def _connect(self) -> sqlite3.Connection:
+        # mode=rw opens an existing file and never creates one, as a plain path would.
+        target = self.path if self._create else f"{self.path.resolve().as_uri()}?mode=rw"
         try:
             connection = sqlite3.connect(
-                self.path,
+                target,
                 timeout=BUSY_TIMEOUT_SECONDS,
                 isolation_level=None,
                 check_same_thread=False,
+                uri=not self._create,
             )
         except sqlite3.Error as error:
+            if not self._create and not self.path.exists():
+                raise StateFileMissing(
+                    f"the emulator state file {self.path} does not exist"
+                ) from error
             raise ConfigurationError(
                 f"cannot open the emulator state file {self.path}: {error}; "
                 "check that its folder exists and is writable"

@@ -76,7 +76,8 @@ class EmulatorServer(BackgroundServer):
     A function ARN in the path names its own account and region.
 
     ``on_error`` receives each error met while serving a connection (``log_connection_fault``
-    by default).
+    by default). With ``create_state=False`` a ``state`` file that does not exist is refused
+    (``StateFileMissing``) instead of created, for callers that only read.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class EmulatorServer(BackgroundServer):
         account: str = DEFAULT_ACCOUNT,
         s3_root: Path | None = None,
         on_error: FaultReporter | None = None,
+        create_state: bool = True,
     ) -> None:
         if not (len(account) == 12 and account.isdigit()):
             raise ConfigurationError(
@@ -99,6 +101,7 @@ class EmulatorServer(BackgroundServer):
         self.port = port
         self.account = account
         self.s3_root = s3_root
+        self.create_state = create_state
         self.on_error = on_error or log_connection_fault
         self._injector = FaultInjector(faults)
         self._store: EmulatorStore | None = None
@@ -133,7 +136,9 @@ class EmulatorServer(BackgroundServer):
 
     def start(self) -> None:
         """Open the state file, bind the port and serve from a daemon thread."""
-        store = EmulatorStore(self.state, update_seconds=self.faults.update_seconds)
+        store = EmulatorStore(
+            self.state, update_seconds=self.faults.update_seconds, create=self.create_state
+        )
         try:
             httpd = _HttpServer((self.host, self.port), self)
         except OSError as error:

@@ -213,10 +213,11 @@ class EmulatorStore:
         *,
         update_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
+        create: bool = True,
     ) -> None:
         self.update_seconds = update_seconds
         self._clock = clock
-        self._database = Database(path)
+        self._database = Database(path, create=create)
         self._local = threading.local()
 
     @property

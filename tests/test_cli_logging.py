@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 from controller.adapters.logging import LogSettings
 from controller.cli.main import main
 from controller.cli.output import PROGRESS_MINIMUM, progress
+from lambda_emulator import EmulatorServer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "config" / "examples"
 ROOT = Path(__file__).resolve().parents[1]
@@ -341,7 +342,10 @@ def on_a_terminal(*arguments: str, env: dict[str, str] | None = None) -> tuple[s
 def test_plan_and_reconcile_draw_the_bar_only_for_a_person_watching(
     fleet: Path, tmp_path: Path
 ) -> None:
-    registry = ["--repo", str(fleet), "--registry", f"emulated:{tmp_path / 'empty.sqlite'}"]
+    state = tmp_path / "empty.sqlite"
+    with EmulatorServer(state):
+        pass  # an empty registry: plan may only read one that exists
+    registry = ["--repo", str(fleet), "--registry", f"emulated:{state}"]
     _, watched = on_a_terminal("plan", *registry)
     assert "observing" in watched
     stdout, piped = on_a_terminal("plan", "--output", "json", *registry)

@@ -139,10 +139,11 @@ def test_validate_reports_file_and_line_and_exits_1(tmp_path: Path) -> None:
     assert "1.5" in line
 
 
-def test_a_missing_repository_is_one_clear_line(tmp_path: Path) -> None:
-    result = run("plan", "--repo", str(tmp_path / "nowhere"), "--registry", "emulated:x.sqlite")
+def test_a_missing_repository_is_one_clear_line(tmp_path: Path, state: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+    result = run("plan", "--repo", str(nowhere), "--registry", f"emulated:{state}")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: ")
+    assert result.stderr == f"error: {nowhere} is not a Git repository\n"
 
 
 def test_schema_is_json_schema_of_a_declaration() -> None:

@@ -187,3 +187,40 @@ def test_the_log_settings_alone_ignore_every_other_setting(
     assert load_log_settings(path).level == "debug"
     with pytest.raises(ConfigurationError):
         load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("region", "suggestion"),
+    [
+        ("eu-west-7", "did you mean 'eu-west-1', 'eu-west-2' or 'eu-west-3'?"),
+        ("us-est-1", "did you mean 'us-east-1'"),
+        ("euwest1", "did you mean 'eu-west-1'"),
+    ],
+)
+def test_a_region_lambda_is_not_in_is_refused_naming_the_setting(
+    region: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(region=region)
+    message = str(raised.value)
+    assert message.startswith(f"invalid settings: region: {region!r} is not ")
+    assert suggestion in message
+
+
+def test_a_region_newer_than_the_controller_is_accepted_from_extra_regions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lambda-gitops.yaml"
+    path.write_text("extra-regions: [eu-west-7]\nregion: eu-west-7\n")
+    monkeypatch.setenv("LAMBDA_GITOPS_EXTRA_REGIONS", '["ap-east-9"]')
+
+    assert load_settings(path, region="ap-east-9").extra_regions == ("ap-east-9",)
+    assert load_settings(path, region="ap-east-9").loop.extra_regions == ("ap-east-9",)
+    monkeypatch.delenv("LAMBDA_GITOPS_EXTRA_REGIONS")
+    assert load_settings(path).region == "eu-west-7"
+
+
+def test_extra_regions_must_be_region_names() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(extra_regions=("Europe",))
+    assert "extra_regions: 'Europe' is not an AWS region name" in str(raised.value)

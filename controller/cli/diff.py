@@ -74,6 +74,7 @@ def _load(settings: Settings, revision: str) -> Declarations:
         settings.path,
         default_region=settings.region,
         default_account=settings.account,
+        extra_regions=settings.extra_regions,
     )
 
 

@@ -62,7 +62,14 @@ def promote_command(
         root = _working_tree(settings.repo)
         declared, tree = files.read_folder(root, settings.path)
         change = edits.promote(
-            declared, function, alias, target, weight, default_region=settings.region, tree=tree
+            declared,
+            function,
+            alias,
+            target,
+            weight,
+            default_region=settings.region,
+            tree=tree,
+            extra_regions=settings.extra_regions,
         )
         if change.changed:
             files.write_atomically(root, change)
@@ -78,7 +85,8 @@ def promote_command(
     "zip_file",
     type=click.Path(path_type=Path),
     help="The deployment package; its CodeSha256 is computed, and a zip inside the repository "
-    "is recorded as the version's code (unless --s3-bucket and --s3-key are given).",
+    "is recorded as the version's code, relative to the declaration file's folder (unless "
+    "--s3-bucket and --s3-key are given).",
 )
 @click.option(
     "--s3-bucket",
@@ -107,8 +115,9 @@ def add_version_command(
     """Declare version LABEL of FUNCTION, after its last version.
 
     The version's code, which the controller uploads if no version has it yet, is the zip given
-    with --zip when it is inside the repository, or the S3 object given with --s3-bucket and
-    --s3-key (which wins over such a zip).
+    with --zip when it is inside the repository (recorded relative to the declaration file's
+    folder, as code.zipFile is read), or the S3 object given with --s3-bucket and --s3-key
+    (which wins over such a zip).
     """
 
     with reported_errors():
@@ -143,6 +152,7 @@ def add_version_command(
             s3=s3,
             default_region=settings.region,
             tree=tree,
+            extra_regions=settings.extra_regions,
         )
         if change.changed:
             files.write_atomically(root, change)

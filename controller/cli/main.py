@@ -38,7 +38,12 @@ from controller.cli.common import (
 )
 from controller.cli.diff import diff_command
 from controller.cli.edit import add_version_command, promote_command
-from controller.cli.output import add_logging_parameters, progress, switch_off_colour
+from controller.cli.output import (
+    add_logging_parameters,
+    progress,
+    switch_off_colour,
+    verbose_requested,
+)
 from controller.cli.status import status_command
 from controller.core.declarations import json_schema
 from controller.engine.reconciler import PassResult, plan_pass, reconcile_pass
@@ -68,22 +73,41 @@ def main(context: click.Context) -> None:
 def validate(folder: Path | None, **options: Any) -> None:
     """Check the declarations: FOLDER as it is on disk, or the repository at its ref.
 
-    Every error is printed as FILE:LINE: message. Exit 0 when valid, 1 otherwise.
+    Every error is printed as FILE:LINE: message; with -v, every document that is not a
+    declaration (another tool's, an empty one) as FILE:LINE: ignored: why. Exit 0 when valid,
+    1 otherwise.
     """
+    verbose = verbose_requested()
     with reported_errors():
         settings = settings_from(options)
         if folder is not None:
             loaded = load_folder(
-                folder, default_region=settings.region, default_account=settings.account
+                folder,
+                default_region=settings.region,
+                default_account=settings.account,
+                extra_regions=settings.extra_regions,
             )
         else:
             loaded, _ = declarations_for(settings)
+    if verbose:
+        for ignored in loaded.ignored:
+            click.echo(str(ignored))
     for error in loaded.errors:
         click.echo(str(error), err=True)
     if loaded.errors:
         sys.exit(EXIT_ERROR)
     count = len(loaded.functions)
-    click.echo(f"{count} function{'s' if count != 1 else ''} declared, all valid")
+    click.echo(
+        f"{count} function{'s' if count != 1 else ''} declared, all valid"
+        f"{_ignored_note(len(loaded.ignored), verbose)}"
+    )
+
+
+def _ignored_note(count: int, verbose: bool) -> str:
+    if not count:
+        return ""
+    documents = f"{count} document{'s' if count != 1 else ''}"
+    return f"; {documents} ignored" + ("" if verbose else " (-v lists them)")
 
 
 @main.command()
@@ -132,7 +156,7 @@ def reconcile(once: bool, **options: Any) -> None:
     """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise."""
     with reported_errors():
         settings = settings_from(options)
-        with registry_for(settings) as registry:
+        with registry_for(settings, writes=True) as registry:
             loaded, code = declarations_for(settings, account=registry.caller_account())
             with progress(len(loaded.functions), settings.logging) as advance:
                 result = reconcile_pass(

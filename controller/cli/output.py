@@ -110,6 +110,12 @@ def requested_logging() -> dict[str, str]:
     return {names[setting]: given[-1][1] for setting, given in requested.items() if given}
 
 
+def verbose_requested() -> bool:
+    """Whether this invocation asked for debug detail (``-v`` or ``--log-level debug``): the
+    commands that can say more on stdout (``validate`` lists what it ignored) say it then."""
+    return requested_logging().get("log_level") == "debug"
+
+
 def add_logging_parameters(command: click.Command) -> None:
     """Give ``command``, and every command under it when it is a group, the log flags, unless
     it has them already."""

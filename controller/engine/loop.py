@@ -145,6 +145,8 @@ class LoopSettings:
     """Whether a function ARN may be written to."""
     account: str | None = None
     """The account a bare function name means, when configured."""
+    extra_regions: tuple[str, ...] = ()
+    """Regions Lambda is in that the core's list does not know yet."""
 
 
 class Controller:
@@ -473,6 +475,7 @@ class Controller:
             self._settings.path,
             default_region=self._settings.region,
             default_account=self._account,
+            extra_regions=self._settings.extra_regions,
         )
         had_errors = self._declarations is not None and bool(self._declarations[1].errors)
         self._declarations = (revision.sha, declarations)

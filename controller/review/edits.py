@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Sequence
+import posixpath
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -75,6 +76,7 @@ def promote(
     *,
     default_region: str,
     tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
 ) -> Edit:
     """Move ``alias`` of ``function`` to ``target``, or with ``weight_text`` route that share of
     its traffic to ``target`` while it stays on its version (a canary step)."""
@@ -137,6 +139,7 @@ def promote(
         expected=expected,
         default_region=default_region,
         tree=tree,
+        extra_regions=extra_regions,
     )
 
 
@@ -151,12 +154,15 @@ def add_version(
     s3: S3Code | None = None,
     default_region: str,
     tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
 ) -> Edit:
     """Declare ``label`` under ``spec.versions`` of ``function``, after the last version.
 
-    ``zip_file`` is recorded as ``code.zipFile``: a path from the repository's root; ``s3`` as
-    ``code.s3`` (``bucket``, ``key`` and, when it has one, ``objectVersion``). A version has at
-    most one code source, so at most one of them may be given.
+    ``zip_file``, a path from the repository's root, is recorded as ``code.zipFile``, written
+    from the folder of the declaration file as the loader reads it (``../dist/r43.zip`` for a
+    declaration in ``functions/``); ``s3`` as ``code.s3`` (``bucket``, ``key`` and, when it has
+    one, ``objectVersion``). A version has at most one code source, so at most one of them may
+    be given.
     """
     if zip_file is not None and s3 is not None:
         raise EditRefused(
@@ -164,6 +170,7 @@ def add_version(
         )
     code = RepoZip(zip_file) if zip_file is not None else s3
     found = _find_function(files, function)
+    written = _from_folder_of(found.file, code)
     spec = _spec_of(found)
     versions = yamltext.entry(spec[1], "versions")
     if versions is not None:
@@ -176,7 +183,7 @@ def add_version(
         existing = yamltext.entry(versions[1], label)
         if existing is not None:
             return _existing_label(found, label, existing[1], code_sha256)
-    fields = _version_fields(found, versions, code_sha256, description, code)
+    fields = _version_fields(found, versions, code_sha256, description, written)
     splices = [
         _insert_version(found.text, spec, versions, yamltext.scalar(label, like=None), fields)
     ]
@@ -198,7 +205,15 @@ def add_version(
         expected=expected,
         default_region=default_region,
         tree=tree,
+        extra_regions=extra_regions,
     )
+
+
+def _from_folder_of(file: SourceFile, code: RepoZip | S3Code | None) -> RepoZip | S3Code | None:
+    """``code`` as the declaration in ``file`` writes it: a zip file from the file's folder."""
+    if not isinstance(code, RepoZip):
+        return code
+    return RepoZip(posixpath.relpath(code.path, posixpath.dirname(file.path) or "."))
 
 
 def code_sha256(package: bytes) -> str:
@@ -474,6 +489,7 @@ def _checked(
     expected: Callable[[DesiredFunction], bool],
     default_region: str,
     tree: RepositoryTree,
+    extra_regions: Collection[str],
 ) -> Edit:
     """The edit, once the whole folder with the edited file parses and the edited function is
     valid and says what the command meant; otherwise ``EditRefused`` with the parser's errors."""
@@ -482,12 +498,16 @@ def _checked(
         return Edit(found.file.path, data, data, unchanged)
     edited = found.text.encoded(yamltext.apply(found.text.content, splices))
     before = parse_declarations(
-        [(f.path, f.data) for f in files], default_region=default_region, tree=tree
+        [(f.path, f.data) for f in files],
+        default_region=default_region,
+        tree=tree,
+        extra_regions=extra_regions,
     )
     after = parse_declarations(
         [(f.path, edited if f.path == found.file.path else f.data) for f in files],
         default_region=default_region,
         tree=tree,
+        extra_regions=extra_regions,
     )
     # Errors elsewhere that were there before the edit are not this edit's doing and do not
     # block it; every error of the edited function does, and so does any new one.

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from controller.errors import ConfigurationError
-from lambda_emulator import EmulatorStore
+from lambda_emulator import EmulatorServer, EmulatorStore, StateFileMissing
 from lambda_emulator.database import SCHEMA_VERSION
+from tests.emulator.test_store import HOME, new_function
 
 
 def test_a_text_file_is_refused_and_left_unchanged(tmp_path: Path) -> None:
@@ -89,3 +90,23 @@ def test_a_new_file_is_created_in_wal_mode(tmp_path: Path) -> None:
         assert version == SCHEMA_VERSION
     finally:
         connection.close()
+
+
+def test_a_reader_that_must_not_create_the_file_is_refused_and_nothing_is_made(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "missing.sqlite"
+    with pytest.raises(StateFileMissing, match=r"missing\.sqlite does not exist"):
+        EmulatorStore(path, create=False)
+    with pytest.raises(StateFileMissing), EmulatorServer(path, create_state=False):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reader_that_must_not_create_the_file_opens_one_that_exists(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with EmulatorStore(path) as store:
+        new_function(store)
+
+    with EmulatorStore(path, create=False) as store:
+        assert [f.function_name for f in store.list_functions(HOME).items] == ["orders"]

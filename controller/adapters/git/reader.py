@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -43,13 +43,15 @@ def load_commit(
     default_region: str,
     default_account: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
 ) -> Declarations:
     """The declarations under ``subpath`` at the commit that ``ref`` resolves to.
 
     ``ref`` is anything Git resolves to a commit: a branch, a tag (annotated ones too), a remote
     branch or a SHA. ``subpath`` is relative to the repository's root; ``code.zipFile`` paths
-    are relative to the root too, whatever the subpath. An unknown ref or a subpath that the
-    commit lacks is ``RevisionUnreadable``, both a ``ConfigurationError`` and a ``SourceError``.
+    are relative to the folder of the file that declares them, and stay inside the repository.
+    An unknown ref or a subpath that the commit lacks is ``RevisionUnreadable``, both a
+    ``ConfigurationError`` and a ``SourceError``.
     A file larger than ``limits`` allows is never read (its size comes from the object's
     header), so a huge blob costs nothing but its error.
     """
@@ -70,6 +72,7 @@ def load_commit(
             tree=_CommitTree(root, commit.hexsha),
             revision=commit.hexsha,
             limits=limits,
+            extra_regions=extra_regions,
         )
 
 
@@ -80,12 +83,14 @@ def load_folder(
     root: Path | None = None,
     default_account: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
 ) -> Declarations:
     """The declarations in the folder ``path`` (or the single file ``path``), as they are on disk.
 
-    ``root`` is the repository's root, against which file names are shown and ``code.zipFile``
-    paths are resolved; by default it is the nearest folder at or above ``path`` that holds a
-    ``.git`` entry, or ``path`` itself outside a Git working tree.
+    ``root`` is the repository's root, against which file names are shown and inside which
+    ``code.zipFile`` paths (each relative to its file's folder) must stay; by default it is the
+    nearest folder at or above ``path`` that holds a ``.git`` entry, or ``path`` itself outside
+    a Git working tree.
     """
     if not path.exists():
         raise ConfigurationError(f"{path} does not exist")
@@ -105,6 +110,7 @@ def load_folder(
         tree=FolderTree(base),
         revision="",
         limits=limits,
+        extra_regions=extra_regions,
     )
 
 

@@ -9,12 +9,15 @@ commit or a folder. It is split by job:
 - ``schema``: the pydantic models of one ``kind: Function`` document, and its JSON Schema;
 - ``parser``: ``Declarations`` from bytes (valid functions, invalid ones, broken files), within
   bounded work;
-- ``paths``: keeps ``code.zipFile`` inside the repository.
+- ``paths``: keeps ``code.zipFile`` inside the repository, read from its file's folder;
+- ``regions``: the regions Lambda is in, copied from botocore (generated);
+- ``spelling``: the did-you-mean of an error about a near miss.
 """
 
 from controller.core.declarations.parser import (
     DeclarationError,
     Declarations,
+    IgnoredDocument,
     InvalidFunction,
     ParseLimits,
     parse_declarations,
@@ -26,6 +29,7 @@ __all__ = [
     "DeclarationError",
     "Declarations",
     "FunctionDeclaration",
+    "IgnoredDocument",
     "InvalidFunction",
     "ParseLimits",
     "RepositoryTree",

@@ -1,17 +1,23 @@
 """From the bytes of the declaration files to desired state, with every error at ``file:line``.
 
 This is the pure half of the declarations: it takes ``(file name, bytes)`` pairs and a view of
-the repository (for ``code.zipFile`` paths) and reads no Git and no file system of its own, so the
-loader for a commit and the loader for a folder give the same answer for the same bytes.
+the repository (for ``code.zipFile`` paths, each relative to the folder of its file) and reads no
+Git and no file system of its own, so the loader for a commit and the loader for a folder give
+the same answer for the same bytes.
 
-The outcome distinguishes three things because the controller treats them differently:
+The outcome distinguishes four things because the controller treats them differently:
 
 - a **valid** function goes ahead;
 - an **invalid** function (the YAML parsed but the declaration is wrong) is not touched and keeps
   its last applied revision, while the other functions, even in the same file, go ahead;
 - a **broken file** (the YAML does not parse) hides which functions it declares, so the caller
   keeps every function that the file declared at the last good revision, and never reads the
-  file's silence as "these functions were removed".
+  file's silence as "these functions were removed";
+- an **ignored** document (another tool's, an empty one, one that is not a mapping) is no
+  declaration at all; it is listed, with why, for ``validate -v``, so that no input is dropped
+  without a word. A document that looks meant as a declaration (its ``kind`` is ``Function``, or
+  its ``apiVersion`` is a near miss of ``lambda-gitops/v1``) is never ignored: it is invalid,
+  with a did-you-mean.
 
 Line numbers come from ruamel.yaml's round-trip loader, which keeps the position of every key:
 pydantic's error locations (``spec.aliases.live.version``) are walked back through the loaded
@@ -20,16 +26,18 @@ mappings to the line of the offending key.
 
 from __future__ import annotations
 
+import posixpath
+import re
 import types
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -42,6 +50,7 @@ from controller.core.declarations.paths import (
 from controller.core.declarations.schema import (
     API_GROUP,
     API_VERSION,
+    EXTRA_REGIONS,
     FUNCTION_NAME_PATTERN,
     KIND,
     REGION_PATTERN,
@@ -51,7 +60,9 @@ from controller.core.declarations.schema import (
     FunctionSpec,
     VersionSpec,
     is_version_number,
+    region_problem,
 )
+from controller.core.declarations.spelling import close_matches, did_you_mean
 from controller.core.model import (
     FUNCTION_ARN_PATTERN,
     LATEST,
@@ -104,6 +115,17 @@ class InvalidFunction:
 
 
 @dataclass(frozen=True, slots=True)
+class IgnoredDocument:
+    """A document that is no declaration, printed as ``FILE:LINE: ignored: reason``."""
+
+    location: SourceLocation
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: ignored: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class Declarations:
     """The desired state at one revision, with everything that kept part of it from being read."""
 
@@ -115,6 +137,9 @@ class Declarations:
     """Declarations that must not be applied, in file and document order."""
     broken_files: tuple[DeclarationError, ...] = ()
     """One error per file that did not parse; ``location.file`` names the file."""
+    ignored: tuple[IgnoredDocument, ...] = ()
+    """The documents of the files that parsed that are no declarations, in file and document
+    order: other tools' documents, empty ones, ones that are not mappings."""
 
     @property
     def errors(self) -> tuple[DeclarationError, ...]:
@@ -174,6 +199,7 @@ def parse_declarations(
     revision: str = "",
     default_account: str | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
 ) -> Declarations:
     """Parse and validate the declaration files; ``files`` are ``(path, bytes)`` pairs.
 
@@ -185,24 +211,24 @@ def parse_declarations(
     function name means; when it is not known, a bare name is taken to possibly be the same
     function as an ARN with any account, so that two spellings of one function are never both
     applied. A file the loader left ``Unread``, or one past ``limits``, is an error of its own.
+    A region is one AWS Lambda is in (``regions.LAMBDA_REGIONS``) or one of ``extra_regions``,
+    the controller's setting for regions launched after its botocore.
     """
-    if not REGION_PATTERN.fullmatch(default_region):
-        raise ConfigurationError(
-            f"the default region {default_region!r} is not an AWS region name such as 'eu-west-1'"
-        )
+    problem = region_problem(default_region, extra_regions)
+    if problem is not None:
+        raise ConfigurationError(f"the default region {default_region!r} {problem}")
     broken: list[DeclarationError] = []
+    ignored: list[IgnoredDocument] = []
     candidates: list[_Candidate] = []
-    where = _Where(default_region, default_account)
+    where = _Where(default_region, default_account, frozenset(extra_regions))
     for name, data in sorted(files, key=lambda pair: pair[0]):
         try:
-            documents = _read_documents(name, data, limits)
+            documents, others = _read_documents(name, data, limits)
         except _Unparsable as unparsable:
             broken.append(unparsable.error)
             continue
-        for document in documents:
-            candidate = _check_document(document, where, tree)
-            if candidate is not None:
-                candidates.append(candidate)
+        ignored.extend(others)
+        candidates.extend(_check_document(document, where, tree) for document in documents)
     _flag_duplicates(candidates)
     return Declarations(
         revision=revision,
@@ -213,6 +239,7 @@ def parse_declarations(
             if c.errors
         ),
         broken_files=tuple(broken),
+        ignored=tuple(ignored),
     )
 
 
@@ -258,6 +285,20 @@ _DeclarationConstructor.add_constructor(
 )
 
 
+class _DeclarationComposer(Composer):
+    """The composer, remembering the line each document starts on.
+
+    An empty document loads as ``None``, which has no line of its own; ``validate -v`` names
+    the line of its ``---`` when it lists the document as ignored.
+    """
+
+    document_line = 1
+
+    def compose_document(self) -> Any:
+        self.document_line = _mark_line(self.parser.peek_event().start_mark)
+        return super().compose_document()
+
+
 def _tag_name(tag: Any) -> str:
     text = str(getattr(tag, "value", tag) or "")
     return "!!" + text.removeprefix("tag:yaml.org,2002:") if text.startswith("tag:yaml") else text
@@ -283,12 +324,19 @@ class _Document:
     def location(self) -> SourceLocation:
         return SourceLocation(self.file, self.root.lc.line + 1)
 
+    @property
+    def folder(self) -> str:
+        """The folder of the file, from the repository's root: where its paths start."""
+        return posixpath.dirname(self.file)
+
     def at(self, loc: Loc) -> SourceLocation:
         return SourceLocation(self.file, _line_of(self.root, loc))
 
 
-def _read_documents(name: str, data: FileContent, limits: ParseLimits) -> list[_Document]:
-    """The mapping documents of one file; empty documents and other shapes are not ours.
+def _read_documents(
+    name: str, data: FileContent, limits: ParseLimits
+) -> tuple[list[_Document], list[IgnoredDocument]]:
+    """The documents of one file that are, or were meant as, declarations, and the others.
 
     Whatever the bytes, this returns documents or raises ``_Unparsable`` with the file's line:
     a file that cannot be read stalls the functions it declared, never the pass.
@@ -324,15 +372,28 @@ def _read_documents(name: str, data: FileContent, limits: ParseLimits) -> list[_
         ) from error
     yaml = YAML(typ="rt")
     yaml.Constructor = _DeclarationConstructor
+    yaml.Composer = _DeclarationComposer
     yaml.max_depth = limits.depth
     documents = []
+    ignored = []
     budget = _Budget(limits)
     try:
         for count, root in enumerate(yaml.load_all(text), start=1):
             _check_document_count(name, count, root, limits)
-            if isinstance(root, CommentedMap) and _may_be_ours(root):
+            if isinstance(root, CommentedMap) and _meant_as_ours(root):
                 plain = _plain_document(name, root, budget)
                 documents.append(_Document(name, root, plain))
+            else:
+                collection = isinstance(root, CommentedMap | CommentedSeq)
+                line = _root_line(root) if collection else yaml.composer.document_line
+                ignored.append(IgnoredDocument(SourceLocation(name, line), _why_ignored(root)))
+        if not documents and not ignored:
+            ignored.append(
+                IgnoredDocument(
+                    SourceLocation(name, 1),
+                    "no YAML document (the file is empty, or holds only comments)",
+                )
+            )
     except _Unparsable:
         raise
     except MaxDepthExceededError as error:
@@ -375,14 +436,80 @@ def _read_documents(name: str, data: FileContent, limits: ParseLimits) -> list[_
                 "function it declared stays as last applied",
             )
         ) from error
-    return documents
+    return documents, ignored
 
 
-def _may_be_ours(root: CommentedMap) -> bool:
-    """Whether a document may be a declaration, judged before its values are expanded: the
-    documents of other tools are never converted, so their size and aliases cost nothing."""
-    api_version = root.get("apiVersion")
-    return isinstance(api_version, str) and api_version.startswith(API_GROUP)
+API_VERSION_CUTOFF = 0.8
+"""How near an ``apiVersion`` must be to ``lambda-gitops/v1`` to be read as a misspelling of it:
+``lambda-gitop/v1`` and ``Lambda-Gitops/v1`` are, ``lambda.services.k8s.aws/v1alpha1`` is not."""
+
+
+def _meant_as_ours(root: CommentedMap) -> bool:
+    """Whether a document is, or was meant as, a declaration, judged before its values are
+    expanded, from its ``apiVersion`` and ``kind`` alone.
+
+    It is when its ``apiVersion`` is ours, when it is a near miss of ours, or when its ``kind``
+    is ``Function``: read as another tool's, a typo would silently drop the function. Every
+    other document is another tool's and is never converted, so its size and aliases cost
+    nothing.
+    """
+    api_version, kind = root.get("apiVersion"), root.get("kind")
+    if kind == KIND:
+        return True
+    return isinstance(api_version, str) and (
+        api_version.startswith(API_GROUP) or _near_api_version(api_version)
+    )
+
+
+def _near_api_version(api_version: str) -> bool:
+    return bool(close_matches(api_version, [API_VERSION], cutoff=API_VERSION_CUTOFF))
+
+
+def _why_ignored(root: Any) -> str:
+    """Why a document is none of ours, for ``validate -v``; only scalars are shown, so that
+    explaining a document costs no more than skipping it."""
+    if root is None:
+        return "an empty document"
+    if not isinstance(root, CommentedMap):
+        return f"the document is {_shape(root)}, not a mapping: not a lambda-gitops document"
+    header = ", ".join(
+        f"{key} {_shown_scalar(root[key])}" if key in root else f"no {key}"
+        for key in ("apiVersion", "kind")
+    )
+    return f"{header}: not a lambda-gitops document"
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "text" if isinstance(value, str) else "a value"
+
+
+_PLAIN_WORD = re.compile(r"[\w./:@+-]{1,60}")
+
+
+def _shown_scalar(value: Any) -> str:
+    """A value as ``validate -v`` names it: never cut short, since a cut secret could not be
+    masked by value, and a long text or a collection only by what it is."""
+    if isinstance(value, str) and _PLAIN_WORD.fullmatch(value):
+        return value
+    if isinstance(value, str) and len(value) > 60:
+        return "(a long text)"
+    return _shown_value(value)
+
+
+def _shown_value(value: Any) -> str:
+    """A value in full, as a message quotes it (a secret pasted there stays whole, so that the
+    masking of logs and ``/status`` finds it), or a collection by what it is."""
+    if value is None or isinstance(value, str | int | float):
+        return repr(value)
+    return f"({_shape(value)})"
 
 
 def _check_document_count(name: str, count: int, root: Any, limits: ParseLimits) -> None:
@@ -535,14 +662,13 @@ class _Where:
 
     region: str
     account: str | None
+    extra_regions: frozenset[str] = frozenset()
+    """Regions Lambda is in that ``regions.LAMBDA_REGIONS`` does not list yet."""
 
 
-def _check_document(document: _Document, where: _Where, tree: RepositoryTree) -> _Candidate | None:
-    """Validate one document, or ``None`` when it belongs to another tool."""
+def _check_document(document: _Document, where: _Where, tree: RepositoryTree) -> _Candidate:
+    """Validate one document that is, or was meant as, a declaration."""
     plain = document.plain
-    api_version, kind = plain.get("apiVersion"), plain.get("kind")
-    if not isinstance(api_version, str) or not api_version.startswith(API_GROUP):
-        return None
     name, ref = _best_effort_identity(plain, where)
     candidate = _Candidate(
         document.location,
@@ -552,29 +678,15 @@ def _check_document(document: _Document, where: _Where, tree: RepositoryTree) ->
         ref,
         None,
     )
-    if kind != KIND:
-        # Another tool's document never carries our apiVersion, so this is a typo or a newer
-        # format; ignoring it would silently drop a function.
-        candidate.errors.append(
-            _error(
-                document,
-                ("kind",),
-                f"kind: {kind!r} is not a kind of {api_version}; the only kind is {KIND}",
-            )
-        )
-        return candidate
-    if api_version != API_VERSION:
-        candidate.errors.append(
-            _error(
-                document,
-                ("apiVersion",),
-                f"apiVersion: {api_version!r} is unknown to this controller; write "
-                f"{API_VERSION}, or upgrade the controller",
-            )
-        )
+    # A wrong apiVersion or kind is a typo or a newer format, never another tool's document
+    # (those were set aside unread): ignoring it would silently drop a function.
+    candidate.errors.extend(_header_errors(document))
+    if candidate.errors:
         return candidate
     try:
-        declaration = FunctionDeclaration.model_validate(plain)
+        declaration = FunctionDeclaration.model_validate(
+            plain, context={EXTRA_REGIONS: where.extra_regions}
+        )
     except ValidationError as invalid:
         candidate.errors.extend(
             DeclarationError(document.at(_without_key_marker(e["loc"])), _describe(e))
@@ -589,6 +701,59 @@ def _check_document(document: _Document, where: _Where, tree: RepositoryTree) ->
 
 def _error(document: _Document, loc: Loc, message: str) -> DeclarationError:
     return DeclarationError(document.at(loc), message)
+
+
+def _header_errors(document: _Document) -> list[DeclarationError]:
+    """What is wrong with the ``apiVersion`` and ``kind`` of a document meant as ours."""
+    plain = document.plain
+    errors = []
+    if plain.get("apiVersion") != API_VERSION:
+        loc, message = _api_version_problem(plain)
+        errors.append(_error(document, loc, message))
+    kind = plain.get("kind")
+    if kind != KIND:
+        errors.append(_error(document, ("kind",), _kind_problem(kind, "kind" in plain)))
+    return errors
+
+
+def _api_version_problem(plain: Mapping[str, Any]) -> tuple[Loc, str]:
+    api_version = plain.get("apiVersion")
+    meant = f"did you mean {API_VERSION!r}?"
+    if "apiVersion" not in plain:
+        keys = [key for key in plain if isinstance(key, str)]
+        misspelled = close_matches("apiVersion", keys, cutoff=API_VERSION_CUTOFF)
+        if misspelled:
+            return (misspelled[0],), (
+                f"apiVersion is missing and {misspelled[0]!r} is no field; did you mean "
+                f"apiVersion: {API_VERSION}?"
+            )
+        return ("apiVersion",), (
+            f"apiVersion is missing; did you mean apiVersion: {API_VERSION}? (every kind: "
+            f"{KIND} document under the declarations path is read as a declaration)"
+        )
+    if not isinstance(api_version, str):
+        return ("apiVersion",), f"apiVersion must be text, not {_shown_value(api_version)}; {meant}"
+    if api_version.startswith(API_GROUP):
+        return ("apiVersion",), (
+            f"apiVersion: {api_version!r} is unknown to this controller; {meant} (a newer "
+            "format needs a newer controller)"
+        )
+    if _near_api_version(api_version):
+        return ("apiVersion",), f"apiVersion: {api_version!r} is not this controller's; {meant}"
+    return ("apiVersion",), (
+        f"apiVersion: {api_version!r} is not this controller's, but the kind is {KIND}; "
+        f"{meant} (another tool's {KIND} belongs outside the declarations path)"
+    )
+
+
+def _kind_problem(kind: Any, written: bool) -> str:
+    if not written:
+        return f"kind is missing; add kind: {KIND}"
+    suggestion = did_you_mean(kind, [KIND]) if isinstance(kind, str) else ""
+    return (
+        f"kind: {_shown_value(kind)} is not a kind of {API_VERSION}; "
+        f"{suggestion or f'the only kind is {KIND}'}"
+    )
 
 
 def _best_effort_identity(
@@ -650,7 +815,7 @@ def _desired_function(
             label=label,
             code_sha256=version.code_sha256,
             description=version.description,
-            code=_declared_code(label, version.code, tree, issues),
+            code=_declared_code(label, version.code, document.folder, tree, issues),
         )
         for label, version in spec.versions.items()
     }
@@ -710,9 +875,12 @@ def _function_ref(
 def _declared_code(
     label: str,
     code: CodeSpec | None,
+    folder: str,
     tree: RepositoryTree,
     issues: list[tuple[Loc, str]],
 ) -> DeclaredCode | None:
+    """The code source of a version; a zip file is read from ``folder``, the declaration
+    file's."""
     if code is None:
         return None
     if code.s3 is not None:
@@ -721,10 +889,25 @@ def _declared_code(
     zip_file = code.zip_file or ""
     loc: Loc = ("spec", "versions", label, "code", "zipFile")
     try:
-        return RepoZip(resolve_repository_path(zip_file, tree))
+        return RepoZip(resolve_repository_path(zip_file, tree, folder=folder))
     except (PathOutsideRepository, PathNotFound) as refused:
-        issues.append((loc, f"spec.versions.{label}.code.zipFile: {refused}"))
+        hint = _from_the_root_hint(zip_file, folder, tree) if folder else ""
+        issues.append((loc, f"spec.versions.{label}.code.zipFile: {refused}{hint}"))
         return None
+
+
+def _from_the_root_hint(zip_file: str, folder: str, tree: RepositoryTree) -> str:
+    """When a path is right from the repository's root, as zipFile paths once were read, how to
+    write it from the declaration file's folder."""
+    try:
+        from_root = resolve_repository_path(zip_file, tree)
+    except (PathOutsideRepository, PathNotFound):
+        return ""
+    relative = posixpath.relpath(from_root, folder)
+    return (
+        f"; zipFile is relative to the folder of its file ({folder}/): to name {from_root!r}, "
+        f"write {relative!r}"
+    )
 
 
 def _check_alias_version(

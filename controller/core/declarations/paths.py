@@ -1,12 +1,14 @@
 """Checking a ``code.zipFile`` path against the repository it must stay inside.
 
-A declaration may name a zip file "inside this repository". Whoever can change the declarations
-must not be able to make the controller upload ``/etc/passwd`` or a file outside the checkout, so
-the path is resolved here component by component, following symbolic links as the operating
-system would, and refused as soon as it leaves the repository. The repository is seen through the
-small ``RepositoryTree`` protocol, so that the same check runs on a Git commit (where a symbolic
-link is a blob with mode 120000 whose content is the target) and on a folder, and so that this
-module stays free of Git and of the file system.
+A declaration may name a zip file "inside this repository", relative to the folder of the file
+that declares it, as kustomize, SAM's ``CodeUri`` and Compose resolve the paths they are given:
+a declaration and its package can move together without the path changing. Whoever can change
+the declarations must not be able to make the controller upload ``/etc/passwd`` or a file outside
+the checkout, so the path is resolved here component by component from that folder, following
+symbolic links as the operating system would, and refused as soon as it leaves the repository.
+The repository is seen through the small ``RepositoryTree`` protocol, so that the same check runs
+on a Git commit (where a symbolic link is a blob with mode 120000 whose content is the target)
+and on a folder, and so that this module stays free of Git and of the file system.
 """
 
 from __future__ import annotations
@@ -46,21 +48,25 @@ class PathNotFound(ValueError):
     """The declared path does not name a file in the repository."""
 
 
-def resolve_repository_path(declared: str, tree: RepositoryTree) -> str:
+def resolve_repository_path(declared: str, tree: RepositoryTree, *, folder: str = "") -> str:
     """The real, ``/``-separated path of the file that ``declared`` names, relative to the root.
 
-    Symbolic links inside the repository are followed, so the result names the file itself and
-    a reader needs no link handling of its own. Raises ``PathOutsideRepository`` or
-    ``PathNotFound`` with a message that says what to change.
+    ``declared`` is read from ``folder``, the folder (relative to the root, ``/``-separated,
+    ``""`` for the root itself) of the file that declares it; ``..`` may climb from there up to
+    the root, never past it. The folder is taken as it is: the readers list only real folders,
+    never symbolic links. Symbolic links inside the repository are followed, so the result names
+    the file itself and a reader needs no link handling of its own. Raises
+    ``PathOutsideRepository`` or ``PathNotFound`` with a message that says what to change.
     """
     if declared.startswith("/") or (len(declared) > 1 and declared[1] == ":"):
         raise PathOutsideRepository(
-            f"{declared!r} is an absolute path; write a path relative to the repository's root"
+            f"{declared!r} is an absolute path; write a path relative to the folder of the "
+            "declaration file"
         )
     if "\\" in declared:
         raise PathOutsideRepository(f"{declared!r} contains '\\'; separate folders with '/'")
     pending = deque(declared.split("/"))
-    resolved: list[str] = []
+    resolved: list[str] = [part for part in folder.split("/") if part not in ("", ".")]
     last_link = ""
     hops = 0
     while pending:

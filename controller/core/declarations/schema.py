@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -26,10 +27,13 @@ from pydantic import (
     Field,
     PlainValidator,
     StrictBool,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
 
+from controller.core.declarations.regions import LAMBDA_REGIONS
+from controller.core.declarations.spelling import did_you_mean
 from controller.core.model import FUNCTION_ARN_PATTERN, PARTIAL_ARN_PATTERN, weight
 
 API_VERSION = "lambda-gitops/v1"
@@ -57,7 +61,11 @@ FUNCTION_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
-"""An AWS region name: ``eu-west-1``, ``us-gov-west-1``, ``cn-north-1``, ``eusc-de-east-1``."""
+"""The shape of an AWS region name: ``eu-west-1``, ``us-gov-west-1``, ``eusc-de-east-1``."""
+
+EXTRA_REGIONS = "extra_regions"
+"""The key of the validation context (and the name of the setting) that holds regions Lambda is
+in but this controller's list does not know yet."""
 
 METADATA_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 
@@ -124,9 +132,39 @@ def _check_alias_name(value: str) -> str:
     return value
 
 
-def _check_region(value: str) -> str:
-    if not REGION_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not an AWS region name; write one such as 'eu-west-1'")
+_REGION_EXAMPLE = "write one such as 'eu-west-1'"
+
+
+def region_problem(region: str, extra_regions: Collection[str] = ()) -> str | None:
+    """Why ``region`` is no region AWS Lambda is in, as the end of a sentence that names it;
+    ``None`` when it is one.
+
+    A region is checked against the names botocore knows (``regions.LAMBDA_REGIONS``), not just
+    their shape: ``eu-west-7`` looks like a region, and read as one it would send every call of
+    the function to an endpoint that does not exist. A region launched after this controller's
+    botocore goes in ``extra_regions``.
+    """
+    if region in LAMBDA_REGIONS or region in extra_regions:
+        return None
+    suggestion = did_you_mean(region, [*LAMBDA_REGIONS, *extra_regions])
+    if not REGION_PATTERN.fullmatch(region):
+        return f"is not an AWS region name; {suggestion or _REGION_EXAMPLE}"
+    return (
+        f"is not a region AWS Lambda is in; {suggestion + ' ' if suggestion else ''}(a region "
+        f"newer than this controller goes in the {EXTRA_REGIONS} setting)"
+    )
+
+
+def _extra_regions(info: ValidationInfo) -> Collection[str]:
+    context = info.context
+    extra = context.get(EXTRA_REGIONS, ()) if isinstance(context, dict) else ()
+    return extra if isinstance(extra, Collection) else ()
+
+
+def _check_region(value: str, info: ValidationInfo) -> str:
+    problem = region_problem(value, _extra_regions(info))
+    if problem is not None:
+        raise ValueError(f"{value!r} {problem}")
     return value
 
 
@@ -139,10 +177,12 @@ def _check_metadata_name(value: str) -> str:
     return value
 
 
-def _check_function_name(value: str) -> str:
+def _check_function_name(value: str, info: ValidationInfo) -> str:
     arn = FUNCTION_ARN_PATTERN.fullmatch(value)
     if arn is not None:
-        _check_region(arn["region"])
+        problem = region_problem(arn["region"], _extra_regions(info))
+        if problem is not None:
+            raise ValueError(f"the ARN's region {arn['region']!r} {problem}")
         return value
     if PARTIAL_ARN_PATTERN.fullmatch(value):
         return value
@@ -290,8 +330,10 @@ class CodeSpec(_Declared):
         default=None,
         alias="zipFile",
         description=(
-            "A zip file in this repository, relative to the repository's root, read at the same "
-            "commit as the declaration."
+            "A zip file in this repository, relative to the folder of the file that declares it "
+            "(as kustomize and SAM's CodeUri resolve paths), read at the same commit as the "
+            "declaration; '..' may climb to the repository's root but not past it, and no "
+            "symbolic link may lead out of the repository."
         ),
     )
     s3: S3Location | None = Field(default=None, description="A zip file in S3.")
@@ -352,7 +394,8 @@ class FunctionSpec(_Declared):
     region: Region | None = Field(
         default=None,
         description=(
-            "The function's region; defaults to the controller's region, or to the ARN's region."
+            "The function's region, one AWS Lambda is in (or one of the controller's "
+            "extra_regions setting); defaults to the controller's region, or to the ARN's region."
         ),
     )
     versions: dict[Label, VersionSpec] = Field(

@@ -78,7 +78,13 @@ ERRORS = [
     pytest.param(
         HEADER.replace("kind: Function", "kind: Functoin") + "  {}\n",
         "f.yaml:2:",
-        ["kind: 'Functoin'", "the only kind is Function"],
+        ["kind: 'Functoin'", "did you mean 'Function'?"],
+        id="misspelled kind with our apiVersion",
+    ),
+    pytest.param(
+        HEADER.replace("kind: Function", "kind: Alias") + "  {}\n",
+        "f.yaml:2:",
+        ["kind: 'Alias'", "the only kind is Function"],
         id="unknown kind with our apiVersion",
     ),
     # -- names --

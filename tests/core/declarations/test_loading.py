@@ -196,7 +196,7 @@ def test_reading_a_file_absent_from_the_commit_raises_file_not_found(repo: git.R
 
 def test_a_folder_is_read_as_it_is_on_disk(tmp_path: Path) -> None:
     (tmp_path / "functions").mkdir()
-    (tmp_path / "functions/b.yaml").write_text(declaring("b", "artifacts/b.zip"))
+    (tmp_path / "functions/b.yaml").write_text(declaring("b", "../artifacts/b.zip"))
     (tmp_path / "functions/a.yml").write_text(declaring("a"))
     (tmp_path / "artifacts").mkdir()
     (tmp_path / "artifacts/b.zip").write_bytes(b"PK b")
@@ -205,15 +205,16 @@ def test_a_folder_is_read_as_it_is_on_disk(tmp_path: Path) -> None:
 
     assert declarations.revision == ""
     assert [f.name for f in declarations.functions] == ["a", "b"]
+    assert declarations.functions[1].versions["r1"].code == RepoZip("artifacts/b.zip")
     assert FolderCodeReader(tmp_path).read("artifacts/b.zip") == b"PK b"
 
 
-def test_a_subfolder_of_a_working_tree_resolves_zip_files_from_the_repository_root(
+def test_a_subfolder_of_a_working_tree_names_files_from_the_repository_root(
     repo: git.Repo,
 ) -> None:
     root = Path(str(repo.working_tree_dir))
     (root / "decl").mkdir()
-    (root / "decl/a.yaml").write_text(declaring("a", "artifacts/a.zip"))
+    (root / "decl/a.yaml").write_text(declaring("a", "../artifacts/a.zip"))
     (root / "artifacts").mkdir()
     (root / "artifacts/a.zip").write_bytes(b"PK")
 
@@ -223,6 +224,7 @@ def test_a_subfolder_of_a_working_tree_resolves_zip_files_from_the_repository_ro
     assert [f.name for f in declarations.functions] == ["a"]
     assert declarations.functions[0].location is not None
     assert declarations.functions[0].location.file == "decl/a.yaml"
+    assert declarations.functions[0].versions["r1"].code == RepoZip("artifacts/a.zip")
 
 
 def test_a_single_file_can_be_validated(tmp_path: Path) -> None:

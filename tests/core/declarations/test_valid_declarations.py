@@ -183,18 +183,27 @@ def test_a_file_holds_several_documents_and_empty_ones_are_skipped() -> None:
     "other",
     [
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n",
-        "apiVersion: openfaas.com/v1\nkind: Function\nmetadata: {name: x}\nspec: {image: y}\n",
-        "kind: Function\nspec: {whatever: 1}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nspec: {replicas: 1}\n",
+        "services: {web: {image: nginx}}\n",
         "- a list\n- of things\n",
         "just a scalar\n",
     ],
-    ids=["another kind", "another tool's Function", "no apiVersion", "a list", "a scalar"],
+    ids=[
+        "another kind",
+        "another tool's Deployment",
+        "no apiVersion nor kind",
+        "a list",
+        "a scalar",
+    ],
 )
 def test_documents_of_other_tools_are_ignored(other: str) -> None:
     declarations = parse(("f.yaml", f"{other}---\n{function('{}')}"))
 
     assert declarations.errors == ()
     assert [f.name for f in declarations.functions] == ["orders"]
+    [ignored] = declarations.ignored
+    assert ignored.location == SourceLocation("f.yaml", 1)
+    assert "not a lambda-gitops document" in ignored.reason
 
 
 def test_files_are_read_in_path_order_whatever_order_they_come_in() -> None:

@@ -201,7 +201,7 @@ spec:
     r1: {{codeSha256: "{SHAS["r1"]}"}}
     r2:
       codeSha256: "{SHAS["r2"]}"
-      code: {{zipFile: artifacts/r2.zip}}
+      code: {{zipFile: ../artifacts/r2.zip}}
   aliases:
     live: {{version: r2}}
 """

@@ -132,6 +132,42 @@ def test_a_zip_inside_the_repository_is_hashed_and_recorded(tmp_path: Path) -> N
     assert (version.code_sha256, version.code) == (expected_sha, RepoZip("dist/r43.zip"))
 
 
+@pytest.mark.parametrize(
+    ("declaration", "package", "recorded"),
+    [
+        pytest.param(
+            "functions/orders-api.yaml",
+            "dist/r43.zip",
+            '"../dist/r43.zip"',
+            id="in another folder",
+        ),
+        pytest.param(
+            "functions/orders-api.yaml", "functions/r43.zip", "r43.zip", id="beside the file"
+        ),
+        pytest.param(
+            "a/b/orders-api.yaml", "a/c/r43.zip", '"../c/r43.zip"', id="in a sibling folder"
+        ),
+    ],
+)
+def test_a_zip_is_recorded_relative_to_the_declaration_files_folder(
+    tmp_path: Path, declaration: str, package: str, recorded: str
+) -> None:
+    """code.zipFile is read from the declaring file's folder, so it is written from there (the
+    editor quotes a path that starts with a dot, as any text it cannot prove reads back plain)."""
+    write_repository(
+        tmp_path,
+        {declaration: (HEAD + BLOCK_VERSIONS + ALIASES).encode(), package: b"PK package"},
+    )
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--zip", str(tmp_path / package)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"      code:\n        zipFile: {recorded}\n" in (tmp_path / declaration).read_text()
+    assert loaded_function(tmp_path, "orders-api").versions["r43"].code == RepoZip(package)
+
+
 def test_a_zip_outside_the_repository_records_only_its_hash(tmp_path: Path) -> None:
     repository, outside = tmp_path / "repo", tmp_path / "build.zip"
     outside.write_bytes(b"PK elsewhere")
