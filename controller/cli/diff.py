@@ -24,6 +24,7 @@ from controller.adapters.git.reader import load_commit
 from controller.bootstrap import registry_for
 from controller.cli.common import registry_options, reported_errors, settings_from
 from controller.core.declarations import Declarations
+from controller.core.declarations.parser import ParseCache
 from controller.engine.reconciler import plan_pass
 from controller.review import compare, report
 from controller.settings import Settings
@@ -55,8 +56,9 @@ def diff_command(base: str, head: str, output: str, live: bool, **options: Any) 
 
     with reported_errors():
         settings = settings_from(options)
-        before = _load(settings, base)
-        after = _load(settings, head)
+        cache = ParseCache()  # the files a pull request leaves alone are parsed once
+        before = _load(settings, base, cache)
+        after = _load(settings, head, cache)
         view = _live_view(settings, before, after) if live else None
     changes = compare.compare(before, after)
     if output == "json":
@@ -67,7 +69,7 @@ def diff_command(base: str, head: str, output: str, live: bool, **options: Any) 
         click.echo(report.to_markdown(changes, view), nl=False)
 
 
-def _load(settings: Settings, revision: str) -> Declarations:
+def _load(settings: Settings, revision: str, cache: ParseCache) -> Declarations:
     return load_commit(
         Path(settings.repo),
         revision,
@@ -75,6 +77,7 @@ def _load(settings: Settings, revision: str) -> Declarations:
         default_region=settings.region,
         default_account=settings.account,
         extra_regions=settings.extra_regions,
+        cache=cache,
     )
 
 

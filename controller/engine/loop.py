@@ -36,6 +36,7 @@ from controller.adapters.logging import get_logger
 from controller.adapters.metrics import Metrics
 from controller.adapters.registry.port import Registry
 from controller.core.declarations import Declarations
+from controller.core.declarations.parser import ParseCache
 from controller.core.model import DesiredFunction, FunctionId
 from controller.core.plan import CreateAlias, DeleteAlias, PublishVersion, UpdateAlias, action_kind
 from controller.engine.applier import ActionOutcome, InScope
@@ -179,6 +180,8 @@ class Controller:
             ref=settings.ref, mode=settings.mode, repository=source.display_url
         )
         self._declarations: tuple[str, Declarations] | None = None
+        self._parse_cache = ParseCache()
+        """Each declaration file parsed once per version (blob), across revisions."""
         self._fleet = FleetStatus()
         self._targets_lock = threading.Lock()
         self._targets: set[FunctionId] = set()
@@ -476,6 +479,7 @@ class Controller:
             default_region=self._settings.region,
             default_account=self._account,
             extra_regions=self._settings.extra_regions,
+            cache=self._parse_cache,
         )
         had_errors = self._declarations is not None and bool(self._declarations[1].errors)
         self._declarations = (revision.sha, declarations)

@@ -26,13 +26,15 @@ mappings to the line of the offending key.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
+import threading
 import types
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Union, get_args, get_origin
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -42,6 +44,7 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from controller.core.declarations.paths import (
+    EntryKind,
     PathNotFound,
     PathOutsideRepository,
     RepositoryTree,
@@ -191,6 +194,72 @@ class Unread:
 FileContent = bytes | Unread
 
 
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One declaration file to parse: its path, what identifies its content, and how to read it.
+
+    ``key`` is the content's identity when the caller knows one (the Git blob id): with a
+    ``ParseCache``, a file whose path and key were parsed before is not read again. ``size`` is
+    the content's size when known without reading it, for the revision's byte budget.
+    """
+
+    path: str
+    read: Callable[[], FileContent]
+    key: str | None = None
+    size: int | None = None
+
+
+class ParseCache:
+    """What each declaration file parsed into, by path and content (the Git blob id), so that
+    a commit that changes one file parses one file.
+
+    A file's result also depends on the repository around it (a ``code.zipFile`` it names, and
+    the symbolic links on the way there): the queries the parse made of the repository are kept
+    with it and asked again of the next revision's, and a different answer means parsing again.
+    At most ``max_files`` results are kept, the least recently used dropped first, so memory is
+    bounded whatever the history.
+    """
+
+    def __init__(self, max_files: int = 50_000) -> None:
+        self._max_files = max_files
+        self._results: OrderedDict[tuple[str, str, _Where], _FileResult] = OrderedDict()
+        self._sizes: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+        self.parsed = 0
+        """How many files were parsed rather than found (for tests and benchmarks)."""
+
+    def lookup(self, key: tuple[str, str, _Where], tree: RepositoryTree) -> _FileResult | None:
+        """The result kept for ``key``, if the repository still answers its queries alike."""
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+        if found is None or not all(query.holds(tree) for query in found.queries):
+            return None
+        return found
+
+    def size_of(self, key: str) -> int | None:
+        """The size remembered for the content ``key`` (a blob id), so that a revision's byte
+        budget is counted without asking Git again for what it cannot change."""
+        with self._lock:
+            return self._sizes.get(key)
+
+    def remember_size(self, key: str, size: int) -> None:
+        with self._lock:
+            self._sizes[key] = size
+            while len(self._sizes) > self._max_files:
+                self._sizes.popitem(last=False)
+
+    def store(self, key: tuple[str, str, _Where], result: _FileResult) -> None:
+        """Keep ``result`` for ``key``, dropping the least recently used past the bound."""
+        with self._lock:
+            self.parsed += 1
+            self._results[key] = result
+            self._results.move_to_end(key)
+            while len(self._results) > self._max_files:
+                self._results.popitem(last=False)
+
+
 def parse_declarations(
     files: Iterable[tuple[str, FileContent]],
     *,
@@ -214,21 +283,41 @@ def parse_declarations(
     A region is one AWS Lambda is in (``regions.LAMBDA_REGIONS``) or one of ``extra_regions``,
     the controller's setting for regions launched after its botocore.
     """
+    return parse_sources(
+        [SourceFile(name, functools.partial(_given, data)) for name, data in files],
+        default_region=default_region,
+        tree=tree,
+        revision=revision,
+        default_account=default_account,
+        limits=limits,
+        extra_regions=extra_regions,
+    )
+
+
+def parse_sources(
+    files: Iterable[SourceFile],
+    *,
+    default_region: str,
+    tree: RepositoryTree,
+    revision: str = "",
+    default_account: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    extra_regions: Collection[str] = (),
+    cache: ParseCache | None = None,
+) -> Declarations:
+    """``parse_declarations`` for files read only when needed: with ``cache``, a file already
+    parsed at the same path and content (and whose repository queries still hold) is reused,
+    and the checks across files (one declaration per function) run over every file's result.
+    The result is the same as parsing every file anew."""
     problem = region_problem(default_region, extra_regions)
     if problem is not None:
         raise ConfigurationError(f"the default region {default_region!r} {problem}")
-    broken: list[DeclarationError] = []
-    ignored: list[IgnoredDocument] = []
-    candidates: list[_Candidate] = []
     where = _Where(default_region, default_account, frozenset(extra_regions))
-    for name, data in sorted(files, key=lambda pair: pair[0]):
-        try:
-            documents, others = _read_documents(name, data, limits)
-        except _Unparsable as unparsable:
-            broken.append(unparsable.error)
-            continue
-        ignored.extend(others)
-        candidates.extend(_check_document(document, where, tree) for document in documents)
+    results = [
+        _file_result(source, where, tree, limits, cache)
+        for source in sorted(files, key=lambda source: source.path)
+    ]
+    candidates = [candidate.copy() for result in results for candidate in result.candidates]
     _flag_duplicates(candidates)
     return Declarations(
         revision=revision,
@@ -238,9 +327,92 @@ def parse_declarations(
             for c in candidates
             if c.errors
         ),
-        broken_files=tuple(broken),
-        ignored=tuple(ignored),
+        broken_files=tuple(r.broken for r in results if r.broken is not None),
+        ignored=tuple(ignored for result in results for ignored in result.ignored),
     )
+
+
+def _given(data: FileContent) -> FileContent:
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """One question the parse of a file asked of the repository, and the answer it got."""
+
+    method: Literal["kind", "symlink_target", "where"]
+    path: str
+    answer: object
+
+    def holds(self, tree: RepositoryTree) -> bool:
+        return _ask(tree, self.method, self.path) == self.answer
+
+
+def _ask(tree: RepositoryTree, method: str, path: str) -> object:
+    if method == "kind":
+        return tree.kind(path)
+    if method == "symlink_target":
+        return tree.symlink_target(path)
+    return tree.where
+
+
+class _RecordingTree:
+    """The repository as a file's parse sees it, remembering every question asked."""
+
+    def __init__(self, tree: RepositoryTree) -> None:
+        self._tree = tree
+        self.queries: list[_Query] = []
+
+    @property
+    def where(self) -> str:
+        answer = self._tree.where
+        self.queries.append(_Query("where", "", answer))
+        return answer
+
+    def kind(self, path: str) -> EntryKind | None:
+        answer = self._tree.kind(path)
+        self.queries.append(_Query("kind", path, answer))
+        return answer
+
+    def symlink_target(self, path: str) -> str:
+        answer = self._tree.symlink_target(path)
+        self.queries.append(_Query("symlink_target", path, answer))
+        return answer
+
+
+@dataclass(frozen=True, slots=True)
+class _FileResult:
+    """What one file parsed into, before the checks across files."""
+
+    candidates: tuple[_Candidate, ...] = ()
+    ignored: tuple[IgnoredDocument, ...] = ()
+    broken: DeclarationError | None = None
+    queries: tuple[_Query, ...] = ()
+
+
+def _file_result(
+    source: SourceFile,
+    where: _Where,
+    tree: RepositoryTree,
+    limits: ParseLimits,
+    cache: ParseCache | None,
+) -> _FileResult:
+    key = (source.path, source.key, where) if cache is not None and source.key else None
+    if key is not None and cache is not None:
+        found = cache.lookup(key, tree)
+        if found is not None:
+            return found
+    recording = _RecordingTree(tree)
+    try:
+        documents, others = _read_documents(source.path, source.read(), limits)
+    except _Unparsable as unparsable:
+        result = _FileResult(broken=unparsable.error)
+    else:
+        candidates = tuple(_check_document(document, where, recording) for document in documents)
+        result = _FileResult(candidates, tuple(others), None, tuple(recording.queries))
+    if key is not None and cache is not None:
+        cache.store(key, result)
+    return result
 
 
 # -- YAML -----------------------------------------------------------------------------------------
@@ -654,6 +826,11 @@ class _Candidate:
     ref: FunctionRef | None
     function: DesiredFunction | None
     errors: list[DeclarationError] = field(default_factory=list)
+
+    def copy(self) -> _Candidate:
+        """A copy whose errors the checks across files may add to: a cached file's own
+        candidates must stay as the file alone made them."""
+        return replace(self, errors=list(self.errors))
 
 
 @dataclass(frozen=True, slots=True)
