@@ -38,6 +38,13 @@ CASES = {
             r"an alias bomb, 9 levels .*valid function kept: True; error: hostile.yaml:1",
         ],
     ),
+    "parse_revision.py": (
+        ["--functions", "50", "--changes", "2"],
+        [
+            r"cold: 50 files, 50 functions, 50 parsed in [\d.]+ s .*peak traced \d+ MiB",
+            r"warm, one file changed: best [\d.]+ ms, median [\d.]+ ms of 2 changes, 1 file parsed",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

@@ -11,10 +11,12 @@ This module is the only part of the declarations that touches Git or the file sy
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
+import re
 import stat
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -25,6 +27,7 @@ from controller.core.declarations.parser import (
     DEFAULT_LIMITS,
     Declarations,
     FileContent,
+    Listing,
     ParseCache,
     ParseLimits,
     SourceFile,
@@ -66,17 +69,16 @@ def load_commit(
         commit = _resolve_commit(repo, ref, repo_path)
         root = commit.tree
         _subtree(root, folder, ref)  # the folder must exist at this commit
-        budget = _ReadBudget(limits)
-        sources = []
-        for path, blob_id in _listed_blobs(repo_path, commit.hexsha, folder):
-            size = _blob_size(repo, blob_id, cache)
-            admitted = budget.admit(size)
-            if admitted is None:
-                read: Callable[[], FileContent] = functools.partial(_blob_bytes, repo, blob_id)
-                key = blob_id
-            else:
-                read, key = functools.partial(_as_given, admitted), f"{blob_id} unread"
-            sources.append(SourceFile(path, read, key, size))
+        listed = _listing(repo_path, commit.hexsha, folder, cache)
+        sizes = [_blob_size(repo, blob_id, cache) for _, blob_id in listed]
+        if sum(sizes) <= limits.revision_bytes and max(sizes, default=0) <= limits.file_bytes:
+            # Every file may be read, as nearly always: none is counted against the budget.
+            sources = [
+                SourceFile(path, functools.partial(_blob_bytes, repo, blob_id), blob_id, size)
+                for (path, blob_id), size in zip(listed, sizes, strict=True)
+            ]
+        else:
+            sources = _budgeted(repo, listed, sizes, limits)
         return parse_sources(
             sources,
             default_region=default_region,
@@ -149,6 +151,24 @@ class _ReadBudget:
         return read() if refused is None else refused
 
 
+def _budgeted(
+    repo: git.Repo, listed: Sequence[tuple[str, str]], sizes: Sequence[int], limits: ParseLimits
+) -> list[SourceFile]:
+    """The files in order, each read while the revision's budget lasts and left unread after."""
+    budget = _ReadBudget(limits)
+    sources = []
+    for (path, blob_id), size in zip(listed, sizes, strict=True):
+        admitted = budget.admit(size)
+        if admitted is None:
+            sources.append(
+                SourceFile(path, functools.partial(_blob_bytes, repo, blob_id), blob_id, size)
+            )
+        else:
+            given = functools.partial(_as_given, admitted)
+            sources.append(SourceFile(path, given, f"{blob_id} unread", size))
+    return sources
+
+
 def _as_given(content: FileContent) -> FileContent:
     return content
 
@@ -215,13 +235,65 @@ def _blob_bytes(repo: git.Repo, blob_id: str) -> bytes:
 
 def _blob_size(repo: git.Repo, blob_id: str, cache: ParseCache | None) -> int:
     """A blob's size from its header (nothing read), remembered: a blob never changes."""
-    known = cache.size_of(blob_id) if cache is not None else None
+    known = cache.sizes.get(blob_id) if cache is not None else None
     if known is not None:
         return known
     size = int(repo.odb.info(bytes.fromhex(blob_id)).size)
     if cache is not None:
         cache.remember_size(blob_id, size)
     return size
+
+
+def _listing(
+    repo_path: Path, commit: str, folder: str, cache: ParseCache | None
+) -> list[tuple[str, str]]:
+    """``_listed_blobs``, found from the last revision's listing and the difference between the
+    two commits when ``cache`` holds one: a commit that changes one file of ten thousand makes
+    Git compare a few trees instead of listing every file."""
+    last = cache.listing if cache is not None else None
+    if last is not None and last.folder == folder and last.revision != commit:
+        listed = _patched(repo_path, last.revision, commit, folder, last.files)
+    elif last is not None and last.folder == folder:
+        listed = list(last.files)
+    else:
+        listed = None
+    if listed is None:
+        listed = _listed_blobs(repo_path, commit, folder)
+    if cache is not None:
+        cache.listing = Listing(commit, folder, tuple(listed))
+    return listed
+
+
+def _patched(
+    repo_path: Path, before: str, after: str, folder: str, files: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]] | None:
+    """``files``, listed at ``before``, as they are at ``after``; ``None`` when Git cannot
+    compare the two (the earlier commit is gone after a force-push and a prune)."""
+    result = run_git(
+        ["diff-tree", "-r", "-z", "--no-renames", before, after, "--", folder or "."],
+        cwd=repo_path,
+    )
+    if not result.ok:
+        return None
+    listed = list(files)
+    for mode, blob_id, path in _DIFF_TREE_ENTRY.findall(result.stdout):
+        index = bisect.bisect_left(listed, (path, ""))
+        if index < len(listed) and listed[index][0] == path:
+            del listed[index]
+        if _is_declaration(mode, path):
+            listed.insert(index, (path, blob_id))
+    return listed
+
+
+_DIFF_TREE_ENTRY = re.compile(r":\d+ (\d+) [0-9a-f]+ ([0-9a-f]+) [A-Z]\d*\0([^\0]*)\0")
+"""A change in ``git diff-tree -r -z`` output: the new mode and object id (zeros when the
+path was deleted), then the path."""
+
+
+def _is_declaration(mode: str, path: str) -> bool:
+    """Whether a tree entry is a file the readers parse: a regular file (not a symbolic link,
+    mode 120000, nor a submodule, 160000, nor a deletion, 000000) named ``*.yaml`` or ``*.yml``."""
+    return mode.startswith("100") and path.endswith(DECLARATION_SUFFIXES)
 
 
 def _listed_blobs(repo_path: Path, commit: str, folder: str) -> list[tuple[str, str]]:
@@ -239,15 +311,16 @@ def _listed_blobs(repo_path: Path, commit: str, folder: str) -> list[tuple[str, 
             f"cannot list the files of commit {commit[:12]} in {repo_path}: "
             f"{summary(result.stderr)}"
         )
-    listed = []
-    for entry in result.stdout.split("\0"):
-        if not entry:
-            continue
-        header, _, path = entry.partition("\t")
-        mode, kind, blob_id = header.split(" ")
-        if kind == "blob" and mode != "120000" and path.endswith(DECLARATION_SUFFIXES):
-            listed.append((path, blob_id))
+    listed = [
+        (path, blob_id)
+        for mode, blob_id, path in _LS_TREE_ENTRY.findall(result.stdout)
+        if _is_declaration(mode, path)
+    ]
     return sorted(listed)
+
+
+_LS_TREE_ENTRY = re.compile(r"(\d+) \w+ ([0-9a-f]+)\t([^\0]*)\0")
+"""An entry in ``git ls-tree -r -z`` output: mode, object id, path."""
 
 
 def _open_repository(repo_path: Path) -> git.Repo:

@@ -27,14 +27,16 @@ mappings to the line of the offending key.
 from __future__ import annotations
 
 import functools
+import operator
 import posixpath
 import re
 import threading
 import types
-from collections import OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union, get_args, get_origin
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Literal, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -194,8 +196,7 @@ class Unread:
 FileContent = bytes | Unread
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """One declaration file to parse: its path, what identifies its content, and how to read it.
 
     ``key`` is the content's identity when the caller knows one (the Git blob id): with a
@@ -209,6 +210,14 @@ class SourceFile:
     size: int | None = None
 
 
+class Listing(NamedTuple):
+    """The declaration files of one revision under one folder, sorted: ``(path, key)``."""
+
+    revision: str
+    folder: str
+    files: tuple[tuple[str, str], ...]
+
+
 class ParseCache:
     """What each declaration file parsed into, by path and content (the Git blob id), so that
     a commit that changes one file parses one file.
@@ -216,48 +225,62 @@ class ParseCache:
     A file's result also depends on the repository around it (a ``code.zipFile`` it names, and
     the symbolic links on the way there): the queries the parse made of the repository are kept
     with it and asked again of the next revision's, and a different answer means parsing again.
-    At most ``max_files`` results are kept, the least recently used dropped first, so memory is
-    bounded whatever the history.
+    At most ``max_files`` results are kept, the oldest dropped first, so memory is bounded
+    whatever the history; a lookup is a plain dictionary read (a warm read of ten thousand
+    files does ten thousand of them), and only storing takes the lock.
     """
 
     def __init__(self, max_files: int = 50_000) -> None:
         self._max_files = max_files
-        self._results: OrderedDict[tuple[str, str, _Where], _FileResult] = OrderedDict()
-        self._sizes: OrderedDict[str, int] = OrderedDict()
+        self._results: dict[tuple[str, str], _FileResult] = {}
+        self._sizes: dict[str, int] = {}
+        self._where: _Where | None = None
         self._lock = threading.Lock()
+        self.listing: Listing | None = None
+        """The last revision's files, kept by the reader so that it can list the next
+        revision's by their difference."""
         self.parsed = 0
         """How many files were parsed rather than found (for tests and benchmarks)."""
 
-    def lookup(self, key: tuple[str, str, _Where], tree: RepositoryTree) -> _FileResult | None:
-        """The result kept for ``key``, if the repository still answers its queries alike."""
+    def bind(self, where: _Where) -> None:
+        """Results hold for one controller region, account and region list: another one (a
+        changed setting) starts the cache afresh."""
         with self._lock:
-            found = self._results.get(key)
-            if found is not None:
-                self._results.move_to_end(key)
-        if found is None or not all(query.holds(tree) for query in found.queries):
+            if self._where != where:
+                self._results = {}
+                self._where = where
+
+    def lookup(self, key: tuple[str, str], tree: RepositoryTree) -> _FileResult | None:
+        """The result kept for ``key``, if the repository still answers its queries alike."""
+        found = self._results.get(key)
+        if found is None or (found.queries and not all(q.holds(tree) for q in found.queries)):
             return None
         return found
 
-    def size_of(self, key: str) -> int | None:
-        """The size remembered for the content ``key`` (a blob id), so that a revision's byte
+    @property
+    def sizes(self) -> Mapping[str, int]:
+        """The size remembered for each content key (a blob id), so that a revision's byte
         budget is counted without asking Git again for what it cannot change."""
-        with self._lock:
-            return self._sizes.get(key)
+        return self._sizes
 
     def remember_size(self, key: str, size: int) -> None:
         with self._lock:
             self._sizes[key] = size
-            while len(self._sizes) > self._max_files:
-                self._sizes.popitem(last=False)
+            _bound(self._sizes, self._max_files)
 
-    def store(self, key: tuple[str, str, _Where], result: _FileResult) -> None:
-        """Keep ``result`` for ``key``, dropping the least recently used past the bound."""
+    def store(self, key: tuple[str, str], result: _FileResult) -> None:
+        """Keep ``result`` for ``key``, dropping the oldest past the bound."""
         with self._lock:
             self.parsed += 1
+            self._results.pop(key, None)
             self._results[key] = result
-            self._results.move_to_end(key)
-            while len(self._results) > self._max_files:
-                self._results.popitem(last=False)
+            _bound(self._results, self._max_files)
+
+
+def _bound(entries: dict[Any, Any], most: int) -> None:
+    """Drop the oldest entries (dictionaries keep insertion order) past ``most``."""
+    while len(entries) > most:
+        del entries[next(iter(entries))]
 
 
 def parse_declarations(
@@ -313,23 +336,54 @@ def parse_sources(
     if problem is not None:
         raise ConfigurationError(f"the default region {default_region!r} {problem}")
     where = _Where(default_region, default_account, frozenset(extra_regions))
+    if cache is not None:
+        cache.bind(where)
     results = [
-        _file_result(source, where, tree, limits, cache)
-        for source in sorted(files, key=lambda source: source.path)
+        _file_result(source, where, tree, limits, cache) for source in sorted(files, key=_path)
     ]
-    candidates = [candidate.copy() for result in results for candidate in result.candidates]
-    _flag_duplicates(candidates)
+    # The checks across files add their errors beside each file's own, which a cached file's
+    # result keeps as the file alone made them. They are counted first, in C: in a valid
+    # repository no key repeats, and every file's own parts are taken as they are.
+    shared_keys = _repeated(Counter(chain.from_iterable(map(_function_keys, results))))
+    shared_names = _repeated(Counter(chain.from_iterable(map(_names, results))))
+    if shared_keys or shared_names:
+        results = _with_duplicates(results, shared_keys, shared_names)
     return Declarations(
         revision=revision,
-        functions=tuple(c.function for c in candidates if c.function and not c.errors),
-        invalid=tuple(
-            InvalidFunction(c.name, c.ref, c.location, tuple(c.errors))
-            for c in candidates
-            if c.errors
-        ),
-        broken_files=tuple(r.broken for r in results if r.broken is not None),
-        ignored=tuple(ignored for result in results for ignored in result.ignored),
+        functions=tuple(chain.from_iterable(map(_valid, results))),
+        invalid=tuple(chain.from_iterable(map(_invalid, results))),
+        broken_files=tuple(filter(None, map(_broken, results))),
+        ignored=tuple(chain.from_iterable(map(_ignored, results))),
     )
+
+
+def _with_duplicates(
+    results: list[_FileResult], shared_keys: set[str], shared_names: set[str]
+) -> list[_FileResult]:
+    """``results`` with the duplicate declarations among them made invalid: only the files
+    that declare a repeated function or name are looked at again."""
+    involved = [
+        index
+        for index, result in enumerate(results)
+        if not shared_keys.isdisjoint(result.function_keys)
+        or not shared_names.isdisjoint(result.names)
+    ]
+    duplicates = _duplicates(
+        [candidate for index in involved for candidate in results[index].candidates],
+        shared_keys,
+        shared_names,
+    )
+    changed = list(results)
+    for index in involved:
+        result = results[index]
+        changed[index] = _assembled(
+            result.candidates,
+            result.ignored,
+            result.broken,
+            result.queries,
+            {id(c): duplicates[id(c)] for c in result.candidates if id(c) in duplicates},
+        )
+    return changed
 
 
 def _given(data: FileContent) -> FileContent:
@@ -382,12 +436,56 @@ class _RecordingTree:
 
 @dataclass(frozen=True, slots=True)
 class _FileResult:
-    """What one file parsed into, before the checks across files."""
+    """What one file parsed into, before the checks across files, with its parts ready for
+    assembly: a warm read of ten thousand files only joins them."""
 
-    candidates: tuple[_Candidate, ...] = ()
-    ignored: tuple[IgnoredDocument, ...] = ()
-    broken: DeclarationError | None = None
-    queries: tuple[_Query, ...] = ()
+    candidates: tuple[_Candidate, ...]
+    ignored: tuple[IgnoredDocument, ...]
+    broken: DeclarationError | None
+    queries: tuple[_Query, ...]
+    valid: tuple[DesiredFunction, ...]
+    invalid: tuple[InvalidFunction, ...]
+    function_keys: tuple[str, ...]
+    """``_Candidate.function_key`` of each candidate that has one."""
+    names: tuple[str, ...]
+    """``metadata.name`` of each candidate that has one."""
+
+
+def _assembled(
+    candidates: tuple[_Candidate, ...] = (),
+    ignored: tuple[IgnoredDocument, ...] = (),
+    broken: DeclarationError | None = None,
+    queries: tuple[_Query, ...] = (),
+    more_errors: Mapping[int, Sequence[DeclarationError]] | None = None,
+) -> _FileResult:
+    """A file's result; ``more_errors`` are the checks across files', by ``id`` of candidate."""
+    extra = more_errors or {}
+    valid, invalid = [], []
+    for c in candidates:
+        errors = [*c.errors, *extra.get(id(c), ())]
+        if errors:
+            invalid.append(InvalidFunction(c.name, c.ref, c.location, tuple(errors)))
+        elif c.function is not None:
+            valid.append(c.function)
+    return _FileResult(
+        candidates,
+        ignored,
+        broken,
+        queries,
+        tuple(valid),
+        tuple(invalid),
+        tuple(c.function_key for c in candidates if c.function_key is not None),
+        tuple(c.name for c in candidates if c.name is not None),
+    )
+
+
+_path = operator.attrgetter("path")
+_function_keys = operator.attrgetter("function_keys")
+_names = operator.attrgetter("names")
+_valid = operator.attrgetter("valid")
+_invalid = operator.attrgetter("invalid")
+_broken = operator.attrgetter("broken")
+_ignored = operator.attrgetter("ignored")
 
 
 def _file_result(
@@ -397,7 +495,7 @@ def _file_result(
     limits: ParseLimits,
     cache: ParseCache | None,
 ) -> _FileResult:
-    key = (source.path, source.key, where) if cache is not None and source.key else None
+    key = (source.path, source.key) if cache is not None and source.key else None
     if key is not None and cache is not None:
         found = cache.lookup(key, tree)
         if found is not None:
@@ -406,10 +504,10 @@ def _file_result(
     try:
         documents, others = _read_documents(source.path, source.read(), limits)
     except _Unparsable as unparsable:
-        result = _FileResult(broken=unparsable.error)
+        result = _assembled(broken=unparsable.error)
     else:
         candidates = tuple(_check_document(document, where, recording) for document in documents)
-        result = _FileResult(candidates, tuple(others), None, tuple(recording.queries))
+        result = _assembled(candidates, tuple(others), None, tuple(recording.queries))
     if key is not None and cache is not None:
         cache.store(key, result)
     return result
@@ -826,11 +924,17 @@ class _Candidate:
     ref: FunctionRef | None
     function: DesiredFunction | None
     errors: list[DeclarationError] = field(default_factory=list)
+    identity: FunctionId | None = None
+    """``ref.identity``, computed once: the checks across files ask it of every candidate."""
+    function_key: str | None = None
+    """Region and name of ``identity`` in one string (hashed once, unlike a tuple): two
+    declarations of one function share it."""
 
-    def copy(self) -> _Candidate:
-        """A copy whose errors the checks across files may add to: a cached file's own
-        candidates must stay as the file alone made them."""
-        return replace(self, errors=list(self.errors))
+    def __post_init__(self) -> None:
+        if self.ref is not None and self.identity is None:
+            self.identity = self.ref.identity
+        if self.identity is not None:
+            self.function_key = f"{self.identity.region} {self.identity.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1163,51 +1267,60 @@ def _unknown_reference(reference: str, versions: Mapping[str, VersionSpec]) -> s
 # -- across documents -----------------------------------------------------------------------------
 
 
-def _flag_duplicates(candidates: Sequence[_Candidate]) -> None:
-    """Refuse every declaration of a function that is declared more than once, and every
-    ``metadata.name`` used twice in one account and region.
+def _duplicates(
+    candidates: Sequence[_Candidate], shared_keys: set[str], shared_names: set[str]
+) -> dict[int, list[DeclarationError]]:
+    """The errors of every declaration of a function that is declared more than once, and of
+    every ``metadata.name`` used twice in one account and region, by ``id`` of the candidate.
 
     Applying either copy would be a guess (and applying both makes the alias flap between them
     at every pass), so all copies are invalid until one is removed. Functions are compared by
     identity, whatever their spelling: a bare name, a partial ARN and a full ARN of the same
     function collide. The same name in two regions or two accounts is two functions.
     """
-    by_function: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+    found: dict[int, list[DeclarationError]] = {}
+    by_function: dict[str, list[_Candidate]] = defaultdict(list)
     by_name: dict[str, list[_Candidate]] = defaultdict(list)
     for candidate in candidates:
-        if candidate.ref is not None:
-            identity = candidate.ref.identity
-            by_function[(identity.region, identity.name)].append(candidate)
-        if candidate.name is not None:
+        if candidate.function_key in shared_keys:
+            by_function[candidate.function_key].append(candidate)
+        if candidate.name in shared_names:
             by_name[candidate.name].append(candidate)
-    flagged: set[int] = set()
     for group in by_function.values():
+        if len(group) < 2:
+            continue
         for candidate in group:
             others = [o for o in group if o is not candidate and _same_function(candidate, o)]
             if others:
-                flagged.add(id(candidate))
-                candidate.errors.append(
+                found[id(candidate)] = [
                     DeclarationError(
                         candidate.identity_at,
                         f"function {_shown_identity(candidate)} is also declared at "
                         f"{_places(others, by_name=False)}; declare each function once"
                         f"{_account_hint(candidate, others)}",
                     )
-                )
+                ]
     for name, group in by_name.items():
+        if len(group) < 2:
+            continue
         for candidate in group:
-            if id(candidate) in flagged:
+            if id(candidate) in found:
                 continue
             others = [o for o in group if o is not candidate and _same_place(candidate, o)]
             if others:
-                candidate.errors.append(
+                found[id(candidate)] = [
                     DeclarationError(
                         candidate.name_at,
                         f"metadata.name {name!r} is also declared at "
                         f"{_places(others, by_name=True)}; names must be unique in an account "
                         "and region",
                     )
-                )
+                ]
+    return found
+
+
+def _repeated(counts: Counter[Any]) -> set[Any]:
+    return {key for key, count in counts.items() if count > 1 and key is not None}
 
 
 def _same_function(one: _Candidate, other: _Candidate) -> bool:

@@ -158,3 +158,51 @@ def test_with_or_without_the_cache_every_revision_reads_the_same(
         present -= {n for n, t in applied.items() if t is None}
         revision = repository.commit(applied)
         assert read(repository, revision, cache) == read(repository, revision)
+
+
+def test_the_listing_follows_renames_symbolic_links_and_older_revisions(
+    repository: Repository,
+) -> None:
+    """The next revision's files are found from the last one's and the difference of the two
+    commits; every kind of change lists what a fresh listing lists."""
+    cache = ParseCache()
+    first = repository.commit({"a.yaml": declaration("fn-a"), "b/c.yml": declaration("fn-c")})
+    read(repository, first, cache)
+    repository.git("mv", "a.yaml", "b/a.yaml")
+    (repository.path / "link.yaml").symlink_to("b/c.yml")
+    second = repository.commit({"notes.txt": "not a declaration"})
+    (repository.path / "link.yaml").unlink()
+    (repository.path / "b" / "c.yml").unlink()
+    (repository.path / "b" / "c.yml").symlink_to("a.yaml")  # a file turned into a link
+    third = repository.commit({"d.yaml": declaration("fn-d")})
+
+    for revision in (second, third, first, third):  # forwards, backwards and the same again
+        assert read(repository, revision, cache) == read(repository, revision)
+    assert [f.name for f in read(repository, third, cache).functions] == ["fn-a", "fn-d"]
+
+
+def test_a_listing_whose_commit_is_gone_is_listed_afresh(repository: Repository) -> None:
+    """After a force-push and a prune the last commit no longer exists: no difference can be
+    taken from it, and the revision is listed in full."""
+    base = repository.commit({"a.yaml": declaration("fn-a")})
+    cache = ParseCache()
+    doomed = repository.commit({"b.yaml": declaration("fn-b")})
+    read(repository, doomed, cache)
+    repository.git("reset", "-q", "--hard", base)
+    repository.git("reflog", "expire", "--expire=now", "--all")
+    repository.git("gc", "-q", "--prune=now")
+    replaced = repository.commit({"c.yaml": declaration("fn-c")})
+
+    assert [f.name for f in read(repository, replaced, cache).functions] == ["fn-a", "fn-c"]
+
+
+def test_a_listing_of_one_folder_is_not_taken_for_another(repository: Repository) -> None:
+    revision = repository.commit(
+        {"one/a.yaml": declaration("fn-a"), "two/b.yaml": declaration("fn-b")}
+    )
+    cache = ParseCache()
+    load_commit(repository.path, revision, "one", default_region=REGION, cache=cache)
+
+    other = load_commit(repository.path, revision, "two", default_region=REGION, cache=cache)
+
+    assert [f.name for f in other.functions] == ["fn-b"]
