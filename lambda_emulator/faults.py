@@ -18,6 +18,10 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from controller.errors import ConfigurationError
 
+MAX_COUNTED_FUNCTIONS = 100_000
+"""Functions counted one by one at most: requests naming others are counted only by operation,
+so that a client sending endless made-up names cannot grow the counters without bound."""
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -110,6 +114,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         self._throttled: Counter[str] = Counter()
+        self._by_function: Counter[str] = Counter()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._faults = faults
         self._random = random.Random(faults.seed)
@@ -133,10 +138,15 @@ class FaultInjector:
         with self._lock:
             self._requests[operation] += 1
 
-    def admit(self, operation: str, account: str, region: str) -> bool:
-        """Count a request, and say whether the rate quota of its account and region admits it."""
+    def admit(self, operation: str, account: str, region: str, function: str | None = None) -> bool:
+        """Count a request (by operation, and by the ``function`` it names, if any), and say
+        whether the rate quota of its account and region admits it."""
         with self._lock:
             self._requests[operation] += 1
+            if function is not None and (
+                function in self._by_function or len(self._by_function) < MAX_COUNTED_FUNCTIONS
+            ):
+                self._by_function[function] += 1
             rate = self._faults.rate_limit
             if rate is None:
                 return True
@@ -179,3 +189,8 @@ class FaultInjector:
         """Requests answered with HTTP 429 per operation."""
         with self._lock:
             return dict(self._throttled)
+
+    def function_request_counts(self) -> dict[str, int]:
+        """Requests received per function named in their path, throttled ones included."""
+        with self._lock:
+            return dict(self._by_function)

@@ -172,6 +172,11 @@ class EmulatorServer(BackgroundServer):
         """Requests answered with HTTP 429, per operation name."""
         return self._injector.throttled_counts()
 
+    def function_request_counts(self) -> dict[str, int]:
+        """Requests received per function, as the request's path names it (a name or an ARN),
+        throttled ones included: what one function cost, beside whatever else was running."""
+        return self._injector.function_request_counts()
+
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response:
         """Answer one HTTP request: stats, or an API call through the faults to the store."""
         path, _, query = target.partition("?")
@@ -235,7 +240,8 @@ class EmulatorServer(BackgroundServer):
 
     def _call(self, request: Request, who: Caller) -> Response:
         """Pass a routed request through the faults, then to the store."""
-        if not self._injector.admit(request.operation, who.account, who.region):
+        function = request.path_parameters.get("function")
+        if not self._injector.admit(request.operation, who.account, who.region, function):
             return throttled_response()
         self._injector.delay()
         transient = self._injector.transient_error()

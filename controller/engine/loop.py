@@ -4,11 +4,15 @@ The loop is level-triggered. A **full pass** reconciles every declared function:
 when the resync timer runs out (to catch changes made outside Git), and after a fetch the
 webhook asked for finds nothing new. A new revision gets a **targeted pass** first: the
 functions whose declarations the commit changed, and only those, so that a promotion reaches
-Lambda in a fraction of a second whatever the fleet's size. A full pass in progress yields to
-it: it stops starting functions (those in flight finish), the targeted pass runs, and the full
-pass resumes, at the new revision, with the functions it had not reached, so it never undoes the
-promotion with the declarations it started from. Other requests for single functions (a change
-event, later) take the same path, merged while they wait.
+Lambda in a fraction of a second whatever the fleet's size. Under ``run`` targeted passes run on
+a thread of their own, beside the full pass: their requests go ahead of the full pass's in the
+shared rate limiter (``core.priority``), and no function is ever reconciled by both passes at
+once (each is claimed for the time of its reconcile). A full pass never reconciles a function
+that a targeted pass reconciled since it began, and it stops starting functions when the
+revision moves on, then resumes at the new revision with those it had not reached: it never
+undoes a promotion with the declarations it started from. Other requests for single functions
+(a change event, later) take the same path, merged while they wait. Driven pass by pass
+(``run_pass``, for tests), the two kinds take turns instead: the full pass yields to targets.
 
 Every pass recomputes desired and observed state for the functions it covers, so the loop keeps
 no state that a crash could corrupt: what it keeps (the status fold of ``engine.status``) is
@@ -23,10 +27,12 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
@@ -39,6 +45,7 @@ from controller.adapters.registry.port import Registry
 from controller.core.declarations import Declarations
 from controller.core.declarations.parser import ParseCache
 from controller.core.model import DesiredFunction, FunctionId
+from controller.core.outofband import AliasMemory
 from controller.core.plan import CreateAlias, DeleteAlias, PublishVersion, UpdateAlias, action_kind
 from controller.engine.applier import ActionOutcome, InScope
 from controller.engine.reconciler import FunctionResult, PassResult, run_pass
@@ -50,6 +57,7 @@ from controller.engine.status import (
     fold,
     metric_statuses,
     passed,
+    remembered,
     rfc3339,
     status_keys,
 )
@@ -198,6 +206,24 @@ class Controller:
         """The functions the full pass in progress has not reached; ``None``: all of them."""
         self._drift_lock = threading.Lock()
         self._drift_logged: dict[tuple[FunctionId, str], str] = {}
+        self._read_lock = threading.RLock()
+        """One reader of a revision at a time: the two passes' threads share the parse cache."""
+        self._record_lock = threading.Lock()
+        """One fold of a pass into the status at a time."""
+        self._targeted_declarations: Declarations | None = None
+        """What the targeted passes last compared a new revision with."""
+        self._wake_targets = threading.Event()
+        self._claims = threading.Condition()
+        self._busy: set[FunctionId] = set()
+        """Functions being reconciled right now, by either pass."""
+        self._claim_numbers = itertools.count(1)
+        self._latest_claim: dict[FunctionId, int] = {}
+        """The number of the last claim on each function: a pass's result for a function is
+        folded only if no later pass reconciled it since (claims are numbered in order)."""
+        self._fresh_memory: dict[FunctionId, dict[str, AliasMemory]] = {}
+        """What is remembered of each function's aliases as soon as its reconcile ends, before
+        its pass is folded: the other pass reads it, so that the first one's writes are not
+        taken for out-of-band changes."""
 
     # -- what the HTTP endpoints ask ------------------------------------------------------------
 
@@ -226,11 +252,15 @@ class Controller:
             daemon=True,
         )
         watcher.start()
+        targeted = threading.Thread(
+            target=self._serve_targets, args=(stop,), name="targeted-passes", daemon=True
+        )
+        targeted.start()
         self.trigger.fire("start-up")
         next_resync = self._monotonic() + self._resync_interval()
         try:
             while not stop.is_set():
-                idle = not self._full_pending and not self._has_targets()
+                idle = not self._full_pending
                 wait = min(next_resync - self._monotonic(), 5.0) if idle else 0.0
                 reasons = self.trigger.wait(timeout=wait)
                 self.state.heartbeat = self._monotonic()
@@ -244,27 +274,49 @@ class Controller:
                             self.trigger.fire(reason)
                         stop.wait(0.2)
                     continue
-                if self._step(reasons, stop):
+                if self._step(reasons, stop, beside=True):
                     next_resync = self._monotonic() + self._resync_interval()
         finally:
             stop.set()
             self.trigger.fire("stop")
+            self._wake_targets.set()
+            targeted.join(timeout=self._settings.shutdown_grace)
             watcher.join(timeout=self._settings.shutdown_grace)
 
-    def _step(self, reasons: set[str], stop: threading.Event | None) -> bool:
+    def _serve_targets(self, stop: threading.Event) -> None:
+        """The targeted passes' thread: each new revision's changes, and each request, as soon
+        as they come, beside whatever full pass is running."""
+        while not stop.is_set():
+            self._wake_targets.wait(timeout=1.0)
+            self._wake_targets.clear()
+            while not stop.is_set():
+                revision = self.state.revision
+                if revision is None:
+                    break
+                self._target_changes(revision)
+                if not self._has_targets():
+                    break
+                self.state.heartbeat = self._monotonic()
+                self._run_targeted(revision, set(), stop, urgent=True)
+
+    def _step(
+        self, reasons: set[str], stop: threading.Event | None, *, beside: bool = False
+    ) -> bool:
         """Do the most urgent work: a new revision's changes, then requested functions, then
-        the rest of a full pass. True when a full pass has just completed."""
+        the rest of a full pass; or, ``beside`` a targeted passes' thread, the full pass alone.
+        True when a full pass has just completed."""
         revision = self.state.revision
         if revision is None:
             return False
-        self._target_changes(revision)
+        if not beside:
+            self._target_changes(revision)
         if not self._full_pending and (reasons & _FULL_PASS_REASONS):
             self._start_full_pass()
-        if self._has_targets():
+        if not beside and self._has_targets():
             self._run_targeted(revision, reasons, stop)
             return False
         if self._full_pending:
-            return self._run_full(revision, reasons, stop)
+            return self._run_full(revision, reasons, stop, yield_to_targets=not beside)
         return False
 
     def run_pass(self, reasons: Iterable[str], stop: threading.Event | None = None) -> None:
@@ -279,6 +331,7 @@ class Controller:
         with self._targets_lock:
             self._targets.update(functions)
             self._target_reasons.add(reason)
+        self._wake_targets.set()
         self.trigger.fire(reason)
 
     def _resync_interval(self) -> float:
@@ -291,6 +344,7 @@ class Controller:
             self.state.source_error = None
         self._metrics.source_revision(revision.sha, revision.ref)
         self._log.info("new revision", revision=revision.sha, ref=revision.ref)
+        self._wake_targets.set()
         self.trigger.fire("git")
 
     def _on_fetch(self, ok: bool, at: float) -> None:
@@ -324,22 +378,27 @@ class Controller:
         """When the source has moved on, ask for the functions the new revision changed."""
         if self._targeted_sha == revision.sha:
             return
-        before = self._declarations
+        before = self._targeted_declarations
         try:
             after = self._read(revision)
         except SourceError:
             return  # reported by the pass that tries to read it
-        self._targeted_sha = revision.sha
+        self._targeted_sha, self._targeted_declarations = revision.sha, after
         if before is None:
             return  # the first revision: the start-up full pass covers everything
-        changed = changed_functions(before[1], after)
+        changed = changed_functions(before, after)
         if changed:
             with self._targets_lock:
                 self._targets.update(changed)
                 self._target_reasons.add("git")
 
     def _run_targeted(
-        self, revision: Revision, reasons: set[str], stop: threading.Event | None
+        self,
+        revision: Revision,
+        reasons: set[str],
+        stop: threading.Event | None,
+        *,
+        urgent: bool = False,
     ) -> None:
         targets, target_reasons = self._take_targets()
         done = self._pass(
@@ -349,31 +408,40 @@ class Controller:
             kind="targeted",
             select=lambda function: function.ref.identity in targets,
             yield_to_targets=False,
+            urgent=urgent,
         )
-        if done is not None and self._remaining is not None:
-            # Reconciled at the revision the full pass resumes at: it need not read them again.
-            self._remaining -= done[1]
+        if done is not None:
+            with self._targets_lock:
+                if self._remaining is not None:
+                    # Reconciled at the revision the full pass resumes at: it need not read
+                    # them again.
+                    self._remaining = self._remaining - done[1]
 
     def _run_full(
-        self, revision: Revision, reasons: set[str], stop: threading.Event | None
+        self,
+        revision: Revision,
+        reasons: set[str],
+        stop: threading.Event | None,
+        *,
+        yield_to_targets: bool = True,
     ) -> bool:
-        remaining = self._remaining
+        with self._targets_lock:
+            remaining = self._remaining
         done = self._pass(
             revision,
             reasons or {"resync"},
             stop,
             kind="full",
             select=(lambda f: f.ref.identity in remaining) if remaining is not None else None,
-            yield_to_targets=True,
+            yield_to_targets=yield_to_targets,
         )
         if done is None:
             return False
         declared = done[0]
         finished = done[1]
-        if self._remaining is None:
-            self._remaining = set(declared)
-        self._remaining -= finished
-        self._remaining &= set(declared)
+        with self._targets_lock:
+            left = set(declared) if self._remaining is None else self._remaining & declared
+            self._remaining = left - finished
         if self._remaining:
             if not (stop is not None and stop.is_set()):
                 self._log.info(
@@ -394,11 +462,16 @@ class Controller:
         kind: str,
         select: Callable[[DesiredFunction], bool] | None,
         yield_to_targets: bool,
+        urgent: bool = False,
     ) -> tuple[set[FunctionId], set[FunctionId]] | None:
         """One pass over the selected functions at ``revision``; every outcome is recorded,
         always. Returns the identities declared and those reconciled, or ``None`` when the
         declarations could not be read."""
         started, wall = self._monotonic(), self._clock()
+        claimed: dict[FunctionId, int] = {}
+        guard = functools.partial(
+            self._claim, claimed=claimed, since=self._last_claim(), full=kind == "full"
+        )
         requests_before = self._metrics.requests_made()
         success = False
         summary: dict[str, int] = {}
@@ -423,9 +496,11 @@ class Controller:
                 workers=self._settings.concurrency,
                 should_stop=should_stop,
                 on_result=functools.partial(self._function_done, revision=revision),
-                memory=self._fleet.memory_of,
+                memory=self._memory_of,
+                guard=guard,
+                urgent=urgent,
             )
-            success = self._record(result, declarations, revision)
+            success = self._record(result, declarations, revision, claimed)
             summary = _summary(result)
             reconciled = (
                 {f.ref.identity for f in declarations.functions},
@@ -462,6 +537,43 @@ class Controller:
             )
         return reconciled
 
+    @contextmanager
+    def _claim(
+        self, function: DesiredFunction, *, claimed: dict[FunctionId, int], since: int, full: bool
+    ) -> Iterator[bool]:
+        """Hold ``function`` for one pass's reconcile, waiting while the other pass has it.
+
+        Says (as the context's value) whether to reconcile it: a full pass skips a function
+        that another pass reconciled since it began (``since`` is the last claim number then),
+        at its revision or a newer one, rather than read it again or undo a newer revision.
+        """
+        identity = function.ref.identity
+        with self._claims:
+            while identity in self._busy:
+                self._claims.wait()
+            skip = full and self._latest_claim.get(identity, 0) > since
+            if not skip:
+                self._busy.add(identity)
+                claimed[identity] = self._latest_claim[identity] = next(self._claim_numbers)
+        if skip:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._claims:
+                self._busy.discard(identity)
+                self._claims.notify_all()
+
+    def _last_claim(self) -> int:
+        with self._claims:
+            return max(self._latest_claim.values(), default=0)
+
+    def _memory_of(self, function: FunctionId) -> Mapping[str, AliasMemory]:
+        with self._claims:
+            fresh = self._fresh_memory.get(function)
+        return fresh if fresh is not None else self._fleet.memory_of(function)
+
     def _revision_moved(self, revision: Revision) -> bool:
         current = self.state.revision
         return current is not None and current.sha != revision.sha
@@ -470,10 +582,22 @@ class Controller:
         """As each function finishes (on a worker thread): its log lines and action counts go
         out at once, so a crash later in the pass loses none of them."""
         self.state.heartbeat = self._monotonic()
+        identity = result.function.ref.identity
+        before = self._memory_of(identity)
+        after = remembered(result, {(identity, alias): m for alias, m in before.items()})
+        merged = {**before, **{alias: m for (_, alias), m in after.items()}}
+        with self._claims:
+            self._fresh_memory[identity] = {
+                alias: m for alias, m in merged.items() if alias in result.function.aliases
+            }
         self._log_actions(result, revision)
 
     def _read(self, revision: Revision) -> Declarations:
         """The declarations at ``revision``, parsed once per revision."""
+        with self._read_lock:
+            return self._read_unlocked(revision)
+
+    def _read_unlocked(self, revision: Revision) -> Declarations:
         if self._declarations is not None and self._declarations[0] == revision.sha:
             return self._declarations[1]
         parsed_before = self._parse_cache.parsed
@@ -500,13 +624,44 @@ class Controller:
             self._log.info("declarations valid again", revision=revision.sha)
         return declarations
 
-    def _record(self, result: PassResult, declarations: Declarations, revision: Revision) -> bool:
+    def _record(
+        self,
+        result: PassResult,
+        declarations: Declarations,
+        revision: Revision,
+        claimed: Mapping[FunctionId, int],
+    ) -> bool:
         """Fold a pass into the state, the metrics and the logs; True when nothing failed.
 
         ``declarations`` is the whole revision; ``result`` may cover only some of it (a
-        targeted pass, or a full pass that yielded): the others keep their records."""
+        targeted pass, or a full pass that yielded): the others keep their records. A
+        function that another pass reconciled after this one (its claim is not the latest)
+        keeps that pass's record, which is newer."""
+        with self._record_lock:
+            return self._record_unlocked(result, declarations, revision, claimed)
+
+    def _record_unlocked(
+        self,
+        result: PassResult,
+        declarations: Declarations,
+        revision: Revision,
+        claimed: Mapping[FunctionId, int],
+    ) -> bool:
         defaults = Defaults(self._settings.region, self._account)
-        whole = PassResult(declarations, result.results, applying=result.applying)
+        with self._claims:
+            latest = [
+                r
+                for r in result.results
+                if self._latest_claim.get(r.function.ref.identity)
+                == claimed.get(r.function.ref.identity)
+            ]
+            declared = {f.ref.identity for f in declarations.functions}
+            self._fresh_memory = {
+                identity: memory
+                for identity, memory in self._fresh_memory.items()
+                if identity in declared
+            }
+        whole = PassResult(declarations, tuple(latest), applying=result.applying)
         self._fleet = fleet = fold(self._fleet, whole, revision.sha, defaults, now=self._clock())
         errors = tuple(str(error) for error in declarations.errors)
         with self.state.lock:
@@ -650,9 +805,12 @@ def changed_functions(before: Declarations, after: Declarations) -> set[Function
     """The functions whose declaration differs between two revisions: changed, added, or now
     valid again. A function that became invalid or was removed needs no reconcile (it is left
     as it is), and one whose declaration only moved to another file or line is unchanged."""
-    previous = {f.ref.identity: replace(f, location=None) for f in before.functions}
-    return {
-        f.ref.identity
-        for f in after.functions
-        if previous.get(f.ref.identity) != replace(f, location=None)
-    }
+    previous = {f.ref.identity: f for f in before.functions}
+    changed = set()
+    for function in after.functions:
+        prior = previous.get(function.ref.identity)
+        if prior is function:  # the same file's parse, kept by the cache: unchanged
+            continue
+        if prior is None or replace(prior, location=None) != replace(function, location=None):
+            changed.add(function.ref.identity)
+    return changed

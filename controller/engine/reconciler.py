@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from controller.adapters.registry.port import Registry, observe
+from controller.core import priority
 from controller.core.declarations import Declarations
 from controller.core.model import (
     DesiredFunction,
@@ -219,6 +221,10 @@ def observe_function(registry: Registry, function: DesiredFunction) -> Observati
         return Observation(function, None, f"cannot read it: {error}")
 
 
+Guard = Callable[[DesiredFunction], AbstractContextManager[bool]]
+"""Entered around one function's reconcile; its value says whether to reconcile it."""
+
+
 def run_pass(
     registry: Registry,
     declarations: Declarations,
@@ -230,29 +236,39 @@ def run_pass(
     should_stop: Callable[[], bool] | None = None,
     on_result: Callable[[FunctionResult], None] | None = None,
     memory: Callable[[FunctionId], Mapping[str, AliasMemory]] | None = None,
+    guard: Guard | None = None,
+    urgent: bool = False,
 ) -> PassResult:
     """Every declared function, ``workers`` at a time, results in declaration order.
 
     Once ``should_stop`` says so, functions not yet started are skipped (and left out of the
     result) while those in flight finish: that is how a shutdown lets in-flight calls end.
+    ``guard`` is entered around each function (``on_result`` included) and says whether to
+    reconcile it at all: a loop running two passes at once uses it so that no function is
+    reconciled by both at the same time. ``urgent`` requests go ahead of other passes' in the
+    rate limiter (``core.priority``).
     """
 
     def one(function: DesiredFunction) -> FunctionResult | None:
         if should_stop is not None and should_stop():
             return None
-        result = reconcile_function(
-            registry,
-            function,
-            declarations.revision,
-            code=code,
-            in_scope=in_scope,
-            memory=memory(function.ref.identity) if memory is not None else None,
-        )
-        if progress is not None:
-            progress(function.name)
-        if on_result is not None:
-            on_result(result)
-        return result
+        with guard(function) if guard is not None else nullcontext(True) as admitted:
+            if not admitted or (should_stop is not None and should_stop()):
+                return None
+            with priority.urgent() if urgent else nullcontext():
+                result = reconcile_function(
+                    registry,
+                    function,
+                    declarations.revision,
+                    code=code,
+                    in_scope=in_scope,
+                    memory=memory(function.ref.identity) if memory is not None else None,
+                )
+            if progress is not None:
+                progress(function.name)
+            if on_result is not None:
+                on_result(result)
+            return result
 
     if workers <= 1 or len(declarations.functions) <= 1:
         results = [one(function) for function in declarations.functions]

@@ -150,7 +150,7 @@ def fold(
         prior = before.get(identity)
         alias_records = _alias_records(function_result, prior, now)
         records[identity] = _reconciled(function_result, prior, revision, alias_records)
-        memory.update(_remembered(function_result, previous.memory))
+        memory.update(remembered(function_result, previous.memory))
     held = _held_back(result.declarations, previous, revision, defaults)
     records.update(held)
     last_good = dict(previous.last_good)
@@ -182,7 +182,7 @@ def _written(result: FunctionResult) -> dict[str, Alias]:
     return written
 
 
-def _remembered(
+def remembered(
     result: FunctionResult, previous: Mapping[AliasKey, AliasMemory]
 ) -> dict[AliasKey, AliasMemory]:
     """What to remember of the function's aliases after this pass."""

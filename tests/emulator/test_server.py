@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from controller.errors import ConfigurationError
 from lambda_emulator import EmulatorServer, Faults
+from lambda_emulator.faults import MAX_COUNTED_FUNCTIONS, FaultInjector
 from tests.backends import make_zip
 from tests.emulator.conftest import create
 
@@ -253,6 +254,27 @@ def test_stats_count_requests_per_operation(emulator: EmulatorServer, client: An
         stats = json.load(page)
     assert stats == {"requests": {"CreateFunction": 1, "GetFunction": 2}, "throttled": {}}
     assert emulator.request_counts() == {"CreateFunction": 1, "GetFunction": 2}
+
+
+def test_requests_are_counted_per_function_they_name(emulator: EmulatorServer, client: Any) -> None:
+    create(client)  # names the function in its body, not in its path: not counted
+    client.get_function(FunctionName="orders")
+    client.list_aliases(FunctionName="orders")
+    client.list_functions()  # names no function
+
+    assert emulator.function_request_counts() == {"orders": 2}
+
+
+def test_per_function_counts_are_bounded() -> None:
+    injector = FaultInjector(Faults())
+    for index in range(MAX_COUNTED_FUNCTIONS + 10):
+        injector.admit("GetFunction", "123456789012", "us-east-1", f"fn-{index}")
+    injector.admit("GetFunction", "123456789012", "us-east-1", "fn-0")
+
+    counts = injector.function_request_counts()
+    assert len(counts) == MAX_COUNTED_FUNCTIONS
+    assert counts["fn-0"] == 2
+    assert injector.request_counts() == {"GetFunction": MAX_COUNTED_FUNCTIONS + 11}
 
 
 def test_a_port_in_use_is_a_configuration_error(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ from controller.core.model import (
     ZipCode,
     weight,
 )
+from controller.core.priority import is_urgent
 from controller.errors import (
     AccessDenied,
     ConfigurationError,
@@ -399,7 +400,7 @@ class AwsRegistry:
             events.register("response-received.lambda", self._count_throttling)
 
     def _pace(self, account: str | None, region: str, **_: Any) -> None:
-        self._limiter.acquire(account, region)
+        self._limiter.acquire(account, region, urgent=is_urgent())
 
     def _count_throttling(
         self,

@@ -8,8 +8,10 @@ leaves headroom for other clients of the same account.
 
 The limiter follows the generic cell rate algorithm (GCRA): each (account, region) keeps the
 theoretical time of its next free slot. A caller reserves its slot under a lock, which only
-does arithmetic, then sleeps outside it; so slots are handed out in the order callers arrive
-(no thread can starve), and a thread waiting for one region's slot never delays another region.
+does arithmetic, then sleeps outside it; so slots are handed out in the order callers arrive,
+and a thread waiting for one region's slot never delays another region. An urgent request
+(``controller.core.priority``: a targeted pass's) goes ahead of the slots reserved by a full
+pass's threads, so that a promotion does not queue behind their reads.
 """
 
 from __future__ import annotations
@@ -60,17 +62,25 @@ class RateLimiter:
         """Whether requests are paced at all."""
         return self.rate is not None
 
-    def acquire(self, account: str | None, region: str) -> float:
-        """Wait until the account and region may send one more request; return the wait, in s."""
-        wait = self.reserve(account, region)
+    def acquire(self, account: str | None, region: str, *, urgent: bool = False) -> float:
+        """Wait until the account and region may send one more request; return the wait, in s.
+
+        An ``urgent`` request may go up to one burst ahead of the slots already reserved (see
+        ``reserve``).
+        """
+        wait = self.reserve(account, region, urgent=urgent)
         if wait > 0:
             self._sleep(wait)
         return wait
 
-    def reserve(self, account: str | None, region: str) -> float:
+    def reserve(self, account: str | None, region: str, *, urgent: bool = False) -> float:
         """Take the next slot of the account and region without waiting for it.
 
         Returns how many seconds from now the slot starts; the caller must not send before then.
+        An ``urgent`` slot starts up to one burst (a second's worth) earlier than its turn,
+        ahead of the slots other threads are sleeping towards, and every later slot moves back
+        by one: the long-run rate is unchanged, and for a moment the region may see one burst
+        more than its rate, which Lambda's own bucket absorbs.
         """
         if self.rate is None or self.burst is None:
             return 0.0
@@ -83,7 +93,8 @@ class RateLimiter:
             now = self._clock()
             # An idle bucket refills: a theoretical arrival time in the past counts as now.
             arrival = max(self._next_slot.get(key, now), now)
-            start = max(now, arrival - tolerance)
+            lead = self.burst * interval if urgent else 0.0
+            start = max(now, arrival - tolerance - lead)
             self._next_slot[key] = arrival + interval
         wait = start - now
         # Float rounding leaves waits of a few femtoseconds where the arithmetic says zero.

@@ -57,6 +57,37 @@ def test_a_full_bucket_lets_one_seconds_worth_through_at_once() -> None:
     assert pace.acquire("111111111111", US) == pytest.approx(0.1)
 
 
+def test_an_urgent_request_goes_ahead_of_the_slots_reserved() -> None:
+    """A full pass's threads sleep towards their reserved slots; a targeted pass's request
+    goes first, and the next slot after them moves back by one."""
+    time = FakeTime()
+    pace = limiter(time, rate=10.0)
+    for _ in range(10):
+        pace.acquire("111111111111", US)  # the burst, spent
+    reserved = [pace.reserve("111111111111", US) for _ in range(5)]
+
+    assert reserved == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert pace.acquire("111111111111", US, urgent=True) == 0.0
+    assert pace.reserve("111111111111", US) == pytest.approx(0.7)
+
+
+def test_an_urgent_request_goes_ahead_by_one_burst_at_most() -> None:
+    time = FakeTime()
+    pace = limiter(time, rate=10.0)
+    for _ in range(30):
+        pace.reserve("111111111111", US)  # slots up to 2.0 s ahead
+
+    assert pace.reserve("111111111111", US, urgent=True) == pytest.approx(2.1 - 1.0)
+
+
+def test_urgent_and_other_requests_share_one_rate() -> None:
+    time = FakeTime()
+    pace = limiter(time, rate=10.0, burst=1.0)
+    for index in range(20):
+        pace.acquire("111111111111", US, urgent=index % 3 == 0)
+    assert time.now == pytest.approx(1.9)  # twenty requests, one every 0.1 s
+
+
 def test_past_the_burst_requests_go_out_at_the_rate() -> None:
     time = FakeTime()
     pace = limiter(time, rate=10.0, burst=1)
