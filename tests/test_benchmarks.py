@@ -28,6 +28,7 @@ CASES = {
         ["--functions", "3", "--commits", "3", "--interval", "0.2"],
         [
             r"commit to converged: p50 [\d.]+ s, p95 [\d.]+ s, max [\d.]+ s",
+            r"requests for the promoted function per commit: p50 \d+, p95 \d+, max \d+",
             r"converged: 3 of 3 commits",
         ],
     ),

@@ -469,8 +469,13 @@ class Controller:
         declarations could not be read."""
         started, wall = self._monotonic(), self._clock()
         claimed: dict[FunctionId, int] = {}
+        skipped: set[FunctionId] = set()
         guard = functools.partial(
-            self._claim, claimed=claimed, since=self._last_claim(), full=kind == "full"
+            self._claim,
+            claimed=claimed,
+            skipped=skipped,
+            since=self._last_claim(),
+            full=kind == "full",
         )
         requests_before = self._metrics.requests_made()
         success = False
@@ -504,7 +509,7 @@ class Controller:
             summary = _summary(result)
             reconciled = (
                 {f.ref.identity for f in declarations.functions},
-                {r.function.ref.identity for r in result.results},
+                {r.function.ref.identity for r in result.results} | skipped,
             )
         except SourceError as error:
             failure = str(error)
@@ -539,13 +544,20 @@ class Controller:
 
     @contextmanager
     def _claim(
-        self, function: DesiredFunction, *, claimed: dict[FunctionId, int], since: int, full: bool
+        self,
+        function: DesiredFunction,
+        *,
+        claimed: dict[FunctionId, int],
+        skipped: set[FunctionId],
+        since: int,
+        full: bool,
     ) -> Iterator[bool]:
         """Hold ``function`` for one pass's reconcile, waiting while the other pass has it.
 
         Says (as the context's value) whether to reconcile it: a full pass skips a function
         that another pass reconciled since it began (``since`` is the last claim number then),
-        at its revision or a newer one, rather than read it again or undo a newer revision.
+        at its revision or a newer one, rather than read it again or undo a newer revision,
+        and counts it (in ``skipped``) as reconciled.
         """
         identity = function.ref.identity
         with self._claims:
@@ -556,6 +568,7 @@ class Controller:
                 self._busy.add(identity)
                 claimed[identity] = self._latest_claim[identity] = next(self._claim_numbers)
         if skip:
+            skipped.add(identity)
             yield False
             return
         try:
@@ -638,40 +651,33 @@ class Controller:
         function that another pass reconciled after this one (its claim is not the latest)
         keeps that pass's record, which is newer."""
         with self._record_lock:
-            return self._record_unlocked(result, declarations, revision, claimed)
-
-    def _record_unlocked(
-        self,
-        result: PassResult,
-        declarations: Declarations,
-        revision: Revision,
-        claimed: Mapping[FunctionId, int],
-    ) -> bool:
-        defaults = Defaults(self._settings.region, self._account)
-        with self._claims:
-            latest = [
-                r
-                for r in result.results
-                if self._latest_claim.get(r.function.ref.identity)
-                == claimed.get(r.function.ref.identity)
-            ]
-            declared = {f.ref.identity for f in declarations.functions}
-            self._fresh_memory = {
-                identity: memory
-                for identity, memory in self._fresh_memory.items()
-                if identity in declared
-            }
-        whole = PassResult(declarations, tuple(latest), applying=result.applying)
-        self._fleet = fleet = fold(self._fleet, whole, revision.sha, defaults, now=self._clock())
-        errors = tuple(str(error) for error in declarations.errors)
-        with self.state.lock:
-            self.state.records = dict(fleet.records)
-            self.state.declaration_errors = errors
-            if any(r.observation.error is None for r in result.results) or not result.results:
-                self.state.registry_reached = True
-        self._metrics.declaration_errors(len(errors))
-        self._metrics.functions(metric_statuses(fleet.records.values()))
-        return passed(fleet, result.declarations)
+            defaults = Defaults(self._settings.region, self._account)
+            with self._claims:
+                latest = [
+                    r
+                    for r in result.results
+                    if self._latest_claim.get(r.function.ref.identity)
+                    == claimed.get(r.function.ref.identity)
+                ]
+                declared = {f.ref.identity for f in declarations.functions}
+                self._fresh_memory = {
+                    identity: memory
+                    for identity, memory in self._fresh_memory.items()
+                    if identity in declared
+                }
+            whole = PassResult(declarations, tuple(latest), applying=result.applying)
+            self._fleet = fleet = fold(
+                self._fleet, whole, revision.sha, defaults, now=self._clock()
+            )
+            errors = tuple(str(error) for error in declarations.errors)
+            with self.state.lock:
+                self.state.records = dict(fleet.records)
+                self.state.declaration_errors = errors
+                if any(r.observation.error is None for r in result.results) or not result.results:
+                    self.state.registry_reached = True
+            self._metrics.declaration_errors(len(errors))
+            self._metrics.functions(metric_statuses(fleet.records.values()))
+            return passed(fleet, result.declarations)
 
     def _log_actions(self, result: FunctionResult, revision: Revision) -> None:
         function = result.function.name

@@ -186,11 +186,12 @@ FLEET = 8
 FLEET_WRITES = 2 * FLEET
 
 
-def _fleet_converged(emulator: ServedEmulator) -> bool:
+def _fleet_converged(emulator: ServedEmulator, live: str = "2") -> bool:
+    """Whether every function of the fleet has ``live`` on version ``live``, beta on 1."""
     client = lambda_client(emulator.endpoint_url)
     try:
         return all(
-            alias_views(client, f"svc-{index}") == {"live": ("2", ()), "beta": ("1", ())}
+            alias_views(client, f"svc-{index}") == {"live": (live, ()), "beta": ("1", ())}
             for index in range(FLEET)
         )
     finally:
@@ -225,6 +226,46 @@ def test_a_controller_killed_mid_pass_converges_after_a_restart(
     second.wait_for_passes(2, timeout=40)
     assert emulator.writes() == writes
     assert second.status()["functions"]["svc-0"]["status"] == "synced"
+
+
+def test_a_controller_killed_during_a_targeted_pass_converges_after_a_restart(
+    start_controller: ControllerFactory,
+    serve_emulator: Callable[..., ServedEmulator],
+    tmp_path: Path,
+) -> None:
+    """A commit that moves every function's ``live`` back is applied by a targeted pass; the
+    controller is killed after its first write, and the one started after it finishes."""
+    state, repo = _fleet(tmp_path, FLEET)
+    emulator = serve_emulator(state, "--latency-ms", "100")
+    registry = ("--registry", "aws", "--endpoint-url", emulator.endpoint_url)
+    arguments = (*registry, "--repo", str(repo.path), "--concurrency", "1")
+    first = start_controller(*arguments, "--resync-interval", "3600", wait="serving")
+    wait_until(
+        lambda: _fleet_converged(emulator), 60, "the first convergence", diagnostics=first.log
+    )
+    wait_until(
+        lambda: first.events("full pass complete"), 30, "the start-up pass", diagnostics=first.log
+    )
+    converged = emulator.writes()
+    for index in range(FLEET):
+        repo.edit(f"svc-{index}.yaml", "live: {version: new}", "live: {version: old}")
+    repo.commit("move every live alias back")
+    wait_until(lambda: emulator.writes() > converged, 30, "a targeted write", diagnostics=first.log)
+    first.kill()
+    assert first.events("pass", kind="targeted") == [], "the targeted pass ended before the kill"
+    assert emulator.writes() < converged + FLEET, "every write was made before the kill"
+
+    second = start_controller(*arguments)
+
+    wait_until(
+        lambda: _fleet_converged(emulator, live="1"),
+        60,
+        "convergence after the restart",
+        diagnostics=second.log,
+    )
+    assert emulator.writes() == converged + FLEET  # each alias written once, none twice
+    second.wait_for_passes(1, timeout=40)
+    assert emulator.writes() == converged + FLEET
 
 
 def test_sigterm_during_a_pass_exits_0(
