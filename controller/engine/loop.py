@@ -289,15 +289,25 @@ class Controller:
         while not stop.is_set():
             self._wake_targets.wait(timeout=1.0)
             self._wake_targets.clear()
-            while not stop.is_set():
-                revision = self.state.revision
-                if revision is None:
-                    break
-                self._target_changes(revision)
-                if not self._has_targets():
-                    break
-                self.state.heartbeat = self._monotonic()
-                self._run_targeted(revision, set(), stop, urgent=True)
+            try:
+                self._serve_waiting_targets(stop)
+            except Exception as error:  # noqa: BLE001 - the thread must outlive a bug
+                failure = f"{type(error).__name__}: {error}"
+                self._log.exception("targeted pass failed unexpectedly", error=failure)
+                with self.state.lock:
+                    self.state.last_pass_error = failure
+                stop.wait(1.0)  # not a busy loop if the bug repeats
+
+    def _serve_waiting_targets(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            revision = self.state.revision
+            if revision is None:
+                return
+            self._target_changes(revision)
+            if not self._has_targets():
+                return
+            self.state.heartbeat = self._monotonic()
+            self._run_targeted(revision, set(), stop, urgent=True)
 
     def _step(
         self, reasons: set[str], stop: threading.Event | None, *, beside: bool = False

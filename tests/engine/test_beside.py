@@ -11,12 +11,16 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench.fleet import FOLDER, emulator, make_repository, name_of
 from controller.adapters.git import LocalSource
 from controller.adapters.metrics import Metrics
 from controller.adapters.registry.aws import AwsRegistry, AwsSettings
 from controller.adapters.registry.cache import CachingRegistry
+from controller.core.model import FunctionRef
 from controller.engine.loop import Controller
 from controller.settings import load_settings
 from lambda_emulator import Faults
@@ -82,3 +86,45 @@ def test_a_commit_during_a_long_full_pass_is_applied_beside_it_and_never_undone(
         record = controller.state.as_json()["functions"][name_of(last)]
         assert record["status"] in ("synced", "progressing")
         assert record["aliases"]["live"]["outOfBandChanges"] == 0
+
+
+def test_the_targeted_thread_outlives_an_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met while serving targets is logged and shown in /status; the next request is
+    served all the same."""
+    repository = make_repository(tmp_path / "declarations", 2)
+    with emulator(tmp_path / "registry.sqlite", 2) as server:
+        settings = load_settings(None, repo=str(repository.path), path=FOLDER)
+        registry = AwsRegistry(AwsSettings(endpoint_url=server.endpoint_url))
+        source = LocalSource(repository.path, "HEAD")
+        controller = Controller(settings.loop, source, registry, Metrics())
+        controller.state.revision = source.sync()
+        real = controller._target_changes
+        calls: list[str] = []
+
+        def failing_once(revision: Any) -> None:
+            calls.append(revision.sha)
+            if len(calls) == 1:
+                raise RuntimeError("a bug")
+            real(revision)
+
+        monkeypatch.setattr(controller, "_target_changes", failing_once)
+        stop = threading.Event()
+        thread = threading.Thread(target=controller._serve_targets, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            identity = FunctionRef(name_of(0), "us-east-1").identity
+            controller.request([identity], "test")
+            wait_until(lambda: controller.state.last_pass_error == "RuntimeError: a bug", 10, "")
+            server.store.update_alias(CALLER, name_of(0), "live", function_version="2")
+            controller.request([identity], "test")
+            wait_until(
+                lambda: server.store.get_alias(CALLER, name_of(0), "live").function_version == "1",
+                20,
+                "the second request to be served",
+            )
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+        assert not thread.is_alive()
