@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import itertools
 import random
 import threading
 import time
@@ -216,7 +215,8 @@ class Controller:
         self._claims = threading.Condition()
         self._busy: set[FunctionId] = set()
         """Functions being reconciled right now, by either pass."""
-        self._claim_numbers = itertools.count(1)
+        self._claims_made = 0
+        """The number of the last claim made, on any function."""
         self._latest_claim: dict[FunctionId, int] = {}
         """The number of the last claim on each function: a pass's result for a function is
         folded only if no later pass reconciled it since (claims are numbered in order)."""
@@ -576,7 +576,8 @@ class Controller:
             skip = full and self._latest_claim.get(identity, 0) > since
             if not skip:
                 self._busy.add(identity)
-                claimed[identity] = self._latest_claim[identity] = next(self._claim_numbers)
+                self._claims_made += 1
+                claimed[identity] = self._latest_claim[identity] = self._claims_made
         if skip:
             skipped.add(identity)
             yield False
@@ -590,7 +591,7 @@ class Controller:
 
     def _last_claim(self) -> int:
         with self._claims:
-            return max(self._latest_claim.values(), default=0)
+            return self._claims_made
 
     def _memory_of(self, function: FunctionId) -> Mapping[str, AliasMemory]:
         with self._claims:
