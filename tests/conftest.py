@@ -2,7 +2,8 @@
 
 ``moto_endpoint`` is a moto server on 127.0.0.1; ``emulator`` is the project's emulated registry,
 each with a fresh state file per test; a test that asks for ``lambda_backend`` runs once against
-each. A live Prometheus comes from ``tests.prometheus``, registered here for the whole suite.
+each. A live Prometheus (``tests.prometheus``) and a fake HTTP server of the test's own
+(``tests.fake_http``) are registered here for the whole suite.
 Fake credentials are set for the whole session so that no test can reach a real AWS account.
 """
 
@@ -21,7 +22,7 @@ from lambda_emulator import EmulatorServer, Faults
 from tests.backends import Backend
 from tests.conformance.table import ConformanceTable
 
-pytest_plugins = ("tests.prometheus",)
+pytest_plugins = ("tests.fake_http", "tests.prometheus")
 
 
 @pytest.fixture(autouse=True, scope="session")
