@@ -2,7 +2,9 @@
 
 ``moto_endpoint`` is a moto server on 127.0.0.1; ``emulator`` is the project's emulated registry,
 each with a fresh state file per test; a test that asks for ``lambda_backend`` runs once against
-each. Fake credentials are set for the whole session so that no test can reach a real AWS account.
+each. A live Prometheus (``tests.prometheus``) and a fake HTTP server of the test's own
+(``tests.fake_http``) are registered here for the whole suite.
+Fake credentials are set for the whole session so that no test can reach a real AWS account.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import structlog
 from lambda_emulator import EmulatorServer, Faults
 from tests.backends import Backend
 from tests.conformance.table import ConformanceTable
+
+pytest_plugins = ("tests.fake_http", "tests.prometheus")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,4 +1,5 @@
-"""Waiting for real processes and servers in tests: poll a condition, pick a free port.
+"""Waiting for real processes and servers in tests: poll a condition, pick a free port, ask a
+server over HTTP, stop a process.
 
 Tests that start processes (the controller, Prometheus, git daemon) wait on conditions with a
 deadline rather than sleep for a fixed time, so that they are quick on an idle machine and still
@@ -7,8 +8,12 @@ pass on a loaded one; on a timeout they say what they waited for and show what t
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -43,3 +48,28 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes] | None:
+    """The status and body of a GET; None when nothing answers (yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return int(error.code), bytes(error.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """SIGTERM, then wait; SIGKILL only when it does not exit in time. The exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+            return -signal.SIGKILL
+    return int(process.returncode)

@@ -12,10 +12,8 @@ import base64
 import copy
 import json
 import socket
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import click
@@ -34,6 +32,7 @@ from controller.adapters.http.status_client import (
 from controller.cli.main import main
 from controller.cli.status import ERROR_WIDTH, status_text
 from controller.errors import StatusUnavailable
+from tests.fake_http import reply
 from tests.polling import free_port
 
 ANSI = "\x1b["
@@ -295,50 +294,6 @@ def test_a_url_that_is_not_http_is_a_usage_error(url: str) -> None:
     assert "ftp-secret-9" not in result.output
 
 
-Answer = Callable[[BaseHTTPRequestHandler], None]
-
-
-@pytest.fixture
-def answering() -> Iterator[Callable[[Answer], tuple[str, list[dict[str, str]]]]]:
-    """Start HTTP servers that answer every GET with ``answer``; each returns its URL and the
-    headers of the requests it received."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(answer: Answer) -> tuple[str, list[dict[str, str]]]:
-        received: list[dict[str, str]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                received.append(dict(self.headers))
-                answer(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}", received
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def reply(status_code: int, body: bytes, content_type: str, **headers: str) -> Answer:
-    def answer(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status_code)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return answer
-
-
 def test_an_answer_that_is_not_json_is_one_line(answering: Any) -> None:
     url, _ = answering(reply(200, b"<html>login</html>", "text/html"))
     line = one_error_line(status("--url", url))
@@ -378,7 +333,7 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(answering
     result = status("--url", with_credentials)
     assert result.exit_code == 0, result.output
     expected = base64.b64encode(b"alice:s3cr3t-basic-pw").decode()
-    assert received[0]["Authorization"] == f"Basic {expected}"
+    assert received[0].headers["Authorization"] == f"Basic {expected}"
     assert "s3cr3t-basic-pw" not in result.output
     json_result = status("--url", with_credentials, "--output", "json")
     assert "s3cr3t-basic-pw" not in json_result.output

@@ -3,19 +3,16 @@
 ``controller_factory`` prepares what ``lambda-gitops run`` needs (a Git repository of the example
 declarations and an emulated registry seeded with the example fleet) and starts the controller on
 a free loopback port; every controller is stopped with SIGTERM at the end of the test and must
-exit 0. ``promtool`` and ``prometheus_binary`` skip the test when Debian's ``prometheus`` package
-is missing, or fail it under CI's ``LAMBDA_GITOPS_REQUIRE_ALL``.
+exit 0. ``promtool`` skips the test when Debian's ``prometheus`` package is missing, or fails it
+under CI's ``LAMBDA_GITOPS_REQUIRE_ALL``; the live server is ``tests.prometheus``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,7 @@ from typing import IO
 import pytest
 
 from tests.conftest import require_tool
-from tests.polling import free_port, wait_until
+from tests.polling import free_port, http_get, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "prometheus" / "alerts.yaml"
@@ -32,7 +29,6 @@ RULE_TESTS = ROOT / "config" / "prometheus" / "alerts_test.yaml"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 EXAMPLES = ROOT / "config" / "examples"
 READY_TIMEOUT = 30.0
-STOP_TIMEOUT = 30.0
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test",
     "GIT_AUTHOR_EMAIL": "test@example.com",
@@ -43,43 +39,10 @@ GIT_ENV = {
 }
 
 
-def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes] | None:
-    """The status and body of a GET; None when nothing answers (yet)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return int(error.code), bytes(error.read())
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int:
-    """SIGTERM, then wait; SIGKILL only when it does not exit in time. The exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
-            return -signal.SIGKILL
-    return int(process.returncode)
-
-
 @pytest.fixture
 def promtool() -> str:
     path = shutil.which("promtool")
     require_tool(path is not None, "promtool is not on PATH (Debian package prometheus)")
-    assert path is not None
-    return path
-
-
-@pytest.fixture
-def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    require_tool(path is not None, "prometheus is not on PATH (Debian package prometheus)")
     assert path is not None
     return path
 

@@ -10,56 +10,20 @@ wait below is a poll with a generous deadline.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from tests.alerts.conftest import (
-    RULES,
-    Controller,
-    Fleet,
-    http_get,
-    stop_process,
-)
-from tests.polling import free_port, wait_until
+from tests.alerts.conftest import RULES, Controller, Fleet
+from tests.polling import wait_until
+from tests.prometheus import Prometheus
 
 ALERT_TIMEOUT = 40.0
 TEST_FOR = "2s"
 DRIFTED = {"function": "orders-api", "alias": "live", "region": "us-east-1"}
-
-
-@dataclass
-class Prometheus:
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-    log_file: IO[bytes]
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def api(self, path: str, **params: str) -> Any:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        answer = http_get(f"{self.url}/api/v1/{path}{query}")
-        assert answer is not None, f"Prometheus does not answer:\n{self.log()}"
-        status, body = answer
-        assert status == 200, body
-        document = json.loads(body)
-        assert document["status"] == "success", document
-        return document["data"]
-
-    def alerts(self, name: str) -> list[dict[str, Any]]:
-        return [a for a in self.api("alerts")["alerts"] if a["labels"]["alertname"] == name]
-
-    def diagnostics(self) -> str:
-        return f"alerts: {self.api('alerts')}\ntargets: {self.api('targets')}"
 
 
 def rules_with_short_drift(destination: Path) -> Path:
@@ -75,74 +39,26 @@ def rules_with_short_drift(destination: Path) -> Path:
 
 
 @pytest.fixture
-def prometheus_factory(
-    tmp_path: Path, prometheus_binary: str
-) -> Iterator[Callable[[str], Prometheus]]:
-    """Start Prometheus scraping a target every second; stopped with SIGTERM after the test."""
-    started: list[Prometheus] = []
-
-    def start(target: str) -> Prometheus:
-        rules = rules_with_short_drift(tmp_path / "alerts.yaml")
-        config = tmp_path / "prometheus.yml"
-        config.write_text(
-            json.dumps(
-                {
-                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                    "rule_files": [str(rules)],
-                    "scrape_configs": [
-                        {"job_name": "lambda-gitops", "static_configs": [{"targets": [target]}]}
-                    ],
-                }
-            ),
-            encoding="utf-8",
-        )
-        port = free_port()
-        assert port not in (9090, 9100)
-        log_path = tmp_path / f"prometheus-{port}.log"
-        log_file = log_path.open("wb")
-        process = subprocess.Popen(
-            [
-                prometheus_binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-        server = Prometheus(process, f"http://127.0.0.1:{port}", log_path, log_file)
-        started.append(server)
-
-        def ready() -> bool:
-            assert process.poll() is None, f"Prometheus exited:\n{server.log()}"
-            answer = http_get(f"{server.url}/-/ready")
-            return answer is not None and answer[0] == 200
-
-        wait_until(ready, 30, "Prometheus to be ready", diagnostics=server.log)
-        return server
-
-    yield start
-    for server in started:
-        try:
-            code = stop_process(server.process)
-        finally:
-            server.log_file.close()
-        assert code == 0, f"Prometheus exited {code} after SIGTERM:\n{server.log()}"
+def alerting_prometheus(
+    tmp_path: Path, prometheus_factory: Callable[..., Prometheus]
+) -> Callable[[str], Prometheus]:
+    """Start Prometheus scraping a target and evaluating the rules with the short ``for:``."""
+    rules = rules_with_short_drift(tmp_path / "alerts.yaml")
+    return lambda target: prometheus_factory(target, rule_files=(rules,))
 
 
 def test_out_of_band_alias_change_fires_lambda_alias_drift_and_healing_resolves_it(
     prometheus_binary: str,
     fleet: Fleet,
     controller_factory: Callable[..., Controller],
-    prometheus_factory: Callable[[str], Prometheus],
+    alerting_prometheus: Callable[[str], Prometheus],
 ) -> None:
     converged = fleet.cli(
         "reconcile", "--once", "--repo", str(fleet.repo), "--registry", f"emulated:{fleet.state}"
     )
     assert converged.returncode == 0, converged.stdout + converged.stderr
     controller = controller_factory("--resync-interval", "1")
-    prometheus = prometheus_factory(controller.url.removeprefix("http://"))
+    prometheus = alerting_prometheus(controller.url.removeprefix("http://"))
     controller.wait_ready()
 
     def drift_scraped_as(value: str) -> bool:
@@ -194,7 +110,7 @@ def test_an_out_of_band_change_healed_in_enforce_mode_fires_lambda_alias_changed
     prometheus_binary: str,
     fleet: Fleet,
     controller_factory: Callable[..., Controller],
-    prometheus_factory: Callable[[str], Prometheus],
+    alerting_prometheus: Callable[[str], Prometheus],
 ) -> None:
     """In enforce mode the heal comes within a second, so the drift gauge shows nothing at a
     scrape; the counter keeps the event and the shipped rule fires on it."""
@@ -203,7 +119,7 @@ def test_an_out_of_band_change_healed_in_enforce_mode_fires_lambda_alias_changed
     )
     assert converged.returncode == 0, converged.stdout + converged.stderr
     controller = controller_factory("--mode", "enforce", "--resync-interval", "1")
-    prometheus = prometheus_factory(controller.url.removeprefix("http://"))
+    prometheus = alerting_prometheus(controller.url.removeprefix("http://"))
     controller.wait_ready()
 
     def changes_scraped() -> list[str]:
