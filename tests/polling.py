@@ -15,7 +15,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TypeVar
 
 import pytest
 
@@ -73,3 +75,16 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> int
             process.wait(timeout=timeout)
             return -signal.SIGKILL
     return int(process.returncode)
+
+
+@dataclass
+class LoggedProcess:
+    """A server process a test started, at ``url``, writing its log to ``log_path``."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    log_file: IO[bytes]
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")

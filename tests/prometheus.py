@@ -16,29 +16,19 @@ import shutil
 import subprocess
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from tests.conftest import require_tool
-from tests.polling import free_port, http_get, stop_process, wait_until
+from tests.polling import LoggedProcess, free_port, http_get, stop_process, wait_until
 
 READY_TIMEOUT = 30.0
 
 
-@dataclass
-class Prometheus:
+class Prometheus(LoggedProcess):
     """A running Prometheus server, its API and its log."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-    log_file: IO[bytes]
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def api(self, path: str, **params: str) -> Any:
         """The ``data`` of a successful ``/api/v1/PATH`` answer; fails the test otherwise."""

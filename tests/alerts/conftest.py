@@ -16,12 +16,11 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from tests.conftest import require_tool
-from tests.polling import free_port, http_get, stop_process, wait_until
+from tests.polling import LoggedProcess, free_port, http_get, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "prometheus" / "alerts.yaml"
@@ -73,17 +72,8 @@ class Fleet:
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-@dataclass
-class Controller:
+class Controller(LoggedProcess):
     """A running ``lambda-gitops run``."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-    log_file: IO[bytes]
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def get(self, path: str) -> tuple[int, bytes] | None:
         return http_get(self.url + path)
