@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller.core.model import Alias
-from controller.core.ownership import declared_part, sealed_digest, state_digest
+from controller.core.ownership import declared_part, rollout_state, sealed_digest, state_digest
 from controller.core.plan import AliasDrift, FunctionPlan
 
 GONE = "(deleted)"
@@ -87,7 +87,10 @@ def _changed_by_another(live: Alias | None, remembered: AliasMemory | None) -> b
     if digest is None:
         return False
     return digest != state_digest(
-        live.function_version, live.effective_routing, declared_part(live.description)
+        live.function_version,
+        live.effective_routing,
+        declared_part(live.description),
+        rollout_state(live.description) or "",
     )
 
 

@@ -20,6 +20,8 @@ FUNCTION = DesiredFunction("orders-api", REF, {}, {"live": DesiredAlias("live", 
 DIFFERS = AliasDrift("live", "differs", (Change("version", "7", "r42 (8)"),))
 MISSING = AliasDrift("live", "missing", (Change("version", "(none)", "r42 (8)"),))
 SEALED_AT_7 = seal(describe("prod", REVISION), "7", {})
+ROLLOUT_ROUTING = {"8": Decimal("0.05")}
+IN_ROLLOUT = seal(describe("prod", REVISION, rollout="ro=8/0/1733140000/0/P"), "7", ROLLOUT_ROUTING)
 
 
 def live(
@@ -81,6 +83,24 @@ ROWS = {
         live(description=describe("prod", REVISION)),
         DIFFERS,
         False,
+    ),
+    "after a restart, in a rollout, as its seal says": (
+        None,
+        live(routing=ROLLOUT_ROUTING, description=IN_ROLLOUT),
+        DIFFERS,
+        False,
+    ),
+    "after a restart, a rollout's weight moved by hand": (
+        None,
+        live(routing={"8": Decimal("0.5")}, description=IN_ROLLOUT),
+        DIFFERS,
+        True,
+    ),
+    "after a restart, a rollout's state edited by hand": (
+        None,
+        live(routing=ROLLOUT_ROUTING, description=IN_ROLLOUT.replace("/0/P", "/0/S")),
+        DIFFERS,
+        True,
     ),
     "never managed: not counted": (None, live(description="by hand"), DIFFERS, False),
     "never seen and absent: a first deployment": (None, None, MISSING, False),

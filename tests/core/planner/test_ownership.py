@@ -12,6 +12,7 @@ from controller.core.ownership import (
     describe,
     is_managed,
     matches_declaration,
+    rollout_state,
     seal,
     sealed_digest,
     shorten,
@@ -102,3 +103,43 @@ def test_weights_are_sealed_as_numbers_and_an_unmarked_description_is_left_alone
     )
     assert seal("by hand", "7", {}) == "by hand"
     assert sealed_digest(describe("prod", REVISION)) is None
+
+
+# -- a rollout's state in the marker --------------------------------------------------------------
+
+ROLLOUT = "ro=17/1/1733140000/0/P"
+
+
+def test_a_rollout_state_rides_in_the_marker_and_is_read_back_from_there_alone() -> None:
+    written = describe("release 42", REVISION, rollout=ROLLOUT)
+
+    assert written == f"release 42 [lambda-gitops 3f2c9a1b7d4e {ROLLOUT}]"
+    assert rollout_state(written) == ROLLOUT
+    assert declared_part(written) == "release 42"
+    sealed = seal(written, "16", {"17": Decimal("0.25")})
+    assert rollout_state(sealed) == ROLLOUT
+    assert declared_part(sealed) == "release 42"
+    assert rollout_state(f"{ROLLOUT} by hand {MARKER}") is None  # not the marker's
+    assert rollout_state(f"release 42 {MARKER}") is None
+
+
+def test_a_long_declaration_in_a_rollout_still_fits_with_the_state_and_the_seal() -> None:
+    declared = "x" * 300
+    written = seal(
+        describe(declared, REVISION, rollout="ro=9999999999/99/99999999999/999/P"), "1", {}
+    )
+
+    assert len(written) <= DESCRIPTION_LIMIT
+    assert matches_declaration(written, declared)
+    assert matches_declaration(seal(describe(declared, REVISION), "1", {}), declared)
+
+
+def test_the_seal_covers_the_rollout_state_and_leaves_other_digests_as_they_were() -> None:
+    routing = {"17": Decimal("0.25")}
+    plain = state_digest("16", routing, "release 42")
+
+    assert state_digest("16", routing, "release 42", "") == plain  # markers written before
+    assert state_digest("16", routing, "release 42", ROLLOUT) != plain
+    sealed = seal(describe("release 42", REVISION, rollout=ROLLOUT), "16", routing)
+    assert sealed_digest(sealed) == state_digest("16", routing, "release 42", ROLLOUT)
+    assert shorten("release 42", in_rollout=True) == "release 42"
