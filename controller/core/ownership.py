@@ -20,7 +20,7 @@ An alias in a rollout also carries where the rollout stands (``core.rollout.enco
 the marker and under the seal, so that the rollout resumes from the alias alone and a hand edit
 of it is seen like any other::
 
-    release 42 [lambda-gitops 3f2c9a1b7d4e ro=17/1/1733140000/0/P #9c1e0f7a]
+    release 42 [lambda-gitops 3f2c9a1b7d4e ro=17/1/1733140000/0/P/3fa2c1 #9c1e0f7a]
 
 Its declared description is shortened to leave room for that; every other alias's marker is
 written exactly as before.
@@ -61,7 +61,7 @@ _ROLLOUT_BUDGET = _DECLARED_BUDGET - 1 - STATE_LENGTH
 """Room for the declared description of an alias in a rollout, whose marker holds its state."""
 
 _MARKER = re.compile(rf"(?:^| ){re.escape(MARKER_PREFIX)}[^\]]*\]\Z")
-_ROLLOUT_IN_MARKER = re.compile(r" (?P<state>ro=[0-9/]+/[A-Z])(?= #|\]\Z)")
+_ROLLOUT_IN_MARKER = re.compile(r" (?P<state>ro=[0-9/]+/[A-Z]/[0-9a-f]+)(?= #|\]\Z)")
 _SEALED = re.compile(rf"{re.escape(_SEAL)}(?P<digest>[0-9a-f]{{{DIGEST_LENGTH}}})\]\Z")
 
 

@@ -26,6 +26,7 @@ What makes this rollout one operators can trust, against the complaints about ot
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -46,10 +47,13 @@ _PHASE_CODES: dict[Phase, str] = {
 _PHASES: dict[str, Phase] = {code: phase for phase, code in _PHASE_CODES.items()}
 _STATE = re.compile(
     r"ro=(?P<target>[1-9][0-9]{0,9})/(?P<step>[0-9]{1,2})/(?P<started>[0-9]{1,11})"
-    r"/(?P<failures>[0-9]{1,3})/(?P<phase>[PWSF])"
+    r"/(?P<failures>[0-9]{1,3})/(?P<phase>[PWSF])/(?P<plan>[0-9a-f]{6})"
 )
 
-STATE_LENGTH = len("ro=") + 10 + 1 + 2 + 1 + 11 + 1 + 3 + 1 + 1
+PLAN_LENGTH = 6
+"""Hex digits of the digest of the rollout block a state was written under."""
+
+STATE_LENGTH = len("ro=") + 10 + 1 + 2 + 1 + 11 + 1 + 3 + 1 + 1 + 1 + PLAN_LENGTH
 """The longest ``encode`` can write, for the description's budget (Lambda allows 256)."""
 
 
@@ -83,6 +87,13 @@ class Rollout:
     skip: bool = False
     """Go straight to the target (an emergency fix), as if every step had passed."""
 
+    @property
+    def digest(self) -> str:
+        """A short digest of the steps and the analysis: a rollback is retried when it changes
+        (a fixed threshold, a gentler first step), not only when the target does."""
+        text = repr((self.steps, self.analysis))
+        return hashlib.sha256(text.encode()).hexdigest()[:PLAN_LENGTH]
+
 
 @dataclass(frozen=True, slots=True)
 class RolloutState:
@@ -97,6 +108,8 @@ class RolloutState:
     failures: int
     """Failed checks in the current step."""
     phase: Phase
+    plan: str = "0" * PLAN_LENGTH
+    """``Rollout.digest`` of the rollout block this state was written under."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +134,10 @@ class Decision:
 
 
 def encode(state: RolloutState) -> str:
-    """The state as the marker keeps it, e.g. ``ro=17/1/1733140000/0/P``."""
+    """The state as the marker keeps it, e.g. ``ro=17/1/1733140000/0/P/3fa2c1``."""
     return (
         f"ro={state.target}/{state.step}/{state.started}/{state.failures}/"
-        f"{_PHASE_CODES[state.phase]}"
+        f"{_PHASE_CODES[state.phase]}/{state.plan}"
     )
 
 
@@ -140,6 +153,7 @@ def decode(text: str) -> RolloutState | None:
         started=int(match["started"]),
         failures=int(match["failures"]),
         phase=_PHASES[match["phase"]],
+        plan=match["plan"],
     )
 
 
@@ -162,10 +176,17 @@ def decide(
     """
     if target == stable and (state is None or state.target != target):
         return Decision(target, {}, None, f"on {target}: no rollout to run")
-    if state is None or state.target != target:
+    retry = state is not None and state.phase == "failed" and state.plan != rollout.digest
+    if state is None or state.target != target or retry:
         if rollout.skip:
-            return _succeeded(target, len(rollout.steps), now, "skipped to the target")
-        started = "restarted for a new target" if state is not None else "started"
+            return _succeeded(rollout, target, now, "skipped to the target")
+        started = (
+            "started"
+            if state is None
+            else "retried with a changed rollout"
+            if retry
+            else "restarted for a new target"
+        )
         reason = f"rollout to {target} {started}"
         return _at_step(
             rollout,
@@ -177,12 +198,17 @@ def decide(
             reason=reason,
         )
     if state.phase == "failed":
-        return Decision(stable, {}, state, f"rolled back from {target}; change the target to retry")
+        return Decision(
+            stable,
+            {},
+            state,
+            f"rolled back from {target}; change the target or the rollout to retry",
+        )
     if state.phase == "succeeded" or rollout.skip or state.step >= len(rollout.steps):
         # Done (or the steps were shortened under it): the time of the end is kept, so that
         # nothing is written again.
         at = state.started if state.phase == "succeeded" else now
-        return _succeeded(target, len(rollout.steps), at, "rollout complete")
+        return _succeeded(rollout, target, at, "rollout complete")
     return _progress(
         rollout,
         stable=stable,
@@ -219,14 +245,14 @@ def _progress(
             blocked = f"{verdict.count('error')} check(s) could not be run"
         failures += failed
         if failures >= analysis.failure_limit and failed:
-            rolled_back = replace(state, failures=failures, phase="failed")
+            rolled_back = replace(state, failures=failures, phase="failed", plan=rollout.digest)
             return Decision(
                 stable,
                 {},
                 rolled_back,
                 f"rolled back from {target} at step {state.step + 1}: {failures} failed check(s)",
             )
-    current = replace(state, failures=failures)
+    current = replace(state, failures=failures, plan=rollout.digest)
     if step.pause:
         if approved < state.step + 1:
             paused = replace(current, phase="paused")
@@ -253,7 +279,7 @@ def _progress(
         )
     following = state.step + 1
     if following >= len(rollout.steps):
-        return _succeeded(target, len(rollout.steps), now, "rollout complete")
+        return _succeeded(rollout, target, now, "rollout complete")
     reason = f"step {following + 1} of {len(rollout.steps)}"
     return _at_step(
         rollout,
@@ -280,9 +306,11 @@ def _at_step(
     so that entering it and pausing is one write."""
     step = rollout.steps[index]
     waiting = step.pause and approved < index + 1
-    state = RolloutState(target, index, int(now), 0, "paused" if waiting else "progressing")
+    phase: Phase = "paused" if waiting else "progressing"
+    state = RolloutState(target, index, int(now), 0, phase, rollout.digest)
     return Decision(stable, {target: step.weight}, state, reason)
 
 
-def _succeeded(target: str, steps: int, now: float, reason: str) -> Decision:
-    return Decision(target, {}, RolloutState(target, steps, int(now), 0, "succeeded"), reason)
+def _succeeded(rollout: Rollout, target: str, now: float, reason: str) -> Decision:
+    state = RolloutState(target, len(rollout.steps), int(now), 0, "succeeded", rollout.digest)
+    return Decision(target, {}, state, reason)

@@ -21,7 +21,9 @@ DIFFERS = AliasDrift("live", "differs", (Change("version", "7", "r42 (8)"),))
 MISSING = AliasDrift("live", "missing", (Change("version", "(none)", "r42 (8)"),))
 SEALED_AT_7 = seal(describe("prod", REVISION), "7", {})
 ROLLOUT_ROUTING = {"8": Decimal("0.05")}
-IN_ROLLOUT = seal(describe("prod", REVISION, rollout="ro=8/0/1733140000/0/P"), "7", ROLLOUT_ROUTING)
+IN_ROLLOUT = seal(
+    describe("prod", REVISION, rollout="ro=8/0/1733140000/0/P/3fa2c1"), "7", ROLLOUT_ROUTING
+)
 
 
 def live(
@@ -98,7 +100,7 @@ ROWS = {
     ),
     "after a restart, a rollout's state edited by hand": (
         None,
-        live(routing=ROLLOUT_ROUTING, description=IN_ROLLOUT.replace("/0/P", "/0/S")),
+        live(routing=ROLLOUT_ROUTING, description=IN_ROLLOUT.replace("/0/P/", "/0/S/")),
         DIFFERS,
         True,
     ),
