@@ -20,7 +20,7 @@ An alias in a rollout also carries where the rollout stands (``core.rollout.enco
 the marker and under the seal, so that the rollout resumes from the alias alone and a hand edit
 of it is seen like any other::
 
-    release 42 [lambda-gitops 3f2c9a1b7d4e ro=17/1/1733140000/0/P/3fa2c1 #9c1e0f7a]
+    release 42 [lambda-gitops 3f2c9a1b7d4e ro=17/16/1/1733140000/0/P/3fa2c1 #9c1e0f7a]
 
 Its declared description is shortened to leave room for that; every other alias's marker is
 written exactly as before.

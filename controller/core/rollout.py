@@ -46,14 +46,15 @@ _PHASE_CODES: dict[Phase, str] = {
 }
 _PHASES: dict[str, Phase] = {code: phase for phase, code in _PHASE_CODES.items()}
 _STATE = re.compile(
-    r"ro=(?P<target>[1-9][0-9]{0,9})/(?P<step>[0-9]{1,2})/(?P<started>[0-9]{1,11})"
+    r"ro=(?P<target>[1-9][0-9]{0,9})/(?P<stable>[1-9][0-9]{0,9})/(?P<step>[0-9]{1,2})"
+    r"/(?P<started>[0-9]{1,11})"
     r"/(?P<failures>[0-9]{1,3})/(?P<phase>[PWSF])/(?P<plan>[0-9a-f]{6})"
 )
 
 PLAN_LENGTH = 6
 """Hex digits of the digest of the rollout block a state was written under."""
 
-STATE_LENGTH = len("ro=") + 10 + 1 + 2 + 1 + 11 + 1 + 3 + 1 + 1 + 1 + PLAN_LENGTH
+STATE_LENGTH = len("ro=") + 10 + 1 + 10 + 1 + 2 + 1 + 11 + 1 + 3 + 1 + 1 + 1 + PLAN_LENGTH
 """The longest ``encode`` can write, for the description's budget (Lambda allows 256)."""
 
 
@@ -101,6 +102,9 @@ class RolloutState:
 
     target: str
     """The target's version number."""
+    stable: str
+    """The version the alias pointed to when the rollout began: what it keeps as its
+    ``FunctionVersion`` and rolls back to, even if someone moves the alias by hand meanwhile."""
     step: int
     """The index of the current step (0-based); after the last one while ``succeeded``."""
     started: int
@@ -134,9 +138,9 @@ class Decision:
 
 
 def encode(state: RolloutState) -> str:
-    """The state as the marker keeps it, e.g. ``ro=17/1/1733140000/0/P/3fa2c1``."""
+    """The state as the marker keeps it, e.g. ``ro=17/16/1/1733140000/0/P/3fa2c1``."""
     return (
-        f"ro={state.target}/{state.step}/{state.started}/{state.failures}/"
+        f"ro={state.target}/{state.stable}/{state.step}/{state.started}/{state.failures}/"
         f"{_PHASE_CODES[state.phase]}/{state.plan}"
     )
 
@@ -149,6 +153,7 @@ def decode(text: str) -> RolloutState | None:
         return None
     return RolloutState(
         target=match["target"],
+        stable=match["stable"],
         step=int(match["step"]),
         started=int(match["started"]),
         failures=int(match["failures"]),
@@ -169,13 +174,16 @@ def decide(
 ) -> Decision:
     """What to do with an alias whose declaration moves it to ``target`` with ``rollout``.
 
-    ``stable`` is the alias's live ``FunctionVersion``; ``state`` what its marker says;
+    ``stable`` is the alias's live ``FunctionVersion``, which a new rollout starts from (one
+    under way keeps the stable version its state recorded); ``state`` what its marker says;
     ``approved`` the declaration's ``approve`` (the number of the last pause step a person let
     through, 1-based); ``verdict`` the latest run of the current step's checks, if one ran
     since the last decision.
     """
     if target == stable and (state is None or state.target != target):
         return Decision(target, {}, None, f"on {target}: no rollout to run")
+    if state is not None and state.target == target and state.phase != "succeeded":
+        stable = state.stable  # not the live one: a hand move during the rollout is healed
     retry = state is not None and state.phase == "failed" and state.plan != rollout.digest
     if state is None or state.target != target or retry:
         if rollout.skip:
@@ -307,10 +315,13 @@ def _at_step(
     step = rollout.steps[index]
     waiting = step.pause and approved < index + 1
     phase: Phase = "paused" if waiting else "progressing"
-    state = RolloutState(target, index, int(now), 0, phase, rollout.digest)
+    state = RolloutState(target, stable, index, int(now), 0, phase, rollout.digest)
     return Decision(stable, {target: step.weight}, state, reason)
 
 
 def _succeeded(rollout: Rollout, target: str, now: float, reason: str) -> Decision:
-    state = RolloutState(target, len(rollout.steps), int(now), 0, "succeeded", rollout.digest)
+    """Done: the alias on the target alone; the state records the target as its stable."""
+    state = RolloutState(
+        target, target, len(rollout.steps), int(now), 0, "succeeded", rollout.digest
+    )
     return Decision(target, {}, state, reason)

@@ -48,7 +48,7 @@ def test_a_rollout_starts_at_the_first_weight_with_the_stable_version_kept() -> 
     decision = decide(CANARY, stable="1", target="2", state=None, now=T0)
 
     assert (decision.version, dict(decision.routing)) == ("1", {"2": Decimal("0.05")})
-    assert decision.state == RolloutState("2", 0, T0, 0, "progressing", CANARY.digest)
+    assert decision.state == RolloutState("2", "1", 0, T0, 0, "progressing", CANARY.digest)
 
 
 def test_a_step_holds_then_the_next_begins_and_the_last_moves_the_alias() -> None:
@@ -60,7 +60,7 @@ def test_a_step_holds_then_the_next_begins_and_the_last_moves_the_alias() -> Non
 
     second = step(held, T0 + 300, verdict=passing())
     assert dict(second.routing) == {"2": Decimal("0.25")}
-    assert second.state == RolloutState("2", 1, T0 + 300, 0, "progressing", CANARY.digest)
+    assert second.state == RolloutState("2", "1", 1, T0 + 300, 0, "progressing", CANARY.digest)
 
     paused = step(second, T0 + 900)
     assert dict(paused.routing) == {"2": Decimal("0.5")}
@@ -100,7 +100,7 @@ def test_a_new_target_restarts_at_step_one_from_the_stable_version() -> None:
     retargeted = decide(CANARY, stable="1", target="3", state=second.state, now=T0 + 400)
 
     assert dict(retargeted.routing) == {"3": Decimal("0.05")}
-    assert retargeted.state == RolloutState("3", 0, T0 + 400, 0, "progressing", CANARY.digest)
+    assert retargeted.state == RolloutState("3", "1", 0, T0 + 400, 0, "progressing", CANARY.digest)
 
 
 def test_a_revert_to_the_stable_version_ends_the_rollout_at_once() -> None:
@@ -111,21 +111,32 @@ def test_a_revert_to_the_stable_version_ends_the_rollout_at_once() -> None:
     assert (reverted.version, dict(reverted.routing), reverted.state) == ("1", {}, None)
 
 
+def test_a_hand_move_during_a_rollout_is_healed_back_to_the_recorded_stable_version() -> None:
+    """The state keeps the stable version: live moved by hand (to the target itself, or
+    elsewhere) does not become the new stable, and routing never points at its own version."""
+    started = decide(CANARY, stable="1", target="2", state=None, now=T0)
+
+    for moved_to in ("2", "5"):
+        healed = decide(CANARY, stable=moved_to, target="2", state=started.state, now=T0 + 60)
+        assert (healed.version, dict(healed.routing)) == ("1", {"2": Decimal("0.05")})
+        assert healed.state == started.state
+
+
 def test_a_retry_after_a_rollback_is_a_new_target() -> None:
-    failed = RolloutState("2", 0, T0, 2, "failed", CANARY.digest)
+    failed = RolloutState("2", "1", 0, T0, 2, "failed", CANARY.digest)
     fixed = decide(CANARY, stable="1", target="3", state=failed, now=T0 + 50)
-    assert fixed.state == RolloutState("3", 0, T0 + 50, 0, "progressing", CANARY.digest)
+    assert fixed.state == RolloutState("3", "1", 0, T0 + 50, 0, "progressing", CANARY.digest)
 
 
 def test_a_rollback_is_retried_when_the_rollout_block_changes_and_only_then() -> None:
-    failed = RolloutState("2", 0, T0, 2, "failed", CANARY.digest)
+    failed = RolloutState("2", "1", 0, T0, 2, "failed", CANARY.digest)
     gentler = Rollout(steps=(Step(Decimal("0.01"), hold=600), *CANARY.steps), analysis=None)
 
     assert decide(CANARY, stable="1", target="2", state=failed, now=T0 + 50).state == failed
     retried = decide(gentler, stable="1", target="2", state=failed, now=T0 + 50)
 
     assert dict(retried.routing) == {"2": Decimal("0.01")}
-    assert retried.state == RolloutState("2", 0, T0 + 50, 0, "progressing", gentler.digest)
+    assert retried.state == RolloutState("2", "1", 0, T0 + 50, 0, "progressing", gentler.digest)
     assert "retried with a changed rollout" in retried.reason
 
 
@@ -186,6 +197,7 @@ def test_a_rollout_is_resumed_from_the_marker_alone() -> None:
 states = st.builds(
     RolloutState,
     target=st.integers(1, 9_999_999_999).map(str),
+    stable=st.integers(1, 9_999_999_999).map(str),
     plan=st.text("0123456789abcdef", min_size=6, max_size=6),
     step=st.integers(0, 99),
     started=st.integers(0, 99_999_999_999),

@@ -22,7 +22,7 @@ MISSING = AliasDrift("live", "missing", (Change("version", "(none)", "r42 (8)"),
 SEALED_AT_7 = seal(describe("prod", REVISION), "7", {})
 ROLLOUT_ROUTING = {"8": Decimal("0.05")}
 IN_ROLLOUT = seal(
-    describe("prod", REVISION, rollout="ro=8/0/1733140000/0/P/3fa2c1"), "7", ROLLOUT_ROUTING
+    describe("prod", REVISION, rollout="ro=8/7/0/1733140000/0/P/3fa2c1"), "7", ROLLOUT_ROUTING
 )
 
 

@@ -107,7 +107,7 @@ def test_weights_are_sealed_as_numbers_and_an_unmarked_description_is_left_alone
 
 # -- a rollout's state in the marker --------------------------------------------------------------
 
-ROLLOUT = "ro=17/1/1733140000/0/P/3fa2c1"
+ROLLOUT = "ro=17/16/1/1733140000/0/P/3fa2c1"
 
 
 def test_a_rollout_state_rides_in_the_marker_and_is_read_back_from_there_alone() -> None:
@@ -126,7 +126,11 @@ def test_a_rollout_state_rides_in_the_marker_and_is_read_back_from_there_alone()
 def test_a_long_declaration_in_a_rollout_still_fits_with_the_state_and_the_seal() -> None:
     declared = "x" * 300
     written = seal(
-        describe(declared, REVISION, rollout="ro=9999999999/99/99999999999/999/P/ffffff"), "1", {}
+        describe(
+            declared, REVISION, rollout="ro=9999999999/9999999999/99/99999999999/999/P/ffffff"
+        ),
+        "1",
+        {},
     )
 
     assert len(written) <= DESCRIPTION_LIMIT
