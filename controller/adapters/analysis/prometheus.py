@@ -20,7 +20,6 @@ userinfo, and every detail is masked with the known secrets as well.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import math
@@ -29,9 +28,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 from controller import __version__
+from controller.adapters.http.client import (
+    OPENER,
+    BodyTooLarge,
+    basic_authorization,
+    failure_reason,
+    one_line,
+    read_bounded,
+    without_userinfo,
+)
 from controller.core.analysis import CheckResult, Outcome, PrometheusCheck, Window, template
 from controller.errors import ConfigurationError
 from controller.redaction import Redactor, mask_url, url_secrets
@@ -40,7 +48,6 @@ QUERY_SHOWN = 120
 """How much of a query a detail shows: enough to recognise it in ``/status``, on one line."""
 PROMETHEUS_MESSAGE_SHOWN = 300
 """How much of Prometheus's own error message a detail shows (a parse error is one line)."""
-_READ_CHUNK = 64 * 1024
 
 
 class PrometheusAnalysis:
@@ -73,7 +80,7 @@ class PrometheusAnalysis:
             _check_header_value(bearer_token)
             self._headers["Authorization"] = f"Bearer {bearer_token}"
         elif basic is not None:
-            self._headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
+            self._headers["Authorization"] = basic
         secrets = [*url_secrets(base_url), *([bearer_token] if bearer_token else [])]
         self._redact = Redactor(secrets)
 
@@ -103,35 +110,32 @@ class PrometheusAnalysis:
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
                 raise self._timed_out() from None
-            raise _Unanswered(f"cannot reach {self._endpoint}: {_reason(error.reason)}") from None
+            raise _Unanswered(
+                f"cannot reach {self._endpoint}: {failure_reason(error.reason)}"
+            ) from None
         except (OSError, http.client.HTTPException) as error:
             raise _Unanswered(
-                f"cannot read the answer of {self._endpoint}: {_reason(error)}"
+                f"cannot read the answer of {self._endpoint}: {failure_reason(error)}"
             ) from None
 
     def _open(self, request: urllib.request.Request) -> Any:
         """The response; for a status other than 2xx the ``HTTPError``, which reads as one, so
         that its body (Prometheus's reason) is read under the same limits and error handling."""
         try:
-            return _OPENER.open(request, timeout=self._timeout)
+            return OPENER.open(request, timeout=self._timeout)
         except urllib.error.HTTPError as error:
             return error
 
     def _read(self, response: Any, deadline: float) -> bytes:
-        """At most ``max_response_bytes`` of the body, read before ``deadline``."""
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := response.read(min(_READ_CHUNK, self._max_response_bytes + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > self._max_response_bytes:
-                raise _Unanswered(
-                    f"{self._endpoint} answered more than {self._max_response_bytes} bytes, "
-                    "refused: a query judged by a check answers one sample"
-                )
-            if time.monotonic() > deadline:
-                raise self._timed_out()
-        return b"".join(chunks)
+        """At most ``max_response_bytes`` of the body, read before ``deadline`` (else a
+        ``TimeoutError``, taken as no answer in time)."""
+        try:
+            return read_bounded(response, self._max_response_bytes, deadline)
+        except BodyTooLarge:
+            raise _Unanswered(
+                f"{self._endpoint} answered more than {self._max_response_bytes} bytes, "
+                "refused: a query judged by a check answers one sample"
+            ) from None
 
     def _timed_out(self) -> _Unanswered:
         return _Unanswered(f"{self._endpoint} did not answer within {self._timeout:g} s")
@@ -139,17 +143,6 @@ class PrometheusAnalysis:
 
 class _Unanswered(Exception):
     """No answer to judge; the message says why, naming the server without credentials."""
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Take a redirect as the answer it is: the query API never redirects, and following one
-    would send the Authorization header to wherever it points."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def judge_response(status: int, body: bytes, check: PrometheusCheck, window: Window) -> CheckResult:
@@ -185,7 +178,7 @@ def _data(status: int, body: bytes) -> Mapping[str, Any]:
     if status != 200:
         raise _NoValue(f"Prometheus answered {status}{_prometheus_error(document)}")
     if not isinstance(document, Mapping):
-        start = _one_line(body[:80].decode("utf-8", "replace"), 80)
+        start = one_line(body[:80].decode("utf-8", "replace"), 80)
         raise _NoValue(f"Prometheus answered 200, but not with its JSON: {start!r}")
     if document.get("status") != "success":
         raise _NoValue(f"Prometheus did not succeed{_prometheus_error(document)}")
@@ -210,7 +203,7 @@ def _the_value(data: Mapping[str, Any]) -> float:
         (sample,) = result
         result = sample.get("value") if isinstance(sample, Mapping) else None
     elif result_type != "scalar":
-        kind = _one_line(str(result_type), 20)
+        kind = one_line(str(result_type), 20)
         raise _NoValue(f"the query gives a {kind}, not an instant vector or a scalar")
     if not (isinstance(result, list) and len(result) == 2 and isinstance(result[1], str)):
         raise _NoValue('Prometheus answered a sample not of the form [time, "value"]')
@@ -231,7 +224,7 @@ def _prometheus_error(document: object) -> str:
     if not isinstance(document, Mapping):
         return ""
     said = [
-        _one_line(document[key], PROMETHEUS_MESSAGE_SHOWN)
+        one_line(document[key], PROMETHEUS_MESSAGE_SHOWN)
         for key in ("errorType", "error")
         if isinstance(document.get(key), str)
     ]
@@ -239,19 +232,7 @@ def _prometheus_error(document: object) -> str:
 
 
 def _query_shown(check: PrometheusCheck, window: Window) -> str:
-    return f"query {_one_line(template(check.query, window), QUERY_SHOWN)}"
-
-
-def _one_line(text: str, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return _one_line(str(reason) or type(reason).__name__, 200)
+    return f"query {one_line(template(check.query, window), QUERY_SHOWN)}"
 
 
 def _check_header_value(bearer_token: str) -> None:
@@ -265,8 +246,9 @@ def _check_header_value(bearer_token: str) -> None:
 
 
 def _endpoint_and_credentials(base_url: str) -> tuple[str, str | None]:
-    """``base_url`` without userinfo or a trailing ``/``, and its ``user:password`` if it holds
-    one; a ``ConfigurationError`` unless it is an ``http`` or ``https`` URL with a host."""
+    """``base_url`` without userinfo or a trailing ``/``, and the ``Authorization`` header for
+    its ``user:password`` if it holds one; a ``ConfigurationError`` unless it is an ``http`` or
+    ``https`` URL with a host."""
     shown = mask_url(base_url)
     try:
         parts = urlsplit(base_url.strip())
@@ -283,8 +265,4 @@ def _endpoint_and_credentials(base_url: str) -> tuple[str, str | None]:
             f"Prometheus URL {shown!r} has a query or fragment; give the server's address only "
             "(a path prefix such as /prometheus is fine)"
         )
-    credentials = None
-    if parts.username is not None or parts.password is not None:
-        credentials = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", "")), credentials
+    return without_userinfo(parts, parts.path.rstrip("/")), basic_authorization(parts)

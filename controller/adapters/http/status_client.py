@@ -19,7 +19,6 @@ not a status document.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import math
@@ -30,9 +29,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from controller import __version__
+from controller.adapters.http.client import (
+    OPENER,
+    BodyTooLarge,
+    basic_authorization,
+    failure_reason,
+    one_line,
+    read_bounded,
+    without_userinfo,
+)
 from controller.errors import ConfigurationError, StatusUnavailable
 from controller.redaction import Redactor, mask_url, url_secrets
 
@@ -40,7 +48,6 @@ MAX_STATUS_BYTES = 32 * 1024 * 1024
 """A status of 10,000 functions is a few megabytes; anything much larger is not a status."""
 MAX_DEPTH = 64
 """The status document nests four levels; a deeper answer is not one, and could not be shown."""
-_READ_CHUNK = 64 * 1024
 
 
 def status_url(url: str) -> str:
@@ -70,13 +77,6 @@ def _split(url: str) -> SplitResult:
     return parts
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Answer a redirect as what it is: an HTTP error, not a request to somewhere else."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def read_status(url: str, *, timeout: float) -> dict[str, Any]:
     """The status document at ``url``, as received; ``StatusUnavailable`` saying why not."""
     address = status_url(url)
@@ -84,16 +84,14 @@ def read_status(url: str, *, timeout: float) -> dict[str, Any]:
     shown = mask_url(address)
     redactor = Redactor(url_secrets(url))
     headers = {"Accept": "application/json", "User-Agent": f"lambda-gitops/{__version__}"}
-    if parts.username is not None or parts.password is not None:
-        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-    without_userinfo = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    authorization = basic_authorization(parts)
+    if authorization is not None:
+        headers["Authorization"] = authorization
     # The scheme is http or https: status_url refused any other.
-    request = urllib.request.Request(urlunsplit(without_userinfo), headers=headers)  # noqa: S310
-    opener = urllib.request.build_opener(_NoRedirects)
+    request = urllib.request.Request(without_userinfo(parts), headers=headers)  # noqa: S310
     deadline = time.monotonic() + timeout
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with OPENER.open(request, timeout=timeout) as response:
             body = _read_body(response, deadline, shown, timeout)
             content_type = response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as error:
@@ -105,27 +103,25 @@ def read_status(url: str, *, timeout: float) -> dict[str, Any]:
         reason = error.reason
         if isinstance(reason, TimeoutError):
             raise StatusUnavailable(f"{shown} did not answer within {timeout:g} s") from None
-        raise StatusUnavailable(redactor(f"cannot reach {shown}: {_reason(reason)}")) from None
+        raise StatusUnavailable(
+            redactor(f"cannot reach {shown}: {failure_reason(reason)}")
+        ) from None
     except (OSError, http.client.HTTPException) as error:
-        raise StatusUnavailable(redactor(f"cannot read {shown}: {_reason(error)}")) from None
+        raise StatusUnavailable(redactor(f"cannot read {shown}: {failure_reason(error)}")) from None
     document = parse_document(body, shown, content_type)
     return redactor.mask_mapping(document)
 
 
 def _read_body(response: Any, deadline: float, shown: str, timeout: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := response.read(_READ_CHUNK):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_STATUS_BYTES:
-            raise StatusUnavailable(
-                f"{shown} answered more than {MAX_STATUS_BYTES // (1024 * 1024)} MiB; "
-                "that is not a controller's status"
-            )
-        if time.monotonic() > deadline:
-            raise StatusUnavailable(f"{shown} did not finish its answer within {timeout:g} s")
-    return b"".join(chunks)
+    try:
+        return read_bounded(response, MAX_STATUS_BYTES, deadline)
+    except BodyTooLarge:
+        raise StatusUnavailable(
+            f"{shown} answered more than {MAX_STATUS_BYTES // (1024 * 1024)} MiB; "
+            "that is not a controller's status"
+        ) from None
+    except TimeoutError:
+        raise StatusUnavailable(f"{shown} did not finish its answer within {timeout:g} s") from None
 
 
 def _refusal(error: urllib.error.HTTPError, shown: str, deadline: float, timeout: float) -> str:
@@ -151,14 +147,8 @@ def _said(body: bytes) -> str:
     except (ValueError, RecursionError):
         return ""
     if isinstance(document, Mapping) and isinstance(document.get("error"), str):
-        return f": {_one_line(document['error'], 200)}"
+        return f": {one_line(document['error'], 200)}"
     return ""
-
-
-def _reason(reason: object) -> str:
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return _one_line(str(reason) or type(reason).__name__, 200)
 
 
 def parse_document(body: bytes, shown: str, content_type: str = "") -> dict[str, Any]:
@@ -169,7 +159,7 @@ def parse_document(body: bytes, shown: str, content_type: str = "") -> dict[str,
         raise StatusUnavailable(f"{shown} answered JSON nested too deeply to be a status") from None
     except ValueError:
         kind = f" ({content_type})" if content_type else ""
-        start = _one_line(body[:80].decode("utf-8", "replace"), 80)
+        start = one_line(body[:80].decode("utf-8", "replace"), 80)
         raise StatusUnavailable(
             f"{shown} answered 200, but not with JSON{kind}: {start!r}"
         ) from None
@@ -207,12 +197,6 @@ def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return "a number"
-
-
-def _one_line(text: str, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # -- the document as the command shows it ----------------------------------------------------
