@@ -220,10 +220,10 @@ class Controller:
         self._latest_claim: dict[FunctionId, int] = {}
         """The number of the last claim on each function: a pass's result for a function is
         folded only if no later pass reconciled it since (claims are numbered in order)."""
-        self._fresh_memory: dict[FunctionId, dict[str, AliasMemory]] = {}
-        """What is remembered of each function's aliases as soon as its reconcile ends, before
-        its pass is folded: the other pass reads it, so that the first one's writes are not
-        taken for out-of-band changes."""
+        self._alias_memory: dict[FunctionId, dict[str, AliasMemory]] = {}
+        """What is remembered of each function's aliases, updated as soon as its reconcile
+        ends (not when its pass is folded): the other pass reads it, so that the first one's
+        writes are not taken for out-of-band changes."""
 
     # -- what the HTTP endpoints ask ------------------------------------------------------------
 
@@ -595,8 +595,7 @@ class Controller:
 
     def _memory_of(self, function: FunctionId) -> Mapping[str, AliasMemory]:
         with self._claims:
-            fresh = self._fresh_memory.get(function)
-        return fresh if fresh is not None else self._fleet.memory_of(function)
+            return self._alias_memory.get(function, {})
 
     def _revision_moved(self, revision: Revision) -> bool:
         current = self.state.revision
@@ -611,7 +610,7 @@ class Controller:
         after = remembered(result, {(identity, alias): m for alias, m in before.items()})
         merged = {**before, **{alias: m for (_, alias), m in after.items()}}
         with self._claims:
-            self._fresh_memory[identity] = {
+            self._alias_memory[identity] = {
                 alias: m for alias, m in merged.items() if alias in result.function.aliases
             }
         self._log_actions(result, revision)
@@ -671,9 +670,9 @@ class Controller:
                     == claimed.get(r.function.ref.identity)
                 ]
                 declared = {f.ref.identity for f in declarations.functions}
-                self._fresh_memory = {
+                self._alias_memory = {
                     identity: memory
-                    for identity, memory in self._fresh_memory.items()
+                    for identity, memory in self._alias_memory.items()
                     if identity in declared
                 }
             whole = PassResult(declarations, tuple(latest), applying=result.applying)

@@ -112,18 +112,6 @@ class FleetStatus:
     last_good: Mapping[FunctionId, DesiredFunction] = field(default_factory=dict)
     memory: Mapping[AliasKey, AliasMemory] = field(default_factory=dict)
 
-    def memory_of(self, function: FunctionId) -> dict[str, AliasMemory]:
-        """What is remembered of ``function``'s aliases, by alias name.
-
-        Only the aliases of its record are remembered (``fold`` forgets the others), so they
-        are looked up one by one rather than found among every function's: a pass asks this
-        of each function, and ten thousand functions made a scan cost some 2 ms a call."""
-        record = self.records.get(function)
-        if record is None:
-            return {}
-        found = ((alias, self.memory.get((function, alias))) for alias in record.aliases)
-        return {alias: memory for alias, memory in found if memory is not None}
-
 
 def rfc3339(at: float) -> str:
     """A Unix time as RFC 3339 in UTC, to the microsecond: ``2026-12-02T07:00:26.123456Z``.

@@ -244,13 +244,6 @@ def test_an_alias_in_sync_is_remembered_at_its_live_revision() -> None:
     assert after.records[ORDERS_ID].alias_records == {}
 
 
-def test_what_is_remembered_is_found_by_function_and_alias() -> None:
-    after = fold(FleetStatus(), at(observed_result()), NEW, DEFAULTS, now=10.0)
-
-    assert after.memory_of(ORDERS_ID) == {"live": AliasMemory("rev-1")}
-    assert after.memory_of(FunctionRef("billing", "eu-west-1").identity) == {}
-
-
 def test_an_alias_the_pass_wrote_is_remembered_at_the_revision_lambda_answered() -> None:
     written = Alias("live", "2", {}, "", "rev-2")
     drift = (AliasDrift("live", "differs"),)
