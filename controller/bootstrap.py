@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.adapters.analysis.cloudwatch import CloudWatchAnalysis, cloudwatch_clients
+from controller.adapters.analysis.prometheus import PrometheusAnalysis
 from controller.adapters.git import is_remote, redact
 from controller.adapters.git.credentials import GitCredentials, secrets_of
 from controller.adapters.git.reader import CommitCodeReader, load_commit
@@ -28,10 +30,11 @@ from controller.adapters.registry.cache import CachingRegistry
 from controller.adapters.registry.connect import open_registry
 from controller.adapters.registry.port import RegistryObserver
 from controller.core.declarations import Declarations
+from controller.engine.analyst import Analyst
 from controller.engine.applier import CodeReader
 from controller.engine.loop import Controller
 from controller.errors import ConfigurationError
-from controller.redaction import Redactor
+from controller.redaction import Redactor, url_secrets
 from controller.settings import Settings
 
 EMULATOR_LOGGER = "lambda_emulator"
@@ -132,6 +135,11 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     secrets = secrets_of(settings.repo, credentials)
     if webhook_secret is not None:
         secrets.append(webhook_secret.decode("utf-8", "replace"))
+    prometheus_token = settings.analysis.prometheus_token()
+    if prometheus_token is not None:
+        secrets.append(prometheus_token)
+    if settings.analysis.prometheus_url is not None:
+        secrets.extend(url_secrets(settings.analysis.prometheus_url))
     configure_logging(settings.logging, secrets=secrets)
     log = get_logger("controller")
     metrics = Metrics()
@@ -140,7 +148,14 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     with registry_for(settings, observer=MetricsObserver(metrics), writes=True) as aws:
         registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
         account = aws.caller_account()
-        controller = Controller(settings.loop, source, registry, metrics, account=account)
+        controller = Controller(
+            settings.loop,
+            source,
+            registry,
+            metrics,
+            account=account,
+            analyst=analyst_for(settings, metrics, token=prometheus_token),
+        )
         server = ControllerServer(
             host,
             port,
@@ -181,6 +196,19 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                     shutdown_grace=settings.shutdown_grace,
                 )
             return clean
+
+
+def analyst_for(settings: Settings, metrics: Metrics, *, token: str | None = None) -> Analyst:
+    """What runs rollouts' checks: CloudWatch unless turned off, Prometheus when configured."""
+    sources = settings.analysis
+    cloudwatch = None
+    if sources.cloudwatch:
+        clients = cloudwatch_clients(sources.cloudwatch_endpoint_url)
+        cloudwatch = CloudWatchAnalysis(clients, metric_delay=sources.metric_delay)
+    prometheus = None
+    if sources.prometheus_url is not None:
+        prometheus = PrometheusAnalysis(sources.prometheus_url, bearer_token=token)
+    return Analyst(cloudwatch=cloudwatch, prometheus=prometheus, on_check=metrics.analysis_check)
 
 
 def _masked(

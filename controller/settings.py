@@ -73,6 +73,48 @@ class Scope(BaseModel):
         )
 
 
+class AnalysisSources(BaseModel):
+    """Where a rollout's analysis asks its checks: CloudWatch (metrics, alarms) and Prometheus."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prometheus_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The Prometheus server that prometheus checks query (http or https URL).",
+    )
+    prometheus_bearer_token_file: Path | None = Field(
+        default=None, description="A file holding a bearer token for the Prometheus server."
+    )
+    cloudwatch_endpoint_url: str | None = Field(
+        default=None, description="Another CloudWatch endpoint (moto, tests); default: AWS's."
+    )
+    cloudwatch: bool = Field(
+        default=True, description="Whether cloudwatch and alarm checks may ask CloudWatch at all."
+    )
+    metric_delay: float = Field(
+        default=60.0, ge=0, le=900, description="Seconds Lambda's CloudWatch metrics arrive late."
+    )
+
+    def prometheus_token(self) -> str | None:
+        """The bearer token from its file, or ``None`` without one."""
+        if self.prometheus_bearer_token_file is None:
+            return None
+        try:
+            token = self.prometheus_bearer_token_file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigurationError(
+                f"analysis.prometheus_bearer_token_file {self.prometheus_bearer_token_file}: "
+                f"cannot read it ({error.strerror or error}); check the path and permissions"
+            ) from None
+        if not token:
+            raise ConfigurationError(
+                f"analysis.prometheus_bearer_token_file {self.prometheus_bearer_token_file} "
+                "is empty; write the token in it"
+            )
+        return token
+
+
 class LogFields(BaseSettings):
     """How a command logs: the settings every command reads, even one that needs no other.
 
@@ -179,6 +221,9 @@ class Settings(LogFields):
         None, description="known_hosts for the repository's SSH host."
     )
     scope: Scope = Field(default_factory=Scope, description="What may be written.")
+    analysis: AnalysisSources = Field(
+        default_factory=AnalysisSources, description="Where rollouts' checks are asked."
+    )
 
     @field_validator("extra_regions")
     @classmethod

@@ -36,11 +36,15 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 
 from controller import __version__
+from controller.core.analysis import OUTCOMES
 from controller.core.model import SYNC_STATUSES, SyncStatus
 
 ACTIONS = ("publish", "create", "update", "delete")
 """The applier's actions: publish a version; create, update or delete an alias."""
 ACTION_OUTCOMES = ("applied", "failed")
+CHECK_KINDS = ("cloudwatch", "prometheus", "alarm")
+"""The sources of a rollout's analysis checks."""
+ROLLOUT_PHASES = ("progressing", "paused", "succeeded", "failed")
 RECONCILE_OUTCOMES = ("success", "failure")
 
 RECONCILE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -49,6 +53,22 @@ under Lambda's request quota (minutes)."""
 REGISTRY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 """One Lambda call: milliseconds on the emulator, tens to hundreds on AWS, and up to a minute when
 the adapter's retries and waiters are inside the call."""
+
+
+@dataclass(frozen=True)
+class RolloutSeries:
+    """One alias's rollout as its series show it."""
+
+    phase: str
+    """One of ``ROLLOUT_PHASES``."""
+    step: int
+    """The current step's number, 1-based; 0 before the first."""
+    weight: float
+    """The target's share of traffic: 0 after a rollback, 1 once complete."""
+
+    def __post_init__(self) -> None:
+        if self.phase not in ROLLOUT_PHASES:
+            raise ValueError(f"unknown rollout phase {self.phase!r}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,8 @@ class FunctionStatus:
     drifted_aliases: Mapping[str, bool]
     out_of_band_changes: Mapping[str, int] = field(default_factory=dict)
     """Per declared alias, the out-of-band changes seen since the process started."""
+    rollouts: Mapping[str, RolloutSeries] = field(default_factory=dict)
+    """Per declared alias with a rollout, where it stands."""
 
     def __post_init__(self) -> None:
         # The Literal holds only for type-checked callers; a status from elsewhere must not
@@ -141,6 +163,13 @@ class Metrics:
             "Unix time of the last successful fetch or read of the Git source; 0 until one.",
             registry=None,
         )
+        self._checks = Counter(
+            "lambda_gitops_analysis_checks_total",
+            "Rollout analysis checks run, by source and result: pass, fail, inconclusive (no "
+            "data, too few invocations) or error (the source could not be asked).",
+            ["kind", "result"],
+            registry=None,
+        )
         self._declaration_errors = Gauge(
             "lambda_gitops_declaration_errors",
             "Errors in the declarations at the current revision; 0 when every file is valid.",
@@ -160,7 +189,11 @@ class Metrics:
         for action in ACTIONS:
             for action_outcome in ACTION_OUTCOMES:
                 self._actions.labels(action=action, outcome=action_outcome)
+        for kind in CHECK_KINDS:
+            for result in OUTCOMES:
+                self._checks.labels(kind=kind, result=result)
         instruments: list[MetricWrapperBase] = [
+            self._checks,
             self._reconciles,
             self._reconcile_seconds,
             self._last_success,
@@ -228,6 +261,11 @@ class Metrics:
         """Set how many declaration errors the current revision has."""
         self._declaration_errors.set(count)
 
+    def analysis_check(self, kind: str, result: str) -> None:
+        """Count one analysis check run by a rollout."""
+        if kind in CHECK_KINDS and result in OUTCOMES:
+            self._checks.labels(kind=kind, result=result).inc()
+
     def functions(self, statuses: Sequence[FunctionStatus]) -> None:
         """Replace every per-function and per-alias series with those of ``statuses``.
 
@@ -245,6 +283,9 @@ class _FleetSnapshot:
     alias_drift: tuple[tuple[tuple[str, str, str], float], ...] = ()
     out_of_band: tuple[tuple[tuple[str, str, str], float], ...] = ()
     aliases_drifted: int = 0
+    rollout_phase: tuple[tuple[tuple[str, str, str, str], float], ...] = ()
+    rollout_step: tuple[tuple[tuple[str, str, str], float], ...] = ()
+    rollout_weight: tuple[tuple[tuple[str, str, str], float], ...] = ()
 
 
 class _FleetSeries:
@@ -265,6 +306,9 @@ class _FleetSeries:
         sync_status: list[tuple[tuple[str, str, str], float]] = []
         alias_drift: list[tuple[tuple[str, str, str], float]] = []
         out_of_band: list[tuple[tuple[str, str, str], float]] = []
+        rollout_phase: list[tuple[tuple[str, str, str, str], float]] = []
+        rollout_step: list[tuple[tuple[str, str, str], float]] = []
+        rollout_weight: list[tuple[tuple[str, str, str], float]] = []
         for entry in sorted(statuses, key=lambda entry: (entry.function, entry.region)):
             key = (entry.function, entry.region)
             if key in seen:
@@ -283,11 +327,21 @@ class _FleetSeries:
                 # change is an increase Prometheus can see.
                 changes = float(entry.out_of_band_changes.get(alias, 0))
                 out_of_band.append(((entry.function, entry.region, alias), changes))
+            for alias, rollout in sorted(entry.rollouts.items()):
+                series = (entry.function, entry.region, alias)
+                for phase in ROLLOUT_PHASES:
+                    value = 1.0 if phase == rollout.phase else 0.0
+                    rollout_phase.append(((*series, phase), value))
+                rollout_step.append((series, float(rollout.step)))
+                rollout_weight.append((series, rollout.weight))
         snapshot = _FleetSnapshot(
             sync_status=tuple(sync_status),
             alias_drift=tuple(alias_drift),
             out_of_band=tuple(out_of_band),
             aliases_drifted=sum(1 for _, value in alias_drift if value),
+            rollout_phase=tuple(rollout_phase),
+            rollout_step=tuple(rollout_step),
+            rollout_weight=tuple(rollout_weight),
         )
         with self._lock:
             self._snapshot = snapshot
@@ -329,6 +383,32 @@ class _FleetSeries:
         for labels, value in snapshot.sync_status:
             sync_status.add_metric(labels, value)
         yield sync_status
+        phase = GaugeMetricFamily(
+            "lambda_gitops_rollout_phase",
+            "1 for the phase an alias's rollout is in (progressing, paused, succeeded, failed), "
+            "0 for each of the others.",
+            labels=["function", "region", "alias", "phase"],
+        )
+        for phase_labels, value in snapshot.rollout_phase:
+            phase.add_metric(phase_labels, value)
+        yield phase
+        step = GaugeMetricFamily(
+            "lambda_gitops_rollout_step",
+            "The step an alias's rollout is at, from 1; 0 before the first.",
+            labels=["function", "region", "alias"],
+        )
+        for labels, value in snapshot.rollout_step:
+            step.add_metric(labels, value)
+        yield step
+        weight = GaugeMetricFamily(
+            "lambda_gitops_rollout_weight",
+            "The share of an alias's traffic its rollout's target gets: 0 after a rollback, "
+            "1 once complete.",
+            labels=["function", "region", "alias"],
+        )
+        for labels, value in snapshot.rollout_weight:
+            weight.add_metric(labels, value)
+        yield weight
         revision_info = GaugeMetricFamily(
             "lambda_gitops_source_revision_info",
             "Always 1; the labels name the Git revision in force and the ref it was read from.",

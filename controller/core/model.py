@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, get_args
 
+from controller.core.rollout import Rollout
+
 SyncStatus = Literal["synced", "drifted", "progressing", "error", "suspended"]
 """How a function's reconciliation stands, in ``/status`` and in the ``status`` metric label."""
 
@@ -266,6 +268,10 @@ class DesiredAlias:
     version: str
     routing: Mapping[str, Decimal] = field(default_factory=dict)
     description: str = ""
+    rollout: Rollout | None = None
+    """Move the alias to ``version`` step by step (``core.rollout``); never with ``routing``."""
+    approve: int = 0
+    """The number (1-based) of the last pause step of the rollout a person let through."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Literal
 
 from controller.core.model import Alias, DeclaredCode, DesiredFunction, FunctionRef
+from controller.core.rollout import Phase, Rollout, RolloutState
 
 MARKER_PREFIX = "[lambda-gitops "
 """Ownership marker in an alias description: ``<declared description> [lambda-gitops REV]``."""
@@ -98,8 +99,48 @@ class AliasDrift:
     """
 
     alias: str
-    kind: Literal["missing", "differs", "extraneous"]
+    kind: Literal["missing", "differs", "extraneous", "rollout"]
     changes: tuple[Change, ...] = ()
+
+
+ROLLOUT_DRIFT = "rollout"
+"""The drift kind of an alias a rollout under way moves on by itself (a step, a rollback): the
+alias is as the controller left it, Git has not changed, and so it is not drift."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutView:
+    """Where one alias's rollout stands once its plan is carried out, for ``plan``, ``diff``,
+    ``/status``, the metrics and the loop's timers."""
+
+    alias: str
+    rollout: Rollout
+    target: str
+    """The target's version number, or its label while it is not published yet."""
+    stable: str
+    weight: Decimal
+    """The target's share of the alias's traffic: 0 once rolled back, 1 once complete."""
+    reason: str
+    state: RolloutState | None = None
+    """``None`` while the rollout waits for its target to be published."""
+    step_ends: float | None = None
+    """When the current step's hold ends (seconds since the epoch); ``None`` for a pause or a
+    rollout that is over."""
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.state.phase if self.state is not None else None
+
+    @property
+    def under_way(self) -> bool:
+        return self.phase in ("progressing", "paused")
+
+    @property
+    def step(self) -> int:
+        """The current step's number, 1-based; 0 before the first."""
+        if self.state is None:
+            return 0
+        return min(self.state.step + 1, len(self.rollout.steps))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +156,11 @@ class FunctionPlan:
     """Labels of declared versions that no published version satisfies yet. Each comes with a
     ``PublishVersion`` in ``actions``, except when the function is suspended: this field is how a
     suspended function still reports a version it would publish."""
+    rollouts: tuple[RolloutView, ...] = ()
+    """The declared aliases with a rollout, where each stands."""
+    deferred: bool = False
+    """An alias write waits for a version this plan publishes (a rollout needs the target's
+    number): once the publishes are done, the function is observed and planned again."""
 
     @property
     def ref(self) -> FunctionRef:
@@ -135,7 +181,8 @@ class FunctionPlan:
             not self.actions
             and not self.missing_versions
             and self.error is None
-            and all(entry.kind == "extraneous" for entry in self.drift)
+            and not self.deferred
+            and all(entry.kind in ("extraneous", ROLLOUT_DRIFT) for entry in self.drift)
         )
 
 

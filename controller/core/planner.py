@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from controller.core.model import (
     LATEST,
@@ -36,7 +36,15 @@ from controller.core.model import (
     ObservedFunction,
     PublishedVersion,
 )
-from controller.core.ownership import declared_part, describe, is_managed, matches_declaration
+from controller.core.ownership import (
+    declared_part,
+    describe,
+    is_managed,
+    matches_declaration,
+    rollout_state,
+    sealed_digest,
+    state_digest,
+)
 from controller.core.plan import (
     Action,
     AliasDrift,
@@ -47,8 +55,18 @@ from controller.core.plan import (
     PendingVersion,
     Plan,
     PublishVersion,
+    RolloutView,
     Target,
     UpdateAlias,
+)
+from controller.core.rollout import (
+    Decision,
+    Rollout,
+    RolloutState,
+    Verdict,
+    decide,
+    decode,
+    encode,
 )
 
 WEIGHT_TOLERANCE = Decimal("1e-9")
@@ -67,21 +85,34 @@ def plan(
     desired: Sequence[DesiredFunction],
     observed: Mapping[FunctionRef, ObservedFunction | None],
     revision: str,
+    *,
+    now: float | None = None,
 ) -> Plan:
     """Plan every declared function, in the order given.
 
     A function absent from ``observed`` is treated as one that does not exist live.
     """
     functions = tuple(
-        plan_function(function, observed.get(function.ref), revision) for function in desired
+        plan_function(function, observed.get(function.ref), revision, now=now)
+        for function in desired
     )
     return Plan(revision=revision, functions=functions)
 
 
 def plan_function(
-    desired: DesiredFunction, observed: ObservedFunction | None, revision: str
+    desired: DesiredFunction,
+    observed: ObservedFunction | None,
+    revision: str,
+    *,
+    now: float | None = None,
+    verdicts: Mapping[str, Verdict] | None = None,
 ) -> FunctionPlan:
-    """Plan one function: the actions that converge it, the drift they correct, or an error."""
+    """Plan one function: the actions that converge it, the drift they correct, or an error.
+
+    ``now`` (seconds since the epoch) is when a rollout's holds are measured from; without it
+    no time has passed since each step began. ``verdicts`` holds, by alias, the latest analysis
+    of the step a rollout is at.
+    """
     if observed is None:
         return FunctionPlan(desired, error=_function_missing(desired.ref))
     versions = _Versions.of(desired, observed)
@@ -100,11 +131,25 @@ def plan_function(
     if problems:
         return FunctionPlan(desired, error="; ".join(problems))
 
-    corrections = [
-        correction
-        for target in targets
-        if (correction := _compare_alias(target, live_aliases.get(target.name), revision))
-    ]
+    corrections = []
+    views = []
+    deferred = False
+    for target in targets:
+        live = live_aliases.get(target.name)
+        rollout = target.declaration.rollout
+        if rollout is None or live is None or LATEST in (live.function_version, target.version):
+            # With nothing live to shift traffic from (or $LATEST, which cannot split it), an
+            # alias goes to its version at once.
+            correction = _compare_alias(target, live, revision)
+        else:
+            verdict = (verdicts or {}).get(target.name)
+            correction, view = _roll_out(
+                target, rollout, live, revision=revision, now=now, verdict=verdict
+            )
+            views.append(view)
+            deferred = deferred or view.state is None
+        if correction:
+            corrections.append(correction)
     extraneous = _extraneous(desired, observed.aliases)
     drift = (
         *(alias_drift for alias_drift, _ in corrections),
@@ -113,7 +158,40 @@ def plan_function(
     deletes = [DeleteAlias(alias.name, alias) for alias in extraneous] if desired.prune else []
     writes = [write for _, write in corrections]
     actions: tuple[Action, ...] = () if desired.suspend else (*publishes, *writes, *deletes)
-    return FunctionPlan(desired, actions, drift, missing_versions=versions.missing_labels)
+    return FunctionPlan(
+        desired,
+        actions,
+        drift,
+        missing_versions=versions.missing_labels,
+        rollouts=tuple(views),
+        deferred=deferred and bool(publishes) and not desired.suspend,
+    )
+
+
+def rollouts_under_way(
+    desired: DesiredFunction, observed: ObservedFunction
+) -> dict[str, tuple[Rollout, RolloutState]]:
+    """The declared aliases whose rollout to their declared version is under way (progressing
+    or paused, as their marker says), with the rollout and its state: those whose steps an
+    analysis must judge."""
+    live_aliases = {alias.name: alias for alias in observed.aliases}
+    versions: _Versions | None = None
+    found = {}
+    for alias in desired.aliases.values():
+        live = live_aliases.get(alias.name)
+        if alias.rollout is None or live is None or not is_managed(live.description):
+            continue
+        state = decode(rollout_state(live.description) or "")
+        if state is None or state.phase not in ("progressing", "paused"):
+            continue
+        versions = versions or _Versions.of(desired, observed)
+        try:
+            target = versions.resolve(alias.version, (state.target,), alias.name)
+        except _Unplannable:
+            continue
+        if target == state.target:
+            found[alias.name] = (alias.rollout, state)
+    return found
 
 
 def _function_missing(ref: FunctionRef) -> str:
@@ -336,6 +414,96 @@ def _compare_alias(
     return AliasDrift(target.name, "differs", changes), update
 
 
+def _roll_out(
+    target: _AliasTarget,
+    rollout: Rollout,
+    live: Alias,
+    *,
+    revision: str,
+    now: float | None,
+    verdict: Verdict | None,
+) -> tuple[tuple[AliasDrift, UpdateAlias] | None, RolloutView]:
+    """The write (if any) that takes a rollout's alias where ``core.rollout.decide`` says,
+    and where the rollout stands then."""
+    declared = target.declaration
+    marker = rollout_state(live.description) if is_managed(live.description) else None
+    state = decode(marker) if marker is not None else None
+    if isinstance(target.version, PendingVersion):
+        # The state names the target by number: the rollout begins once it is published.
+        reason = f"waiting for {declared.version} to be published"
+        view = RolloutView(
+            declared.name, rollout, declared.version, live.function_version, Decimal(0), reason
+        )
+        return None, view
+    decision = decide(
+        rollout,
+        stable=live.function_version,
+        target=target.version,
+        state=state,
+        now=now if now is not None else float(state.started if state else 0),
+        approved=declared.approve,
+        verdict=verdict,
+    )
+    view = _rollout_view(declared.name, rollout, target.version, decision)
+    written = encode(decision.state) if decision.state is not None else None
+    routing: dict[Target, Decimal] = dict(decision.routing.items())
+    same = (
+        decision.version == live.function_version
+        and _same_routing(routing, live.effective_routing)
+        and matches_declaration(live.description, declared.description)
+        and written == marker
+    )
+    if same:
+        return None, view
+    changes = []
+    if decision.version != live.function_version:
+        changes.append(Change("version", live.function_version, decision.version))
+    if not _same_routing(routing, live.effective_routing):
+        live_routing = _render_live_routing(live.effective_routing)
+        changes.append(Change("routing", live_routing, _render_routing(routing)))
+    if not matches_declaration(live.description, declared.description):
+        live_text = _quote(declared_part(live.description))
+        changes.append(Change("description", live_text, _quote(declared.description)))
+    if written != marker:
+        changes.append(Change("rollout", marker or _ABSENT, written or _ABSENT))
+    # A rollout moving on by itself is not drift: the alias is as the controller left it (its
+    # seal holds) in a rollout to this target. Anything else (a hand edit, a new target) is.
+    moving_on = state is not None and state.target == target.version and _intact(live)
+    update = UpdateAlias(
+        declared.name,
+        decision.version,
+        routing,
+        describe(declared.description, revision, rollout=written),
+        revision_id=live.revision_id,
+        live=live,
+    )
+    kind: Literal["differs", "rollout"] = "rollout" if moving_on else "differs"
+    return (AliasDrift(declared.name, kind, tuple(changes)), update), view
+
+
+def _intact(live: Alias) -> bool:
+    """The live alias is as its seal says the controller wrote it."""
+    digest = sealed_digest(live.description)
+    return digest is not None and digest == state_digest(
+        live.function_version,
+        live.effective_routing,
+        declared_part(live.description),
+        rollout_state(live.description) or "",
+    )
+
+
+def _rollout_view(alias: str, rollout: Rollout, target: str, decision: Decision) -> RolloutView:
+    state = decision.state
+    share = decision.routing.get(target)
+    if share is None:
+        share = Decimal(1) if decision.version == target else Decimal(0)
+    step_ends = None
+    if state is not None and state.phase == "progressing" and state.step < len(rollout.steps):
+        step_ends = state.started + rollout.steps[state.step].hold
+    stable = state.stable if state is not None else decision.version
+    return RolloutView(alias, rollout, target, stable, share, decision.reason, state, step_ends)
+
+
 def _describe(target: _AliasTarget, revision: str) -> str:
     return describe(target.declaration.description, revision)
 
@@ -418,6 +586,11 @@ def _render_routes(target: _AliasTarget) -> str:
         f"{_render_target(route.reference, route.target)}: {_render_weight(route.weight)}"
         for route in target.routes
     )
+    return "{" + ", ".join(entries) + "}"
+
+
+def _render_routing(routing: Mapping[Target, Decimal]) -> str:
+    entries = sorted(f"{version}: {_render_weight(weight)}" for version, weight in routing.items())
     return "{" + ", ".join(entries) + "}"
 
 

@@ -116,14 +116,33 @@ class RolloutState:
     """``Rollout.digest`` of the rollout block this state was written under."""
 
 
+StepKey = tuple[str, int, int]
+"""What names one step of one rollout: the target, the step's index and when it began."""
+
+
+def step_key(state: RolloutState) -> StepKey:
+    return (state.target, state.step, state.started)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcomes of one run of a step's checks."""
+    """The outcomes of one run of a step's checks.
+
+    ``step`` is the step they judged: a verdict for another step (one a second replica moved
+    on from meanwhile) is not used. ``counted`` says that an earlier decision has already
+    added its failures to the state, so that a verdict shown again (to let a step go on, or
+    hold it, until the next run) is not counted twice.
+    """
 
     outcomes: tuple[Outcome, ...]
+    step: StepKey | None = None
+    counted: bool = False
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o in self.outcomes if o == outcome)
+
+    def judges(self, state: RolloutState) -> bool:
+        return self.step is None or self.step == step_key(state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,15 +261,10 @@ def _progress(
     analysis = rollout.analysis
     failures = state.failures
     blocked = ""
-    if verdict is not None and analysis is not None:
-        failed = verdict.count("fail")
-        inconclusive = verdict.count("inconclusive")
-        if analysis.on_no_data == "fail":
-            failed += inconclusive
-        elif analysis.on_no_data == "hold" and inconclusive:
-            blocked = f"{inconclusive} check(s) inconclusive"
-        if verdict.count("error"):
-            blocked = f"{verdict.count('error')} check(s) could not be run"
+    if verdict is not None and not verdict.judges(state):
+        verdict = None
+    if analysis is not None and analysis.checks:
+        failed, blocked = _judged(analysis, verdict)
         failures += failed
         if failures >= analysis.failure_limit and failed:
             rolled_back = replace(state, failures=failures, phase="failed", plan=rollout.digest)
@@ -298,6 +312,23 @@ def _progress(
         approved=approved,
         reason=reason,
     )
+
+
+def _judged(analysis: Analysis, verdict: Verdict | None) -> tuple[int, str]:
+    """The failures a verdict adds to its step (none if already counted) and, when it keeps
+    the step from going on, why."""
+    if verdict is None:
+        return 0, "waiting for the step's first analysis"
+    failed = verdict.count("fail")
+    inconclusive = verdict.count("inconclusive")
+    blocked = ""
+    if analysis.on_no_data == "fail":
+        failed += inconclusive
+    elif analysis.on_no_data == "hold" and inconclusive:
+        blocked = f"{inconclusive} check(s) inconclusive"
+    if verdict.count("error"):
+        blocked = f"{verdict.count('error')} check(s) could not be run"
+    return (0 if verdict.counted else failed), blocked
 
 
 def _at_step(

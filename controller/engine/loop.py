@@ -43,9 +43,17 @@ from controller.adapters.metrics import Metrics
 from controller.adapters.registry.port import Registry
 from controller.core.declarations import Declarations
 from controller.core.declarations.parser import ParseCache
-from controller.core.model import DesiredFunction, FunctionId
+from controller.core.model import DesiredFunction, FunctionId, ObservedFunction
 from controller.core.outofband import AliasMemory
-from controller.core.plan import CreateAlias, DeleteAlias, PublishVersion, UpdateAlias, action_kind
+from controller.core.plan import (
+    CreateAlias,
+    DeleteAlias,
+    PublishVersion,
+    RolloutView,
+    UpdateAlias,
+    action_kind,
+)
+from controller.engine.analyst import Analyst
 from controller.engine.applier import ActionOutcome, InScope
 from controller.engine.reconciler import FunctionResult, PassResult, run_pass
 from controller.engine.status import (
@@ -66,6 +74,9 @@ _FULL_PASS_REASONS = frozenset({"start-up", "resync", "webhook"})
 
 _FREEZE_AFTER_PARSING = 1000
 """A read that parsed more files than this (a cold start, a large change) freezes the heap."""
+
+RETRY_ROLLOUT = 5.0
+"""Seconds before a rollout whose step should have moved on, and has not, is looked at again."""
 
 JITTER = 0.1
 """The resync timer runs out at its interval plus or minus this fraction, so that many
@@ -129,7 +140,7 @@ class ControllerState:
                 "lastPassError": self.last_pass_error,
                 "declarationErrors": list(self.declaration_errors),
                 "functions": {
-                    key: record.as_json()
+                    key: record.as_json(now=time.time())
                     for key, record in sorted(status_keys(self.records.values()).items())
                 },
             }
@@ -176,6 +187,7 @@ class Controller:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        analyst: Analyst | None = None,
     ) -> None:
         self._settings = settings
         self._account = account or settings.account
@@ -185,6 +197,16 @@ class Controller:
         self._clock = clock
         self._monotonic = monotonic
         self._random = rng or random.Random()
+        self._analyst = analyst
+        self._rollouts_lock = threading.Lock()
+        self._rollout_due: dict[FunctionId, float] = {}
+        """When each function with a rollout under way next needs a look: a hold ends, or its
+        checks are due again."""
+        self._last_seen: dict[FunctionId, ObservedFunction] = {}
+        """Each such function's live state as its last reconcile left it (its writes applied):
+        a rollout's next step is planned from it, at no read (``_tick``)."""
+        self._ticks: set[FunctionId] = set()
+        """Functions queued only because their rollout is due, not for a change."""
         self._log = get_logger("controller.engine.loop")
         self.trigger = Trigger()
         self.state = ControllerState(
@@ -304,6 +326,7 @@ class Controller:
             if revision is None:
                 return
             self._target_changes(revision)
+            self._queue_due_rollouts()
             if not self._has_targets():
                 return
             self.state.heartbeat = self._monotonic()
@@ -339,7 +362,9 @@ class Controller:
     def request(self, functions: Iterable[FunctionId], reason: str) -> None:
         """Reconcile these functions soon, ahead of a full pass; repeats merge while they wait."""
         with self._targets_lock:
-            self._targets.update(functions)
+            asked = set(functions)
+            self._targets.update(asked)
+            self._ticks -= asked  # read again: something may have changed
             self._target_reasons.add(reason)
         self._wake_targets.set()
         self.trigger.fire(reason)
@@ -400,7 +425,36 @@ class Controller:
         if changed:
             with self._targets_lock:
                 self._targets.update(changed)
+                self._ticks -= changed
                 self._target_reasons.add("git")
+
+    def _queue_due_rollouts(self) -> None:
+        """Queue the functions whose rollout is due (a hold ended, checks to run again), to be
+        planned from what their last reconcile left, with no read (enforce mode only: in detect
+        mode a rollout never moves)."""
+        if self._settings.mode != "enforce":
+            return
+        now = self._clock()
+        with self._rollouts_lock:
+            due = {identity for identity, at in self._rollout_due.items() if at <= now}
+            for identity in due:
+                del self._rollout_due[identity]
+        if not due:
+            return
+        with self._targets_lock:
+            fresh = due - self._targets
+            self._targets.update(due)
+            self._ticks.update(fresh)
+            self._target_reasons.add("rollout")
+
+    def _remembered(self, identity: FunctionId) -> ObservedFunction | None:
+        """The live state to plan a rollout's tick from; ``None``: read it."""
+        with self._targets_lock:
+            if identity not in self._ticks:
+                return None
+            self._ticks.discard(identity)
+        with self._rollouts_lock:
+            return self._last_seen.get(identity)
 
     def _run_targeted(
         self,
@@ -514,6 +568,9 @@ class Controller:
                 memory=self._memory_of,
                 guard=guard,
                 urgent=urgent,
+                clock=self._clock,
+                analyst=self._analyst,
+                remembered=self._remembered if kind == "targeted" else None,
             )
             success = self._record(result, declarations, revision, claimed)
             summary = _summary(result)
@@ -613,7 +670,29 @@ class Controller:
             self._alias_memory[identity] = {
                 alias: m for alias, m in merged.items() if alias in result.function.aliases
             }
+        self._schedule_rollouts(result)
         self._log_actions(result, revision)
+
+    def _schedule_rollouts(self, result: FunctionResult) -> None:
+        """When the function's rollouts under way next need a look, and the live state to plan
+        that look from."""
+        identity = result.function.ref.identity
+        due = [
+            at
+            for view in result.plan.rollouts
+            if view.under_way
+            for at in _rollout_times(view, self._analyst, identity, self._clock())
+        ]
+        seen = _seen_after(result) if due else None
+        with self._rollouts_lock:
+            if due:
+                self._rollout_due[identity] = min(due)
+            else:
+                self._rollout_due.pop(identity, None)
+            if seen is not None:
+                self._last_seen[identity] = seen
+            else:
+                self._last_seen.pop(identity, None)
 
     def _read(self, revision: Revision) -> Declarations:
         """The declarations at ``revision``, parsed once per revision."""
@@ -675,6 +754,12 @@ class Controller:
                     for identity, memory in self._alias_memory.items()
                     if identity in declared
                 }
+            with self._rollouts_lock:
+                for gone in (set(self._rollout_due) | set(self._last_seen)) - declared:
+                    self._rollout_due.pop(gone, None)
+                    self._last_seen.pop(gone, None)
+            if self._analyst is not None:
+                self._analyst.forget(declared)
             whole = PassResult(declarations, tuple(latest), applying=result.applying)
             self._fleet = fleet = fold(
                 self._fleet, whole, revision.sha, defaults, now=self._clock()
@@ -748,6 +833,48 @@ class Controller:
                 changes=seen,
                 revision=revision.sha,
             )
+
+
+def _rollout_times(
+    view: RolloutView, analyst: Analyst | None, identity: FunctionId, now: float
+) -> list[float]:
+    """When a rollout under way needs its next look: its hold ends, or its checks are due.
+    A step whose hold is over and that still has not moved on (held by its checks, or a write
+    that failed) is looked at again after ``RETRY_ROLLOUT`` seconds at most."""
+    times = []
+    if view.step_ends is not None and view.step_ends > now:
+        times.append(view.step_ends)
+    analysis = view.rollout.analysis
+    if analysis is not None and analysis.checks:
+        due = analyst.due(identity, view.alias, analysis.interval) if analyst else None
+        times.append(max(due if due is not None else now + analysis.interval, now))
+    if view.phase == "progressing" and not times:
+        times.append(now + RETRY_ROLLOUT)
+    return times
+
+
+def _seen_after(result: FunctionResult) -> ObservedFunction | None:
+    """The function's live state once the reconcile's writes are applied, as Lambda answered
+    them; ``None`` when it is not known for sure (an error, a re-plan, a publish)."""
+    live = result.observation.live
+    if live is None or result.error is not None:
+        return None
+    outcome = result.outcome
+    if outcome is None:
+        return live
+    if outcome.replans or any(isinstance(d.action, PublishVersion) for d in outcome.actions):
+        return None
+    aliases = {alias.name: alias for alias in live.aliases}
+    for done in outcome.actions:
+        if done.outcome != "applied":
+            return None
+        if isinstance(done.action, DeleteAlias):
+            aliases.pop(done.action.name, None)
+        elif done.written is not None:
+            aliases[done.written.name] = done.written
+        else:
+            return None
+    return replace(live, aliases=tuple(aliases.values()))
 
 
 def _written_aliases(result: FunctionResult) -> set[str]:

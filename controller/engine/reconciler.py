@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controller.adapters.registry.port import Registry, observe
 from controller.core import priority
@@ -27,6 +27,8 @@ from controller.core.model import (
 from controller.core.outofband import AliasMemory, OutOfBandChange, out_of_band_changes
 from controller.core.plan import FunctionPlan, Plan
 from controller.core.planner import plan_function
+from controller.core.rollout import Verdict
+from controller.engine.analyst import Analyst, CheckReport, reports_by_alias
 from controller.engine.applier import (
     ActionOutcome,
     Applier,
@@ -66,6 +68,8 @@ class FunctionResult:
     """``None`` when nothing was applied: planning only, or nothing could be."""
     out_of_band: tuple[OutOfBandChange, ...] = ()
     """Declared aliases another writer changed since the controller last wrote or saw them."""
+    checks: Mapping[str, tuple[CheckReport, ...]] = field(default_factory=dict)
+    """The latest results of each rollout's checks, by alias."""
 
     @property
     def function(self) -> DesiredFunction:
@@ -89,7 +93,8 @@ class FunctionResult:
         if self.function.suspend:
             return "suspended"
         if self.plan.in_sync:
-            return "synced"
+            under_way = any(view.under_way for view in self.plan.rollouts)
+            return "progressing" if under_way else "synced"
         return "progressing" if self.applied else "drifted"
 
     def drifted_aliases(self) -> dict[str, bool]:
@@ -146,15 +151,30 @@ def reconcile_function(
     in_scope: InScope,
     code: CodeReader | None = None,
     memory: Mapping[str, AliasMemory] | None = None,
+    now: float | None = None,
+    analyst: Analyst | None = None,
+    observed: ObservedFunction | None = None,
 ) -> FunctionResult:
     """Observe, plan and, when ``code`` is given, apply one function. Never raises a registry
     error: it becomes the function's error. A function outside the scope is an error whether
     the pass applies or only plans, so that ``plan`` says what ``reconcile`` would refuse.
-    ``memory`` is what earlier passes know of its aliases, to tell out-of-band changes."""
-    observation = observe_function(registry, function)
-    plan = _plan(observation, revision)
+    ``memory`` is what earlier passes know of its aliases, to tell out-of-band changes.
+
+    ``now`` is the time a rollout's steps are measured at, and ``analyst`` runs the checks of
+    those under way. ``observed``, when given, is taken as the live state instead of reading
+    it: a rollout's next step is planned from what the last reconcile left, and every write's
+    precondition (the alias's ``RevisionId``) makes a stale observation cost a re-read, never a
+    wrong write."""
+    observation = (
+        Observation(function, observed) if observed else observe_function(registry, function)
+    )
+    verdicts: Mapping[str, Verdict] = {}
+    if analyst is not None and observation.live is not None and now is not None:
+        verdicts = analyst.verdicts(function, observation.live, now)
+    plan = _plan(observation, revision, now=now, verdicts=verdicts)
+    checks = reports_by_alias(analyst, function.ref.identity, verdicts)
     if observation.live is None or plan.error is not None:
-        return FunctionResult(observation, plan)
+        return FunctionResult(observation, plan, checks=checks)
     if not in_scope(arn := function_arn(observation.live)):
         # Planned as an error with no actions, so that plan and /status show it as one.
         refused = FunctionPlan(function, drift=plan.drift, error=out_of_scope(arn))
@@ -162,10 +182,12 @@ def reconcile_function(
     live_aliases = {alias.name: alias for alias in observation.live.aliases}
     changed = out_of_band_changes(plan, live_aliases, memory or {})
     if code is None:
-        return FunctionResult(observation, plan, out_of_band=changed)
+        return FunctionResult(observation, plan, out_of_band=changed, checks=checks)
     applier = Applier(registry, code, in_scope=in_scope)
-    outcome = converge(registry, applier, plan, observation.live, revision)
-    return FunctionResult(observation, plan, outcome, changed)
+    outcome = converge(
+        registry, applier, plan, observation.live, revision, now=now, verdicts=verdicts
+    )
+    return FunctionResult(observation, plan, outcome, changed, checks)
 
 
 def converge(
@@ -176,9 +198,13 @@ def converge(
     revision: str,
     *,
     max_replans: int = MAX_REPLANS,
+    now: float | None = None,
+    verdicts: Mapping[str, Verdict] | None = None,
 ) -> FunctionOutcome:
     """Apply a function's plan; when the function changed under it, wait for any update to
-    finish, observe again, plan again and apply that, up to ``max_replans`` times.
+    finish, observe again, plan again and apply that, up to ``max_replans`` times. A plan whose
+    alias writes wait for its publishes (a rollout needs its target's number) is observed and
+    planned again once they are done.
 
     This is the one observe, plan, apply loop: the applier runs a single plan and says when it
     met a change it had not seen, and the planner is asked again here, never by the writer.
@@ -191,10 +217,11 @@ def converge(
             return FunctionOutcome(current.function, tuple(actions), current.error, replans)
         applied = applier.apply(current, live)
         actions.extend(applied.actions)
-        if applied.conflict is None:
+        conflict = applied.conflict
+        if conflict is None and not (current.deferred and applied.error is None):
             return FunctionOutcome(current.function, tuple(actions), applied.error, replans)
         if replans >= max_replans:
-            error = f"gave up after {replans} re-plans: {applied.conflict}"
+            error = f"gave up after {replans} re-plans: {conflict or 'a rollout waits'}"
             return FunctionOutcome(current.function, tuple(actions), error, replans)
         replans += 1
         try:
@@ -202,7 +229,7 @@ def converge(
             live = observe(registry, current.ref)
         except RegistryError as error:
             return FunctionOutcome(current.function, tuple(actions), str(error), replans)
-        current = plan_function(current.function, live, revision)
+        current = plan_function(current.function, live, revision, now=now, verdicts=verdicts)
 
 
 def observe_function(registry: Registry, function: DesiredFunction) -> Observation:
@@ -238,6 +265,9 @@ def run_pass(
     memory: Callable[[FunctionId], Mapping[str, AliasMemory]] | None = None,
     guard: Guard | None = None,
     urgent: bool = False,
+    clock: Callable[[], float] | None = None,
+    analyst: Analyst | None = None,
+    remembered: Callable[[FunctionId], ObservedFunction | None] | None = None,
 ) -> PassResult:
     """Every declared function, ``workers`` at a time, results in declaration order.
 
@@ -246,7 +276,9 @@ def run_pass(
     ``guard`` is entered around each function (``on_result`` included) and says whether to
     reconcile it at all: a loop running two passes at once uses it so that no function is
     reconciled by both at the same time. ``urgent`` requests go ahead of other passes' in the
-    rate limiter (``core.priority``).
+    rate limiter (``core.priority``). ``clock`` (seconds since the epoch) times rollouts, whose
+    checks ``analyst`` runs; ``remembered`` gives the live state a function may be planned
+    from without reading it again (``reconcile_function``'s ``observed``).
     """
 
     def one(function: DesiredFunction) -> FunctionResult | None:
@@ -263,6 +295,9 @@ def run_pass(
                     code=code,
                     in_scope=in_scope,
                     memory=memory(function.ref.identity) if memory is not None else None,
+                    now=clock() if clock is not None else None,
+                    analyst=analyst,
+                    observed=remembered(function.ref.identity) if remembered else None,
                 )
             if progress is not None:
                 progress(function.name)
@@ -306,7 +341,15 @@ def reconcile_pass(
     )
 
 
-def _plan(observation: Observation, revision: str) -> FunctionPlan:
+def _plan(
+    observation: Observation,
+    revision: str,
+    *,
+    now: float | None = None,
+    verdicts: Mapping[str, Verdict] | None = None,
+) -> FunctionPlan:
     if observation.error is not None:
         return FunctionPlan(observation.function, error=observation.error)
-    return plan_function(observation.function, observation.live, revision)
+    return plan_function(
+        observation.function, observation.live, revision, now=now, verdicts=verdicts
+    )

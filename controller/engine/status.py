@@ -18,12 +18,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from controller.adapters.metrics import FunctionStatus
+from controller.adapters.metrics import FunctionStatus, RolloutSeries
 from controller.core.declarations import Declarations
 from controller.core.model import Alias, DesiredFunction, FunctionId, FunctionRef, SyncStatus
 from controller.core.outofband import AliasMemory
+from controller.core.plan import RolloutView
+from controller.engine.analyst import CheckReport
 from controller.engine.reconciler import FunctionResult, PassResult
 
 RecordKey = FunctionId | str
@@ -67,6 +70,59 @@ class AliasRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RolloutRecord:
+    """Where one alias's rollout stands, as ``/status`` shows it."""
+
+    target: str
+    stable: str
+    phase: str | None
+    step: int
+    steps: int
+    weight: Decimal
+    reason: str
+    step_started: float | None
+    step_ends: float | None
+    failures: int
+    checks: tuple[CheckReport, ...] = ()
+
+    @classmethod
+    def of(cls, view: RolloutView, checks: tuple[CheckReport, ...]) -> RolloutRecord:
+        state = view.state
+        return cls(
+            target=view.target,
+            stable=view.stable,
+            phase=view.phase,
+            step=view.step,
+            steps=len(view.rollout.steps),
+            weight=view.weight,
+            reason=view.reason,
+            step_started=float(state.started) if state is not None else None,
+            step_ends=view.step_ends,
+            failures=state.failures if state is not None else 0,
+            checks=checks,
+        )
+
+    def as_json(self, now: float | None = None) -> dict[str, Any]:
+        left = None
+        if self.step_ends is not None and now is not None:
+            left = round(max(self.step_ends - now, 0.0), 1)
+        return {
+            "target": self.target,
+            "stable": self.stable,
+            "phase": self.phase or "waiting",
+            "step": self.step,
+            "steps": self.steps,
+            "weight": float(self.weight),
+            "reason": self.reason,
+            "stepStartedAt": rfc3339(self.step_started) if self.step_started else None,
+            "stepEndsAt": rfc3339(self.step_ends) if self.step_ends else None,
+            "secondsLeftInStep": left,
+            "failedChecks": self.failures,
+            "lastChecks": [check.as_json() for check in self.checks],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionRecord:
     """What ``/status`` says of one declared function."""
 
@@ -81,8 +137,9 @@ class FunctionRecord:
     aliases: tuple[str, ...] = ()
     last_error: str | None = None
     alias_records: Mapping[str, AliasRecord] = field(default_factory=dict)
+    rollouts: Mapping[str, RolloutRecord] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, now: float | None = None) -> dict[str, Any]:
         return {
             "name": self.name,
             "function": self.function,
@@ -93,11 +150,15 @@ class FunctionRecord:
             "lastAppliedRevision": self.last_applied_revision,
             "driftedAliases": list(self.drifted_aliases),
             "lastError": self.last_error,
-            "aliases": {
-                alias: self.alias_records.get(alias, AliasRecord()).as_json()
-                for alias in self.aliases
-            },
+            "aliases": {alias: self._alias_json(alias, now) for alias in self.aliases},
         }
+
+    def _alias_json(self, alias: str, now: float | None) -> dict[str, Any]:
+        shown = self.alias_records.get(alias, AliasRecord()).as_json()
+        rollout = self.rollouts.get(alias)
+        if rollout is not None:
+            shown["rollout"] = rollout.as_json(now)
+        return shown
 
 
 AliasKey = tuple[FunctionId, str]
@@ -249,6 +310,10 @@ def _reconciled(
         aliases=tuple(function.aliases),
         last_error=result.error,
         alias_records=alias_records,
+        rollouts={
+            view.alias: RolloutRecord.of(view, result.checks.get(view.alias, ()))
+            for view in result.plan.rollouts
+        },
     )
 
 
@@ -306,6 +371,7 @@ def _held(
         aliases=before.aliases if before else (),
         last_error=error,
         alias_records=before.alias_records if before else {},
+        rollouts=before.rollouts if before else {},
     )
 
 
@@ -349,6 +415,11 @@ def metric_statuses(records: Iterable[FunctionRecord]) -> list[FunctionStatus]:
                 out_of_band_changes={
                     alias: record.alias_records.get(alias, AliasRecord()).out_of_band_changes
                     for alias in record.aliases
+                },
+                rollouts={
+                    alias: RolloutSeries(rollout.phase, rollout.step, float(rollout.weight))
+                    for alias, rollout in record.rollouts.items()
+                    if rollout.phase is not None
                 },
             )
         )

@@ -62,18 +62,44 @@ def test_a_step_holds_then_the_next_begins_and_the_last_moves_the_alias() -> Non
     assert dict(second.routing) == {"2": Decimal("0.25")}
     assert second.state == RolloutState("2", "1", 1, T0 + 300, 0, "progressing", CANARY.digest)
 
-    paused = step(second, T0 + 900)
+    paused = step(second, T0 + 900, verdict=passing())
     assert dict(paused.routing) == {"2": Decimal("0.5")}
     assert paused.state is not None
     assert paused.state.phase == "paused"
     assert step(paused, T0 + 5000, approved=2).state == paused.state  # approve is for step 3
 
-    done = step(paused, T0 + 5000, approved=3)
+    done = step(paused, T0 + 5000, approved=3, verdict=passing())
     assert (done.version, dict(done.routing)) == ("2", {})
     assert done.state is not None
     assert done.state.phase == "succeeded"
     again = decide(CANARY, stable="2", target="2", state=done.state, now=T0 + 9999)
     assert again == done  # once done, nothing changes and nothing is written
+
+
+def test_a_step_never_goes_on_before_the_analysis_has_judged_it() -> None:
+    first = decide(CANARY, stable="1", target="2", state=None, now=T0)
+    assert first.state is not None
+
+    unjudged = step(first, T0 + 10_000)
+    assert unjudged.state == first.state
+    assert "first analysis" in unjudged.reason
+
+    other_step = Verdict(("pass",), step=("2", 1, T0))  # a step another replica moved on from
+    assert step(first, T0 + 10_000, verdict=other_step).state == first.state
+
+    this_step = Verdict(("pass",), step=("2", 0, T0))
+    assert step(first, T0 + 10_000, verdict=this_step).state.step == 1  # type: ignore[union-attr]
+
+
+def test_a_verdict_already_counted_holds_or_lets_go_but_adds_no_failure() -> None:
+    first = decide(CANARY, stable="1", target="2", state=None, now=T0)
+    once = step(first, T0 + 60, verdict=Verdict(("fail",)))
+    assert once.state is not None
+    assert once.state.failures == 1
+
+    shown_again = step(once, T0 + 90, verdict=Verdict(("fail",), counted=True))
+    assert shown_again.state == once.state
+    assert step(once, T0 + 120, verdict=Verdict(("fail",))).state.phase == "failed"  # type: ignore[union-attr]
 
 
 def test_failed_checks_up_to_the_limit_roll_back_at_once_and_stay_rolled_back() -> None:

@@ -45,6 +45,13 @@ from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from controller.core.analysis import (
+    AlarmCheck,
+    Bounds,
+    Check,
+    CloudWatchCheck,
+    PrometheusCheck,
+)
 from controller.core.declarations.paths import (
     EntryKind,
     PathNotFound,
@@ -60,6 +67,7 @@ from controller.core.declarations.schema import (
     KIND,
     REGION_PATTERN,
     AliasSpec,
+    CheckSpec,
     CodeSpec,
     FunctionDeclaration,
     FunctionSpec,
@@ -82,6 +90,7 @@ from controller.core.model import (
     S3Code,
     SourceLocation,
 )
+from controller.core.rollout import Analysis, Rollout, Step
 from controller.errors import ConfigurationError
 
 Loc = tuple[str | int, ...]
@@ -1104,11 +1113,14 @@ def _desired_function(
     for alias_name, alias in spec.aliases.items():
         _check_alias_version(alias_name, alias, spec, issues)
         _check_routing(alias_name, alias, spec, issues)
+        _check_rollout(alias_name, alias, issues)
         aliases[alias_name] = DesiredAlias(
             name=alias_name,
             version=alias.version,
             routing=dict(alias.routing),
             description=alias.description,
+            rollout=_rollout(alias),
+            approve=alias.approve,
         )
     return DesiredFunction(
         name=declaration.metadata.name,
@@ -1223,6 +1235,80 @@ def _check_routing(
         problem = _routing_problem(target, alias.version, spec.versions)
         if problem:
             issues.append((loc, f"{where}: {problem}"))
+
+
+def _check_rollout(alias_name: str, alias: AliasSpec, issues: list[tuple[Loc, str]]) -> None:
+    where: Loc = ("spec", "aliases", alias_name)
+    if alias.rollout is None:
+        if alias.skip:
+            issues.append(
+                (
+                    (*where, "skip"),
+                    f"spec.aliases.{alias_name}.skip: there is no rollout to skip; remove skip "
+                    "or declare a rollout",
+                )
+            )
+        return
+    steps = alias.rollout.steps
+    for index in range(1, len(steps)):
+        before, after = steps[index - 1].weight, steps[index].weight
+        if after <= before:
+            issues.append(
+                (
+                    (*where, "rollout", "steps", index, "weight"),
+                    f"spec.aliases.{alias_name}.rollout.steps: step {index + 1}'s weight "
+                    f"{after} is not above step {index}'s {before}; the weights must increase",
+                )
+            )
+    if alias.routing:
+        issues.append(
+            (
+                (*where, "routing"),
+                f"spec.aliases.{alias_name}: a rollout sets the alias's routing itself, step by "
+                "step (Lambda allows one routing entry, rule L21a); remove routing or rollout",
+            )
+        )
+    if alias.version == LATEST:
+        issues.append(
+            (
+                (*where, "rollout"),
+                f"spec.aliases.{alias_name}.rollout: an alias on $LATEST cannot split traffic "
+                "(rule L21e), so it cannot roll out; point it at a label or a published number",
+            )
+        )
+
+
+def _rollout(alias: AliasSpec) -> Rollout | None:
+    """The rollout block as the core's values."""
+    spec = alias.rollout
+    if spec is None:
+        return None
+    steps = tuple(
+        Step(weight=step.weight, hold=step.hold or 0.0, pause=step.pause) for step in spec.steps
+    )
+    analysis = None
+    if spec.analysis is not None:
+        analysis = Analysis(
+            checks=tuple(_check(check) for check in spec.analysis.checks),
+            interval=spec.analysis.interval,
+            min_invocations=spec.analysis.min_invocations,
+            failure_limit=spec.analysis.failure_limit,
+            on_no_data=spec.on_no_data,
+        )
+    return Rollout(steps=steps, analysis=analysis, skip=alias.skip)
+
+
+def _check(check: CheckSpec) -> Check:
+    if check.cloudwatch is not None:
+        metric = check.cloudwatch
+        bounds = Bounds(max=metric.max, min=metric.min)
+        return CloudWatchCheck(metric.metric, metric.stat, bounds, metric.ratio_to)
+    if check.prometheus is not None:
+        query = check.prometheus
+        return PrometheusCheck(query.query, Bounds(max=query.max, min=query.min))
+    # The schema guarantees exactly one kind.
+    assert check.alarm is not None
+    return AlarmCheck(check.alarm.name)
 
 
 def _routing_problem(target: str, version: str, versions: Mapping[str, VersionSpec]) -> str:
@@ -1376,6 +1462,18 @@ def _without_key_marker(loc: Sequence[str | int]) -> Loc:
     return tuple(part for part in loc if part != "[key]")
 
 
+_SENTENCES = {
+    "string_too_long": "is too long: at most {max_length} characters",
+    "greater_than_equal": "must be at least {ge}, not {value}",
+    "less_than_equal": "must be at most {le}, not {value}",
+    "int_type": "must be a whole number, not {value}",
+    "list_type": "must be a list, not {value}",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "may have at most {max_length} items",
+}
+"""The rest of the sentence for pydantic's other errors, filled from the error's context."""
+
+
 def _describe(error: Mapping[str, Any]) -> str:  # noqa: PLR0911 - one return per error type
     """One pydantic error as a sentence that names the field, the value and what to do."""
     loc = _without_key_marker(error["loc"])
@@ -1400,6 +1498,8 @@ def _describe(error: Mapping[str, Any]) -> str:  # noqa: PLR0911 - one return pe
             return f"{path} must be a mapping of fields, not {value}"
         case "string_too_short":
             return f"{path} must not be empty"
+        case kind if kind in _SENTENCES:
+            return f"{path} {_SENTENCES[kind].format(value=value, **error.get('ctx', {}))}"
         case _:
             return f"{path}: {error['msg']} (the value is {value})"
 

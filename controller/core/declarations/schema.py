@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Collection
 from decimal import Decimal
@@ -364,6 +365,239 @@ class VersionSpec(_Declared):
     )
 
 
+DURATION_PATTERN = re.compile(
+    r"(?=[0-9])(?:(?P<h>[0-9]{1,3})h)?(?:(?P<m>[0-9]{1,4})m)?(?:(?P<s>[0-9]{1,6})s)?"
+)
+"""A duration as people write one in Kubernetes and Flagger: ``30s``, ``5m``, ``1h30m``."""
+
+DURATION_MAX = 7 * 24 * 3600
+"""A week: longer than any step a rollout should hold (and a mistyped unit is caught)."""
+
+MAX_STEPS = 20
+"""Steps in one rollout, at most: the marker keeps the step's index in two digits."""
+
+CLOUDWATCH_STATS = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+STAT_PATTERN = re.compile(r"p(?:[0-9]{1,2}(?:\.[0-9]{1,3})?|100)")
+"""A percentile statistic: ``p99``, ``p99.9``."""
+
+METRIC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:/#-]{1,255}")
+
+
+def _to_seconds(value: object) -> float:
+    """A duration: ``5m``, ``1h30m``, ``45s``, or a whole number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            f"the duration {_shown(value)} is not one; write it as 30s, 5m or 1h30m"
+        )
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = DURATION_PATTERN.fullmatch(value)
+        if match is None:
+            raise ValueError(
+                f"the duration {value!r} is not one; write it as 30s, 5m or 1h30m "
+                "(hours, minutes, seconds, in that order)"
+            )
+        seconds = 3600 * int(match["h"] or 0) + 60 * int(match["m"] or 0) + int(match["s"] or 0)
+    if not 0 <= seconds <= DURATION_MAX:
+        raise ValueError(
+            f"the duration {_shown(value)} is not between 0s and {DURATION_MAX // 86400} days"
+        )
+    return float(seconds)
+
+
+def _shown(value: object) -> str:
+    text = str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _to_bound(value: object) -> float:
+    """A check's bound: a finite YAML number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            f"the bound {_shown(value)} is not a number; write a number such as 0.01"
+        )
+    bound = float(value)
+    if not math.isfinite(bound):
+        raise ValueError(f"the bound {_shown(value)} is not a finite number")
+    return bound
+
+
+def _check_stat(value: str) -> str:
+    if value in CLOUDWATCH_STATS or STAT_PATTERN.fullmatch(value):
+        return value
+    suggestion = did_you_mean(value, CLOUDWATCH_STATS)
+    raise ValueError(
+        f"{value!r} is not a CloudWatch statistic; write one of {', '.join(CLOUDWATCH_STATS)} "
+        f"or a percentile such as p99{'; ' + suggestion if suggestion else ''}"
+    )
+
+
+def _check_metric_name(value: str) -> str:
+    if not METRIC_NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{_shown(value)} is not a CloudWatch metric name: 1 to 255 letters, digits or "
+            "'_.-:/#', such as Errors or Invocations"
+        )
+    return value
+
+
+Duration = Annotated[
+    float,
+    PlainValidator(_to_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": f"^{DURATION_PATTERN.pattern}$"},
+                {"type": "integer", "minimum": 0, "maximum": DURATION_MAX},
+            ]
+        }
+    ),
+]
+Bound = Annotated[float, PlainValidator(_to_bound), WithJsonSchema({"type": "number"})]
+Statistic = Annotated[
+    str,
+    AfterValidator(_check_stat),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(CLOUDWATCH_STATS)},
+                {"type": "string", "pattern": f"^{STAT_PATTERN.pattern}$"},
+            ]
+        }
+    ),
+]
+MetricName = Annotated[
+    str,
+    AfterValidator(_check_metric_name),
+    WithJsonSchema({"type": "string", "pattern": f"^{METRIC_NAME_PATTERN.pattern}$"}),
+]
+
+
+class _Bounded(_Declared):
+    max: Bound | None = Field(default=None, description="The highest value that passes.")
+    min: Bound | None = Field(default=None, description="The lowest value that passes.")
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> _Bounded:
+        if self.max is None and self.min is None:
+            raise ValueError("give max, min or both: the bounds the value must stay within")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}; no value could pass")
+        return self
+
+
+class CloudWatchCheckSpec(_Bounded):
+    """A Lambda metric of the target version, from CloudWatch."""
+
+    metric: MetricName = Field(
+        description="An AWS/Lambda metric, such as Errors, Throttles or Duration."
+    )
+    stat: Statistic = Field(default="Sum", description="The statistic over the window.")
+    ratio_to: MetricName | None = Field(
+        default=None,
+        alias="ratioTo",
+        description="Divide by this metric's Sum over the same window (Errors / Invocations).",
+    )
+
+
+class PrometheusCheckSpec(_Bounded):
+    """An instant query; {{version}}, {{function}} and {{alias}} are replaced before it runs."""
+
+    query: str = Field(min_length=1, max_length=4096, description="The PromQL query.")
+
+
+class AlarmCheckSpec(_Declared):
+    """A CloudWatch alarm: the step fails only if it goes to ALARM after the step began."""
+
+    name: str = Field(min_length=1, max_length=255, description="The alarm's name.")
+
+
+class CheckSpec(_Declared):
+    """One check of a rollout's analysis: exactly one of cloudwatch, prometheus or alarm."""
+
+    cloudwatch: CloudWatchCheckSpec | None = None
+    prometheus: PrometheusCheckSpec | None = None
+    alarm: AlarmCheckSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CheckSpec:
+        given = [name for name in ("cloudwatch", "prometheus", "alarm") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(
+                "a check is exactly one of cloudwatch, prometheus or alarm"
+                + (f", not {' and '.join(given)}" if given else "")
+                + "; write each as its own list item"
+            )
+        return self
+
+
+class AnalysisSpec(_Declared):
+    """The checks that judge each step of a rollout, against the target version only."""
+
+    interval: Duration = Field(default=60.0, description="How often the checks run: 1m.")
+    min_invocations: int = Field(
+        default=0,
+        ge=0,
+        alias="minInvocations",
+        strict=True,
+        description="Below this many invocations of the target in the window a ratio check "
+        "is inconclusive, not failed.",
+    )
+    failure_limit: int = Field(
+        default=1,
+        ge=1,
+        le=999,
+        alias="failureLimit",
+        strict=True,
+        description="Failed checks in one step that roll the rollout back.",
+    )
+    checks: list[CheckSpec] = Field(
+        min_length=1, max_length=20, description="The checks, each one of its kinds."
+    )
+
+    @model_validator(mode="after")
+    def _interval_positive(self) -> AnalysisSpec:
+        if self.interval < 1:
+            raise ValueError("analysis.interval must be at least 1s")
+        return self
+
+
+class StepSpec(_Declared):
+    """One step: the target's share of traffic, then a hold or a pause for approval."""
+
+    weight: Weight = Field(description="The target's share of traffic, strictly between 0 and 1.")
+    hold: Duration | None = Field(
+        default=None, description="How long the step lasts before the next: 5m."
+    )
+    pause: StrictBool = Field(
+        default=False,
+        description="Wait at this step until the alias's approve reaches this step's number.",
+    )
+
+    @model_validator(mode="after")
+    def _hold_or_pause(self) -> StepSpec:
+        if self.pause and self.hold is not None:
+            raise ValueError("a step holds for a time or pauses for approval, not both")
+        return self
+
+
+class RolloutSpec(_Declared):
+    """Move the alias to its version step by step, judged by an analysis."""
+
+    steps: list[StepSpec] = Field(
+        min_length=1, max_length=MAX_STEPS, description="The steps, by increasing weight."
+    )
+    analysis: AnalysisSpec | None = Field(
+        default=None, description="The checks that judge each step."
+    )
+    on_no_data: Literal["hold", "pass", "fail"] = Field(
+        default="hold",
+        alias="onNoData",
+        description="What an inconclusive check does to a step: hold it, pass it or fail it.",
+    )
+
+
 class AliasSpec(_Declared):
     """Where an alias must point, optionally sending a share of traffic to a second version."""
 
@@ -381,6 +615,22 @@ class AliasSpec(_Declared):
         json_schema_extra={"maxProperties": 1},
     )
     description: Description = Field(default="", description="The alias's description.")
+    rollout: RolloutSpec | None = Field(
+        default=None,
+        description="Move the alias to its version step by step (a canary), with automatic "
+        "rollback; the alias's routing is then the rollout's.",
+    )
+    approve: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_STEPS,
+        strict=True,
+        description="The number of the last pause step let through; raise it to go on.",
+    )
+    skip: StrictBool = Field(
+        default=False,
+        description="Skip the rollout's steps and move the alias to its version at once.",
+    )
 
 
 class FunctionSpec(_Declared):

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 import controller
-from controller.adapters.metrics import FunctionStatus, Metrics
+from controller.adapters.metrics import FunctionStatus, Metrics, RolloutSeries
 from controller.core.model import SYNC_STATUSES
 from tests.conftest import require_tool
 
@@ -39,6 +39,11 @@ DESIGN_TABLE = {
     "lambda_gitops_source_last_fetch_timestamp_seconds": ("gauge", set()),
     "lambda_gitops_declaration_errors": ("gauge", set()),
     "lambda_gitops_build_info": ("gauge", {"version"}),
+    # Issue 13's, for progressive delivery.
+    "lambda_gitops_rollout_weight": ("gauge", {"function", "region", "alias"}),
+    "lambda_gitops_rollout_step": ("gauge", {"function", "region", "alias"}),
+    "lambda_gitops_rollout_phase": ("gauge", {"function", "region", "alias", "phase"}),
+    "lambda_gitops_analysis_checks_total": ("counter", {"kind", "result"}),
 }
 
 
@@ -56,8 +61,17 @@ def exercise(metrics: Metrics) -> None:
     metrics.source_revision("0123abcd", "main")
     metrics.source_fetch(ok=True, at=1_700_000_001.0)
     metrics.declaration_errors(2)
+    metrics.analysis_check("cloudwatch", "pass")
     metrics.functions(
-        [FunctionStatus("orders-api", "eu-west-1", "drifted", {"live": True, "canary": False})]
+        [
+            FunctionStatus(
+                "orders-api",
+                "eu-west-1",
+                "drifted",
+                {"live": True, "canary": False},
+                rollouts={"live": RolloutSeries("progressing", 2, 0.25)},
+            )
+        ]
     )
 
 
