@@ -31,6 +31,7 @@ from typing import Any, Literal
 from controller.core.declarations import Declarations, InvalidFunction
 from controller.core.model import DesiredAlias, DesiredFunction, DesiredVersion, FunctionId
 from controller.core.plan import Plan
+from controller.core.rollout import Rollout
 
 FunctionStatus = Literal["added", "removed", "changed", "invalid", "unreadable"]
 """``invalid``: the head declares it wrongly; ``unreadable``: its file does not parse at head.
@@ -64,6 +65,10 @@ class AliasState:
     target: Target
     routing: Mapping[Target, Decimal] = field(default_factory=dict)
     description: str = ""
+    rollout: str = ""
+    """The rollout in words (``10% for 1m, 50% for 2m; 1 check``), or empty without one."""
+    approve: int = 0
+    skip: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,8 @@ class AliasChange:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        """Which parts changed: ``version``, ``routing``, ``description``."""
+        """Which parts changed: ``version``, ``routing``, ``description``, ``rollout``,
+        ``approve``, ``skip``."""
         if self.before is None or self.after is None:
             return ()
         before, after = self.before, self.after
@@ -91,6 +97,9 @@ class AliasChange:
             "version": before.target != after.target,
             "routing": dict(before.routing) != dict(after.routing),
             "description": before.description != after.description,
+            "rollout": before.rollout != after.rollout,
+            "approve": before.approve != after.approve,
+            "skip": before.skip != after.skip,
         }
         return _changed_fields(changed)
 
@@ -366,4 +375,35 @@ def _alias_state(function: DesiredFunction, alias: DesiredAlias) -> AliasState:
         return Target(version, declared.code_sha256 if declared is not None else None)
 
     routing = {target(version): share for version, share in sorted(alias.routing.items())}
-    return AliasState(target(alias.version), routing, alias.description)
+    rollout = rollout_text(alias.rollout) if alias.rollout is not None else ""
+    return AliasState(
+        target(alias.version),
+        routing,
+        alias.description,
+        rollout,
+        alias.approve,
+        alias.rollout is not None and alias.rollout.skip,
+    )
+
+
+def rollout_text(rollout: Rollout) -> str:
+    """A rollout in a few words: its steps, then how many checks judge them."""
+    steps = ", ".join(
+        f"{_percent(step.weight)} "
+        + ("until approved" if step.pause else f"for {_duration(step.hold)}")
+        for step in rollout.steps
+    )
+    checks = len(rollout.analysis.checks) if rollout.analysis is not None else 0
+    return f"{steps}; {checks} check{'s' if checks != 1 else ''}"
+
+
+def _percent(share: Decimal) -> str:
+    return f"{format((share * 100).normalize(), 'f')}%"
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs or not text else "")

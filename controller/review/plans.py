@@ -22,6 +22,7 @@ from controller.core.plan import (
     FunctionPlan,
     Plan,
     PublishVersion,
+    RolloutView,
     Target,
     UpdateAlias,
     action_kind,
@@ -70,7 +71,8 @@ def summary_line(plan: Plan, invalid: int = 0) -> str:
 
 
 def _function_text(function_plan: FunctionPlan) -> list[str]:
-    if function_plan.in_sync:
+    under_way = [view for view in function_plan.rollouts if view.under_way]
+    if function_plan.in_sync and not under_way:
         return []
     function = function_plan.function
     ref = function_plan.ref
@@ -86,7 +88,19 @@ def _function_text(function_plan: FunctionPlan) -> list[str]:
         lines.append(_action_text(action, drift))
     if function_plan.suspended or not function_plan.actions:
         lines += [_drift_text(entry) for entry in function_plan.drift]
+    lines += [_rollout_text(view) for view in function_plan.rollouts if view.phase != "succeeded"]
     return [*lines, ""]
+
+
+def _rollout_text(view: RolloutView) -> str:
+    """``» rollout live to 7: step 1 of 3, 10% of traffic: step 1 at 0.1, 240 s left``."""
+    where = f"step {view.step} of {len(view.rollout.steps)}" if view.state else "not started"
+    phase = f" ({view.phase})" if view.phase not in (None, "progressing") else ""
+    share = f"{float(view.weight) * 100:g}% of traffic"
+    return click.style(
+        f"  » rollout {view.alias} to {view.target}: {where}{phase}, {share}: {view.reason}",
+        fg="magenta",
+    )
 
 
 def _action_text(action: Action, drift: Mapping[str, AliasDrift]) -> str:
@@ -176,6 +190,24 @@ def _function_json(function_plan: FunctionPlan) -> dict[str, Any]:
             }
             for entry in function_plan.drift
         ],
+        "rollouts": [_rollout_json(view) for view in function_plan.rollouts],
+    }
+
+
+def _rollout_json(view: RolloutView) -> dict[str, Any]:
+    state = view.state
+    return {
+        "alias": view.alias,
+        "target": view.target,
+        "stable": view.stable,
+        "phase": view.phase or "waiting",
+        "step": view.step,
+        "steps": len(view.rollout.steps),
+        "weight": float(view.weight),
+        "reason": view.reason,
+        "stepStartedAt": state.started if state is not None else None,
+        "stepEndsAt": view.step_ends,
+        "failedChecks": state.failures if state is not None else 0,
     }
 
 

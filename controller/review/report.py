@@ -93,6 +93,16 @@ def _alias_parts(change: AliasChange, arrow: str, *, detailed: bool) -> list[str
             parts.append(f"{show(before.target)} {arrow} {show(after.target)}")
     if "routing" in change.fields:
         parts.append(_routing_change(before.routing, after.routing, arrow))
+    if "rollout" in change.fields:
+        parts.append(
+            f"rollout {after.rollout or 'removed'}"
+            if not before.rollout or not after.rollout or not detailed
+            else f"rollout {before.rollout} {arrow} {after.rollout}"
+        )
+    if "approve" in change.fields:
+        parts.append(f"approve {before.approve} {arrow} {after.approve}")
+    if "skip" in change.fields:
+        parts.append("skips its rollout" if after.skip else "no longer skips its rollout")
     if "description" in change.fields:
         parts.append(
             f"description {_quoted(before.description)} {arrow} {_quoted(after.description)}"
@@ -123,6 +133,8 @@ def _state_text(state: AliasState, *, detailed: bool) -> str:
     text = _detailed(state.target) if detailed else str(state.target)
     if state.routing:
         text += " + " + _routes(state.routing)
+    if state.rollout:
+        text += f" by rollout ({state.rollout})"
     return text
 
 
