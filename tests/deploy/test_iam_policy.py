@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from typing import Any
 
 import botocore.session
@@ -89,12 +90,28 @@ def test_the_policy_document() -> None:
         assert isinstance(statement["Resource"], list)
         assert "NotAction" not in statement
         assert "NotResource" not in statement
-        assert "*" not in statement["Resource"]
+        if statement["Action"] != ["cloudwatch:GetMetricData"]:
+            # GetMetricData has no resource-level permissions: AWS accepts only "*" for it.
+            assert "*" not in statement["Resource"]
     actions = granted_actions()
     assert len(actions) == len(set(actions))
     for action in actions:
         assert "*" not in action, action
-        assert action.startswith(("lambda:", "s3:")), action
+        assert action.startswith(("lambda:", "s3:", "cloudwatch:")), action
+
+
+def test_cloudwatch_actions_are_exactly_those_the_analysis_calls() -> None:
+    source = (ROOT / "controller" / "adapters" / "analysis" / "cloudwatch.py").read_text()
+    called = {
+        f"cloudwatch:{''.join(part.title() for part in method.split('_'))}"
+        for method in re.findall(r"client\.([a-z_]+)\(", source)
+    }
+    granted = {action for action in granted_actions() if action.startswith("cloudwatch:")}
+    assert called == granted == {
+        "cloudwatch:GetMetricData",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DescribeAlarmHistory",
+    }
 
 
 def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
@@ -138,6 +155,10 @@ def test_lambda_resources_are_function_arns_and_their_qualifiers() -> None:
             assert all(":function:" in arn for arn in resources)
             # Versions and aliases are sub-resources: function:NAME:QUALIFIER.
             assert any(arn.endswith(":*") for arn in resources)
+        elif statement["Action"] == ["cloudwatch:GetMetricData"]:
+            assert resources == ["*"]
+        elif any(action.startswith("cloudwatch:") for action in statement["Action"]):
+            assert all(":alarm:" in arn for arn in resources)
         else:
             assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
             assert all(arn.startswith("arn:aws:s3:::") and "/" in arn for arn in resources)
@@ -147,4 +168,6 @@ def test_the_guide_names_the_placeholders_to_narrow() -> None:
     guide = (ROOT / "docs" / "kubernetes.md").read_text()
     for statement in policy()["Statement"]:
         for arn in statement["Resource"]:
+            if arn == "*":
+                continue
             assert arn in guide, f"docs/kubernetes.md does not mention {arn}"
