@@ -23,7 +23,7 @@ from controller.cli.common import (
 )
 from controller.core.model import S3Code
 from controller.errors import ConfigurationError, EditRefused
-from controller.review import edits, files
+from controller.review import edits, files, presets
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +38,19 @@ _working_tree_options = with_options(
 that declarations naming none are in (it decides which function is which)."""
 
 
+def _preset(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> presets.Preset | None:
+    """The ``--rollout`` preset read into its steps; an unknown name is a usage error that
+    lists the valid ones."""
+    if value is None:
+        return None
+    try:
+        return presets.parse(value)
+    except presets.PresetError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @click.command("promote")
 @click.argument("function")
 @click.argument("alias")
@@ -48,13 +61,33 @@ that declarations naming none are in (it decides which function is which)."""
     "--weight",
     help="Route this share (between 0 and 1) to the target and keep the alias's version.",
 )
+@click.option(
+    "--rollout",
+    metavar="PRESET",
+    callback=_preset,
+    help="Also write the alias's rollout block from a preset: canary-P-D (P percent for the "
+    "duration D, then all: canary-10-5m), linear-P-D (P percent more every D: linear-10-1m), "
+    "an AWS SAM deployment preference type (Canary10Percent5Minutes, "
+    "Linear10PercentEvery1Minute, ...), or none or AllAtOnce to remove the block.",
+)
 @_working_tree_options
 def promote_command(
-    function: str, alias: str, target: str, weight: str | None, **options: Any
+    function: str,
+    alias: str,
+    target: str,
+    weight: str | None,
+    rollout: presets.Preset | None,
+    **options: Any,
 ) -> None:
     """Point ALIAS of FUNCTION at a version, or send it a share of traffic with --weight.
 
     Edits the declaration in the working tree, changing only that value; commit the result.
+
+    With --rollout the alias is moved step by step by the controller: the rollout block is
+    written with only the preset's steps, or, when the alias has one, only its steps are
+    replaced, so that its analysis is kept. Without --rollout a rollout block is left as it
+    is. Moving the alias to a new version under a rollout sets its approve back to 0, since
+    the new target's rollout starts again at step 1.
     """
 
     with reported_errors():
@@ -67,6 +100,7 @@ def promote_command(
             alias,
             target,
             weight,
+            rollout=rollout,
             default_region=settings.region,
             tree=tree,
             extra_regions=settings.extra_regions,

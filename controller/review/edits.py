@@ -23,11 +23,12 @@ import base64
 import hashlib
 import posixpath
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 # The loader's own file discovery and folder view are used, rather than copies of them, so that
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
@@ -35,7 +36,7 @@ from controller.core.declarations import RepositoryTree, parse_declarations
 from controller.core.declarations.schema import API_GROUP, KIND
 from controller.core.model import DesiredFunction, FunctionRef, RepoZip, S3Code, weight
 from controller.errors import EditRefused
-from controller.review import yamltext
+from controller.review import presets, yamltext
 
 _Fields = list[tuple[str, "str | _Fields"]]
 """A new version's fields as ``(key, YAML text)``; a mapping (``code``, ``code.s3``) holds its
@@ -74,61 +75,70 @@ def promote(
     target: str,
     weight_text: str | None,
     *,
+    rollout: presets.Preset | None = None,
     default_region: str,
     tree: RepositoryTree,
     extra_regions: Collection[str] = (),
 ) -> Edit:
     """Move ``alias`` of ``function`` to ``target``, or with ``weight_text`` route that share of
-    its traffic to ``target`` while it stays on its version (a canary step)."""
+    its traffic to ``target`` while it stays on its version (a canary step).
+
+    ``rollout`` writes the alias's ``rollout:`` block from a preset as the alias moves: a new
+    block holds only the steps, and in an existing one only ``steps`` is replaced, so that its
+    analysis (the service's own checks) and other settings survive; a preset of no steps
+    (``none``, ``AllAtOnce``) removes the block, with the ``approve`` and ``skip`` that only
+    mean something under one. Without ``rollout`` an existing block is left as it is.
+
+    Moving the version while the alias has a rollout also sets a declared ``approve`` back to
+    0: the approvals were given to the steps of the old target, and a new target starts its
+    rollout again at step 1, where a pause must be approved anew.
+    """
+    if weight_text is not None and rollout is not None:
+        raise EditRefused(
+            "--weight and --rollout do not go together: a rollout sets the alias's routing "
+            "itself, step by step; give one of them"
+        )
     found = _find_function(files, function)
-    text = found.text.content
-    alias_node = _alias_of(found, alias)
+    alias_key, alias_node = _alias_entry(found, alias)
     version = yamltext.entry(alias_node, "version")
     if version is None or not isinstance(version[1], ScalarNode):
         raise EditRefused(f"{found.file.path}: alias {alias!r} has no version to move; add one")
     yamltext.refuse_shared(version[0], version[1], f"spec.aliases.{alias}.version")
+    if weight_text is None:
+        return _move(
+            files,
+            found,
+            _AliasAt(alias, alias_key, alias_node, (version[0], version[1])),
+            target,
+            rollout,
+            default_region=default_region,
+            tree=tree,
+            extra_regions=extra_regions,
+        )
+    text = found.text.content
     current = version[1].value
     routing = yamltext.entry(alias_node, "routing")
     splices: list[yamltext.Splice] = []
-    if weight_text is None:
-        if current != target:
-            splices.append(yamltext.replace(version[1], yamltext.scalar(target, like=version[1])))
-        if routing is not None:
-            splices.append(yamltext.remove_entry(text, alias_node, routing))
-        routed = (
-            f", routing {yamltext.show_routing(routing[1])} removed" if routing is not None else ""
-        )
-        summary = f"{found.file.path}: {alias}: {current} -> {target}{routed}"
-        unchanged = f"{found.file.path}: {alias} is already on {target} with no routing"
-
-        def expected(desired: DesiredFunction) -> bool:
-            moved = desired.aliases.get(alias)
-            return moved is not None and moved.version == target and not moved.routing
-
+    share = yamltext.plain_weight(weight_text)
+    entry = f"{yamltext.scalar(target, like=None)}: {share}"
+    if routing is None:
+        routing_entry = f"routing: {{{entry}}}"
+        splices.append(yamltext.add_entry(text, alias_node, version, routing_entry, found.text.eol))
     else:
-        share = yamltext.plain_weight(weight_text)
-        entry = f"{yamltext.scalar(target, like=None)}: {share}"
-        if routing is None:
-            routing_entry = f"routing: {{{entry}}}"
-            splices.append(
-                yamltext.add_entry(text, alias_node, version, routing_entry, found.text.eol)
-            )
-        else:
-            splices.extend(yamltext.set_routing(text, routing, target, share))
-        before = yamltext.show_routing(routing[1]) if routing is not None else "none"
-        summary = (
-            f"{found.file.path}: {alias}: stays on {current}, routing {before} -> "
-            f"{{{target}: {share}}}"
-        )
-        unchanged = f"{found.file.path}: {alias} already routes {share} to {target}"
+        splices.extend(yamltext.set_routing(text, routing, target, share))
+    before = yamltext.show_routing(routing[1]) if routing is not None else "none"
+    summary = (
+        f"{found.file.path}: {alias}: stays on {current}, routing {before} -> {{{target}: {share}}}"
+    )
+    unchanged = f"{found.file.path}: {alias} already routes {share} to {target}"
 
-        def expected(desired: DesiredFunction) -> bool:
-            moved = desired.aliases.get(alias)
-            return (
-                moved is not None
-                and moved.version == current
-                and dict(moved.routing) == {target: weight(share)}
-            )
+    def expected(desired: DesiredFunction) -> bool:
+        moved = desired.aliases.get(alias)
+        return (
+            moved is not None
+            and moved.version == current
+            and dict(moved.routing) == {target: weight(share)}
+        )
 
     return _checked(
         files,
@@ -298,7 +308,8 @@ def _spec_of(found: _Found) -> tuple[ScalarNode, MappingNode]:
     return spec[0], spec[1]
 
 
-def _alias_of(found: _Found, alias: str) -> MappingNode:
+def _alias_entry(found: _Found, alias: str) -> tuple[ScalarNode, MappingNode]:
+    """The key and the mapping of ``spec.aliases.<alias>``."""
     aliases = yamltext.entry(_spec_of(found)[1], "aliases")
     declared = aliases[1] if aliases is not None else None
     pair = yamltext.entry(declared, alias) if isinstance(declared, MappingNode) else None
@@ -313,7 +324,353 @@ def _alias_of(found: _Found, alias: str) -> MappingNode:
             f"{found.file.path}: spec.aliases.{alias} is not a mapping with a version; correct it"
         )
     yamltext.refuse_shared(pair[0], pair[1], f"spec.aliases.{alias}")
-    return pair[1]
+    return pair[0], pair[1]
+
+
+# -- moving an alias, and its rollout -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _AliasAt:
+    name: str
+    key: ScalarNode
+    node: MappingNode
+    version: tuple[ScalarNode, ScalarNode]
+
+
+@dataclass(slots=True)
+class _Move:
+    """What moving one alias changes, gathered before the summary is written."""
+
+    splices: list[yamltext.Splice] = field(default_factory=list)
+    removed: list[yamltext.Pair] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    kept_analysis: bool = False
+    reset_approve: bool = False
+
+
+def _move(
+    files: Sequence[SourceFile],
+    found: _Found,
+    alias: _AliasAt,
+    target: str,
+    rollout: presets.Preset | None,
+    *,
+    default_region: str,
+    tree: RepositoryTree,
+    extra_regions: Collection[str],
+) -> Edit:
+    """Point the alias at ``target`` alone: its version set, its routing removed, its rollout
+    written or removed from ``rollout``, or left as it is without one."""
+    text, node = found.text.content, alias.node
+    current = alias.version[1].value
+    routing = yamltext.entry(node, "routing")
+    declared = yamltext.entry(node, "rollout")
+    if declared is not None:
+        yamltext.refuse_shared(declared[0], declared[1], f"spec.aliases.{alias.name}.rollout")
+    move = _Move()
+    if current != target:
+        move.splices.append(
+            yamltext.replace(alias.version[1], yamltext.scalar(target, like=alias.version[1]))
+        )
+    if routing is not None:
+        move.notes.append(f"routing {yamltext.show_routing(routing[1])} removed")
+    if rollout is None:
+        if routing is not None:
+            move.removed.append(routing)
+    else:
+        _set_rollout(move, found, alias, rollout, routing=routing, declared=declared)
+    has_rollout = declared is not None if rollout is None else not rollout.removes
+    if has_rollout and current != target:
+        _restart(move, alias, target)
+    move.splices.extend(yamltext.remove_entries(text, node, move.removed))
+    path = found.file.path
+    head = f"{current} -> {target}" if current != target else f"stays on {target}"
+    with_rollout = (
+        ""
+        if rollout is None
+        else " and no rollout"
+        if rollout.removes
+        else f" and rollout {rollout.name}"
+    )
+    return _checked(
+        files,
+        found,
+        [s for s in move.splices if text[s.start : s.end] != s.replacement],
+        summary=f"{path}: {alias.name}: {', '.join([head, *move.notes])}",
+        unchanged=f"{path}: {alias.name} is already on {target} with no routing{with_rollout}",
+        expected=_moved_as_asked(alias.name, target, rollout, move),
+        default_region=default_region,
+        tree=tree,
+        extra_regions=extra_regions,
+    )
+
+
+def _set_rollout(
+    move: _Move,
+    found: _Found,
+    alias: _AliasAt,
+    rollout: presets.Preset,
+    *,
+    routing: yamltext.Pair | None,
+    declared: yamltext.Pair | None,
+) -> None:
+    """Add to ``move`` the writing of the preset's rollout block, or its removal."""
+    if rollout.removes:
+        if routing is not None:
+            move.removed.append(routing)
+        if declared is not None:
+            # approve and skip mean nothing without a rollout (and skip alone is an error).
+            extra = {key: yamltext.entry(alias.node, key) for key in ("approve", "skip")}
+            move.removed.extend([declared, *(pair for pair in extra.values() if pair is not None)])
+            names = ["rollout", *(key for key, pair in extra.items() if pair is not None)]
+            listed = " and ".join([", ".join(names[:-1]), names[-1]]) if names[1:] else names[0]
+            move.notes.append(f"{listed} removed ({rollout.name})")
+        return
+    analysis = yamltext.entry(declared[1], "analysis") if declared is not None else None
+    move.kept_analysis = analysis is not None
+    if declared is None:
+        written = _new_rollout(found, alias, routing, rollout)
+    else:
+        if routing is not None:
+            move.removed.append(routing)
+        steps = yamltext.entry(declared[1], "steps")
+        if steps is not None and _same_steps(steps[1], rollout):
+            return  # written differently, perhaps, but these are the preset's steps
+        written = [_into_rollout(found, alias, declared, rollout)]
+    text = found.text.content
+    if yamltext.apply(text, written) != text:
+        move.splices.extend(written)
+        kept = ", analysis kept" if move.kept_analysis else ""
+        move.notes.append(f"rollout {rollout.name} ({rollout.describe()}){kept}")
+
+
+def _restart(move: _Move, alias: _AliasAt, target: str) -> None:
+    """A new target under a rollout: ``approve`` back to 0, and a word about ``skip``."""
+    approve = yamltext.entry(alias.node, "approve")
+    if approve is not None and isinstance(approve[1], ScalarNode) and approve[1].value != "0":
+        yamltext.refuse_shared(approve[0], approve[1], f"spec.aliases.{alias.name}.approve")
+        move.splices.append(yamltext.replace(approve[1], "0"))
+        move.notes.append(f"approve {approve[1].value} -> 0 (a new target starts at step 1)")
+        move.reset_approve = True
+    skip = yamltext.entry(alias.node, "skip")
+    if skip is not None and _is_true(skip[1]):
+        move.notes.append(f"note: skip is true, so {target} is moved to at once, without steps")
+
+
+def _moved_as_asked(
+    alias: str, target: str, rollout: presets.Preset | None, move: _Move
+) -> Callable[[DesiredFunction], bool]:
+    """Whether the edited declaration has the alias on ``target`` with the rollout asked."""
+    steps = tuple((s.weight, float(s.seconds), False) for s in rollout.steps) if rollout else ()
+
+    def expected(desired: DesiredFunction) -> bool:
+        moved = desired.aliases.get(alias)
+        if moved is None or moved.version != target or moved.routing:
+            return False
+        if move.reset_approve and moved.approve != 0:
+            return False
+        if rollout is None:
+            return True
+        if rollout.removes or moved.rollout is None:
+            return rollout.removes and moved.rollout is None
+        return tuple((s.weight, s.hold, s.pause) for s in moved.rollout.steps) == steps and (
+            moved.rollout.analysis is not None or not move.kept_analysis
+        )
+
+    return expected
+
+
+def _new_rollout(
+    found: _Found, alias: _AliasAt, routing: yamltext.Pair | None, preset: presets.Preset
+) -> list[yamltext.Splice]:
+    """A ``rollout:`` block of the preset's steps, after the alias's version, or in the place
+    of its routing, which a rollout replaces (the routing was a canary by hand)."""
+    text, eol, node = found.text.content, found.text.eol, alias.node
+    if node.flow_style:
+        entry = f"rollout: {{steps: {_flow_steps(preset, None)}}}"
+        if routing is not None:
+            start = routing[0].start_mark.index
+            return [yamltext.Splice(start, yamltext.entry_end(text, *routing), entry)]
+        end = yamltext.entry_end(text, *alias.version)
+        return [yamltext.Splice(end, end, f", {entry}")]
+    step = _step(alias.key, node)
+    offset = _sequence_offset(text, found.document, default=step)
+    indent = yamltext.indent_before(text, alias.version[0])
+    lines = [
+        f"{indent}rollout:",
+        f"{indent}{step}steps:",
+        *_block_steps(preset, indent + step + offset, None),
+    ]
+    if routing is None:
+        end = yamltext.entry_end(text, *alias.version)
+        return [yamltext.insert_lines(text, end, lines, eol)]
+    yamltext.indent_before(text, routing[0])
+    start = yamltext.line_start(text, routing[0].start_mark.index)
+    end, _ = yamltext.line_end(text, yamltext.entry_end(text, *routing))
+    return [yamltext.Splice(start, end, eol.join(lines))]
+
+
+def _into_rollout(
+    found: _Found, alias: _AliasAt, declared: yamltext.Pair, preset: presets.Preset
+) -> yamltext.Splice:
+    """The preset's steps in the alias's ``rollout:`` block: its ``steps`` replaced, added
+    first when it has none, or the whole value when it is no mapping (``rollout:`` alone)."""
+    text, eol = found.text.content, found.text.eol
+    offset = _sequence_offset(text, found.document, default=_step(alias.key, alias.node))
+    key, value = declared
+    if isinstance(value, MappingNode) and value.value:
+        steps = yamltext.entry(value, "steps")
+        if steps is not None:
+            yamltext.refuse_shared(steps[0], steps[1], f"spec.aliases.{alias.name}.rollout.steps")
+            return _replace_steps(
+                text, eol, steps, preset, in_flow=bool(value.flow_style), indent_step=offset
+            )
+        first = value.value[0][0]
+        if value.flow_style:
+            start = first.start_mark.index
+            return yamltext.Splice(start, start, f"steps: {_flow_steps(preset, None)}, ")
+        indent = yamltext.indent_before(text, first)
+        lines = [f"{indent}steps:", *_block_steps(preset, indent + offset, None)]
+        start = yamltext.line_start(text, first.start_mark.index)
+        return yamltext.Splice(start, start, "".join(line + eol for line in lines))
+    colon = text.index(":", key.end_mark.index) + 1
+    if alias.node.flow_style:
+        end = yamltext.entry_end(text, key, value)
+        return yamltext.Splice(colon, end, f" {{steps: {_flow_steps(preset, None)}}}")
+    end, _ = yamltext.line_end(text, yamltext.entry_end(text, key, value))
+    indent = yamltext.indent_before(text, key) + _step(alias.key, alias.node)
+    lines = [f"{indent}steps:", *_block_steps(preset, indent + offset, None)]
+    return yamltext.Splice(colon, end, "".join(eol + line for line in lines))
+
+
+def _replace_steps(
+    text: str,
+    eol: str,
+    steps: yamltext.Pair,
+    preset: presets.Preset,
+    *,
+    in_flow: bool,
+    indent_step: str,
+) -> yamltext.Splice:
+    """The splice that makes ``steps`` the preset's, in the style of the list it replaces: a
+    flow list stays one, a block list keeps its dashes' indentation and its items' style."""
+    key, value = steps
+    like = _first_hold(value)
+    if isinstance(value, SequenceNode) and value.flow_style:
+        return yamltext.replace(value, _flow_steps(preset, like))
+    colon = text.index(":", key.end_mark.index) + 1
+    if in_flow:
+        end = yamltext.entry_end(text, key, value)
+        return yamltext.Splice(colon, end, f" {_flow_steps(preset, like)}")
+    end, _ = yamltext.line_end(text, yamltext.entry_end(text, key, value))
+    items = value.value if isinstance(value, SequenceNode) else []
+    if not items:  # ``steps:`` with nothing, or with something that is no list
+        indent = yamltext.indent_before(text, key) + indent_step
+        lines = _block_steps(preset, indent, like)
+        return yamltext.Splice(colon, end, "".join(eol + line for line in lines))
+    # A block list: from the end of the ``steps:`` line (its comment kept) to its last item's.
+    start, _ = yamltext.line_end(text, key.end_mark.index)
+    first = items[0]
+    dash = text.rfind("-", 0, first.start_mark.index)
+    dash_indent = text[yamltext.line_start(text, dash) : dash]
+    if dash_indent.strip(" "):
+        dash_indent = yamltext.indent_before(text, key) + indent_step
+    if yamltext.is_block(first):
+        column = int(first.value[0][0].start_mark.column)
+        lines = _block_items(preset, dash_indent, " " * (column - len(dash_indent)), like)
+    else:
+        lines = _block_steps(preset, dash_indent, like)
+    return yamltext.Splice(start, end, "".join(eol + line for line in lines))
+
+
+def _step_items(preset: presets.Preset, like: ScalarNode | None) -> list[tuple[str, str]]:
+    return [
+        (format(step.weight, "f"), yamltext.scalar(step.hold, like=like)) for step in preset.steps
+    ]
+
+
+def _flow_steps(preset: presets.Preset, like: ScalarNode | None) -> str:
+    items = ", ".join(f"{{weight: {w}, hold: {h}}}" for w, h in _step_items(preset, like))
+    return f"[{items}]"
+
+
+def _block_steps(preset: presets.Preset, indent: str, like: ScalarNode | None) -> list[str]:
+    """Each step as ``- {weight: 0.1, hold: 5m}`` on its own line, as the examples write them."""
+    return [f"{indent}- {{weight: {w}, hold: {h}}}" for w, h in _step_items(preset, like)]
+
+
+def _block_items(
+    preset: presets.Preset, indent: str, inside: str, like: ScalarNode | None
+) -> list[str]:
+    """Each step as a block mapping under its dash, its keys ``inside`` past the dash."""
+    lines = []
+    for w, h in _step_items(preset, like):
+        lines.extend([f"{indent}-{inside[1:]}weight: {w}", f"{indent}{inside}hold: {h}"])
+    return lines
+
+
+def _same_steps(steps: Node, preset: presets.Preset) -> bool:
+    """Whether the declared steps are the preset's: the same weights and holds, nothing else."""
+    items = steps.value if isinstance(steps, SequenceNode) else []
+    return len(items) == len(preset.steps) and all(
+        _same_step(item, step) for item, step in zip(items, preset.steps, strict=True)
+    )
+
+
+def _same_step(item: Node, step: presets.PresetStep) -> bool:
+    if not isinstance(item, MappingNode) or sorted(yamltext.keys(item)) != ["hold", "weight"]:
+        return False
+    declared, hold = yamltext.entry(item, "weight"), yamltext.scalar_at(item, "hold")
+    if declared is None or not isinstance(declared[1], ScalarNode) or declared[1].style:
+        return False  # a quoted weight is text, which no step has
+    try:
+        share = Decimal(declared[1].value)
+    except InvalidOperation:
+        return False
+    return (
+        share == step.weight
+        and hold is not None
+        and (presets.duration_seconds(hold) == step.seconds)
+    )
+
+
+def _first_hold(steps: Node) -> ScalarNode | None:
+    """The first ``hold`` of the steps there are, whose quoting new holds copy."""
+    for item in steps.value if isinstance(steps, SequenceNode) else []:
+        try:
+            hold = yamltext.entry(item, "hold")
+        except EditRefused:  # a merge key: no example of quoting
+            continue
+        if hold is not None and isinstance(hold[1], ScalarNode):
+            return hold[1]
+    return None
+
+
+def _sequence_offset(text: str, document: Node, *, default: str) -> str:
+    """How far the file indents a block list's dashes past its key (``steps:`` then ``  -``),
+    from the first block list it has; ``default`` when it has none."""
+    pending: list[Node] = [document]
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(value, SequenceNode) and not value.flow_style and value.value:
+                    dash = text.rfind("-", 0, value.value[0].start_mark.index)
+                    column = dash - yamltext.line_start(text, dash)
+                    if dash >= 0 and column >= key.start_mark.column:
+                        return " " * (column - int(key.start_mark.column))
+                pending.append(value)
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+    return default
+
+
+def _is_true(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.style is None and node.value in _TRUE
+
+
+_TRUE = ("true", "True", "TRUE")
 
 
 # -- a new version --------------------------------------------------------------------------------

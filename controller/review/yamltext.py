@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller.errors import EditRefused
 
@@ -104,14 +104,25 @@ def is_block(node: Node) -> bool:
 def entry_end(text: str, key: Node, value: Node) -> int:
     """Where the entry ``key: value`` ends: after its last character, not at the next token.
 
-    A block mapping's own end mark is the start of whatever follows it (comments included), and
-    an empty value's marks point past the line, so both are worked out from their parts.
+    A block mapping's or block sequence's own end mark is the start of whatever follows it
+    (comments included), and an empty value's marks point past the line, so both are worked
+    out from their parts.
     """
     if is_empty(value):
         return text.index(":", key.end_mark.index) + 1
+    return value_end(text, value)
+
+
+def value_end(text: str, value: Node) -> int:
+    """Where a value ends: its last character, inside a block collection too."""
     if is_block(value):
         last_key, last_value = value.value[-1]
         return entry_end(text, last_key, last_value)
+    if isinstance(value, SequenceNode) and not value.flow_style and value.value:
+        last = value.value[-1]
+        if is_empty(last):  # ``-`` with nothing after it
+            return text.rindex("-", 0, last.start_mark.index + 1) + 1
+        return value_end(text, last)
     return int(value.end_mark.index)
 
 
@@ -171,33 +182,75 @@ def insert_lines(text: str, after: int, lines: Sequence[str], eol: str) -> Splic
 def remove_entry(text: str, mapping: MappingNode, pair: Pair) -> Splice:
     """Remove ``key: value`` from ``mapping``: its lines in a block mapping, or the entry and
     one separating comma in a flow mapping."""
-    key, value = pair
-    end = entry_end(text, key, value)
+    (splice,) = remove_entries(text, mapping, [pair])
+    return splice
+
+
+def remove_entries(text: str, mapping: MappingNode, pairs: Sequence[Pair]) -> list[Splice]:
+    """Remove several entries of ``mapping`` at once, as ``remove_entry`` removes one, with
+    splices that do not overlap (neighbouring entries are removed as one run)."""
+    removed = {id(key) for key, _ in pairs}
+    indices = [i for i, (k, _) in enumerate(mapping.value) if id(k) in removed]
     if not mapping.flow_style:
+        return _remove_lines(text, [mapping.value[i] for i in indices])
+    splices = []
+    for run in _runs(indices):
+        first, last = run[0], run[-1]
+        key = mapping.value[first][0]
+        end = entry_end(text, *mapping.value[last])
+        gaps = [
+            text[entry_end(text, *mapping.value[i]) : mapping.value[i + 1][0].start_mark.index]
+            for i in run[:-1]
+        ]
+        if first > 0:
+            start = entry_end(text, *mapping.value[first - 1])
+            splices.append(Splice(start, end, ""))
+            gaps.append(text[start : key.start_mark.index])
+        elif last + 1 < len(mapping.value):
+            following = mapping.value[last + 1][0].start_mark.index
+            splices.append(Splice(key.start_mark.index, following, ""))
+            gaps.append(text[end:following])
+        else:
+            splices.append(Splice(key.start_mark.index, end, ""))
+        if any("#" in gap for gap in gaps):
+            raise EditRefused(
+                f"a comment at line {key.start_mark.line + 1} sits between the entries of a flow "
+                "mapping; edit it by hand"
+            )
+    return splices
+
+
+def _remove_lines(text: str, pairs: Sequence[Pair]) -> list[Splice]:
+    """The lines of block entries, adjacent ones merged into one splice."""
+    spans: list[tuple[int, int]] = []
+    for key, value in pairs:
         indent_before(text, key)
         start = line_start(text, key.start_mark.index)
-        before_break, after_break = line_end(text, end)
-        if before_break == after_break and start > 0:
+        _, after_break = line_end(text, entry_end(text, key, value))
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(after_break, spans[-1][1]))
+        else:
+            spans.append((start, after_break))
+    splices = []
+    for first, end in spans:
+        start = first
+        if end == len(text) and text[-1:] not in ("\n", "\r") and start > 0:
             # The entry is the last line and has no line break: take the one before it instead,
             # so that the file still ends without one.
             start -= 2 if text[start - 2 : start] == "\r\n" else 1
-        return Splice(start, after_break, "")
-    index = next(i for i, (k, _) in enumerate(mapping.value) if k is key)
-    if index > 0:
-        previous_key, previous_value = mapping.value[index - 1]
-        start = entry_end(text, previous_key, previous_value)
-        splice = Splice(start, end, "")
-        checked = text[start : key.start_mark.index]
-    else:
-        following = mapping.value[index + 1][0].start_mark.index
-        splice = Splice(key.start_mark.index, following, "")
-        checked = text[end:following]
-    if "#" in checked:
-        raise EditRefused(
-            f"a comment at line {key.start_mark.line + 1} sits between the entries of a flow "
-            "mapping; edit it by hand"
-        )
-    return splice
+        splices.append(Splice(start, end, ""))
+    return splices
+
+
+def _runs(indices: Sequence[int]) -> list[list[int]]:
+    """Consecutive indices grouped: ``[1, 2, 4]`` is ``[[1, 2], [4]]``."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
 
 
 def add_entry(text: str, mapping: MappingNode, after: Pair, entry: str, eol: str) -> Splice:
