@@ -46,6 +46,14 @@ CASES = {
             r"warm, one file changed: best [\d.]+ ms, median [\d.]+ ms of 2 changes, 1 file parsed",
         ],
     ),
+    "rollout_cost.py": (
+        ["--functions", "3", "--steps", "2", "--hold", "120", "--interval", "60"],
+        [
+            r"rollouts complete: 3/3; analysis check runs: \d+",
+            r"per function, start-up pass included: 3.00 writes .* Lambda reads after the "
+            r"start-up pass: [\d.]+",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

@@ -359,6 +359,11 @@ class Controller:
         while (self._full_pending or self._has_targets()) and not (stop and stop.is_set()):
             self._step(set(reasons), stop)
 
+    def serve_targets(self, stop: threading.Event | None = None) -> None:
+        """Serve what the targeted passes' thread would now: the new revision's changes, the
+        requests, and the rollouts due (for callers that drive the loop step by step)."""
+        self._serve_waiting_targets(stop or threading.Event())
+
     def request(self, functions: Iterable[FunctionId], reason: str) -> None:
         """Reconcile these functions soon, ahead of a full pass; repeats merge while they wait."""
         with self._targets_lock:

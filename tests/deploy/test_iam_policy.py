@@ -107,11 +107,15 @@ def test_cloudwatch_actions_are_exactly_those_the_analysis_calls() -> None:
         for method in re.findall(r"client\.([a-z_]+)\(", source)
     }
     granted = {action for action in granted_actions() if action.startswith("cloudwatch:")}
-    assert called == granted == {
-        "cloudwatch:GetMetricData",
-        "cloudwatch:DescribeAlarms",
-        "cloudwatch:DescribeAlarmHistory",
-    }
+    assert (
+        called
+        == granted
+        == {
+            "cloudwatch:GetMetricData",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:DescribeAlarmHistory",
+        }
+    )
 
 
 def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
