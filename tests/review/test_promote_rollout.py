@@ -547,7 +547,9 @@ def empty_tree(tmp_path_factory: pytest.TempPathFactory) -> FolderTree:
     return FolderTree(tmp_path_factory.mktemp("repository"))
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60, deadline=None
+)
 @given(st.sampled_from(ALIAS_STYLES), PRESET_NAMES, st.booleans())
 def test_every_preset_makes_a_valid_declaration(
     empty_tree: FolderTree, alias: str, name: str, moved: bool
