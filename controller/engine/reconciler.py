@@ -9,6 +9,7 @@ function alone, and the result says which and why.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -322,8 +323,16 @@ def plan_pass(
     in_scope: InScope,
     workers: int = 1,
 ) -> PassResult:
-    """Observe every declared function and plan it; nothing is written."""
-    return run_pass(registry, declarations, in_scope=in_scope, workers=workers, progress=progress)
+    """Observe every declared function and plan it; nothing is written. Rollouts are planned
+    at the present time, with no analysis run."""
+    return run_pass(
+        registry,
+        declarations,
+        in_scope=in_scope,
+        workers=workers,
+        progress=progress,
+        clock=time.time,
+    )
 
 
 def reconcile_pass(
@@ -335,9 +344,17 @@ def reconcile_pass(
     in_scope: InScope,
     workers: int = 1,
 ) -> PassResult:
-    """Observe, plan and apply every declared function, each on its own."""
+    """Observe, plan and apply every declared function, each on its own. Rollouts move on
+    as the present time says; their checks run only under ``run`` (a step with checks waits
+    for its first analysis)."""
     return run_pass(
-        registry, declarations, code=code, in_scope=in_scope, workers=workers, progress=progress
+        registry,
+        declarations,
+        code=code,
+        in_scope=in_scope,
+        workers=workers,
+        progress=progress,
+        clock=time.time,
     )
 
 
