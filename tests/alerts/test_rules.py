@@ -21,6 +21,8 @@ from tests.alerts.conftest import RULE_TESTS, RULES, RUNBOOKS
 EXPECTED_ALERTS = {
     "LambdaAliasDrift",
     "LambdaAliasChangedOutOfBand",
+    "LambdaRolloutFailed",
+    "LambdaRolloutStuck",
     "LambdaGitopsReconcileFailing",
     "LambdaGitopsReconcileStale",
     "LambdaGitopsSourceFetchFailing",
