@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,36 @@ from tests.conftest import require_tool
 from tests.polling import LoggedProcess, free_port, http_get, stop_process, wait_until
 
 READY_TIMEOUT = 30.0
+
+
+class Exporter:
+    """A scrape target the test controls: ``exposition(n)`` is the page of the ``n``th scrape
+    (counters grow with ``n``), served in the text exposition format."""
+
+    def __init__(self, exposition: Callable[[int], str]) -> None:
+        self.scrapes = 0
+        exporter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                exporter.scrapes += 1
+                body = exposition(exporter.scrapes).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.target = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Prometheus(LoggedProcess):

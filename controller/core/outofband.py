@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller.core.model import Alias
-from controller.core.ownership import declared_part, rollout_state, sealed_digest, state_digest
+from controller.core.ownership import declared_part, seal_holds
 from controller.core.plan import AliasDrift, FunctionPlan
 
 GONE = "(deleted)"
@@ -83,15 +83,7 @@ def _changed_by_another(live: Alias | None, remembered: AliasMemory | None) -> b
         return live is None or live.revision_id != remembered.revision_id
     if live is None:
         return False
-    digest = sealed_digest(live.description)
-    if digest is None:
-        return False
-    return digest != state_digest(
-        live.function_version,
-        live.effective_routing,
-        declared_part(live.description),
-        rollout_state(live.description) or "",
-    )
+    return seal_holds(live.function_version, live.effective_routing, live.description) is False
 
 
 def _git(drift: AliasDrift) -> str:

@@ -136,6 +136,18 @@ def sealed_digest(description: str) -> str | None:
     return match["digest"] if match else None
 
 
+def seal_holds(version: str, routing: Mapping[str, Decimal], description: str) -> bool | None:
+    """Whether an alias with this version, routing and description is as its sealed marker
+    says the controller wrote it; ``None`` when the description carries no seal."""
+    digest = sealed_digest(description)
+    if digest is None:
+        return None
+    written = state_digest(
+        version, routing, declared_part(description), rollout_state(description) or ""
+    )
+    return digest == written
+
+
 def state_digest(
     version: str, routing: Mapping[str, Decimal], declared: str, rollout: str = ""
 ) -> str:

@@ -42,8 +42,7 @@ from controller.core.ownership import (
     is_managed,
     matches_declaration,
     rollout_state,
-    sealed_digest,
-    state_digest,
+    seal_holds,
 )
 from controller.core.plan import (
     Action,
@@ -483,13 +482,7 @@ def _roll_out(
 
 def _intact(live: Alias) -> bool:
     """The live alias is as its seal says the controller wrote it."""
-    digest = sealed_digest(live.description)
-    return digest is not None and digest == state_digest(
-        live.function_version,
-        live.effective_routing,
-        declared_part(live.description),
-        rollout_state(live.description) or "",
-    )
+    return bool(seal_holds(live.function_version, live.effective_routing, live.description))
 
 
 def _rollout_view(alias: str, rollout: Rollout, target: str, decision: Decision) -> RolloutView:

@@ -389,7 +389,7 @@ def _alias_state(function: DesiredFunction, alias: DesiredAlias) -> AliasState:
 def rollout_text(rollout: Rollout) -> str:
     """A rollout in a few words: its steps, then how many checks judge them."""
     steps = ", ".join(
-        f"{_percent(step.weight)} "
+        f"{percent(step.weight)} "
         + ("until approved" if step.pause else f"for {_duration(step.hold)}")
         for step in rollout.steps
     )
@@ -397,8 +397,9 @@ def rollout_text(rollout: Rollout) -> str:
     return f"{steps}; {checks} check{'s' if checks != 1 else ''}"
 
 
-def _percent(share: Decimal) -> str:
-    return f"{format((share * 100).normalize(), 'f')}%"
+def percent(share: Decimal) -> str:
+    """A weight as a percentage, exactly: ``Decimal("0.1")`` is ``10%``, ``0.255`` is ``25.5%``."""
+    return f"{(share * 100).normalize():f}%"
 
 
 def _duration(seconds: float) -> str:

@@ -33,7 +33,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 # The loader's own file discovery and folder view are used, rather than copies of them, so that
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
 from controller.core.declarations import RepositoryTree, parse_declarations
-from controller.core.declarations.schema import API_GROUP, KIND
+from controller.core.declarations.schema import API_GROUP, KIND, duration_seconds
 from controller.core.model import DesiredFunction, FunctionRef, RepoZip, S3Code, weight
 from controller.errors import EditRefused
 from controller.review import presets, yamltext
@@ -628,11 +628,7 @@ def _same_step(item: Node, step: presets.PresetStep) -> bool:
         share = Decimal(declared[1].value)
     except InvalidOperation:
         return False
-    return (
-        share == step.weight
-        and hold is not None
-        and (presets.duration_seconds(hold) == step.seconds)
-    )
+    return share == step.weight and hold is not None and (duration_seconds(hold) == step.seconds)
 
 
 def _first_hold(steps: Node) -> ScalarNode | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from controller.core.declarations.schema import DURATION_MAX, DURATION_PATTERN, MAX_STEPS
+from controller.core.declarations.schema import DURATION_MAX, MAX_STEPS, duration_seconds
 from controller.core.declarations.spelling import did_you_mean
 
 NO_ROLLOUT = ("none", "AllAtOnce")
@@ -159,17 +159,6 @@ def _seconds(name: str, duration: str) -> int:
             f"most {DURATION_MAX // 86400} days"
         )
     return seconds
-
-
-def duration_seconds(text: str) -> int | None:
-    """The seconds of a duration as a declaration may write one (``5m``, ``1h30m``, or a
-    whole number of seconds); ``None`` when it is none."""
-    if text.isascii() and text.isdigit():
-        return int(text)
-    match = DURATION_PATTERN.fullmatch(text)
-    if match is None:
-        return None
-    return 3600 * int(match["h"] or 0) + 60 * int(match["m"] or 0) + int(match["s"] or 0)
 
 
 _ALL = 100

@@ -25,6 +25,7 @@ from controller.review.compare import (
     LiveView,
     Target,
     VersionChange,
+    percent,
 )
 
 MARKER = "<!-- lambda-gitops diff -->"
@@ -221,11 +222,6 @@ def _function_lines(diff: FunctionDiff, arrow: str) -> tuple[list[str], list[str
     aliases = [_alias_text(change, arrow) for change in diff.aliases]
     versions = [_version_text(change, arrow) for change in diff.versions]
     return notes, aliases, versions
-
-
-def percent(share: Decimal) -> str:
-    """A weight as a percentage, exactly: ``Decimal("0.1")`` is ``10%``, ``0.255`` is ``25.5%``."""
-    return f"{(share * 100).normalize():f}%"
 
 
 def _short(code_sha256: str | None) -> str:

@@ -10,17 +10,14 @@ request: the first analysis rolls the alias back to version 2, and it stays ther
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Aliases, ControllerFactory, DeclarationsRepo, sample
 from tests.polling import wait_until
-from tests.prometheus import Prometheus
+from tests.prometheus import Exporter, Prometheus
 
 ERROR_RATIO = (
     'sum(rate(app_errors_total{function="{{function}}",version="{{version}}"}[5s]))'
@@ -41,47 +38,22 @@ ROLLOUT = f"""\
 LIVE = {"function": "orders-api", "region": "us-east-1", "alias": "live"}
 
 
-class Exporter:
-    """Counters of requests and errors of orders-api's versions 1 and 2, growing with each
-    scrape: version 1 errs in every request, version 2 in none."""
-
-    def __init__(self) -> None:
-        self.scrapes = 0
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                exporter.scrapes += 1
-                n = exporter.scrapes
-                body = (
-                    "# TYPE app_requests_total counter\n"
-                    f'app_requests_total{{function="orders-api",version="1"}} {100 * n}\n'
-                    f'app_requests_total{{function="orders-api",version="2"}} {100 * n}\n'
-                    "# TYPE app_errors_total counter\n"
-                    f'app_errors_total{{function="orders-api",version="1"}} {100 * n}\n'
-                    f'app_errors_total{{function="orders-api",version="2"}} 0\n'
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.target = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def exposition(n: int) -> str:
+    """orders-api's versions 1 and 2 at the ``n``th scrape: version 1 errs in every request,
+    version 2 in none."""
+    return (
+        "# TYPE app_requests_total counter\n"
+        f'app_requests_total{{function="orders-api",version="1"}} {100 * n}\n'
+        f'app_requests_total{{function="orders-api",version="2"}} {100 * n}\n'
+        "# TYPE app_errors_total counter\n"
+        f'app_errors_total{{function="orders-api",version="1"}} {100 * n}\n'
+        f'app_errors_total{{function="orders-api",version="2"}} 0\n'
+    )
 
 
 @pytest.fixture
 def scraped(prometheus_factory: Callable[..., Prometheus]) -> Iterator[Prometheus]:
-    exporter = Exporter()
+    exporter = Exporter(exposition)
     try:
         prometheus = prometheus_factory(exporter.target)
 

@@ -389,21 +389,28 @@ def _to_seconds(value: object) -> float:
         raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
             f"the duration {_shown(value)} is not one; write it as 30s, 5m or 1h30m"
         )
-    if isinstance(value, int):
-        seconds = value
-    else:
-        match = DURATION_PATTERN.fullmatch(value)
-        if match is None:
-            raise ValueError(
-                f"the duration {value!r} is not one; write it as 30s, 5m or 1h30m "
-                "(hours, minutes, seconds, in that order)"
-            )
-        seconds = 3600 * int(match["h"] or 0) + 60 * int(match["m"] or 0) + int(match["s"] or 0)
+    seconds = value if isinstance(value, int) else duration_seconds(value)
+    if seconds is None:
+        raise ValueError(
+            f"the duration {value!r} is not one; write it as 30s, 5m or 1h30m "
+            "(hours, minutes, seconds, in that order)"
+        )
     if not 0 <= seconds <= DURATION_MAX:
         raise ValueError(
             f"the duration {_shown(value)} is not between 0s and {DURATION_MAX // 86400} days"
         )
     return float(seconds)
+
+
+def duration_seconds(text: str) -> int | None:
+    """The seconds of a duration as a declaration may write one (``5m``, ``1h30m``, or a
+    whole number of seconds); ``None`` when it is none."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    match = DURATION_PATTERN.fullmatch(text)
+    if match is None:
+        return None
+    return 3600 * int(match["h"] or 0) + 60 * int(match["m"] or 0) + int(match["s"] or 0)
 
 
 def _shown(value: object) -> str:

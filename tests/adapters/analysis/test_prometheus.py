@@ -15,7 +15,7 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from controller.core.analysis import OUTCOMES, Bounds, CheckResult, PrometheusCh
 from controller.errors import ConfigurationError
 from tests.fake_http import Answer, Received, reply
 from tests.polling import free_port, wait_until
-from tests.prometheus import Prometheus
+from tests.prometheus import Exporter, Prometheus
 
 SCRAPE_TIMEOUT = 40.0
 WINDOW = Window(
@@ -54,51 +54,23 @@ def vector(*values: str) -> bytes:
 # -- a real Prometheus ----------------------------------------------------------------------------
 
 
-class Exporter:
-    """Serves, in the text exposition format, counters of version 7 (errors in 1 of 100 requests
-    a second) and of version 6 (every request an error), growing with each scrape."""
-
-    def __init__(self) -> None:
-        self.scrapes = 0
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                exporter.scrapes += 1
-                body = exporter.exposition().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.target = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def exposition(self) -> str:
-        n = self.scrapes
-        return (
-            "# TYPE lambda_requests_total counter\n"
-            f'lambda_requests_total{{function="orders",version="7"}} {100 * n}\n'
-            f'lambda_requests_total{{function="orders",version="6"}} {100 * n}\n'
-            "# TYPE lambda_errors_total counter\n"
-            f'lambda_errors_total{{function="orders",version="7"}} {n}\n'
-            f'lambda_errors_total{{function="orders",version="6"}} {100 * n}\n'
-        )
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def exposition(n: int) -> str:
+    """Counters of version 7 (errors in 1 of 100 requests a second) and of version 6 (every
+    request an error), at the ``n``th scrape."""
+    return (
+        "# TYPE lambda_requests_total counter\n"
+        f'lambda_requests_total{{function="orders",version="7"}} {100 * n}\n'
+        f'lambda_requests_total{{function="orders",version="6"}} {100 * n}\n'
+        "# TYPE lambda_errors_total counter\n"
+        f'lambda_errors_total{{function="orders",version="7"}} {n}\n'
+        f'lambda_errors_total{{function="orders",version="6"}} {100 * n}\n'
+    )
 
 
 @pytest.fixture
 def scraped(prometheus_factory: Callable[..., Prometheus]) -> Iterator[Prometheus]:
     """A Prometheus that has scraped the exporter often enough for a rate over both versions."""
-    exporter = Exporter()
+    exporter = Exporter(exposition)
     try:
         prometheus = prometheus_factory(exporter.target)
 
