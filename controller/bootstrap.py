@@ -20,7 +20,7 @@ from controller.adapters.analysis.cloudwatch import CloudWatchAnalysis, cloudwat
 from controller.adapters.analysis.prometheus import PrometheusAnalysis
 from controller.adapters.git import is_remote, redact
 from controller.adapters.git.credentials import GitCredentials, secrets_of
-from controller.adapters.git.reader import CommitCodeReader, load_commit
+from controller.adapters.git.reader import CommitCodeReader, load_commit, load_folder
 from controller.adapters.http.server import ControllerServer
 from controller.adapters.logging import LogSettings, get_logger, no_color
 from controller.adapters.logging import configure as configure_structlog
@@ -91,12 +91,7 @@ def declarations_for(
     """The declarations at the configured ref of the local repository, and a reader of the
     deployment packages at that same commit. ``account`` is what a bare function name means
     (``settings.account`` when not given); see ``AwsRegistry.caller_account``."""
-    repo = Path(settings.repo)
-    if is_remote(settings.repo):
-        raise ConfigurationError(
-            f"--repo {redact(settings.repo)!r}: this command reads a local clone; clone the "
-            "repository and pass its path"
-        )
+    repo = _local_clone(settings)
     loaded = load_commit(
         repo,
         settings.ref,
@@ -106,6 +101,35 @@ def declarations_for(
         extra_regions=settings.extra_regions,
     )
     return loaded, CommitCodeReader(repo, loaded.revision)
+
+
+def worktree_declarations_for(
+    settings: Settings, *, account: str | None = None
+) -> tuple[Declarations, Path]:
+    """The declarations as the files under ``--path`` of the local clone are on disk, edits
+    that nobody committed included, for ``plan --worktree``; and the folder that was read.
+
+    Nothing is ever applied from here: the controller applies commits only (DESIGN), so no code
+    reader is offered with these declarations."""
+    repo = _local_clone(settings)
+    folder = repo / settings.path if settings.path else repo
+    loaded = load_folder(
+        folder,
+        root=repo,
+        default_region=settings.region,
+        default_account=account or settings.account,
+        extra_regions=settings.extra_regions,
+    )
+    return loaded, folder
+
+
+def _local_clone(settings: Settings) -> Path:
+    if is_remote(settings.repo):
+        raise ConfigurationError(
+            f"--repo {redact(settings.repo)!r}: this command reads a local clone; clone the "
+            "repository and pass its path"
+        )
+    return Path(settings.repo)
 
 
 @dataclass(frozen=True, slots=True)

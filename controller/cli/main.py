@@ -21,7 +21,12 @@ import click
 from controller import __version__
 from controller.adapters.git.reader import load_folder
 from controller.adapters.registry import inventory
-from controller.bootstrap import declarations_for, registry_for, run_controller
+from controller.bootstrap import (
+    declarations_for,
+    registry_for,
+    run_controller,
+    worktree_declarations_for,
+)
 from controller.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -125,20 +130,40 @@ def schema() -> None:
 @source_options
 @registry_options
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan(output: str, **options: Any) -> None:
-    """Show what reconciling would change: exit 0 in sync, 2 changes pending, 1 error."""
+@click.option(
+    "--worktree",
+    is_flag=True,
+    help="Read the declarations as they are on disk, uncommitted edits included (not a commit).",
+)
+def plan(output: str, worktree: bool, **options: Any) -> None:
+    """Show what reconciling would change: exit 0 in sync, 2 changes pending, 1 error.
+
+    The declarations are read at the commit --ref names, as the controller reads them; with
+    --worktree, as the files under --path are on disk, so that an edit can be planned before
+    it is committed.
+    """
+    if worktree and options.get("ref") is not None:
+        raise click.UsageError(
+            "--worktree reads the files on disk and --ref names a commit: give one of them"
+        )
     with reported_errors():
         settings = settings_from(options)
         with registry_for(settings) as registry:
-            loaded, _ = declarations_for(settings, account=registry.caller_account())
+            account = registry.caller_account()
+            if worktree:
+                loaded, folder = worktree_declarations_for(settings, account=account)
+                source = plans.PlanSource(folder=str(folder))
+            else:
+                loaded, _ = declarations_for(settings, account=account)
+                source = plans.PlanSource(ref=settings.ref)
             drawn = output != "json"
             with progress(len(loaded.functions), settings.logging, shown=drawn) as advance:
                 result = plan_pass(registry, loaded, advance, in_scope=settings.scope.allows)
     errors = result.declaration_errors
     if output == "json":
-        click.echo(json.dumps(plans.plan_json(result.plan, errors), indent=2))
+        click.echo(json.dumps(plans.plan_json(result.plan, errors, source), indent=2))
     else:
-        click.echo(plans.plan_text(result.plan, errors), nl=False)
+        click.echo(plans.plan_text(result.plan, errors, source), nl=False)
     sys.exit(_plan_exit_code(result))
 
 
@@ -162,7 +187,8 @@ def reconcile(once: bool, **options: Any) -> None:
                 result = reconcile_pass(
                     registry, loaded, code, advance, in_scope=settings.scope.allows
                 )
-    click.echo(plans.plan_text(result.plan, result.declaration_errors), nl=False)
+    source = plans.PlanSource(ref=settings.ref)
+    click.echo(plans.plan_text(result.plan, result.declaration_errors, source), nl=False)
     click.echo(plans.outcomes_text(result.outcomes), nl=False)
     converged = sum(1 for outcome in result.outcomes if outcome.converged)
     click.echo(f"Reconciled: {converged} of {len(result.outcomes)} functions converged.")

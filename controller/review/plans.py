@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,9 +41,46 @@ _MARKS = {
 # -- text -----------------------------------------------------------------------------------------
 
 
-def plan_text(plan: Plan, declaration_errors: Sequence[str] = ()) -> str:
-    """The plan as a person reads it: per function what changes, then a summary line."""
-    lines = [click.style(f"Plan at revision {plan.revision[:12] or '(folder)'}", bold=True), ""]
+@dataclass(frozen=True, slots=True)
+class PlanSource:
+    """Where a plan's declarations were read: a commit that a ref named, or the files on disk.
+
+    A plan of the working tree includes edits nobody has committed, which the controller would
+    never apply as they are; its heading says so, so that the output cannot be taken for a
+    plan of what is in Git.
+    """
+
+    ref: str | None = None
+    """The ref the commit was read at (``HEAD``, ``main``); ``None`` for the working tree."""
+    folder: str | None = None
+    """The folder read from disk, for a plan of the working tree."""
+
+    @property
+    def worktree(self) -> bool:
+        return self.folder is not None
+
+    def heading(self, revision: str) -> str:
+        if self.folder is not None:
+            return (
+                f"Plan of the working tree at {self.folder}: files as they are on disk, "
+                "uncommitted edits included; not a commit"
+            )
+        at = f" (commit of {self.ref})" if self.ref and self.ref != revision else ""
+        return f"Plan at revision {revision[:12] or '(folder)'}{at}"
+
+    def as_json(self, revision: str) -> dict[str, str | None]:
+        if self.folder is not None:
+            return {"kind": "worktree", "folder": self.folder, "revision": None, "ref": None}
+        return {"kind": "commit", "folder": None, "revision": revision, "ref": self.ref}
+
+
+def plan_text(
+    plan: Plan, declaration_errors: Sequence[str] = (), source: PlanSource | None = None
+) -> str:
+    """The plan as a person reads it: where it was read, per function what changes, then a
+    summary line."""
+    heading = (source or PlanSource()).heading(plan.revision)
+    lines = [click.style(heading, bold=True), ""]
     for function_plan in plan.functions:
         lines += _function_text(function_plan)
     if declaration_errors:
@@ -162,9 +200,13 @@ def outcomes_text(outcomes: Iterable[FunctionOutcome]) -> str:
 # -- JSON -----------------------------------------------------------------------------------------
 
 
-def plan_json(plan: Plan, declaration_errors: Sequence[str] = ()) -> dict[str, Any]:
+def plan_json(
+    plan: Plan, declaration_errors: Sequence[str] = (), source: PlanSource | None = None
+) -> dict[str, Any]:
+    read_from = source or PlanSource()
     return {
-        "revision": plan.revision,
+        "revision": None if read_from.worktree else plan.revision,
+        "source": read_from.as_json(plan.revision),
         "inSync": plan.in_sync and not declaration_errors,
         "functions": [_function_json(function_plan) for function_plan in plan.functions],
         "declarationErrors": list(declaration_errors),
