@@ -104,7 +104,7 @@ def import_command(
     if bool(functions) == every_function:
         raise click.UsageError("give FUNCTION names or --all, one of the two")
     with reported_errors():
-        settings = settings_from({**options, "region": regions[0] if regions else None})
+        settings = settings_from(options)
         chosen = list(dict.fromkeys(regions)) or [settings.region]
         for region in chosen:
             problem = region_problem(region, settings.extra_regions)
