@@ -244,3 +244,30 @@ def test_the_write_log_of_an_import_is_empty(state: Path, tmp_path: Path) -> Non
 
     with EmulatorStore(state) as store:
         assert len(store.write_log()) == before
+
+
+def test_an_alias_no_declaration_can_say_is_left_out_with_a_warning(
+    state: Path, tmp_path: Path
+) -> None:
+    with EmulatorServer(state) as server:
+        Backend("emulator", server.endpoint_url, tmp_path / "s3", server).client().create_alias(
+            FunctionName="fleet-00",
+            Name="twin",
+            FunctionVersion="1",
+            RoutingConfig={"AdditionalVersionWeights": {"3": 0.5}},  # 3 runs 1's code
+        )
+
+    result = run(
+        "import", "fleet-00", "--registry", f"emulated:{state}", "--into", str(tmp_path / "f")
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        "warning: fleet-00 (us-east-1): alias twin is not declared: it routes to version 3, "
+        "which runs the same code as its version 1: a declaration names a version by its code, "
+        "and the controller refuses routing between two versions of one code (rule L21d); "
+        "point the alias at one version, then import it again\n"
+    )
+    written = (tmp_path / "f" / "fleet-00.yaml").read_text()
+    assert "# alias twin is not declared: it routes to version 3" in written
+    assert "    twin:" not in written

@@ -144,9 +144,7 @@ def _report(plan: imports.ImportPlan, into: Path) -> None:
         click.echo(f"warning: {masked(warning)}", err=True)
     for outcome in plan.outcomes:
         for note in outcome.notes:
-            click.echo(
-                f"warning: {outcome.name} ({outcome.region}): {note}: not declared", err=True
-            )
+            click.echo(f"warning: {outcome.name} ({outcome.region}): {note}", err=True)
         match outcome.kind:
             case "skipped":
                 click.echo(f"skipped: {masked(outcome.line)}", err=True)

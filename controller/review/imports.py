@@ -172,14 +172,17 @@ def _read(
         arn = ":".join(state.arn.split(":")[:7]) if state.arn else ref.identity.arn
         if not in_scope(arn):
             return NotImported(state.name or shown, ref.region, OUT_OF_SCOPE, error=False)
-        found = FunctionRef(state.name or shown, ref.region)
+        # A function named by an ARN is called by it, since the ARN may name another account.
+        named_by_arn = ref.identity.account is not None
+        found = FunctionRef(ref.name if named_by_arn else state.name or shown, ref.region)
         versions = registry.list_versions(found, fresh=True)
         aliases = registry.list_aliases(found)
     except NotFound:
         return NotImported(shown, ref.region, f"no function {shown} in {ref.region}", error=True)
     except RegistryError as error:
         return NotImported(shown, ref.region, f"cannot be read: {error}", error=True)
-    return LiveFunction(found.name, ref.region, arn, tuple(versions), tuple(aliases))
+    name = state.name or shown
+    return LiveFunction(name, ref.region, arn, tuple(versions), tuple(aliases))
 
 
 # -- labels ---------------------------------------------------------------------------------------
@@ -258,8 +261,8 @@ class _Contents:
     """The new labels, each with the version it was named after, by version number."""
     aliases: tuple[_AliasDeclaration, ...]
     """By name."""
-    left_out: tuple[str, ...]
-    """One sentence per live alias no declaration can say, with why."""
+    left_out: Mapping[str, str]
+    """Each live alias no declaration can say, by name, with a sentence saying why."""
 
 
 def _contents(
@@ -298,11 +301,11 @@ def _contents(
         names.add(label)
         new.append((label, version))
     aliases = tuple(_declared_alias(alias, by_number, labels) for alias in kept)
-    left_out = tuple(
-        f"alias {alias.name} {problem}"
+    left_out = {
+        alias.name: f"alias {alias.name} is not declared: it {problem}"
         for alias in sorted(live.aliases, key=_name)
         if (problem := problems[alias.name]) is not None
-    )
+    }
     return _Contents(tuple(new), aliases, left_out)
 
 
@@ -343,9 +346,9 @@ def _route_problem(
     if by_number[number].code_sha256 == by_number[alias.function_version].code_sha256:
         return (
             f"routes to version {number}, which runs the same code as its version "
-            f"{alias.function_version}: a declaration names versions by their code, so it "
-            "cannot tell the two apart (rule L21d); point the alias at one version, then "
-            "import it again"
+            f"{alias.function_version}: a declaration names a version by its code, and the "
+            "controller refuses routing between two versions of one code (rule L21d); point "
+            "the alias at one version, then import it again"
         )
     return None
 
@@ -404,7 +407,7 @@ def declaration_text(
     function_name = live.arn if other_account else (live.name if name != live.name else None)
     stamp = imported_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     lines = [f"# Imported by lambda-gitops import from {live.arn or live.name} on {stamp}"]
-    lines += [f"# Not declared: {sentence}" for sentence in contents.left_out]
+    lines += [f"# {_comment(sentence)}" for sentence in contents.left_out.values()]
     lines += [f"apiVersion: {API_VERSION}", f"kind: {KIND}", "metadata:", f"  name: {_plain(name)}"]
     lines.append("spec:")
     if function_name is not None:
@@ -430,8 +433,14 @@ def declaration_text(
         "\n".join(lines) + "\n",
         len(contents.versions),
         len(contents.aliases),
-        contents.left_out,
+        tuple(contents.left_out.values()),
     )
+
+
+def _comment(text: str) -> str:
+    """``text`` as the rest of a comment line: a character that is no printable one (a line
+    break in a name only a lax registry accepts) would end the comment or the YAML stream."""
+    return "".join(char if char.isprintable() else "?" for char in text)
 
 
 def _plain(value: str) -> str:
@@ -719,16 +728,15 @@ class _Importer:
         except EditRefused as refused:
             self._files = saved
             return self._failed(live, f"{path}: not merged: {refused}")
+        # An alias declared by hand stays as declared, whether an import could say it or not.
+        notes = tuple(
+            sentence for name, sentence in contents.left_out.items() if name not in desired.aliases
+        )
         if not added:
-            return Outcome(
-                live.name,
-                live.region,
-                "unchanged",
-                f"{path}: unchanged, it declares everything imported",
-                contents.left_out,
-            )
+            detail = f"{path}: unchanged, it declares everything imported"
+            return Outcome(live.name, live.region, "unchanged", detail, notes)
         detail = f"{path}: merged, added {', '.join(added)}"
-        return Outcome(live.name, live.region, "merged", detail, contents.left_out)
+        return Outcome(live.name, live.region, "merged", detail, notes)
 
     def _edit(
         self,

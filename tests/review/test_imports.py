@@ -267,25 +267,28 @@ def test_weights_are_written_as_lambda_reports_them() -> None:
     [
         pytest.param(
             [alias("canary", "1", {"3": 0.1})],
-            "alias canary routes to version 3, which runs the same code as its version 1",
+            "alias canary is not declared: it routes to version 3, which runs the same code as "
+            "its version 1",
             id="routing to a version with its own version's code",
         ),
         pytest.param(
             [alias("canary", "1", {"2": 0.0})],
-            "alias canary sends 0 of its traffic to version 2",
+            "alias canary is not declared: it sends 0 of its traffic to version 2",
             id="a weight of 0",
         ),
         pytest.param(
             [alias("canary", "1", {"2": 1.0})],
-            "alias canary sends 1 of its traffic to version 2",
+            "alias canary is not declared: it sends 1 of its traffic to version 2",
             id="a weight of 1",
         ),
         pytest.param(
-            [alias("123", "1")], "alias 123 has a name Lambda refuses", id="a digits-only name"
+            [alias("123", "1")],
+            "alias 123 is not declared: it has a name Lambda refuses",
+            id="a digits-only name",
         ),
         pytest.param(
             [alias("canary", "1", {"2": 0.1, "3": 0.1})],
-            "alias canary routes to 2 versions",
+            "alias canary is not declared: it routes to 2 versions",
             id="two routes",
         ),
     ],
@@ -299,7 +302,7 @@ def test_an_alias_no_declaration_can_say_is_left_out_with_why_and_the_rest_is_de
 
     [note] = generated.left_out
     assert note.startswith(why)
-    assert f"# Not declared: {note}\n" in generated.text
+    assert f"# {note}\n" in generated.text
     assert list(declared(generated.text).aliases) == ["live"]
     assert list(declared(generated.text).versions) == ["v2"]  # only what declared aliases use
     assert_in_sync(generated.text, function)  # an alias not declared is left alone
@@ -471,6 +474,32 @@ def test_a_function_declared_already_gets_only_what_is_missing_with_comments_kep
     assert merged.aliases["beta"].version == "r41"  # as declared, though live is on 2
 
 
+def test_an_alias_left_out_is_only_mentioned_when_the_file_does_not_declare_it() -> None:
+    function = replace(
+        FLEET_FUNCTION,
+        aliases=(
+            alias("live", "1"),
+            alias("beta", "1", {"2": 1.0}),
+            alias("gamma", "1", {"2": 0.0}),
+        ),
+    )
+
+    plan = plan_import(
+        folder({"teams/orders.yaml": DECLARED}),
+        [function],
+        ImportOptions(),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    [outcome] = plan.outcomes
+    assert outcome.notes == (
+        "alias gamma is not declared: it sends 0 of its traffic to version 2; a declared "
+        "weight is strictly between 0 and 1",
+    )
+
+
 def test_a_second_import_finds_nothing_to_add() -> None:
     written, _ = imported(folder(), [FLEET_FUNCTION])
     again, outcomes = imported(folder(written), [FLEET_FUNCTION])
@@ -545,6 +574,21 @@ def test_functions_not_read_are_reported_and_a_function_asked_twice_is_imported_
 
     assert [kind for kind, _ in outcomes] == ["skipped", "failed", "written"]
     assert list(written) == ["functions/orders-api.yaml"]
+
+
+def test_a_file_that_does_not_parse_is_named_in_a_warning_and_the_import_goes_on() -> None:
+    plan = plan_import(
+        folder({"functions/broken.yaml": "spec: [unclosed\n"}),
+        [FLEET_FUNCTION],
+        ImportOptions(),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    [warning] = plan.warnings
+    assert warning.startswith("functions/broken.yaml does not parse, so the functions it declares")
+    assert [outcome.kind for outcome in plan.outcomes] == ["written"]
 
 
 # -- any fleet ------------------------------------------------------------------------------------
