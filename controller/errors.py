@@ -9,8 +9,8 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
     │   │                           keep the last good revision and try again later
     │   └── RevisionUnreadable      (also a ConfigurationError) no commit, or no declarations
     │                               folder, at the ref: the loop waits, a command stops
-    ├── EditRefused                 promote or add-version would make the declarations invalid:
-    │                               nothing is written
+    ├── EditRefused                 promote, add-version or import would make the declarations
+    │                               invalid: nothing is written
     ├── CodeError                   a version's code cannot be read, or is not the code declared:
     │                               that function fails until the declaration or the code changes
     ├── StatusUnavailable           a running controller's /status cannot be read (unreachable,

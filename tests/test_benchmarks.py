@@ -54,6 +54,14 @@ CASES = {
             r"start-up pass: [\d.]+",
         ],
     ),
+    "import_fleet.py": (
+        ["--functions", "20", "--latency-ms", "0", "--quota", "200", "--client-rate", "200"],
+        [
+            r"requests per function: [\d.]+ \(.*ListAliases [\d.]+.*ListVersionsByFunction",
+            r"read: [\d.]+ s, quota floor [\d.]+ s .*time/floor [\d.]+",
+            r"written: 20 of 20; the folder validates: True",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

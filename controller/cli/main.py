@@ -43,6 +43,7 @@ from controller.cli.common import (
 )
 from controller.cli.diff import diff_command
 from controller.cli.edit import add_version_command, promote_command
+from controller.cli.imports import import_command
 from controller.cli.output import (
     add_logging_parameters,
     progress,
@@ -260,5 +261,6 @@ main.add_command(mounted(emulator_group), name="emulator")
 main.add_command(promote_command, name="promote")
 main.add_command(diff_command, name="diff")
 main.add_command(add_version_command, name="add-version")
+main.add_command(import_command, name="import")
 main.add_command(status_command, name="status")
 add_logging_parameters(main)  # last, so that every command has them, however it was added

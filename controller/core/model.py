@@ -288,3 +288,6 @@ class DesiredFunction:
     prune: bool = False
     suspend: bool = False
     location: SourceLocation | None = None
+    adopt: bool = False
+    """Add the ownership marker to every declared alias that lacks it and is otherwise as
+    declared (an alias someone else made), with one write each (``spec.adopt``)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from controller.core.model import Alias
 from controller.core.ownership import declared_part, seal_holds
-from controller.core.plan import AliasDrift, FunctionPlan
+from controller.core.plan import ADOPT_DRIFT, AliasDrift, FunctionPlan
 
 GONE = "(deleted)"
 """How an alias deleted out of band is remembered and shown."""
@@ -66,8 +66,8 @@ def out_of_band_changes(
     """The declared aliases of ``plan`` that another writer changed, each counted once."""
     found = []
     for drift in plan.drift:
-        if drift.kind == "extraneous":
-            continue
+        if drift.kind in ("extraneous", ADOPT_DRIFT):
+            continue  # not declared; or as declared, only unmarked
         remembered = memory.get(drift.alias)
         live = live_aliases.get(drift.alias)
         seen = live.revision_id if live is not None else GONE

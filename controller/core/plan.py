@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Final, Literal
 
 from controller.core.model import Alias, DeclaredCode, DesiredFunction, FunctionRef
 from controller.core.rollout import Phase, Rollout, RolloutState
@@ -96,16 +96,26 @@ class AliasDrift:
 
     ``missing``: declared, absent live. ``differs``: present, with ``changes``. ``extraneous``: a
     managed alias no longer declared (pruned only when the function says ``prune: true``).
+    ``rollout`` and ``adopt`` are writes that correct no difference (``ROLLOUT_DRIFT``,
+    ``ADOPT_DRIFT``).
     """
 
     alias: str
-    kind: Literal["missing", "differs", "extraneous", "rollout"]
+    kind: Literal["missing", "differs", "extraneous", "rollout", "adopt"]
     changes: tuple[Change, ...] = ()
 
 
 ROLLOUT_DRIFT = "rollout"
 """The drift kind of an alias a rollout under way moves on by itself (a step, a rollback): the
 alias is as the controller left it, Git has not changed, and so it is not drift."""
+
+ADOPT_DRIFT: Final = "adopt"
+"""The drift kind of an alias that is as declared but lacks the ownership marker, on a function
+that says ``adopt: true``: the write adds the marker and changes nothing else, so the alias
+does not differ from Git, nobody changed it out of band, and it is not drift."""
+
+NOT_DRIFT = ("extraneous", ROLLOUT_DRIFT, ADOPT_DRIFT)
+"""The drift kinds that ask for no change of what an alias does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +192,21 @@ class FunctionPlan:
             and not self.missing_versions
             and self.error is None
             and not self.deferred
-            and all(entry.kind in ("extraneous", ROLLOUT_DRIFT) for entry in self.drift)
+            and all(entry.kind in NOT_DRIFT for entry in self.drift)
+        )
+
+    @property
+    def adopting_only(self) -> bool:
+        """Every alias is as declared, and the only writes add the ownership marker to aliases
+        that lack it (``adopt: true``): the function is in sync in all but who owns them."""
+        adopted = {entry.alias for entry in self.drift if entry.kind == ADOPT_DRIFT}
+        return (
+            bool(adopted)
+            and all(isinstance(a, UpdateAlias) and a.name in adopted for a in self.actions)
+            and not self.missing_versions
+            and self.error is None
+            and not self.deferred
+            and all(entry.kind in NOT_DRIFT for entry in self.drift)
         )
 
 

@@ -140,6 +140,8 @@ def plan_function(
             # With nothing live to shift traffic from (or $LATEST, which cannot split it), an
             # alias goes to its version at once.
             correction = _compare_alias(target, live, revision)
+            if correction is None and desired.adopt:
+                correction = _adopt(target, live, revision)
         else:
             verdict = (verdicts or {}).get(target.name)
             correction, view = _roll_out(
@@ -411,6 +413,30 @@ def _compare_alias(
         live=live,
     )
     return AliasDrift(target.name, "differs", changes), update
+
+
+def _adopt(
+    target: _AliasTarget, live: Alias | None, revision: str
+) -> tuple[AliasDrift, UpdateAlias] | None:
+    """The write that adds the ownership marker to an alias that is as declared but lacks it,
+    changing nothing else (``adopt: true``); ``None`` when it has the marker already.
+
+    The version and routing written are the live ones (the declaration resolved to them), so
+    no traffic moves; the alias's ``RevisionId`` is the precondition, as for every update.
+    """
+    if live is None or is_managed(live.description):
+        return None
+    written = _describe(target, revision)
+    update = UpdateAlias(
+        target.name,
+        target.version,
+        target.routing,
+        written,
+        revision_id=live.revision_id,
+        live=live,
+    )
+    marker = written[len(declared_part(written)) :].strip()
+    return AliasDrift(target.name, "adopt", (Change("ownership", _ABSENT, marker),)), update
 
 
 def _roll_out(

@@ -34,7 +34,7 @@ from controller.core.model import (
     S3Code,
     ZipCode,
 )
-from controller.core.ownership import seal
+from controller.core.ownership import is_managed, seal
 from controller.core.plan import (
     Action,
     CreateAlias,
@@ -68,6 +68,17 @@ def function_arn(live: ObservedFunction) -> str:
         if arn:
             return ":".join(arn.split(":")[:7])
     return live.ref.identity.arn
+
+
+def _adopted(action: UpdateAlias, version: str, routing: Mapping[str, Decimal]) -> bool:
+    """Whether an update only adds the ownership marker to an alias that lacked it (``adopt``):
+    the same version and routing as live, and no marker before."""
+    live = action.live
+    return (
+        not is_managed(live.description)
+        and live.function_version == version
+        and live.effective_routing == dict(routing)
+    )
 
 
 class CodeReader(Protocol):
@@ -215,10 +226,10 @@ class Applier:
                     description=seal(action.description, version, routing),
                     revision_id=action.revision_id,
                 )
-                return (
-                    f"moved {action.name} -> {_shown(alias.function_version, alias.routing)}",
-                    alias,
-                )
+                shown = _shown(alias.function_version, alias.routing)
+                if _adopted(action, version, routing):
+                    return f"marked {action.name} as managed, on {shown} as before", alias
+                return f"moved {action.name} -> {shown}", alias
             case DeleteAlias():
                 self._check_unchanged(function_plan, action)
                 self._registry.delete_alias(ref, action.name)

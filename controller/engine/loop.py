@@ -46,6 +46,7 @@ from controller.core.declarations.parser import ParseCache
 from controller.core.model import DesiredFunction, FunctionId, ObservedFunction
 from controller.core.outofband import AliasMemory
 from controller.core.plan import (
+    ADOPT_DRIFT,
     CreateAlias,
     DeleteAlias,
     PublishVersion,
@@ -820,7 +821,7 @@ class Controller:
         identity = result.function.ref.identity
         out_of_band = {change.alias for change in result.out_of_band}
         for drift in result.plan.drift:
-            if drift.kind == "extraneous":
+            if drift.kind in ("extraneous", ADOPT_DRIFT):
                 continue
             key = (identity, drift.alias)
             seen = "; ".join(f"{c.field} {c.live} -> {c.desired}" for c in drift.changes)

@@ -93,7 +93,7 @@ class FunctionResult:
             return "error"
         if self.function.suspend:
             return "suspended"
-        if self.plan.in_sync:
+        if self.plan.in_sync or self.plan.adopting_only:
             under_way = any(view.under_way for view in self.plan.rollouts)
             return "progressing" if under_way else "synced"
         return "progressing" if self.applied else "drifted"

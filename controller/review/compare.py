@@ -140,9 +140,9 @@ class VersionChange:
 
 @dataclass(frozen=True, slots=True)
 class SettingChange:
-    """``prune`` or ``suspend`` switched on or off."""
+    """``prune``, ``suspend`` or ``adopt`` switched on or off."""
 
-    field: Literal["prune", "suspend"]
+    field: Literal["prune", "suspend", "adopt"]
     before: bool
     after: bool
 
@@ -314,12 +314,15 @@ def _changed(before: DesiredFunction, after: DesiredFunction) -> FunctionDiff | 
 def _setting_changes(
     before: DesiredFunction | None, after: DesiredFunction
 ) -> tuple[SettingChange, ...]:
-    """``prune`` and ``suspend`` switched; a new function counts from the defaults (off)."""
+    """``prune``, ``suspend`` and ``adopt`` switched; a new function counts from the defaults
+    (off)."""
     changes = []
     if (before is not None and before.prune) != after.prune:
         changes.append(SettingChange("prune", not after.prune, after.prune))
     if (before is not None and before.suspend) != after.suspend:
         changes.append(SettingChange("suspend", not after.suspend, after.suspend))
+    if (before is not None and before.adopt) != after.adopt:
+        changes.append(SettingChange("adopt", not after.adopt, after.adopt))
     return tuple(changes)
 
 

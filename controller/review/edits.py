@@ -1,4 +1,4 @@
-"""Editing declaration files in place, for the ``promote`` and ``add-version`` commands.
+"""Editing declaration files in place, for ``promote``, ``add-version`` and ``import``.
 
 A pipeline that promotes a release writes to files that people also edit and review, so an edit
 must change nothing but the value it is about: comments, key order, quoting, indentation, line
@@ -14,15 +14,20 @@ together with the rest of the folder by the project's own declarations parser, s
 controller applies (labels, weights, routing, hashes, cross-file duplicates) decides whether the
 edit stands, and the resulting desired state is checked to say what the command meant. Only then
 is the file replaced, atomically. The functions that decide are pure (bytes in, bytes out); the
-reading and writing are the two small functions at the end.
+reading and writing are in ``review.files``.
+
+``import`` adds to a declaration that exists only what it lacks, with the same splices:
+``add_version``, ``add_alias`` (after the last alias, in its style) and ``declare_adoption``
+(``adopt: true`` at the end of the spec); none of them changes a value that is declared.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import posixpath
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -32,9 +37,18 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 # The loader's own file discovery and folder view are used, rather than copies of them, so that
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
-from controller.core.declarations import RepositoryTree, parse_declarations
+from controller.core.declarations import Declarations, RepositoryTree, parse_declarations
+from controller.core.declarations.parser import ParseCache, parse_sources
+from controller.core.declarations.parser import SourceFile as ParsedSource
 from controller.core.declarations.schema import API_GROUP, KIND, duration_seconds
-from controller.core.model import DesiredFunction, FunctionRef, RepoZip, S3Code, weight
+from controller.core.model import (
+    DesiredFunction,
+    FunctionRef,
+    RepoZip,
+    S3Code,
+    SourceLocation,
+    weight,
+)
 from controller.errors import EditRefused
 from controller.review import presets, yamltext
 
@@ -165,6 +179,8 @@ def add_version(
     default_region: str,
     tree: RepositoryTree,
     extra_regions: Collection[str] = (),
+    in_file: str | None = None,
+    cache: ParseCache | None = None,
 ) -> Edit:
     """Declare ``label`` under ``spec.versions`` of ``function``, after the last version.
 
@@ -173,13 +189,17 @@ def add_version(
     declaration in ``functions/``); ``s3`` as ``code.s3`` (``bucket``, ``key`` and, when it has
     one, ``objectVersion``). A version has at most one code source, so at most one of them may
     be given.
+
+    ``in_file`` looks for the function in that file only (for a caller that knows where it is
+    declared, as ``import`` does: one ``metadata.name`` may be used in two regions); ``cache``
+    lets the validation of many edits in a row parse only the files that changed.
     """
     if zip_file is not None and s3 is not None:
         raise EditRefused(
             "a version has one code source: give a zip file or an S3 object, not both"
         )
     code = RepoZip(zip_file) if zip_file is not None else s3
-    found = _find_function(files, function)
+    found = _find_function(files, function, in_file=in_file)
     written = _from_folder_of(found.file, code)
     spec = _spec_of(found)
     versions = yamltext.entry(spec[1], "versions")
@@ -195,7 +215,9 @@ def add_version(
             return _existing_label(found, label, existing[1], code_sha256)
     fields = _version_fields(found, versions, code_sha256, description, written)
     splices = [
-        _insert_version(found.text, spec, versions, yamltext.scalar(label, like=None), fields)
+        _insert_entry(
+            found.text, spec, ("versions", versions), yamltext.scalar(label, like=None), fields
+        )
     ]
     source = f", code {_show_s3(s3)}" if s3 is not None else ""
     summary = (
@@ -216,7 +238,149 @@ def add_version(
         default_region=default_region,
         tree=tree,
         extra_regions=extra_regions,
+        cache=cache,
     )
+
+
+def add_alias(
+    files: Sequence[SourceFile],
+    function: str,
+    alias: str,
+    version: str,
+    *,
+    routing: Mapping[str, Decimal] | None = None,
+    description: str = "",
+    default_region: str,
+    tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
+    in_file: str | None = None,
+    cache: ParseCache | None = None,
+) -> Edit:
+    """Declare ``alias`` under ``spec.aliases`` of ``function``, after the last alias: on
+    ``version`` (a label, a published number or ``$LATEST``), with ``routing`` (``{label:
+    weight}``) and ``description`` when given. An alias already declared is refused, whatever
+    it says: this adds, it never changes what is declared (``promote`` moves an alias).
+
+    ``in_file`` and ``cache`` are as for ``add_version``.
+    """
+    routes = dict(routing or {})
+    found = _find_function(files, function, in_file=in_file)
+    spec = _spec_of(found)
+    aliases = yamltext.entry(spec[1], "aliases")
+    if aliases is not None:
+        yamltext.refuse_shared(aliases[0], aliases[1], "spec.aliases")
+        if not isinstance(aliases[1], MappingNode) and not yamltext.is_empty(aliases[1]):
+            raise EditRefused(
+                f"{found.file.path}: spec.aliases of {found.name!r} is not a mapping of alias "
+                "names; correct it first"
+            )
+        if yamltext.entry(aliases[1], alias) is not None:
+            raise EditRefused(
+                f"{found.file.path}: {found.name!r} already declares alias {alias!r}; move it "
+                "with promote"
+            )
+    fields = _alias_fields(aliases, version, routes, description)
+    splices = [
+        _insert_entry(
+            found.text, spec, ("aliases", aliases), yamltext.scalar(alias, like=None), fields
+        )
+    ]
+    shown = "".join(f" + {float(w) * 100:g}% to {label}" for label, w in routes.items())
+    summary = f"{found.file.path}: {found.name}: alias {alias} added (on {version}{shown})"
+
+    def expected(desired: DesiredFunction) -> bool:
+        added = desired.aliases.get(alias)
+        return (
+            added is not None
+            and added.version == version
+            and dict(added.routing) == {label: weight(w) for label, w in routes.items()}
+            and added.description == description
+        )
+
+    return _checked(
+        files,
+        found,
+        splices,
+        summary=summary,
+        unchanged="",
+        expected=expected,
+        default_region=default_region,
+        tree=tree,
+        extra_regions=extra_regions,
+        cache=cache,
+    )
+
+
+def declare_adoption(
+    files: Sequence[SourceFile],
+    function: str,
+    *,
+    default_region: str,
+    tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
+    in_file: str | None = None,
+    cache: ParseCache | None = None,
+) -> Edit:
+    """Add ``adopt: true`` at the end of the spec of ``function``, so that the controller marks
+    its aliases as its own (``spec.adopt``). A declared ``adopt``, true or false, is left as
+    it is: someone wrote it.
+
+    ``in_file`` and ``cache`` are as for ``add_version``.
+    """
+    found = _find_function(files, function, in_file=in_file)
+    _, spec = _spec_of(found)
+    declared = yamltext.entry(spec, "adopt")
+    if declared is not None:
+        written = declared[1].value if isinstance(declared[1], ScalarNode) else "a mapping"
+        data = found.file.data
+        summary = f"{found.file.path}: {found.name}: adopt is already declared ({written})"
+        return Edit(found.file.path, data, data, summary)
+    text = found.text
+    splice = yamltext.add_entry(text.content, spec, spec.value[-1], "adopt: true", text.eol)
+    return _checked(
+        files,
+        found,
+        [splice],
+        summary=f"{found.file.path}: {found.name}: adopt: true added",
+        unchanged="",
+        expected=lambda desired: desired.adopt,
+        default_region=default_region,
+        tree=tree,
+        extra_regions=extra_regions,
+        cache=cache,
+    )
+
+
+def _alias_fields(
+    aliases: yamltext.Pair | None,
+    version: str,
+    routing: Mapping[str, Decimal],
+    description: str,
+) -> _Fields:
+    """A new alias's fields as ``(key, YAML text)``, quoted as the other aliases' are."""
+    declared = (
+        [value for _, value in aliases[1].value]
+        if aliases is not None and isinstance(aliases[1], MappingNode)
+        else []
+    )
+
+    def scalar(value: str, field_name: str, *, quoted_by_default: bool = False) -> str:
+        return yamltext.scalar(
+            value,
+            like=_last_scalar(declared, (field_name,)),
+            quoted_by_default=quoted_by_default,
+        )
+
+    fields: _Fields = [("version", scalar(version, "version"))]
+    if routing:
+        entries = ", ".join(
+            f"{yamltext.scalar(label, like=None)}: {yamltext.plain_weight(str(share))}"
+            for label, share in routing.items()
+        )
+        fields.append(("routing", f"{{{entries}}}"))
+    if description:
+        fields.append(("description", scalar(description, "description", quoted_by_default=True)))
+    return fields
 
 
 def _from_folder_of(file: SourceFile, code: RepoZip | S3Code | None) -> RepoZip | S3Code | None:
@@ -242,13 +406,17 @@ class _Found:
     name: str
 
 
-def _find_function(files: Sequence[SourceFile], function: str) -> _Found:
+def _find_function(
+    files: Sequence[SourceFile], function: str, *, in_file: str | None = None
+) -> _Found:
     """The document declaring ``function``: by ``metadata.name``, or else by the function name
-    in ``spec.functionName`` (bare or inside an ARN) when only one document has it."""
+    in ``spec.functionName`` (bare or inside an ARN) when only one document has it; only in
+    the file ``in_file`` when it is given."""
     by_name: list[_Found] = []
     by_function: list[_Found] = []
     unreadable: list[str] = []
-    for file in sorted(files, key=lambda f: f.path):
+    searched = [file for file in files if in_file is None or file.path == in_file]
+    for file in sorted(searched, key=lambda f: f.path):
         try:
             text = yamltext.Text.of(file.data)
             documents = list(YAML(typ="rt").compose_all(text.content))
@@ -750,23 +918,26 @@ def _show_s3(location: S3Code) -> str:
     return f"s3://{location.bucket}/{location.key}{version}"
 
 
-def _insert_version(
+def _insert_entry(
     text: yamltext.Text,
     spec: yamltext.Pair,
-    versions: yamltext.Pair | None,
-    label: str,
+    section: tuple[str, yamltext.Pair | None],
+    key: str,
     fields: _Fields,
 ) -> yamltext.Splice:
-    """The splice that adds the version after the last one, in the style of its neighbours."""
+    """The splice that adds ``key`` (a version label or an alias name) with its ``fields`` to
+    the ``section_name`` mapping of the spec (``versions``, ``aliases``), after its last entry,
+    in the style of its neighbours; the section itself is added when the spec has none."""
     content, (spec_key, spec_value) = text.content, spec
-    flow = f"{label}: {_flow(fields)}"
+    flow = f"{key}: {_flow(fields)}"
     if not isinstance(spec_value, MappingNode):
         raise EditRefused("spec is not a mapping")
-    if versions is None:
-        return _insert_versions_key(text, spec_key, spec_value, label, fields)
-    versions_key, mapping = versions
+    section_name, pair = section
+    if pair is None:
+        return _insert_section(text, (spec_key, spec_value), section_name, key, fields)
+    section_key, mapping = pair
     if yamltext.is_empty(mapping):
-        colon = content.index(":", versions_key.end_mark.index) + 1
+        colon = content.index(":", section_key.end_mark.index) + 1
         return yamltext.Splice(colon, colon, f" {{{flow}}}")
     if not isinstance(mapping, MappingNode) or not mapping.value:
         return yamltext.Splice(mapping.start_mark.index, mapping.end_mark.index, f"{{{flow}}}")
@@ -780,24 +951,29 @@ def _insert_version(
     step = (
         _step(last_key, last_value)
         if yamltext.is_block(last_value)
-        else _step(versions_key, mapping)
+        else _step(section_key, mapping)
     )
-    return yamltext.insert_lines(content, end, _block(label, fields, indent, step), text.eol)
+    return yamltext.insert_lines(content, end, _block(key, fields, indent, step), text.eol)
 
 
-def _insert_versions_key(
-    text: yamltext.Text, spec_key: Node, spec: MappingNode, label: str, fields: _Fields
+def _insert_section(
+    text: yamltext.Text,
+    spec_entry: tuple[Node, MappingNode],
+    section_name: str,
+    key: str,
+    fields: _Fields,
 ) -> yamltext.Splice:
-    """The splice that adds ``versions:`` with the one new version to a spec that has none."""
-    content = text.content
+    """The splice that adds the ``section_name`` mapping, with the one new entry, to a spec
+    that has none: ``versions`` before the aliases, ``aliases`` after the rest."""
+    content, (spec_key, spec) = text.content, spec_entry
     last = spec.value[-1]
     if spec.flow_style:
         end = yamltext.entry_end(content, *last)
-        return yamltext.Splice(end, end, f", versions: {{{label}: {_flow(fields)}}}")
+        return yamltext.Splice(end, end, f", {section_name}: {{{key}: {_flow(fields)}}}")
     indent = yamltext.indent_before(content, spec.value[0][0])
     step = _step(spec_key, spec)
-    lines = [f"{indent}versions:", *_block(label, fields, indent + step, step)]
-    aliases = yamltext.entry(spec, "aliases")
+    lines = [f"{indent}{section_name}:", *_block(key, fields, indent + step, step)]
+    aliases = yamltext.entry(spec, "aliases") if section_name == "versions" else None
     if aliases is None:
         return yamltext.insert_lines(content, yamltext.entry_end(content, *last), lines, text.eol)
     # Versions come before the aliases that refer to them, as in every example.
@@ -843,6 +1019,7 @@ def _checked(
     default_region: str,
     tree: RepositoryTree,
     extra_regions: Collection[str],
+    cache: ParseCache | None = None,
 ) -> Edit:
     """The edit, once the whole folder with the edited file parses and the edited function is
     valid and says what the command meant; otherwise ``EditRefused`` with the parser's errors."""
@@ -850,23 +1027,27 @@ def _checked(
     if not splices:
         return Edit(found.file.path, data, data, unchanged)
     edited = found.text.encoded(yamltext.apply(found.text.content, splices))
-    before = parse_declarations(
-        [(f.path, f.data) for f in files],
-        default_region=default_region,
-        tree=tree,
-        extra_regions=extra_regions,
+    before = parse_folder(
+        files, default_region=default_region, tree=tree, extra_regions=extra_regions, cache=cache
     )
-    after = parse_declarations(
-        [(f.path, edited if f.path == found.file.path else f.data) for f in files],
+    after = parse_folder(
+        [SourceFile(found.file.path, edited) if f.path == found.file.path else f for f in files],
         default_region=default_region,
         tree=tree,
         extra_regions=extra_regions,
+        cache=cache,
     )
     # Errors elsewhere that were there before the edit are not this edit's doing and do not
-    # block it; every error of the edited function does, and so does any new one.
+    # block it; every error of the edited function does, and so does any new one. The function
+    # is the document of that name in the edited file: one name may be used in two regions.
     known = {(e.location.file, e.message) for e in before.errors}
     problems = [
-        *(e for bad in after.invalid if bad.name == found.name for e in bad.errors),
+        *(
+            e
+            for bad in after.invalid
+            if _is_edited(found, bad.name, bad.location)
+            for e in bad.errors
+        ),
         *(e for e in after.errors if (e.location.file, e.message) not in known),
     ]
     if problems:
@@ -875,10 +1056,53 @@ def _checked(
             f"{found.file.path} is left unchanged, because the edit would make the declarations "
             f"invalid: {shown}"
         )
-    desired = next((f for f in after.functions if f.name == found.name), None)
+    desired = next((f for f in after.functions if _is_edited(found, f.name, f.location)), None)
     if desired is None or not expected(desired):
         raise EditRefused(
             f"{found.file.path}: the edited declaration of {found.name!r} does not say what was "
             "asked (is a value shared with another place?); edit it by hand"
         )
     return Edit(found.file.path, data, edited, summary)
+
+
+def _is_edited(found: _Found, name: str | None, location: SourceLocation | None) -> bool:
+    """Whether the declaration ``name`` at ``location`` is the one the edit is about."""
+    return name == found.name and (location is None or location.file == found.file.path)
+
+
+def parse_folder(
+    files: Sequence[SourceFile],
+    *,
+    default_region: str,
+    tree: RepositoryTree,
+    extra_regions: Collection[str] = (),
+    cache: ParseCache | None = None,
+) -> Declarations:
+    """The declarations of ``files``, as the loader reads them; with ``cache``, a file whose
+    path and bytes were parsed before (by this or an earlier call) is not parsed again."""
+    if cache is None:
+        return parse_declarations(
+            [(f.path, f.data) for f in files],
+            default_region=default_region,
+            tree=tree,
+            extra_regions=extra_regions,
+        )
+    return parse_sources(
+        [
+            ParsedSource(f.path, functools.partial(_content, f.data), _content_key(f.data))
+            for f in files
+        ],
+        default_region=default_region,
+        tree=tree,
+        extra_regions=extra_regions,
+        cache=cache,
+    )
+
+
+def _content(data: bytes) -> bytes:
+    return data
+
+
+def _content_key(data: bytes) -> str:
+    """What identifies a file's bytes in a ``ParseCache``, as a blob id does for a commit."""
+    return hashlib.sha256(data).hexdigest()

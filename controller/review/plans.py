@@ -16,6 +16,7 @@ import click
 
 from controller.core.model import RepoZip
 from controller.core.plan import (
+    ADOPT_DRIFT,
     Action,
     AliasDrift,
     CreateAlias,
@@ -151,8 +152,11 @@ def _action_text(action: Action, drift: Mapping[str, AliasDrift]) -> str:
         case CreateAlias():
             text = f"alias {action.name} -> {_target_text(action.version, action.routing)}"
         case UpdateAlias():
-            changes = drift[action.name].changes if action.name in drift else ()
+            entry = drift.get(action.name)
+            changes = entry.changes if entry is not None else ()
             details = "; ".join(f"{c.field} {c.live} -> {c.desired}" for c in changes)
+            if entry is not None and entry.kind == ADOPT_DRIFT:
+                details = "ownership marker added (adopt)"
             text = f"alias {action.name}: {details or 'rewrite'}"
         case DeleteAlias():
             text = f"alias {action.name} (pruned: managed here, no longer declared)"
@@ -160,6 +164,8 @@ def _action_text(action: Action, drift: Mapping[str, AliasDrift]) -> str:
 
 
 def _drift_text(entry: AliasDrift) -> str:
+    if entry.kind == ADOPT_DRIFT:
+        return click.style(f"  ? alias {entry.alias}: ownership marker to add (adopt)", fg="cyan")
     details = "; ".join(f"{c.field} {c.live} -> {c.desired}" for c in entry.changes)
     return click.style(f"  ? alias {entry.alias} {entry.kind}: {details}".rstrip(": "), fg="cyan")
 

@@ -294,11 +294,29 @@ def scalar(value: str, *, like: ScalarNode | None, quoted_by_default: bool = Fal
     """
     style = like.style if like is not None else ('"' if quoted_by_default else None)
     must_quote = value.isdigit() or not reads_back_plain(value)
-    if style == "'":
+    if style == "'" and value.isprintable():
         return "'" + value.replace("'", "''") + "'"
-    if style == '"' or must_quote:
-        return json.dumps(value, ensure_ascii=False)
+    if style in ("'", '"') or must_quote:
+        return double_quoted(value)
     return value
+
+
+def double_quoted(value: str) -> str:
+    """``value`` as a double-quoted YAML scalar that reads back as exactly the same text.
+
+    JSON's escapes are YAML's, and JSON escapes the C0 controls; the other characters YAML may
+    not hold as they are (DEL, the C1 controls, the byte order mark) or would read as a line
+    break or fold away (U+0085, U+2028, U+2029, a non-breaking space at a line's end) are
+    escaped too: everything Python does not call printable.
+    """
+    return "".join(_escaped(char) for char in json.dumps(value, ensure_ascii=False))
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def reads_back_plain(value: str) -> bool:

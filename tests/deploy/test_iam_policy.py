@@ -17,8 +17,9 @@ ADAPTER = ROOT / "controller" / "adapters" / "registry" / "aws.py"
 
 # Actions the adapter can call that the controller's policy deliberately does not grant.
 NOT_GRANTED = {
-    # Only `lambda-gitops registry show` lists functions (adapters/registry/inventory.py): an
-    # operator's command, run with the operator's credentials. It also needs Resource "*".
+    # Only `lambda-gitops registry show` (adapters/registry/inventory.py) and `import --all`
+    # (review/imports.py) list functions: an operator's commands, run with the operator's
+    # credentials. ListFunctions also needs Resource "*".
     "lambda:ListFunctions": "controller/adapters/registry/inventory.py",
     # delete_version: the port offers it, but no pass of the controller deletes versions.
     "lambda:DeleteFunction": None,
@@ -129,7 +130,8 @@ def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
 
 def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
     """DeleteFunction backs ``delete_version`` and ListFunctions ``list_functions``: only the
-    registry layer and ``registry show``'s inventory call them, never a controller pass."""
+    registry layer, ``registry show``'s inventory and ``import`` call them, never a controller
+    pass."""
     allowed = {
         "delete_version": {
             "adapters/registry/aws.py",
@@ -141,6 +143,7 @@ def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
             "adapters/registry/cache.py",
             "adapters/registry/port.py",
             "adapters/registry/inventory.py",
+            "review/imports.py",
         },
     }
     controller = ROOT / "controller"

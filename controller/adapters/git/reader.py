@@ -109,7 +109,7 @@ def load_folder(
     """
     if not path.exists():
         raise ConfigurationError(f"{path} does not exist")
-    base = (root or _enclosing_repository(path)).resolve()
+    base = (root or enclosing_repository(path)).resolve()
     target = path.resolve()
     if not target.is_relative_to(base):
         raise ConfigurationError(f"{path} is not inside the repository root {base}")
@@ -385,7 +385,9 @@ class _CommitTree:
 # -- folders --------------------------------------------------------------------------------------
 
 
-def _enclosing_repository(path: Path) -> Path:
+def enclosing_repository(path: Path) -> Path:
+    """The nearest folder at or above ``path`` that holds a ``.git`` entry (a repository's
+    root, or a worktree's), or else the folder of ``path`` itself."""
     start = path.resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):

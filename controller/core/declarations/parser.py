@@ -1129,6 +1129,7 @@ def _desired_function(
         aliases=aliases,
         prune=spec.prune,
         suspend=spec.suspend,
+        adopt=spec.adopt,
         location=document.location,
     )
 

@@ -668,6 +668,14 @@ class FunctionSpec(_Declared):
     suspend: StrictBool = Field(
         default=False, description="Observe and report this function, but never write to it."
     )
+    adopt: StrictBool = Field(
+        default=False,
+        description=(
+            "Aliases declared here carry the ownership marker: one write adds it to each that "
+            "lacks it (an alias made by hand or by another tool, imported with lambda-gitops "
+            "import), so that it can be pruned and its out-of-band changes seen."
+        ),
+    )
 
 
 class Metadata(_Declared):

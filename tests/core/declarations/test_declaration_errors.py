@@ -354,6 +354,12 @@ ERRORS = [
         ["spec.prune must be true or false, not 'yes'"],
         id="prune that is not a boolean",
     ),
+    pytest.param(
+        function("adopt: 'true'"),
+        "f.yaml:6:",
+        ["spec.adopt must be true or false"],
+        id="adopt that is not a boolean",
+    ),
 ]
 
 ESCAPING_TREE = FakeTree(

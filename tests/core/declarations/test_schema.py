@@ -33,6 +33,7 @@ EXAMPLE = function(
       canary: {{version: r41, routing: {{r42: 0.1}}, description: 10% to r42}}
     prune: false
     suspend: false
+    adopt: true
     """
 )
 
@@ -61,6 +62,7 @@ def test_the_schema_has_a_dialect_a_title_and_help_on_fields() -> None:
         "aliases",
         "prune",
         "suspend",
+        "adopt",
     }
 
 

@@ -50,6 +50,7 @@ VALID = [
                 description: 10% to r42
             prune: true
             suspend: true
+            adopt: true
             """
         ),
         DesiredFunction(
@@ -66,8 +67,9 @@ VALID = [
             prune=True,
             suspend=True,
             location=SourceLocation("f.yaml", 1),
+            adopt=True,
         ),
-        id="every field of the design's example",
+        id="every field of the design's example, and adopt",
     ),
     pytest.param(
         function(

@@ -30,6 +30,7 @@ def function(
     region: str = "",
     prune: bool = False,
     suspend: bool = False,
+    adopt: bool = False,
 ) -> str:
     """A Function document. ``versions`` maps a label to its package content (hashed here);
     ``aliases`` maps an alias to the YAML of its flow mapping: ``"{version: r41}"``."""
@@ -51,6 +52,8 @@ def function(
         lines.append("  prune: true")
     if suspend:
         lines.append("  suspend: true")
+    if adopt:
+        lines.append("  adopt: true")
     return "\n".join(lines) + "\n"
 
 

@@ -271,6 +271,7 @@ def test_relabelled_code_removed_alias_and_switched_settings(tmp_path: Path) -> 
                 {"live": "{version: r42}"},
                 prune=True,
                 suspend=True,
+                adopt=True,
             )
         },
     )
@@ -278,7 +279,8 @@ def test_relabelled_code_removed_alias_and_switched_settings(tmp_path: Path) -> 
     result = CliRunner().invoke(diff_command, [*arguments, "--output", "json"])
     orders = json.loads(result.stdout)["functions"][0]
     assert orders["summary"] == (
-        "live r42 now declares other code; -old (pruned); r42 code changed; prune on; suspend on"
+        "live r42 now declares other code; -old (pruned); r42 code changed; prune on; suspend on; "
+        "adopt on"
     )
     live, old = orders["aliases"]
     assert (live["fields"], live["after"]["codeSha256"]) == (["version"], sha("rebuilt"))

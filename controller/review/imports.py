@@ -1,0 +1,798 @@
+"""Declarations written from live Lambda, for ``lambda-gitops import``: adopting a fleet.
+
+A team with hundreds of functions in production cannot start using the controller if every
+``CodeSha256`` has to be copied by hand. ``import`` reads what the registry holds and writes,
+per function, a declaration that says exactly that: the versions the aliases use (primary and
+routing), each labelled from a template (``v17``), with its code and description, and each
+alias with its version, routing and description. Such a declaration is in sync the moment it
+is written: ``plan`` shows no change and the first reconcile writes nothing, because the
+comparison ignores the ownership marker that an alias made by hand lacks. Handing the aliases
+to the controller is a separate step that ``plan`` shows first: ``adopt: true`` (``--adopt``).
+
+A folder that already declares a function (in any file, under any name: functions are matched
+by account, region and name, as the parser identifies them) is never rewritten: what is
+missing is added with the splice edits of ``promote`` and ``add-version`` (``review.edits``),
+which keep every comment and refuse an edit that would make anything invalid, and nothing
+declared is changed. A declared alias that differs from live stays as declared, for ``plan`` to
+show.
+
+The module has three parts, in this order:
+
+- ``read_functions``: the only I/O, through the registry port (paginated and paced by its
+  adapter), kept small so that a cheaper way to read a whole region can replace it;
+- the pure text of one function's declaration (``declaration_text``), which leaves out, with
+  the reason, an alias that no declaration can say (routing to a version with its own
+  version's code, a weight of 0 or 1), since a declaration the planner refuses would stop the
+  whole function;
+- ``plan_import``: every function's outcome and every file's new content, worked out in
+  memory and checked before anything is written: each new file is parsed and planned against
+  the function it came from, and must be in sync; the whole folder must then hold no error it
+  did not hold before.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from controller.adapters.registry.port import Registry
+from controller.core.declarations import Declarations, RepositoryTree
+from controller.core.declarations.parser import ParseCache
+from controller.core.declarations.schema import (
+    ALIAS_NAME_PATTERN,
+    API_VERSION,
+    DESCRIPTION_MAX,
+    KIND,
+    LABEL_PATTERN,
+    METADATA_NAME_PATTERN,
+)
+from controller.core.model import (
+    LATEST,
+    Alias,
+    DesiredFunction,
+    FunctionId,
+    FunctionRef,
+    FunctionState,
+    ObservedFunction,
+    PublishedVersion,
+)
+from controller.core.ownership import declared_part
+from controller.core.planner import plan_function
+from controller.engine.applier import InScope
+from controller.engine.reconciler import Progress
+from controller.errors import EditRefused, NotFound, RegistryError
+from controller.review import edits, yamltext
+from controller.review.edits import Edit, SourceFile
+
+VERSION_FIELD = "{version}"
+"""The placeholder of a label template, replaced by the published version's number."""
+
+DEFAULT_TEMPLATE = f"v{VERSION_FIELD}"
+
+OUT_OF_SCOPE = "out of the configured scope (scope.functions, scope.regions, scope.accounts)"
+
+
+# -- reading the registry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFunction:
+    """One function as the registry holds it: what its declaration is written from."""
+
+    name: str
+    region: str
+    arn: str
+    """The unqualified function ARN Lambda reported: where the declaration came from."""
+    versions: tuple[PublishedVersion, ...]
+    aliases: tuple[Alias, ...]
+
+    @property
+    def identity(self) -> FunctionId:
+        return FunctionRef(self.arn or self.name, self.region).identity
+
+    def observed(self) -> ObservedFunction:
+        """The function as the planner sees it (``$LATEST`` is not needed: nothing is missing)."""
+        ref = FunctionRef(self.name, self.region)
+        return ObservedFunction(ref, None, self.versions, self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class NotImported:
+    """A function asked for that is not imported, and why: outside the scope (skipped, no
+    error), or unreadable (an error)."""
+
+    name: str
+    region: str
+    reason: str
+    error: bool
+
+
+Reading = LiveFunction | NotImported
+
+ProgressFor = Callable[[int], AbstractContextManager[Progress | None]]
+"""Given how many functions will be read, a progress display to advance once per function."""
+
+
+def read_functions(
+    registry: Registry,
+    region: str,
+    names: Sequence[str] | None,
+    *,
+    in_scope: InScope,
+    progress: ProgressFor | None = None,
+    concurrency: int = 8,
+) -> list[Reading]:
+    """The functions ``names`` (names or ARNs; an ARN is read in its own region), or with
+    ``None`` every function of ``region``, each with its published versions and aliases.
+
+    Every function of a region is listed by ListFunctions, every page; a named one is read
+    with GetFunction, which also says whether it exists. Functions outside the scope are not
+    read further. Then each costs ListVersionsByFunction and ListAliases, read ``concurrency``
+    functions at a time under the adapter's rate limit. A function that cannot be read is a
+    ``NotImported`` error and the others go on; a region that cannot be listed raises.
+    """
+    if names is None:
+        listed = sorted(registry.list_functions(region), key=lambda state: state.name)
+        targets: list[tuple[FunctionRef, FunctionState | None]] = [
+            (FunctionRef(state.name, region), state) for state in listed
+        ]
+    else:
+        targets = [(_named(name, region), None) for name in dict.fromkeys(names)]
+    shown = progress(len(targets)) if progress is not None else nullcontext(None)
+    readings: list[Reading] = []
+    with shown as advance, ThreadPoolExecutor(max(1, concurrency), "import") as pool:
+        pending = [pool.submit(_read, registry, ref, state, in_scope) for ref, state in targets]
+        for done in as_completed(pending):
+            reading = done.result()
+            readings.append(reading)
+            if advance is not None:
+                advance(reading.name)
+    return sorted(readings, key=lambda reading: (reading.region, reading.name))
+
+
+def _named(name: str, region: str) -> FunctionRef:
+    """A function named on the command line: an ARN is called in its own region."""
+    identity = FunctionRef(name, region).identity
+    return FunctionRef(name, identity.region)
+
+
+def _read(
+    registry: Registry, ref: FunctionRef, state: FunctionState | None, in_scope: InScope
+) -> Reading:
+    shown = ref.bare_name
+    try:
+        if state is None:
+            state = registry.get_function(ref)
+        arn = ":".join(state.arn.split(":")[:7]) if state.arn else ref.identity.arn
+        if not in_scope(arn):
+            return NotImported(state.name or shown, ref.region, OUT_OF_SCOPE, error=False)
+        # A function named by an ARN is called by it, since the ARN may name another account.
+        named_by_arn = ref.identity.account is not None
+        found = FunctionRef(ref.name if named_by_arn else state.name or shown, ref.region)
+        versions = registry.list_versions(found, fresh=True)
+        aliases = registry.list_aliases(found)
+    except NotFound:
+        return NotImported(shown, ref.region, f"no function {shown} in {ref.region}", error=True)
+    except RegistryError as error:
+        return NotImported(shown, ref.region, f"cannot be read: {error}", error=True)
+    name = state.name or shown
+    return LiveFunction(name, ref.region, arn, tuple(versions), tuple(aliases))
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelTemplate:
+    """How an imported version is labelled: the template with ``{version}`` replaced by its
+    number (``v{version}``, ``release-{version}``)."""
+
+    text: str = DEFAULT_TEMPLATE
+
+    @classmethod
+    def parse(cls, text: str) -> LabelTemplate:
+        """The template, once it is sure to make a valid label of every version number;
+        ``ValueError`` with what to write otherwise."""
+        if VERSION_FIELD not in text:
+            raise ValueError(
+                f"{text!r} has no {VERSION_FIELD}, so every version would get the same label; "
+                f"write one such as 'v{VERSION_FIELD}'"
+            )
+        template = cls(text)
+        for number in (17, 1_000_000_000):
+            label = template.label(number)
+            if not LABEL_PATTERN.fullmatch(label):
+                raise ValueError(
+                    f"{text!r} makes {label!r} of version {number}, which is not a version "
+                    "label: use letters, digits, '.', '_', '+' or '-' around {version}, "
+                    "starting with a letter or digit, not digits alone (such as 'v{version}')"
+                )
+        return template
+
+    def label(self, number: int) -> str:
+        return self.text.replace(VERSION_FIELD, str(number))
+
+
+def _unique(label: str, taken: Collection[str]) -> str:
+    """``label``, or ``label-2``, ``label-3``... when a declared version already has it."""
+    candidate, suffix = label, 2
+    while candidate in taken:
+        candidate, suffix = f"{label}-{suffix}", suffix + 1
+    return candidate
+
+
+# -- one function's declaration (pure) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """What the command line asks of every function."""
+
+    template: LabelTemplate = field(default_factory=LabelTemplate)
+    all_versions: bool = False
+    """Declare every published version, not only those the aliases use."""
+    adopt: bool = False
+    """Write ``adopt: true``, so that the controller marks the aliases as its own."""
+    force: bool = False
+    """Overwrite an existing file that does not declare the function."""
+
+
+@dataclass(frozen=True, slots=True)
+class _AliasDeclaration:
+    """A live alias as a declaration says it: labels instead of numbers."""
+
+    name: str
+    version: str
+    routing: Mapping[str, Decimal]
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Contents:
+    """What a function's declaration holds, before it is text or an edit."""
+
+    versions: tuple[tuple[str, PublishedVersion], ...]
+    """The new labels, each with the version it was named after, by version number."""
+    aliases: tuple[_AliasDeclaration, ...]
+    """By name."""
+    left_out: Mapping[str, str]
+    """Each live alias no declaration can say, by name, with a sentence saying why."""
+
+
+def _contents(
+    live: LiveFunction,
+    options: ImportOptions,
+    *,
+    declared: Mapping[str, str] | None = None,
+    taken: Collection[str] = (),
+) -> _Contents:
+    """The versions and aliases to declare for ``live``.
+
+    ``declared`` maps the code of each version already declared to its label, and ``taken`` is
+    every label already used: such a code gets no new label, and a new label is made unique. A
+    version is declared once per code (under the number of its lowest version), for the
+    aliases that are declared, or for every published version with ``all_versions``.
+    """
+    by_number = {version.version: version for version in live.versions}
+    problems = {alias.name: _alias_problem(alias, by_number) for alias in live.aliases}
+    kept = [alias for alias in sorted(live.aliases, key=_name) if problems[alias.name] is None]
+    used = [
+        by_number[number]
+        for alias in kept
+        for number in (alias.function_version, *alias.effective_routing)
+        if number != LATEST
+    ]
+    if options.all_versions:
+        used = list(live.versions)
+    labels = dict(declared or {})
+    names = set(taken)
+    new: list[tuple[str, PublishedVersion]] = []
+    for version in sorted(used, key=lambda version: version.number):
+        if version.code_sha256 in labels:
+            continue
+        label = _unique(options.template.label(version.number), names)
+        labels[version.code_sha256] = label
+        names.add(label)
+        new.append((label, version))
+    aliases = tuple(_declared_alias(alias, by_number, labels) for alias in kept)
+    left_out = {
+        alias.name: f"alias {alias.name} is not declared: it {problem}"
+        for alias in sorted(live.aliases, key=_name)
+        if (problem := problems[alias.name]) is not None
+    }
+    return _Contents(tuple(new), aliases, left_out)
+
+
+def _name(alias: Alias) -> str:
+    return alias.name
+
+
+def _alias_problem(alias: Alias, by_number: Mapping[str, PublishedVersion]) -> str | None:
+    """Why no declaration can say what ``alias`` does, so that it is left out; ``None`` when
+    one can. Lambda itself allows none of these but the weights of 0 and 1 and the routing to
+    a version with the same code; the others come from a registry laxer than Lambda."""
+    routing = alias.effective_routing
+    if not ALIAS_NAME_PATTERN.fullmatch(alias.name):
+        return "has a name Lambda refuses (rule L10)"
+    if len(declared_part(alias.description)) > DESCRIPTION_MAX:
+        return f"has a description over {DESCRIPTION_MAX} characters (rule L11)"
+    if alias.function_version != LATEST and alias.function_version not in by_number:
+        return f"points at version {alias.function_version}, which is not listed"
+    if len(routing) > 1:
+        return f"routes to {len(routing)} versions; a declaration routes to one (rule L21a)"
+    if routing and alias.function_version == LATEST:
+        return "is on $LATEST and routes traffic elsewhere, which Lambda refuses (rule L21e)"
+    problems = (_route_problem(alias, n, share, by_number) for n, share in routing.items())
+    return next((problem for problem in problems if problem is not None), None)
+
+
+def _route_problem(
+    alias: Alias, number: str, share: Decimal, by_number: Mapping[str, PublishedVersion]
+) -> str | None:
+    """Why the routing entry ``number: share`` of ``alias`` cannot be declared, or ``None``."""
+    if number not in by_number:
+        return f"routes to version {number}, which is not listed"
+    if not Decimal(0) < share < Decimal(1):
+        return (
+            f"sends {share} of its traffic to version {number}; a declared weight is strictly "
+            "between 0 and 1"
+        )
+    if by_number[number].code_sha256 == by_number[alias.function_version].code_sha256:
+        return (
+            f"routes to version {number}, which runs the same code as its version "
+            f"{alias.function_version}: a declaration names a version by its code, and the "
+            "controller refuses routing between two versions of one code (rule L21d); point "
+            "the alias at one version, then import it again"
+        )
+    return None
+
+
+def _declared_alias(
+    alias: Alias, by_number: Mapping[str, PublishedVersion], labels: Mapping[str, str]
+) -> _AliasDeclaration:
+    def label(number: str) -> str:
+        return number if number == LATEST else labels[by_number[number].code_sha256]
+
+    return _AliasDeclaration(
+        alias.name,
+        label(alias.function_version),
+        {label(number): share for number, share in alias.effective_routing.items()},
+        declared_part(alias.description),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """A new declaration file's text, and what it says in numbers."""
+
+    text: str
+    versions: int
+    aliases: int
+    left_out: tuple[str, ...]
+
+
+def metadata_name(function_name: str) -> str:
+    """The declaration's ``metadata.name``: the function's name, unless it starts with a
+    character a name may not (``_`` or ``-``), when ``function-`` is put before it."""
+    if METADATA_NAME_PATTERN.fullmatch(function_name):
+        return function_name
+    return f"function-{function_name.lstrip('_-')}"
+
+
+def declaration_text(
+    live: LiveFunction,
+    options: ImportOptions,
+    *,
+    imported_at: datetime,
+    account: str | None = None,
+) -> Generated:
+    """The declaration of ``live``, in the layout of the README's example: a comment saying
+    where and when it came from, the versions by number, the aliases by name.
+
+    ``spec.region`` is always written, so that the file means the same whatever region the
+    controller runs in; ``spec.functionName`` only when ``metadata.name`` cannot be the
+    function's name, or when the function is in an account other than ``account`` (the
+    default credentials'), where the ARN says which.
+    """
+    contents = _contents(live, options)
+    name = metadata_name(live.name)
+    identity = live.identity
+    other_account = account is not None and identity.account not in (None, account)
+    function_name = live.arn if other_account else (live.name if name != live.name else None)
+    stamp = imported_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [f"# Imported by lambda-gitops import from {live.arn or live.name} on {stamp}"]
+    lines += [f"# {_comment(sentence)}" for sentence in contents.left_out.values()]
+    lines += [f"apiVersion: {API_VERSION}", f"kind: {KIND}", "metadata:", f"  name: {_plain(name)}"]
+    lines.append("spec:")
+    if function_name is not None:
+        lines.append(f"  functionName: {_plain(function_name)}")
+    lines.append(f"  region: {_plain(live.region)}")
+    if contents.versions:
+        lines.append("  versions:")
+    for label, version in contents.versions:
+        lines += [f"    {_plain(label)}:", f"      codeSha256: {_quoted(version.code_sha256)}"]
+        if version.description:
+            lines.append(f"      description: {_quoted(version.description)}")
+    if contents.aliases:
+        lines.append("  aliases:")
+    for alias in contents.aliases:
+        lines += [f"    {_plain(alias.name)}:", f"      version: {_plain(alias.version)}"]
+        if alias.routing:
+            lines.append(f"      routing: {_routing(alias.routing)}")
+        if alias.description:
+            lines.append(f"      description: {_quoted(alias.description)}")
+    if options.adopt:
+        lines.append("  adopt: true")
+    return Generated(
+        "\n".join(lines) + "\n",
+        len(contents.versions),
+        len(contents.aliases),
+        tuple(contents.left_out.values()),
+    )
+
+
+def _comment(text: str) -> str:
+    """``text`` as the rest of a comment line: a character that is no printable one (a line
+    break in a name only a lax registry accepts) would end the comment or the YAML stream."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+def _plain(value: str) -> str:
+    """A name, label or region, unquoted unless YAML would read it as something else."""
+    return yamltext.scalar(value, like=None)
+
+
+def _quoted(value: str) -> str:
+    return yamltext.scalar(value, like=None, quoted_by_default=True)
+
+
+def _routing(routing: Mapping[str, Decimal]) -> str:
+    """``{v18: 0.1}``: the weight as Lambda reports it, as a plain decimal."""
+    entries = (f"{_plain(label)}: {yamltext.plain_weight(str(w))}" for label, w in routing.items())
+    return "{" + ", ".join(entries) + "}"
+
+
+# -- the import of a fleet into a folder (pure) ---------------------------------------------------
+
+
+Kind = Literal["written", "merged", "unchanged", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one function asked for."""
+
+    name: str
+    region: str
+    kind: Kind
+    detail: str
+    """The line that says it, naming the file."""
+    notes: tuple[str, ...] = ()
+    """Warnings: the aliases left out, and why."""
+
+    @property
+    def line(self) -> str:
+        return f"{self.name} ({self.region}): {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """Every function's outcome, and the new content of every file to write."""
+
+    outcomes: tuple[Outcome, ...]
+    writes: tuple[Edit, ...]
+    """One per file, its whole new content; ``before`` is empty for a new file (or the bytes
+    it replaces, with ``--force``)."""
+    warnings: tuple[str, ...] = ()
+    """What the folder holds that the import could not read (files that do not parse)."""
+
+    def count(self, kind: Kind) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.kind == kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """The folder imported into, as the edit commands see a repository: its declaration files
+    (paths from the repository's root), the view of the repository the parser needs, and
+    which paths are taken by anything at all."""
+
+    files: tuple[SourceFile, ...]
+    tree: RepositoryTree
+    subpath: str
+    """The folder, from the repository's root (``""`` for the root itself)."""
+    occupied: Callable[[str], bool]
+    """Whether something (a file, a folder, a link) is already at a path from the root."""
+
+
+def file_for(live: LiveFunction, *, by_region: bool, subpath: str) -> str:
+    """``FOLDER/NAME.yaml``, or ``FOLDER/REGION/NAME.yaml`` when several regions are imported."""
+    parts = [subpath] if subpath else []
+    parts += [live.region] if by_region else []
+    return posixpath.join(*parts, f"{live.name}.yaml")
+
+
+def plan_import(
+    folder: Folder,
+    readings: Iterable[Reading],
+    options: ImportOptions,
+    *,
+    imported_at: datetime,
+    default_region: str,
+    by_region: bool,
+    account: str | None = None,
+    extra_regions: Collection[str] = (),
+) -> ImportPlan:
+    """The outcome of importing each function into ``folder``, and the files to write.
+
+    Raises ``EditRefused`` when the folder with every change would hold an error it did not
+    hold before, which the per-function checks should make impossible: nothing is written then.
+    """
+    importer = _Importer(
+        folder,
+        options,
+        _Where(default_region, tuple(extra_regions), account, by_region),
+        imported_at,
+    )
+    outcomes = [importer.outcome(reading) for reading in _unique_functions(readings)]
+    importer.check_whole_folder()
+    return ImportPlan(tuple(outcomes), importer.writes(), importer.warnings())
+
+
+def _unique_functions(readings: Iterable[Reading]) -> list[Reading]:
+    """Each function once, however many times (and spellings) it was asked for."""
+    seen: set[FunctionId] = set()
+    unique: list[Reading] = []
+    for reading in readings:
+        if isinstance(reading, LiveFunction):
+            if reading.identity in seen:
+                continue
+            seen.add(reading.identity)
+        unique.append(reading)
+    return unique
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What the import's parses and files depend on besides the folder and the options."""
+
+    default_region: str
+    extra_regions: tuple[str, ...]
+    account: str | None
+    by_region: bool
+
+
+class _Importer:
+    """The folder as the import changes it, function by function, in memory."""
+
+    def __init__(
+        self, folder: Folder, options: ImportOptions, where: _Where, imported_at: datetime
+    ) -> None:
+        self._folder = folder
+        self._options = options
+        self._region = where.default_region
+        self._extra_regions = where.extra_regions
+        self._account = where.account
+        self._by_region = where.by_region
+        self._imported_at = imported_at
+        # Every parse shares one cache, so that checking each change parses only what changed.
+        self._cache = ParseCache()
+        self._files = {file.path: file for file in folder.files}
+        self._original = dict(self._files)
+        self._before = self._parse(self._files.values())
+        self._names = {(f.ref.identity.region, f.name) for f in self._before.functions}
+        self._names |= {
+            (bad.ref.identity.region, bad.name)
+            for bad in self._before.invalid
+            if bad.name is not None and bad.ref is not None
+        }
+
+    def _parse(self, files: Iterable[SourceFile]) -> Declarations:
+        return edits.parse_folder(
+            list(files),
+            default_region=self._region,
+            tree=self._folder.tree,
+            extra_regions=self._extra_regions,
+            cache=self._cache,
+        )
+
+    def outcome(self, reading: Reading) -> Outcome:
+        if isinstance(reading, NotImported):
+            kind: Kind = "failed" if reading.error else "skipped"
+            return Outcome(reading.name, reading.region, kind, reading.reason)
+        identity = reading.identity
+        declared = [
+            function
+            for function in self._before.functions
+            if function.ref.identity.same_function(identity)
+        ]
+        invalid = [
+            bad
+            for bad in self._before.invalid
+            if bad.ref is not None and bad.ref.identity.same_function(identity)
+        ]
+        if invalid:
+            places = ", ".join(str(bad.location) for bad in invalid)
+            return self._failed(
+                reading,
+                f"{places} declares it, but not validly: correct it (lambda-gitops validate "
+                "shows how) and import again",
+            )
+        if declared:
+            return self._merge(reading, declared[0])
+        return self._write(reading)
+
+    def _failed(self, live: LiveFunction, why: str) -> Outcome:
+        return Outcome(live.name, live.region, "failed", why)
+
+    # -- a new file -------------------------------------------------------------------------------
+
+    def _write(self, live: LiveFunction) -> Outcome:
+        path = file_for(live, by_region=self._by_region, subpath=self._folder.subpath)
+        name = metadata_name(live.name)
+        if (live.region, name) in self._names:
+            return self._failed(
+                live,
+                f"metadata.name {name!r} is already used in {live.region} by a declaration of "
+                "another function; rename that one, then import again",
+            )
+        replaced = self._files.get(path)
+        if (replaced is not None or self._folder.occupied(path)) and not self._options.force:
+            return self._failed(
+                live,
+                f"{path} exists and does not declare this function; give --force to overwrite it",
+            )
+        generated = declaration_text(
+            live, self._options, imported_at=self._imported_at, account=self._account
+        )
+        data = generated.text.encode("utf-8")
+        problem = self._not_in_sync(path, data, live)
+        if problem is not None:
+            return self._failed(live, problem)
+        self._files[path] = SourceFile(path, data)
+        self._names.add((live.region, name))
+        overwritten = (
+            " (overwritten)" if replaced is not None or self._folder.occupied(path) else ""
+        )
+        detail = (
+            f"{path}: written{overwritten}, {_count(generated.versions, 'version')} and "
+            f"{_count(generated.aliases, 'alias')}"
+        )
+        return Outcome(live.name, live.region, "written", detail, generated.left_out)
+
+    def _not_in_sync(self, path: str, data: bytes, live: LiveFunction) -> str | None:
+        """Why the new file does not declare ``live`` as it is, or ``None`` when it does: it
+        must parse alone into that one valid function, and plan in sync with it (adoptions
+        aside, which ``--adopt`` asks for)."""
+        parsed = self._parse([SourceFile(path, data)])
+        if parsed.errors or len(parsed.functions) != 1:
+            shown = "; ".join(str(error) for error in parsed.errors) or "no function"
+            return f"the declaration written from it would be invalid ({shown}); please report"
+        (desired,) = parsed.functions
+        plan = plan_function(desired, live.observed(), "")
+        if plan.in_sync or plan.adopting_only:
+            return None
+        changes = "; ".join(
+            f"{entry.alias} {entry.kind}" for entry in plan.drift if entry.kind != "adopt"
+        )
+        return (
+            f"the declaration written from it would not be in sync ({plan.error or changes}); "
+            "please report"
+        )
+
+    # -- a function already declared --------------------------------------------------------------
+
+    def _merge(self, live: LiveFunction, desired: DesiredFunction) -> Outcome:
+        """Add what the declaration lacks: versions with code no label has, aliases it does
+        not declare, and ``adopt: true`` when asked; everything declared stays as it is."""
+        path = desired.location.file if desired.location is not None else ""
+        declared_codes: dict[str, str] = {}
+        for label, declared in desired.versions.items():
+            declared_codes.setdefault(declared.code_sha256, label)
+        contents = _contents(live, self._options, declared=declared_codes, taken=desired.versions)
+        saved = dict(self._files)
+        added: list[str] = []
+        try:
+            for label, version in contents.versions:
+                self._edit(
+                    edits.add_version,
+                    desired,
+                    label,
+                    version.code_sha256,
+                    description=version.description or None,
+                )
+                added.append(f"version {label}")
+            for alias in contents.aliases:
+                if alias.name in desired.aliases:
+                    continue
+                self._edit(
+                    edits.add_alias,
+                    desired,
+                    alias.name,
+                    alias.version,
+                    routing=alias.routing,
+                    description=alias.description,
+                )
+                added.append(f"alias {alias.name}")
+            if (
+                self._options.adopt
+                and not desired.adopt
+                and self._edit(edits.declare_adoption, desired)
+            ):
+                added.append("adopt: true")
+        except EditRefused as refused:
+            self._files = saved
+            return self._failed(live, f"{path}: not merged: {refused}")
+        # An alias declared by hand stays as declared, whether an import could say it or not.
+        notes = tuple(
+            sentence for name, sentence in contents.left_out.items() if name not in desired.aliases
+        )
+        if not added:
+            detail = f"{path}: unchanged, it declares everything imported"
+            return Outcome(live.name, live.region, "unchanged", detail, notes)
+        detail = f"{path}: merged, added {', '.join(added)}"
+        return Outcome(live.name, live.region, "merged", detail, notes)
+
+    def _edit(
+        self,
+        edit: Callable[..., Edit],
+        desired: DesiredFunction,
+        *arguments: object,
+        **keywords: object,
+    ) -> bool:
+        """Make one edit of the function's file in memory; whether it changed anything."""
+        path = desired.location.file if desired.location is not None else None
+        made = edit(
+            list(self._files.values()),
+            desired.name,
+            *arguments,
+            default_region=self._region,
+            tree=self._folder.tree,
+            extra_regions=self._extra_regions,
+            in_file=path,
+            cache=self._cache,
+            **keywords,
+        )
+        if made.changed:
+            self._files[made.path] = SourceFile(made.path, made.after)
+        return made.changed
+
+    # -- the whole folder -------------------------------------------------------------------------
+
+    def check_whole_folder(self) -> None:
+        """Refuse everything if the folder as changed holds an error it did not hold before."""
+        after = self._parse(self._files.values())
+        known = {(error.location.file, error.message) for error in self._before.errors}
+        new = [error for error in after.errors if (error.location.file, error.message) not in known]
+        if new:
+            shown = "; ".join(str(error) for error in new)
+            raise EditRefused(
+                f"nothing was written, because the imported declarations would make the folder "
+                f"invalid: {shown}; please report"
+            )
+
+    def writes(self) -> tuple[Edit, ...]:
+        changed = []
+        for path, file in sorted(self._files.items()):
+            original = self._original.get(path)
+            if original is None or original.data != file.data:
+                before = original.data if original is not None else b""
+                changed.append(Edit(path, before, file.data, ""))
+        return tuple(changed)
+
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(
+            f"{error.location.file} does not parse, so the functions it declares are not known "
+            f"to the import: {error.message}"
+            for error in self._before.broken_files
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    plural = "es" if noun.endswith("s") else "s"
+    return f"{number} {noun}{'' if number == 1 else plural}"
