@@ -80,7 +80,7 @@ def test_plan_reconcile_plan_on_the_emulator(repo: git.Repo, state: Path) -> Non
 
     after = run("plan", *source(repo), *registry, "--output", "json")
     assert after.exit_code == 0, after.output
-    assert json.loads(after.output)["inSync"] is True
+    assert json.loads(after.stdout)["inSync"] is True
 
 
 def test_a_second_reconcile_writes_nothing(repo: git.Repo, state: Path) -> None:
