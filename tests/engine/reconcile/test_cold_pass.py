@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
+import structlog
 
 from controller.adapters.registry.aws import AwsRegistry, AwsSettings
 from controller.adapters.registry.cache import CachingRegistry
+from controller.adapters.registry.port import RegionVersionsPage, Registry
 from controller.core.declarations import Declarations
 from controller.core.model import (
     DesiredAlias,
@@ -24,7 +27,7 @@ from controller.core.model import (
     FunctionRef,
     RepoZip,
 )
-from controller.engine.reconciler import plan_pass, reconcile_pass
+from controller.engine.reconciler import plan_pass, prime_listings, reconcile_pass
 from tests.backends import Backend, code_sha256, make_zip
 from tests.engine.reconcile.support import ANYWHERE, REGION, RepoFiles
 
@@ -158,3 +161,22 @@ def test_a_pass_given_a_version_cache_primes_that_cache(fleet: Backend) -> None:
 
     assert [str(report) for report in second.version_listing] == ["cached"]
     assert requests.calls == {"ListAliases": FUNCTIONS}
+
+
+class UnreadablePages:
+    """A registry whose ListFunctions answer this version of the code cannot read (a bug)."""
+
+    def list_region_versions_page(
+        self, region: str, account: str | None = None, *, marker: str | None = None
+    ) -> RegionVersionsPage:
+        raise KeyError("FunctionArn")
+
+
+def test_not_even_a_bug_in_priming_fails_a_pass() -> None:
+    cache = CachingRegistry(cast("Registry", UnreadablePages()))
+    with structlog.testing.capture_logs() as logs:
+        assert prime_listings(cache, [declared(0), declared(1)]) == ()
+    [line] = logs
+    assert line["event"] == "version listing failed unexpectedly; versions are listed per function"
+    assert line["error"] == "KeyError: 'FunctionArn'"
+    assert line["log_level"] == "error"
