@@ -62,6 +62,16 @@ CASES = {
             r"written: 20 of 20; the folder validates: True",
         ],
     ),
+    "cold_plan.py": (
+        ["--functions", "20", "--versions", "3", "--undeclared", "5"],
+        [
+            r"cold plan, primed \(us-east-1: all-versions, 2 pages\): [\d.]+ requests/function "
+            r"\(ListAliases [\d.]+, ListFunctions [\d.]+\); [\d.]+ s, floor [\d.]+ s",
+            r"cold plan, per-function \(priming off\): [\d.]+ requests/function "
+            r"\(ListAliases [\d.]+, ListVersionsByFunction [\d.]+\); [\d.]+ s, floor [\d.]+ s",
+            r"plans equal: True; in sync: True; 20 functions planned",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

@@ -80,7 +80,24 @@ def test_plan_reconcile_plan_on_the_emulator(repo: git.Repo, state: Path) -> Non
 
     after = run("plan", *source(repo), *registry, "--output", "json")
     assert after.exit_code == 0, after.output
-    assert json.loads(after.output)["inSync"] is True
+    assert json.loads(after.stdout)["inSync"] is True
+
+
+def test_plan_and_reconcile_say_on_stderr_how_they_listed_versions(
+    repo: git.Repo, state: Path
+) -> None:
+    """Both functions of the example are in one account and region (the emulator's account is
+    the caller's): one ListFunctions page instead of a ListVersionsByFunction each; stdout
+    holds the result alone."""
+    registry = ["--registry", f"emulated:{state}", "--log-format", "json"]
+    for command in (["plan", "--output", "json"], ["reconcile", "--once"]):
+        result = run(*command, *source(repo), *registry)
+        lines = [json.loads(line) for line in result.stderr.splitlines()]
+        [listing] = [line for line in lines if line["event"] == "version listing"]
+        assert listing["version_listing"] == {"123456789012/us-east-1": "all-versions, 1 page"}
+        assert listing["level"] == "info"
+        assert "version listing" not in result.stdout
+    assert json.loads(run("plan", *source(repo), *registry, "--output", "json").stdout)["inSync"]
 
 
 def test_a_second_reconcile_writes_nothing(repo: git.Repo, state: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from controller.adapters.git.reader import load_commit
+from controller.adapters.registry.cache import CachingRegistry
 from controller.bootstrap import registry_for
 from controller.cli.common import registry_options, reported_errors, settings_from
 from controller.core.declarations import Declarations
@@ -84,7 +85,8 @@ def _load(settings: Settings, revision: str, cache: ParseCache) -> Declarations:
 def _live_view(settings: Settings, base: Declarations, head: Declarations) -> compare.LiveView:
     """The head's plan against the registry now, and the base's, whose differences are drift
     that exists whether or not the change is merged."""
-    with registry_for(settings) as registry:
+    with registry_for(settings) as live:
+        registry = CachingRegistry(live)  # one cache for both plans: versions are read once
         at_head = plan_pass(registry, head, in_scope=settings.scope.allows)
         at_base = plan_pass(registry, base, in_scope=settings.scope.allows)
     return compare.LiveView(at_head.plan, at_base.plan, tuple(at_head.declaration_errors))

@@ -14,6 +14,11 @@ undoes a promotion with the declarations it started from. Other requests for sin
 (a change event, later) take the same path, merged while they wait. Driven pass by pass
 (``run_pass``, for tests), the two kinds take turns instead: the full pass yields to targets.
 
+A full pass over a registry with a version cache (``run``'s) first reads the version listings
+that are missing or expired (the first pass, and the wave of expiries
+``version_resync_interval`` after it) the cheaper way per region, and its log line says which
+way was taken (``version_listing``). Targeted passes never do: they read a few functions, now.
+
 Every pass recomputes desired and observed state for the functions it covers, so the loop keeps
 no state that a crash could corrupt: what it keeps (the status fold of ``engine.status``) is
 reported, and what it remembers of aliases only tells out-of-band changes from deployments.
@@ -40,7 +45,9 @@ from controller.adapters.git import GitSource, Revision, SourceError
 from controller.adapters.git.reader import CommitCodeReader, load_commit
 from controller.adapters.logging import get_logger
 from controller.adapters.metrics import Metrics
+from controller.adapters.registry.cache import CachingRegistry
 from controller.adapters.registry.port import Registry
+from controller.adapters.registry.priming import PrimingReport, log_field
 from controller.core.declarations import Declarations
 from controller.core.declarations.parser import ParseCache
 from controller.core.model import DesiredFunction, FunctionId, ObservedFunction
@@ -56,7 +63,7 @@ from controller.core.plan import (
 )
 from controller.engine.analyst import Analyst
 from controller.engine.applier import ActionOutcome, InScope
-from controller.engine.reconciler import FunctionResult, PassResult, run_pass
+from controller.engine.reconciler import FunctionResult, PassResult, prime_listings, run_pass
 from controller.engine.status import (
     Defaults,
     FleetStatus,
@@ -552,6 +559,9 @@ class Controller:
         summary: dict[str, int] = {}
         reconciled: tuple[set[FunctionId], set[FunctionId]] | None = None
         failure: str | None = None
+        cache = self._registry if isinstance(self._registry, CachingRegistry) else None
+        primer = cache if kind == "full" else None  # targeted passes read a few functions, now
+        listing: tuple[PrimingReport, ...] = ()
 
         def should_stop() -> bool:
             if stop is not None and stop.is_set():
@@ -561,6 +571,14 @@ class Controller:
         try:
             declarations = self._read(revision)
             chosen = declarations if select is None else _selected(declarations, select)
+            if primer is not None:
+                # Only a shutdown cuts the listing short: a full pass that yields to targeted
+                # work resumes with the listings read, rather than read them again.
+                listing = prime_listings(
+                    primer,
+                    chosen.functions,
+                    should_stop=lambda: stop is not None and stop.is_set(),
+                )
             result = run_pass(
                 self._registry,
                 chosen,
@@ -612,6 +630,7 @@ class Controller:
                 functions=len(self.state.records),
                 requests=self._metrics.requests_made() - requests_before,
                 **summary,
+                **({"version_listing": log_field(listing)} if primer is not None else {}),
             )
         return reconciled
 

@@ -5,6 +5,10 @@ so it is idempotent and a crash at any point is repaired by the next pass. Funct
 independent transactions, reconciled concurrently up to a bound: an invalid declaration, a
 failed observation, a function outside the configured scope or a failed write stops that
 function alone, and the result says which and why.
+
+A pass of ``plan`` or ``reconcile --once`` starts with nothing cached, so it first reads the
+version listings it will need the cheaper way per region (``prime_listings``): a region's
+ListFunctions pages, or one ListVersionsByFunction per function.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from controller.adapters.logging import get_logger
+from controller.adapters.registry.cache import CachingRegistry
 from controller.adapters.registry.port import Registry, observe
+from controller.adapters.registry.priming import PrimingReport, log_field
 from controller.core import priority
 from controller.core.declarations import Declarations
 from controller.core.model import (
@@ -114,6 +121,8 @@ class PassResult:
     results: tuple[FunctionResult, ...]
     applying: bool = False
     """True for a pass that applies; a planning pass has no outcomes."""
+    version_listing: tuple[PrimingReport, ...] = ()
+    """How each region's version listings were read before the pass, when they were primed."""
 
     @property
     def plan(self) -> Plan:
@@ -322,17 +331,21 @@ def plan_pass(
     *,
     in_scope: InScope,
     workers: int = 1,
+    prime: bool = True,
 ) -> PassResult:
     """Observe every declared function and plan it; nothing is written. Rollouts are planned
-    at the present time, with no analysis run."""
-    return run_pass(
-        registry,
+    at the present time, with no analysis run. With ``prime``, the version listings are read
+    first, the cheaper way per region (``primed``)."""
+    cached, listing = primed(registry, declarations) if prime else (registry, ())
+    result = run_pass(
+        cached,
         declarations,
         in_scope=in_scope,
         workers=workers,
         progress=progress,
         clock=time.time,
     )
+    return replace(result, version_listing=listing)
 
 
 def reconcile_pass(
@@ -343,12 +356,15 @@ def reconcile_pass(
     *,
     in_scope: InScope,
     workers: int = 1,
+    prime: bool = True,
 ) -> PassResult:
     """Observe, plan and apply every declared function, each on its own. Rollouts move on
     as the present time says; their checks run only under ``run`` (a step with checks waits
-    for its first analysis)."""
-    return run_pass(
-        registry,
+    for its first analysis). With ``prime``, the version listings are read first, the
+    cheaper way per region (``primed``)."""
+    cached, listing = primed(registry, declarations) if prime else (registry, ())
+    result = run_pass(
+        cached,
         declarations,
         code=code,
         in_scope=in_scope,
@@ -356,6 +372,41 @@ def reconcile_pass(
         progress=progress,
         clock=time.time,
     )
+    return replace(result, version_listing=listing)
+
+
+def primed(
+    registry: Registry, declarations: Declarations
+) -> tuple[CachingRegistry, tuple[PrimingReport, ...]]:
+    """``registry`` behind a version cache (itself, when it is one), with the listings of the
+    declared functions read ahead, and how; the way taken per region is logged."""
+    cached = registry if isinstance(registry, CachingRegistry) else CachingRegistry(registry)
+    listing = prime_listings(cached, declarations.functions)
+    get_logger("controller.engine.reconciler").info(
+        "version listing", version_listing=log_field(listing)
+    )
+    return cached, listing
+
+
+def prime_listings(
+    cache: CachingRegistry,
+    functions: Sequence[DesiredFunction],
+    *,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[PrimingReport, ...]:
+    """Read ahead the version listings the functions' observations will need; never raises.
+
+    Priming is an optimisation: a function whose listing it did not read is read on its own
+    during the pass, so not even a bug here may fail a pass or a command.
+    """
+    try:
+        return cache.prime([function.ref for function in functions], should_stop=should_stop)
+    except Exception as error:  # noqa: BLE001 - an optimisation must never fail a pass
+        get_logger("controller.engine.reconciler").exception(
+            "version listing failed unexpectedly; versions are listed per function",
+            error=f"{type(error).__name__}: {error}",
+        )
+        return ()
 
 
 def _plan(

@@ -17,9 +17,12 @@ ADAPTER = ROOT / "controller" / "adapters" / "registry" / "aws.py"
 
 # Actions the adapter can call that the controller's policy deliberately does not grant.
 NOT_GRANTED = {
-    # Only `lambda-gitops registry show` (adapters/registry/inventory.py) and `import --all`
+    # `lambda-gitops registry show` (adapters/registry/inventory.py) and `import --all`
     # (review/imports.py) list functions: an operator's commands, run with the operator's
-    # credentials. ListFunctions also needs Resource "*".
+    # credentials; cold passes read a region's
+    # versions from its pages (adapters/registry/priming.py), and without the action fall back
+    # to one listing per function. It needs Resource "*" and reads every function's
+    # configuration in the region, so the least-privilege policy leaves it out.
     "lambda:ListFunctions": "controller/adapters/registry/inventory.py",
     # delete_version: the port offers it, but no pass of the controller deletes versions.
     "lambda:DeleteFunction": None,
@@ -129,9 +132,10 @@ def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
 
 
 def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
-    """DeleteFunction backs ``delete_version`` and ListFunctions ``list_functions``: only the
-    registry layer, ``registry show``'s inventory and ``import`` call them, never a controller
-    pass."""
+    """DeleteFunction backs ``delete_version`` and ListFunctions ``list_functions`` and
+    ``list_region_versions_page``: only the registry layer, ``registry show``'s inventory,
+    ``import`` and the priming of cold passes (which falls back to ListVersionsByFunction when refused) call
+    them; no other part of a controller pass does."""
     allowed = {
         "delete_version": {
             "adapters/registry/aws.py",
@@ -144,6 +148,12 @@ def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
             "adapters/registry/port.py",
             "adapters/registry/inventory.py",
             "review/imports.py",
+        },
+        "list_region_versions_page": {
+            "adapters/registry/aws.py",
+            "adapters/registry/cache.py",
+            "adapters/registry/port.py",
+            "adapters/registry/priming.py",
         },
     }
     controller = ROOT / "controller"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import git
 import pytest
+import structlog
 from click.testing import CliRunner
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -164,3 +165,36 @@ def test_an_invalid_declaration_keeps_its_series_and_a_removed_one_loses_them(
         assert "orders-api" not in built.controller.state.as_json()["functions"]
         assert metric(built, "lambda_gitops_alias_drift", function="orders-api") is None
         assert metric(built, "lambda_gitops_alias_drift", function="billing-worker") == 0
+
+
+def test_a_full_pass_says_how_it_listed_versions_and_a_targeted_pass_lists_none(
+    world: tuple[git.Repo, EmulatorServer],
+) -> None:
+    """The first full pass reads the region's ListFunctions pages; the next finds every listing
+    cached; a commit's targeted pass reads its functions as they are, and says nothing of it."""
+    repo, server = world
+    folder = Path(repo.working_dir)
+    with server:
+        built = controller(repo, server, mode="detect")
+        with structlog.testing.capture_logs() as logs:
+            built.run_pass("start-up")
+            built.run_pass("resync")
+            (folder / "orders-api.yaml").write_text(
+                (folder / "orders-api.yaml").read_text().replace("{r42: 0.25}", "{r42: 0.5}")
+            )
+            repo.git.add(A=True)
+            repo.index.commit("more traffic to r42")
+            built.follow()
+            built.run_pass("git")
+        passes = [
+            (line["kind"], line.get("version_listing")) for line in logs if line["event"] == "pass"
+        ]
+        assert passes == [
+            ("full", {"us-east-1": "all-versions, 1 page"}),
+            ("full", {"us-east-1": "cached"}),
+            ("targeted", None),
+            ("full", {"us-east-1": "cached"}),
+        ]
+        counts = server.request_counts()
+        assert counts.get("ListFunctions") == 1
+        assert counts.get("ListVersionsByFunction", 0) == 0

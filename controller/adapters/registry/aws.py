@@ -42,12 +42,18 @@ from botocore.parsers import ResponseParserError
 
 from controller import __version__
 from controller.adapters.logging import get_logger
-from controller.adapters.registry.port import RegistryObserver
+from controller.adapters.registry.port import (
+    ListedVersion,
+    RegionVersionsPage,
+    RegistryObserver,
+)
 from controller.adapters.registry.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
 from controller.core.model import (
+    FUNCTION_ARN_PATTERN,
     LATEST,
     Alias,
     CodeSource,
+    FunctionId,
     FunctionRef,
     FunctionState,
     PublishedVersion,
@@ -205,6 +211,26 @@ class AwsRegistry:
         with self._calling("ListFunctions", region=region):
             pages = client.get_paginator("list_functions").paginate()
             return [_function_state(item) for page in pages for item in page["Functions"]]
+
+    def list_region_versions_page(
+        self, region: str, account: str | None = None, *, marker: str | None = None
+    ) -> RegionVersionsPage:
+        client = self._client(FunctionRef(name="", region=region, account=account))
+        # No MaxItems: Lambda answers at most 50 items a page whatever it says (rule L24).
+        with self._calling("ListFunctions", region=region):
+            if marker is None:
+                response = client.list_functions(FunctionVersion="ALL")
+            else:
+                response = client.list_functions(FunctionVersion="ALL", Marker=marker)
+        versions: list[ListedVersion] = []
+        functions: list[FunctionId] = []
+        for item in response["Functions"]:
+            function = _listed_function(item, region, account)
+            if item.get("Version", LATEST) == LATEST:
+                functions.append(function)
+            else:
+                versions.append(ListedVersion(function, _published_version(item)))
+        return RegionVersionsPage(tuple(versions), tuple(functions), response.get("NextMarker"))
 
     def list_versions(
         self, function: FunctionRef, *, fresh: bool = False
@@ -539,6 +565,18 @@ def _published_version(
         arn=configuration["FunctionArn"],
         role=configuration.get("Role", ""),
     )
+
+
+def _listed_function(
+    configuration: FunctionConfigurationTypeDef, region: str, account: str | None
+) -> FunctionId:
+    """The function a listed item belongs to, from its qualified ARN (rule L43); an endpoint
+    whose ARN does not parse is taken at its word for the region and account that were asked."""
+    arn = configuration.get("FunctionArn", "")
+    matched = FUNCTION_ARN_PATTERN.match(arn)
+    if matched is not None and arn[matched.end() :][:1] in ("", ":"):
+        return FunctionId(matched["account"], matched["region"], matched["name"])
+    return FunctionId(account, region, configuration["FunctionName"])
 
 
 def _alias(configuration: AliasConfigurationTypeDef | AliasConfigurationResponseTypeDef) -> Alias:

@@ -13,18 +13,32 @@ a published version is immutable. ``CachingRegistry`` wraps any registry and ans
   write or a missing function drops the entry too, since either may come from such a change.
 
 Everything else, aliases included, is passed through: aliases are what drifts, and are read live.
+
+A cold cache would cost one ListVersionsByFunction per function; ``prime`` fills it ahead of a
+pass from the region's ListFunctions pages where that is cheaper (``priming`` decides), and
+stores a listing only from a region read to its last page.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
-from controller.adapters.registry.port import Registry
+from controller.adapters.logging import get_logger
+from controller.adapters.registry.port import RegionVersionsPage, Registry
+from controller.adapters.registry.priming import (
+    REMEMBER_SECONDS,
+    Budget,
+    PrimingReport,
+    RegionListing,
+    RegionMemory,
+    read_region,
+    skip_reason,
+)
 from controller.core.model import (
     Alias,
     CodeSource,
@@ -32,7 +46,13 @@ from controller.core.model import (
     FunctionState,
     PublishedVersion,
 )
-from controller.errors import NotFound, RegistryError, RetryableError
+from controller.errors import (
+    AccessDenied,
+    InvalidRequest,
+    NotFound,
+    RegistryError,
+    RetryableError,
+)
 
 DEFAULT_VERSION_RESYNC_SECONDS = 1800.0
 """How long a version listing is trusted; out-of-band deletions are seen within this time."""
@@ -49,7 +69,7 @@ class CachingRegistry:
 
     Thread-safe: passes may observe many functions at once. A listing that was being read when
     the function's entry was dropped is not stored, because it may predate the change that
-    dropped the entry.
+    dropped the entry; nor is one from a region listing read across the drop.
     """
 
     def __init__(
@@ -67,6 +87,9 @@ class CachingRegistry:
         # Bumped whenever a function's entry is dropped, so that a listing read across the drop
         # can tell that it is no longer trustworthy.
         self._generations: dict[FunctionRef, int] = {}
+        # How the last listing of each (account, region) went, for the next one's choice.
+        self._regions: dict[tuple[str | None, str], RegionMemory] = {}
+        self._log = get_logger("controller.adapters.registry")
 
     # -- versions: cached -----------------------------------------------------------------------
 
@@ -84,6 +107,160 @@ class CachingRegistry:
             if self._generations.get(function, 0) == generation:
                 self._listings[function] = _Listing(tuple(versions), read_at)
         return versions
+
+    def prime(
+        self, functions: Iterable[FunctionRef], *, should_stop: Callable[[], bool] | None = None
+    ) -> tuple[PrimingReport, ...]:
+        """Fill the listings of ``functions`` that are missing or expired, per (account,
+        region), from the region's ListFunctions pages where that is cheaper than one
+        ListVersionsByFunction per function; one report per region, in order.
+
+        The rule (``priming.skip_reason`` and ``priming.Budget``): a region with fewer than 2
+        listings to read, or whose last attempt (within ``priming.REMEMBER_SECONDS``) was
+        abandoned or took at least as many pages as there are listings to read now, is left to
+        the per-function way at once. Otherwise its pages are read while they can still pay
+        off: up to a budget of half as many pages as listings (up to twice the pages of the
+        last complete listing, when one is known), and no further once the progress made
+        projects a total of as many pages as listings.
+
+        A listing is stored only from a region read to its last page, since the order of the
+        pages is undocumented and a partial one proves nothing about any function; only for a
+        function the listing holds (matched by identity: account, region and bare name, a bare
+        name meaning the caller's account), and not across a ``forget`` of it. Any registry
+        error (a throttle after retries, a role without ``lambda:ListFunctions``) abandons the
+        region quietly: the pass then reads each function the usual way. A refusal is
+        remembered like a costly region, so it is not asked again for an hour.
+        """
+        now = self._clock()
+        groups: dict[tuple[str | None, str], list[FunctionRef]] = {}
+        for function in dict.fromkeys(functions):
+            wanted = groups.setdefault((function.account, function.region), [])
+            if not self._fresh(function, now):
+                wanted.append(function)
+        return tuple(
+            self._prime_region(account, region, wanted, should_stop)
+            for (account, region), wanted in sorted(
+                groups.items(), key=lambda item: (item[0][0] or "", item[0][1])
+            )
+        )
+
+    def prime_region(self, region: str, account: str | None = None) -> RegionListing:
+        """Read every page of the region and store the listing of every function in it, under
+        ``FunctionRef(bare name, region, account)``: for a caller that wants every function of
+        a region (an importer), which then costs one ListAliases each to observe. Registry
+        errors are raised; nothing is stored from a listing cut short."""
+        generations, read_at = self._generations_now(), self._clock()
+        listing = read_region(self._registry, region, account)
+        with self._lock:
+            self._regions[(account, region)] = RegionMemory(read_at, pages=listing.pages)
+        refs = [FunctionRef(function.name, region, account) for function in listing.functions]
+        self._store(listing, refs, generations, read_at)
+        return listing
+
+    def list_region_versions_page(
+        self, region: str, account: str | None = None, *, marker: str | None = None
+    ) -> RegionVersionsPage:
+        return self._registry.list_region_versions_page(region, account, marker=marker)
+
+    def _prime_region(
+        self,
+        account: str | None,
+        region: str,
+        wanted: list[FunctionRef],
+        should_stop: Callable[[], bool] | None,
+    ) -> PrimingReport:
+        if not wanted:
+            return PrimingReport(account, region, "cached", 0)
+        memory = self._memory_of(account, region)
+        skipped = skip_reason(len(wanted), memory)
+        if skipped is not None:
+            return PrimingReport(account, region, "per-function", len(wanted), reason=skipped)
+        budget = Budget(
+            (function.identity.name for function in wanted),
+            known_pages=memory.pages if memory is not None else None,
+        )
+        interrupted = False
+
+        def stop(listing: RegionListing) -> str | None:
+            nonlocal interrupted
+            if should_stop is not None and should_stop():
+                interrupted = True
+                return "stopped before the last page"
+            return budget.stop_reason(listing.pages, listing.greatest_name)
+
+        generations, read_at = self._generations_now(), self._clock()
+        try:
+            listing = read_region(self._registry, region, account, stop=stop)
+        except RegistryError as error:
+            return self._abandoned(account, region, len(wanted), error)
+        if not listing.complete:
+            reason = listing.stopped or "stopped"
+            if not interrupted:
+                self._remember(account, region, RegionMemory(read_at, abandoned=reason))
+            self._log.debug("region listing abandoned", region=region, reason=reason)
+            return PrimingReport(
+                account, region, "per-function", len(wanted), listing.pages, reason=reason
+            )
+        self._remember(account, region, RegionMemory(read_at, pages=listing.pages))
+        primed = self._store(listing, wanted, generations, read_at)
+        return PrimingReport(account, region, "all-versions", len(wanted), listing.pages, primed)
+
+    def _abandoned(
+        self, account: str | None, region: str, wanted: int, error: RegistryError
+    ) -> PrimingReport:
+        """A page failed: the region is listed per function, and a refusal is remembered."""
+        reason = f"ListFunctions failed ({type(error).__name__})"
+        if isinstance(error, (AccessDenied, InvalidRequest)):
+            reason = f"ListFunctions refused ({type(error).__name__})"
+            self._remember(account, region, RegionMemory(self._clock(), abandoned=reason))
+        self._log.info(
+            "region listing failed; versions are listed per function",
+            region=region,
+            account=account,
+            error=str(error),
+        )
+        return PrimingReport(account, region, "per-function", wanted, reason=reason)
+
+    def _store(
+        self,
+        listing: RegionListing,
+        functions: Iterable[FunctionRef],
+        generations: dict[FunctionRef, int],
+        read_at: float,
+    ) -> int:
+        """Store the listing of each of ``functions`` that ``listing`` holds and that was not
+        forgotten since ``generations`` was taken; how many were stored."""
+        stored = 0
+        with self._lock:
+            for function in functions:
+                listed = listing.function_named(function.identity)
+                if listed is None:
+                    continue  # not in this region's listing: read the usual way
+                if self._generations.get(function, 0) != generations.get(function, 0):
+                    continue
+                self._listings[function] = _Listing(listing.versions_of(listed), read_at)
+                stored += 1
+        return stored
+
+    def _fresh(self, function: FunctionRef, now: float) -> bool:
+        with self._lock:
+            listing = self._listings.get(function)
+        return listing is not None and now - listing.read_at < self._resync_seconds
+
+    def _generations_now(self) -> dict[FunctionRef, int]:
+        with self._lock:
+            return dict(self._generations)
+
+    def _memory_of(self, account: str | None, region: str) -> RegionMemory | None:
+        with self._lock:
+            memory = self._regions.get((account, region))
+        if memory is None or self._clock() - memory.at >= REMEMBER_SECONDS:
+            return None
+        return memory
+
+    def _remember(self, account: str | None, region: str, memory: RegionMemory) -> None:
+        with self._lock:
+            self._regions[(account, region)] = memory
 
     def forget(self, function: FunctionRef) -> None:
         """Drop the function's listing; the next ``list_versions`` reads it from Lambda."""

@@ -7,12 +7,15 @@ emulated registry alike; tests of the core may implement it in memory. Every met
 Lambda's control-plane quota is small and per region (rule L40), so reading costs matter here:
 ``observe`` reads a converged function with a single request when the registry caches version
 listings (``cache.CachingRegistry``), and a ``RegistryObserver`` lets the metrics see every
-call without this package importing the metrics module.
+call without this package importing the metrics module. A cold pass, with nothing cached, can
+read a whole region's versions from ListFunctions pages instead of one ListVersionsByFunction
+per function (``list_region_versions_page``; ``priming`` decides when that is cheaper).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
@@ -20,11 +23,40 @@ from controller.core.model import (
     LATEST,
     Alias,
     CodeSource,
+    FunctionId,
     FunctionRef,
     FunctionState,
     ObservedFunction,
     PublishedVersion,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedVersion:
+    """A published version as a region's listing shows it, with the function it belongs to."""
+
+    function: FunctionId
+    """From the version's ARN: the account, region and bare name, however the caller spells it."""
+    version: PublishedVersion
+
+
+@dataclass(frozen=True, slots=True)
+class RegionVersionsPage:
+    """One page of ListFunctions with ``FunctionVersion=ALL`` (rule L26): at most 50 items.
+
+    The order is Lambda's, which AWS does not document: one function's versions may be spread
+    over several pages, so only a listing read to its last page says anything for sure about
+    any function.
+    """
+
+    versions: tuple[ListedVersion, ...]
+    """The published versions on this page."""
+    functions: tuple[FunctionId, ...]
+    """The functions whose ``$LATEST`` is on this page. A whole listing holds every function's
+    ``$LATEST`` exactly once, so this is how a function with no published version is known to
+    exist, and how a caller learns every function of the region."""
+    next_marker: str | None
+    """Where the next page starts; ``None`` on the last page."""
 
 
 class Registry(Protocol):
@@ -36,6 +68,16 @@ class Registry(Protocol):
 
     def list_functions(self, region: str, account: str | None = None) -> list[FunctionState]:
         """Every function of the region (``$LATEST`` only), every page."""
+        ...
+
+    def list_region_versions_page(
+        self, region: str, account: str | None = None, *, marker: str | None = None
+    ) -> RegionVersionsPage:
+        """One page of every version of every function of the region, from ``marker`` (``None``:
+        the first page); the functions are the account's whose credentials make the call.
+
+        One request per call, so that a caller can count pages and stop between them.
+        """
         ...
 
     def list_versions(
