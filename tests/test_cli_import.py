@@ -108,7 +108,7 @@ def test_a_live_fleet_imported_validates_plans_in_sync_and_reconciles_without_a_
     source = ["--repo", str(repository.working_dir)]
     planned = run("plan", *source, *registry, "--output", "json")
     assert planned.exit_code == 0, planned.output
-    assert json.loads(planned.output)["inSync"] is True
+    assert json.loads(planned.stdout)["inSync"] is True
 
     before = live_aliases(lambda_backend)
     writes = _write_log(lambda_backend)

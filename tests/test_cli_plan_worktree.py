@@ -25,8 +25,8 @@ def test_plan_says_which_commit_it_read(repo: git.Repo, state: Path) -> None:
     head = repo.head.commit.hexsha
     result = run("plan", *source(repo), *_registry(state))
     assert result.exit_code == 2, result.output
-    assert result.output.splitlines()[0] == f"Plan at revision {head[:12]} (commit of HEAD)"
-    document = json.loads(run("plan", *source(repo), *_registry(state), "--output", "json").output)
+    assert result.stdout.splitlines()[0] == f"Plan at revision {head[:12]} (commit of HEAD)"
+    document = json.loads(run("plan", *source(repo), *_registry(state), "--output", "json").stdout)
     assert document["revision"] == head
     assert document["source"] == {"kind": "commit", "folder": None, "revision": head, "ref": "HEAD"}
 
@@ -44,13 +44,13 @@ def test_worktree_plan_includes_an_uncommitted_edit_and_says_it_is_not_a_commit(
 
     edited = run("plan", "--worktree", *source(repo), *_registry(state))
     assert edited.exit_code == 2, edited.output
-    first = edited.output.splitlines()[0]
+    first = edited.stdout.splitlines()[0]
     assert first.startswith(f"Plan of the working tree at {repo.working_dir}")
     assert "uncommitted edits included; not a commit" in first
     assert "alias live: version 2 -> r41 (1)" in edited.output
 
     document = json.loads(
-        run("plan", "--worktree", *source(repo), *_registry(state), "--output", "json").output
+        run("plan", "--worktree", *source(repo), *_registry(state), "--output", "json").stdout
     )
     assert document["revision"] is None
     assert document["source"]["kind"] == "worktree"

@@ -41,7 +41,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import Registry
+from controller.adapters.registry.priming import read_region
 from controller.core.declarations import Declarations, RepositoryTree
 from controller.core.declarations.parser import ParseCache
 from controller.core.declarations.schema import (
@@ -58,7 +60,6 @@ from controller.core.model import (
     DesiredFunction,
     FunctionId,
     FunctionRef,
-    FunctionState,
     ObservedFunction,
     PublishedVersion,
 )
@@ -66,7 +67,13 @@ from controller.core.ownership import declared_part
 from controller.core.planner import plan_function
 from controller.engine.applier import InScope
 from controller.engine.reconciler import Progress
-from controller.errors import EditRefused, NotFound, RegistryError
+from controller.errors import (
+    AccessDenied,
+    EditRefused,
+    InvalidRequest,
+    NotFound,
+    RegistryError,
+)
 from controller.review import edits, yamltext
 from controller.review.edits import Edit, SourceFile
 
@@ -131,23 +138,24 @@ def read_functions(
     """The functions ``names`` (names or ARNs; an ARN is read in its own region), or with
     ``None`` every function of ``region``, each with its published versions and aliases.
 
-    Every function of a region is listed by ListFunctions, every page; a named one is read
-    with GetFunction, which also says whether it exists. Functions outside the scope are not
-    read further. Then each costs ListVersionsByFunction and ListAliases, read ``concurrency``
-    functions at a time under the adapter's rate limit. A function that cannot be read is a
-    ``NotImported`` error and the others go on; a region that cannot be listed raises.
+    Every function of a region, with every version of each, is read from the region's
+    ListFunctions pages (``FunctionVersion=ALL``, 50 versions a page: about 0.1 request a
+    function); where that listing is refused (a policy without ``lambda:ListFunctions`` on
+    ``*``), the functions are listed and each one's versions read on its own. A named function
+    is read with GetFunction, which also says whether it exists, and ListVersionsByFunction.
+    Functions outside the scope are not read further. Then each costs one ListAliases, read
+    ``concurrency`` functions at a time under the adapter's rate limit. A function that cannot
+    be read is a ``NotImported`` error and the others go on; a region that cannot be listed
+    raises.
     """
     if names is None:
-        listed = sorted(registry.list_functions(region), key=lambda state: state.name)
-        targets: list[tuple[FunctionRef, FunctionState | None]] = [
-            (FunctionRef(state.name, region), state) for state in listed
-        ]
+        targets = _every_function(registry, region)
     else:
-        targets = [(_named(name, region), None) for name in dict.fromkeys(names)]
+        targets = [_Target(_named(name, region)) for name in dict.fromkeys(names)]
     shown = progress(len(targets)) if progress is not None else nullcontext(None)
     readings: list[Reading] = []
     with shown as advance, ThreadPoolExecutor(max(1, concurrency), "import") as pool:
-        pending = [pool.submit(_read, registry, ref, state, in_scope) for ref, state in targets]
+        pending = [pool.submit(_read, registry, target, in_scope) for target in targets]
         for done in as_completed(pending):
             reading = done.result()
             readings.append(reading)
@@ -156,33 +164,68 @@ def read_functions(
     return sorted(readings, key=lambda reading: (reading.region, reading.name))
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A function to read, with what a region listing already told of it."""
+
+    ref: FunctionRef
+    arn: str | None = None
+    """The unqualified function ARN, when a listing gave it."""
+    versions: tuple[PublishedVersion, ...] | None = None
+    """Its published versions, when a complete region listing gave them."""
+
+
+def _every_function(registry: Registry, region: str) -> list[_Target]:
+    """Every function of the region, with its versions when the region listing allows it."""
+    try:
+        listing = read_region(registry, region)
+    except (AccessDenied, InvalidRequest) as refused:
+        get_logger("controller.review.imports").info(
+            "region listing refused; listing versions per function",
+            region=region,
+            error=str(refused),
+        )
+    else:
+        return [
+            _Target(FunctionRef(function.name, region), function.arn, versions)
+            for function, versions in listing.by_function().items()
+        ]
+    listed = sorted(registry.list_functions(region), key=lambda state: state.name)
+    return [_Target(FunctionRef(state.name, region), _unqualified(state.arn)) for state in listed]
+
+
 def _named(name: str, region: str) -> FunctionRef:
     """A function named on the command line: an ARN is called in its own region."""
     identity = FunctionRef(name, region).identity
     return FunctionRef(name, identity.region)
 
 
-def _read(
-    registry: Registry, ref: FunctionRef, state: FunctionState | None, in_scope: InScope
-) -> Reading:
-    shown = ref.bare_name
+def _unqualified(arn: str) -> str:
+    return ":".join(arn.split(":")[:7])
+
+
+def _read(registry: Registry, target: _Target, in_scope: InScope) -> Reading:
+    ref, shown = target.ref, target.ref.bare_name
     try:
-        if state is None:
+        name, arn = shown, target.arn
+        if arn is None:
             state = registry.get_function(ref)
-        arn = ":".join(state.arn.split(":")[:7]) if state.arn else ref.identity.arn
+            name = state.name or shown
+            arn = _unqualified(state.arn) if state.arn else ref.identity.arn
         if not in_scope(arn):
-            return NotImported(state.name or shown, ref.region, OUT_OF_SCOPE, error=False)
+            return NotImported(name, ref.region, OUT_OF_SCOPE, error=False)
         # A function named by an ARN is called by it, since the ARN may name another account.
         named_by_arn = ref.identity.account is not None
-        found = FunctionRef(ref.name if named_by_arn else state.name or shown, ref.region)
-        versions = registry.list_versions(found, fresh=True)
+        found = FunctionRef(ref.name if named_by_arn else name, ref.region)
+        versions = target.versions
+        if versions is None:
+            versions = tuple(registry.list_versions(found, fresh=True))
         aliases = registry.list_aliases(found)
     except NotFound:
         return NotImported(shown, ref.region, f"no function {shown} in {ref.region}", error=True)
     except RegistryError as error:
         return NotImported(shown, ref.region, f"cannot be read: {error}", error=True)
-    name = state.name or shown
-    return LiveFunction(name, ref.region, arn, tuple(versions), tuple(aliases))
+    return LiveFunction(name, ref.region, arn, versions, tuple(aliases))
 
 
 # -- labels ---------------------------------------------------------------------------------------
