@@ -19,6 +19,13 @@ SyncStatus = Literal["synced", "drifted", "progressing", "error", "suspended"]
 
 SYNC_STATUSES: tuple[SyncStatus, ...] = get_args(SyncStatus)
 
+KEEP_ALL: Literal["all"] = "all"
+"""``retainVersions: all``: never delete a published version, whatever the controller's default."""
+
+RetainVersions = int | Literal["all"] | None
+"""A declaration's ``retainVersions``: keep the newest N published versions, keep them ``all``,
+or, ``None``, whatever the controller's default says (``core.retention``)."""
+
 LATEST = "$LATEST"
 """The only mutable version of a function; everything else is published and immutable."""
 
@@ -288,3 +295,5 @@ class DesiredFunction:
     prune: bool = False
     suspend: bool = False
     location: SourceLocation | None = None
+    retain_versions: RetainVersions = None
+    """``retainVersions``: see ``RetainVersions``."""

@@ -1130,6 +1130,7 @@ def _desired_function(
         prune=spec.prune,
         suspend=spec.suspend,
         location=document.location,
+        retain_versions=spec.retain_versions,
     )
 
 

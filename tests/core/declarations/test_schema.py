@@ -33,6 +33,7 @@ EXAMPLE = function(
       canary: {{version: r41, routing: {{r42: 0.1}}, description: 10% to r42}}
     prune: false
     suspend: false
+    retainVersions: 10
     """
 )
 
@@ -61,6 +62,7 @@ def test_the_schema_has_a_dialect_a_title_and_help_on_fields() -> None:
         "aliases",
         "prune",
         "suspend",
+        "retainVersions",
     }
 
 
@@ -79,6 +81,8 @@ def test_the_example_declaration_is_valid_against_the_schema() -> None:
         ('versions: {r1: {codeSha256: "abc"}}', "a short codeSha256"),
         ("region: Europe", "a bad region"),
         ("prune: yes", "a string for a boolean"),
+        ("retainVersions: 0", "no version kept"),
+        ("retainVersions: many", "a word for a number of versions"),
     ],
 )
 def test_the_schema_refuses_what_the_parser_refuses(spec: str, why: str) -> None:
