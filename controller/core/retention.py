@@ -21,7 +21,10 @@ function over what the pass observed and planned, and it errs towards keeping:
   ``scope.delete_versions`` is off: the versions that would go are reported instead, with why.
 
 The deletions are the last actions of the function's plan, oldest first, so that they run only
-when every publish and alias write before them succeeded. An alias someone creates on a version
+when every publish and alias write before them succeeded. A pass deletes at most
+``Retention.max_deletions`` versions of one function: a function with thousands of old versions
+is cleaned over several passes, each a bounded share of Lambda's request quota (rule L40),
+rather than in one pass that holds the quota for an hour. An alias someone creates on a version
 between the observation and its deletion makes Lambda refuse the deletion (rule L35): the
 applier keeps the version and goes on.
 """
@@ -45,6 +48,10 @@ from controller.core.rollout import decode
 SWITCHED_OFF = "scope.delete_versions is off"
 """Why retention deletes nothing when the controller may not delete versions."""
 
+MAX_DELETIONS = 50
+"""Versions of one function deleted in one pass, at most: five seconds of the default client-side
+pace of 10 requests a second."""
+
 
 @dataclass(frozen=True, slots=True)
 class Retention:
@@ -59,6 +66,8 @@ class Retention:
     """The observation was read from Lambda for this plan. A plan made from what an earlier
     reconcile left (a rollout's next step, ``reconciler.reconcile_function``'s ``observed``)
     deletes nothing: a deletion is decided on facts read now, never on remembered ones."""
+    max_deletions: int = MAX_DELETIONS
+    """Versions of one function deleted in one pass, at most; the oldest go first."""
 
 
 def retained(declared: RetainVersions, default: int | None) -> int | None:
@@ -91,6 +100,8 @@ def retain(
         return None, ()
     numbers = sorted((version.number for version in observed.versions), reverse=True)
     older = numbers[max(keep - publishes, 0) :]
+    if not older:  # the common case once retention has run: nothing to decide
+        return RetentionView(keep=keep, versions=len(numbers)), ()
     named = protected(desired, observed, writes)
     candidates = tuple(sorted(number for number in older if number not in named))
     view = RetentionView(
@@ -103,8 +114,11 @@ def retain(
         return view, ()
     if reason is not None:
         return replace(view, held=candidates, reason=reason), ()
-    deletions = tuple(DeleteVersion(number) for number in candidates)
-    return replace(view, deleted=candidates), deletions
+    now, later = candidates[: retention.max_deletions], candidates[retention.max_deletions :]
+    if later:
+        reason = f"at most {retention.max_deletions} are deleted a pass; the next pass goes on"
+        view = replace(view, held=later, reason=reason)
+    return replace(view, deleted=now), tuple(DeleteVersion(number) for number in now)
 
 
 def protected(

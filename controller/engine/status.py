@@ -369,7 +369,7 @@ def _retention(
     view = result.plan.retention
     held, reason = (view.held, view.reason) if view is not None else ((), "")
     if view is not None and view.deleted and not applying:
-        held, reason = view.deleted, NOT_APPLYING
+        held, reason = (*view.deleted, *view.held), NOT_APPLYING
     return RetentionRecord(
         declared=result.function.retain_versions,
         keep=view.keep if view is not None else None,

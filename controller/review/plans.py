@@ -105,9 +105,15 @@ def _function_text(function_plan: FunctionPlan) -> list[str]:
     return [*lines, ""]
 
 
+_LISTED = 10
+"""Version numbers a retention note lists before it says how many more."""
+
+
 def _retention_text(view: RetentionView) -> str:
     """``· 3 versions beyond retainVersions 5 kept: scope.delete_versions is off (1, 2, 3)``."""
-    numbers = ", ".join(str(number) for number in view.held)
+    numbers = ", ".join(str(number) for number in view.held[:_LISTED])
+    if len(view.held) > _LISTED:
+        numbers += f" and {len(view.held) - _LISTED} more"
     return click.style(
         f"  · {_versions(len(view.held))} beyond retainVersions {view.keep} kept: "
         f"{view.reason} ({numbers})",

@@ -217,6 +217,17 @@ ROWS = [
         Expected(deleted=(1, 2, 3)),
         id="a declaration without retainVersions takes the controller's default",
     ),
+    pytest.param(
+        declared(),
+        fleet(6, ON_6),
+        Retention(may_delete=True, max_deletions=3),
+        Expected(
+            deleted=(1, 2, 3),
+            held=(4,),
+            reason="at most 3 are deleted a pass; the next pass goes on",
+        ),
+        id="a pass deletes at most max_deletions, the oldest; the next pass goes on",
+    ),
 ]
 
 

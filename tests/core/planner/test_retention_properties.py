@@ -8,7 +8,7 @@ arbitrary versions while the deletions run:
 - no version the plan deletes is ``$LATEST``, among the newest N, named by a live alias, by the
   declarations, by one of the plan's alias writes or by a rollout marker; and no version an
   alias uses when its deletion comes is deleted (Lambda refuses it, and the pass goes on);
-- without a race, exactly the expected versions are deleted;
+- without a race, exactly the expected versions are deleted (the oldest, up to the cap a pass);
 - the pass after it deletes only versions the first pass moved or pruned an alias away from,
   or held back (a rollout was under way), and the pass after that deletes nothing.
 """
@@ -44,7 +44,7 @@ from controller.core.plan import (
     UpdateAlias,
 )
 from controller.core.planner import plan_function
-from controller.core.retention import Retention
+from controller.core.retention import MAX_DELETIONS, Retention
 from controller.core.rollout import decode
 from tests.core.planner.builders import (
     CODE_A,
@@ -134,6 +134,7 @@ RETENTIONS = st.builds(
     Retention,
     default=st.one_of(st.none(), st.integers(1, 4)),
     may_delete=st.integers(0, 5).map(bool),
+    max_deletions=st.sampled_from((50, 50, 1, 3)),
 )
 
 RACES = st.lists(st.tuples(st.integers(0, 8), st.one_of(st.none(), st.integers(1, 30))), max_size=3)
@@ -237,8 +238,11 @@ def test_no_protected_version_is_ever_deleted_and_exactly_the_others_are(
     newest = sorted((v.number for v in live.versions), reverse=True)[: max(keep - publishes, 0)]
     protected = must_keep(desired, live, plan)
     assert not set(planned) & (protected | set(newest))
-    expected = {v.number for v in live.versions} - protected - set(newest)
-    assert set(planned) == expected
+    expected = sorted({v.number for v in live.versions} - protected - set(newest))
+    # At most max_deletions a pass, the oldest first; the others wait for the next pass.
+    assert planned == expected[: retention.max_deletions]
+    assert plan.retention is not None
+    assert list(plan.retention.held) == expected[retention.max_deletions :]
 
     racer = Racer(races)
     carried: Carried = carry_out(live, plan.actions, race=racer)
@@ -268,7 +272,7 @@ def test_the_next_passes_delete_only_what_the_first_released_then_nothing(
     races: list[tuple[int, int | None]],
 ) -> None:
     desired = replace(data.draw(declarations(live)), suspend=False)
-    retention = replace(retention, may_delete=True)
+    retention = replace(retention, may_delete=True, max_deletions=MAX_DELETIONS)
     first = plan_function(desired, live, REVISION, retention=retention)
     if first.error is not None:
         return
@@ -294,3 +298,27 @@ def test_the_next_passes_delete_only_what_the_first_released_then_nothing(
     third = plan_function(desired, after_second, REVISION, retention=retention)
     if not any(view.under_way for view in third.rollouts):
         assert planned_deletions(third) == []
+
+
+@SETTINGS
+@given(st.data(), live_functions(), st.integers(1, 3))
+def test_a_capped_pass_leaves_the_rest_to_the_next_and_all_go_in_the_end(
+    data: st.DataObject, live: ObservedFunction, cap: int
+) -> None:
+    """With at most ``cap`` deletions a pass, passes go on deleting, oldest first, until just
+    what an unlimited pass would have deleted is gone."""
+    desired = replace(data.draw(declarations(live)), suspend=False, aliases={}, prune=False)
+    unlimited = plan_function(desired, live, REVISION, retention=Retention(3, may_delete=True))
+    if unlimited.error is not None or unlimited.deferred:
+        return
+    expected = set(planned_deletions(unlimited))
+    capped = Retention(3, may_delete=True, max_deletions=cap)
+    current, deleted = live, list[int]()
+    for _ in range(len(expected) // cap + 2):
+        step = plan_function(desired, current, REVISION, retention=capped)
+        numbers = planned_deletions(step)
+        assert len(numbers) <= cap
+        assert all(number < other for number in deleted for other in numbers)
+        deleted += numbers
+        current = carry_out(current, step.actions).function
+    assert set(deleted) == expected
