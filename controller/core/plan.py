@@ -157,7 +157,7 @@ class RolloutView:
 
 @dataclass(frozen=True, slots=True)
 class RetentionView:
-    """What retention decided for one function, for ``plan``, ``/status`` and the logs.
+    """What retention decided for one function, for ``plan``, ``diff --live`` and ``/status``.
 
     Published versions are counted before this plan's publishes and deletions; ``protected``
     are those beyond the newest ``keep`` that something names (an alias, a declaration, a

@@ -109,9 +109,9 @@ def retain(
         versions=len(numbers),
         protected=tuple(sorted(number for number in older if number in named)),
     )
-    reason = _held_back(desired, observed, retention, rollouts=rollouts, deferred=deferred)
     if not candidates:
         return view, ()
+    reason = _held_back(desired, observed, retention, rollouts=rollouts, deferred=deferred)
     if reason is not None:
         return replace(view, held=candidates, reason=reason), ()
     now, later = candidates[: retention.max_deletions], candidates[retention.max_deletions :]
