@@ -41,6 +41,7 @@ from controller.adapters.logging import LogFormat, LogLevel, LogSettings
 from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.core.declarations.schema import REGION_PATTERN, region_problem
+from controller.core.retention import Retention
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
 
@@ -48,7 +49,8 @@ ENV_PREFIX = "LAMBDA_GITOPS_"
 
 
 class Scope(BaseModel):
-    """What the controller may write: globs over function ARNs, regions and accounts.
+    """What the controller may write: globs over function ARNs, regions and accounts, and
+    whether it may delete published versions at all.
 
     A declaration outside the scope is an error for that function, never a write.
     """
@@ -58,6 +60,14 @@ class Scope(BaseModel):
     functions: tuple[str, ...] = Field(default=("*",), description="Globs over function ARNs.")
     regions: tuple[str, ...] = Field(default=("*",), description="Globs over region names.")
     accounts: tuple[str, ...] = Field(default=("*",), description="Globs over account ids.")
+    delete_versions: bool = Field(
+        default=False,
+        description=(
+            "Whether retention may delete published versions (DeleteFunction with a "
+            "Qualifier); off, it only reports what it would delete. Keep it off unless the IAM "
+            "policy has the DeleteVersionsForRetention statement."
+        ),
+    )
 
     def allows(self, arn: str) -> bool:
         """True when a function ARN ``arn:aws:lambda:REGION:ACCOUNT:function:NAME`` is in scope."""
@@ -220,6 +230,15 @@ class Settings(LogFields):
     git_known_hosts_file: Path | None = Field(
         None, description="known_hosts for the repository's SSH host."
     )
+    retain_versions: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "How many of the newest published versions a function keeps when its declaration "
+            "says no retainVersions; none: every version is kept. Deleting also needs "
+            "scope.delete_versions."
+        ),
+    )
     scope: Scope = Field(default_factory=Scope, description="What may be written.")
     analysis: AnalysisSources = Field(
         default_factory=AnalysisSources, description="Where rollouts' checks are asked."
@@ -266,6 +285,11 @@ class Settings(LogFields):
         )
 
     @property
+    def retention(self) -> Retention:
+        """How passes apply ``retainVersions``: this default, and the scope's switch."""
+        return Retention(default=self.retain_versions, may_delete=self.scope.delete_versions)
+
+    @property
     def loop(self) -> LoopSettings:
         return LoopSettings(
             ref=self.ref,
@@ -278,6 +302,7 @@ class Settings(LogFields):
             in_scope=self.scope.allows,
             account=self.account,
             extra_regions=self.extra_regions,
+            retention=self.retention,
         )
 
     @property

@@ -72,6 +72,16 @@ CASES = {
             r"plans equal: True; in sync: True; 20 functions planned",
         ],
     ),
+    "retention_cost.py": (
+        ["--functions", "50", "--versions", "20", "--fleet", "2", "--published", "8"],
+        [
+            r"plan\(\) over 50 functions of 20 versions: best [\d.]+ s without retention, "
+            r"[\d.]+ s with retainVersions 10 \(450 deletions planned\)",
+            r"pass 1: 4.00 requests/function \(4 DeleteFunction, 2 ListVersionsByFunction\)",
+            r"pass 3: 1.00 requests/function \(0 DeleteFunction, 0 ListVersionsByFunction\)",
+            r"versions left per function: 6 \(retainVersions 5, one pinned by hand\)",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

@@ -34,3 +34,11 @@ def test_the_production_example_narrows_the_scope() -> None:
     assert settings.scope.allows("arn:aws:lambda:eu-west-1:123456789012:function:orders-api")
     assert not settings.scope.allows("arn:aws:lambda:us-east-1:123456789012:function:orders-api")
     assert not settings.scope.allows("arn:aws:lambda:eu-west-1:123456789012:function:payments")
+
+
+def test_the_production_example_lets_retention_delete_versions() -> None:
+    """It says both halves: how many versions a function keeps by default, and that the
+    controller may delete the others (its IAM role has DeleteVersionsForRetention)."""
+    settings = load_settings(CONFIG / "lambda-gitops.yaml")
+    assert settings.retention.default == 20
+    assert settings.retention.may_delete

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from controller.adapters.logging import LogSettings
+from controller.core.retention import Retention
 from controller.errors import ConfigurationError
 from controller.settings import Settings, load_log_settings, load_settings
 
@@ -224,3 +225,39 @@ def test_extra_regions_must_be_region_names() -> None:
     with pytest.raises(ConfigurationError) as raised:
         load_settings(extra_regions=("Europe",))
     assert "extra_regions: 'Europe' is not an AWS region name" in str(raised.value)
+
+
+# -- version retention: the default N and the scope's switch -----------------------------------
+
+
+def test_retention_is_off_unless_set_and_deletes_nothing_unless_the_scope_allows() -> None:
+    settings = load_settings()
+
+    assert settings.retain_versions is None
+    assert settings.scope.delete_versions is False
+    assert settings.retention == Retention(default=None, may_delete=False)
+    assert settings.loop.retention == settings.retention
+
+
+def test_retention_comes_from_the_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("retain-versions: 10\nscope:\n  delete_versions: true\n")
+
+    assert load_settings(path).retention == Retention(default=10, may_delete=True)
+    monkeypatch.setenv("LAMBDA_GITOPS_RETAIN_VERSIONS", "3")
+    monkeypatch.setenv("LAMBDA_GITOPS_SCOPE__DELETE_VERSIONS", "false")
+    assert load_settings(path).retention == Retention(default=3, may_delete=False)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many", "1.5"])
+def test_a_retain_versions_that_keeps_nothing_is_refused_naming_it(
+    tmp_path: Path, value: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"retain_versions: {value}\n")
+
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings(path)
+    assert "retain_versions" in str(raised.value)

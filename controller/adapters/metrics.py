@@ -39,9 +39,13 @@ from controller import __version__
 from controller.core.analysis import OUTCOMES
 from controller.core.model import SYNC_STATUSES, SyncStatus
 
-ACTIONS = ("publish", "create", "update", "delete")
-"""The applier's actions: publish a version; create, update or delete an alias."""
-ACTION_OUTCOMES = ("applied", "failed")
+ACTIONS = ("publish", "create", "update", "delete", "delete_version")
+"""The applier's actions: publish a version; create, update or delete an alias; delete a
+version (retention)."""
+ACTION_OUTCOMES = ("applied", "failed", "skipped")
+"""``skipped``: a version deletion Lambda refused because an alias points at the version now."""
+SKIPPABLE = ("delete_version",)
+"""The only actions that can be skipped, so the only ones with a ``skipped`` series."""
 CHECK_KINDS = ("cloudwatch", "prometheus", "alarm")
 """The sources of a rollout's analysis checks."""
 ROLLOUT_PHASES = ("progressing", "paused", "succeeded", "failed")
@@ -87,6 +91,10 @@ class FunctionStatus:
     """Per declared alias, the out-of-band changes seen since the process started."""
     rollouts: Mapping[str, RolloutSeries] = field(default_factory=dict)
     """Per declared alias with a rollout, where it stands."""
+    versions: int | None = None
+    """Published versions after the last pass's deletions; ``None`` (no series) until read."""
+    versions_deleted: int = 0
+    """Versions retention deleted since the process started."""
 
     def __post_init__(self) -> None:
         # The Literal holds only for type-checked callers; a status from elsewhere must not
@@ -188,7 +196,8 @@ class Metrics:
             self._reconciles.labels(outcome=outcome)
         for action in ACTIONS:
             for action_outcome in ACTION_OUTCOMES:
-                self._actions.labels(action=action, outcome=action_outcome)
+                if action_outcome != "skipped" or action in SKIPPABLE:
+                    self._actions.labels(action=action, outcome=action_outcome)
         for kind in CHECK_KINDS:
             for result in OUTCOMES:
                 self._checks.labels(kind=kind, result=result)
@@ -216,7 +225,8 @@ class Metrics:
             self._last_success.set(finished_at)
 
     def action_finished(self, action: str, outcome: str) -> None:
-        """Count one action of the applier: ``publish``/``create``/``update``/``delete``."""
+        """Count one action of the applier: ``publish``/``create``/``update``/``delete``/
+        ``delete_version``, ``applied``/``failed``/``skipped``."""
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
         if outcome not in ACTION_OUTCOMES:
@@ -286,6 +296,8 @@ class _FleetSnapshot:
     rollout_phase: tuple[tuple[tuple[str, str, str, str], float], ...] = ()
     rollout_step: tuple[tuple[tuple[str, str, str], float], ...] = ()
     rollout_weight: tuple[tuple[tuple[str, str, str], float], ...] = ()
+    function_versions: tuple[tuple[tuple[str, str], float], ...] = ()
+    versions_deleted: tuple[tuple[tuple[str, str], float], ...] = ()
 
 
 class _FleetSeries:
@@ -309,6 +321,8 @@ class _FleetSeries:
         rollout_phase: list[tuple[tuple[str, str, str, str], float]] = []
         rollout_step: list[tuple[tuple[str, str, str], float]] = []
         rollout_weight: list[tuple[tuple[str, str, str], float]] = []
+        function_versions: list[tuple[tuple[str, str], float]] = []
+        versions_deleted: list[tuple[tuple[str, str], float]] = []
         for entry in sorted(statuses, key=lambda entry: (entry.function, entry.region)):
             key = (entry.function, entry.region)
             if key in seen:
@@ -334,6 +348,10 @@ class _FleetSeries:
                     rollout_phase.append(((*series, phase), value))
                 rollout_step.append((series, float(rollout.step)))
                 rollout_weight.append((series, rollout.weight))
+            # Every declared function from 0, so that the first deletion is an increase.
+            versions_deleted.append((key, float(entry.versions_deleted)))
+            if entry.versions is not None:
+                function_versions.append((key, float(entry.versions)))
         snapshot = _FleetSnapshot(
             sync_status=tuple(sync_status),
             alias_drift=tuple(alias_drift),
@@ -342,6 +360,8 @@ class _FleetSeries:
             rollout_phase=tuple(rollout_phase),
             rollout_step=tuple(rollout_step),
             rollout_weight=tuple(rollout_weight),
+            function_versions=tuple(function_versions),
+            versions_deleted=tuple(versions_deleted),
         )
         with self._lock:
             self._snapshot = snapshot
@@ -409,6 +429,23 @@ class _FleetSeries:
         for labels, value in snapshot.rollout_weight:
             weight.add_metric(labels, value)
         yield weight
+        versions = GaugeMetricFamily(
+            "lambda_gitops_function_versions",
+            "Published versions of the function (not $LATEST) once the last pass's publishes "
+            "and retention's deletions are done.",
+            labels=["function", "region"],
+        )
+        for function_labels, value in snapshot.function_versions:
+            versions.add_metric(function_labels, value)
+        yield versions
+        deleted = CounterMetricFamily(
+            "lambda_gitops_versions_deleted",
+            "Published versions retention deleted (retainVersions), since start.",
+            labels=["function", "region"],
+        )
+        for function_labels, value in snapshot.versions_deleted:
+            deleted.add_metric(function_labels, value)
+        yield deleted
         revision_info = GaugeMetricFamily(
             "lambda_gitops_source_revision_info",
             "Always 1; the labels name the Git revision in force and the ref it was read from.",

@@ -84,9 +84,12 @@ def _load(settings: Settings, revision: str, cache: ParseCache) -> Declarations:
 
 def _live_view(settings: Settings, base: Declarations, head: Declarations) -> compare.LiveView:
     """The head's plan against the registry now, and the base's, whose differences are drift
-    that exists whether or not the change is merged."""
+    that exists whether or not the change is merged. The head's plan shows the versions
+    retention would delete; the base's does not, since those are no drift."""
     with registry_for(settings) as live:
         registry = CachingRegistry(live)  # one cache for both plans: versions are read once
-        at_head = plan_pass(registry, head, in_scope=settings.scope.allows)
+        at_head = plan_pass(
+            registry, head, in_scope=settings.scope.allows, retention=settings.retention
+        )
         at_base = plan_pass(registry, base, in_scope=settings.scope.allows)
     return compare.LiveView(at_head.plan, at_base.plan, tuple(at_head.declaration_errors))

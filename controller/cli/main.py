@@ -159,7 +159,13 @@ def plan(output: str, worktree: bool, **options: Any) -> None:
                 source = plans.PlanSource(ref=settings.ref)
             drawn = output != "json"
             with progress(len(loaded.functions), settings.logging, shown=drawn) as advance:
-                result = plan_pass(registry, loaded, advance, in_scope=settings.scope.allows)
+                result = plan_pass(
+                    registry,
+                    loaded,
+                    advance,
+                    in_scope=settings.scope.allows,
+                    retention=settings.retention,
+                )
     errors = result.declaration_errors
     if output == "json":
         click.echo(json.dumps(plans.plan_json(result.plan, errors, source), indent=2))
@@ -186,7 +192,12 @@ def reconcile(once: bool, **options: Any) -> None:
             loaded, code = declarations_for(settings, account=registry.caller_account())
             with progress(len(loaded.functions), settings.logging) as advance:
                 result = reconcile_pass(
-                    registry, loaded, code, advance, in_scope=settings.scope.allows
+                    registry,
+                    loaded,
+                    code,
+                    advance,
+                    in_scope=settings.scope.allows,
+                    retention=settings.retention,
                 )
     source = plans.PlanSource(ref=settings.ref)
     click.echo(plans.plan_text(result.plan, result.declaration_errors, source), nl=False)

@@ -19,6 +19,13 @@ SyncStatus = Literal["synced", "drifted", "progressing", "error", "suspended"]
 
 SYNC_STATUSES: tuple[SyncStatus, ...] = get_args(SyncStatus)
 
+KEEP_ALL: Literal["all"] = "all"
+"""``retainVersions: all``: never delete a published version, whatever the controller's default."""
+
+RetainVersions = int | Literal["all"] | None
+"""A declaration's ``retainVersions``: keep the newest N published versions, keep them ``all``,
+or, ``None``, whatever the controller's default says (``core.retention``)."""
+
 LATEST = "$LATEST"
 """The only mutable version of a function; everything else is published and immutable."""
 
@@ -291,3 +298,5 @@ class DesiredFunction:
     adopt: bool = False
     """Add the ownership marker to every declared alias that lacks it and is otherwise as
     declared (an alias someone else made), with one write each (``spec.adopt``)."""
+    retain_versions: RetainVersions = None
+    """``retainVersions``: see ``RetainVersions``."""

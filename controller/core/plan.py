@@ -9,7 +9,7 @@ plan as plain frozen data is what lets the planner be tested by tables and print
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Final, Literal
 
@@ -78,7 +78,19 @@ class DeleteAlias:
     live: Alias
 
 
-Action = PublishVersion | CreateAlias | UpdateAlias | DeleteAlias
+@dataclass(frozen=True, slots=True)
+class DeleteVersion:
+    """Delete a published version that retention no longer keeps (``core.retention``).
+
+    Lambda refuses while an alias points at it (rule L35); the applier takes that refusal for
+    what it is, a version someone started using since it was observed, and keeps it.
+    """
+
+    number: int
+    reason: Literal["retention"] = "retention"
+
+
+Action = PublishVersion | CreateAlias | UpdateAlias | DeleteAlias | DeleteVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +166,27 @@ class RolloutView:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionView:
+    """What retention decided for one function, for ``plan``, ``diff --live`` and ``/status``.
+
+    Published versions are counted before this plan's publishes and deletions; ``protected``
+    are those beyond the newest ``keep`` that something names (an alias, a declaration, a
+    rollout), ``deleted`` those this plan deletes, and ``held`` those it would delete but does
+    not now, for ``reason``.
+    """
+
+    keep: int
+    """The newest published versions kept whatever: the declaration's ``retainVersions`` or
+    the controller's default."""
+    versions: int
+    protected: tuple[int, ...] = ()
+    deleted: tuple[int, ...] = ()
+    held: tuple[int, ...] = ()
+    reason: str = ""
+    """Why ``held`` are kept this time: the scope switch is off, a rollout is under way..."""
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionPlan:
     """The plan for one function: its actions in order, the drift they correct, or an error."""
 
@@ -171,6 +204,8 @@ class FunctionPlan:
     deferred: bool = False
     """An alias write waits for a version this plan publishes (a rollout needs the target's
     number): once the publishes are done, the function is observed and planned again."""
+    retention: RetentionView | None = None
+    """What retention keeps and deletes; ``None`` when the function keeps every version."""
 
     @property
     def ref(self) -> FunctionRef:
@@ -209,6 +244,23 @@ class FunctionPlan:
             and all(entry.kind in NOT_DRIFT for entry in self.drift)
         )
 
+    @property
+    def matches_declarations(self) -> bool:
+        """``in_sync`` but for housekeeping: what the declarations ask for holds.
+
+        A version retention deletes, and the ownership marker that ``adopt`` adds to an alias
+        as declared, are housekeeping, not a difference from Git: ``plan`` counts them as
+        changes pending, but they make no function ``drifted``.
+        """
+        adopted = {entry.alias for entry in self.drift if entry.kind == ADOPT_DRIFT}
+        differences = tuple(
+            action
+            for action in self.actions
+            if not isinstance(action, DeleteVersion)
+            and not (isinstance(action, UpdateAlias) and action.name in adopted)
+        )
+        return replace(self, actions=differences).in_sync
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -221,7 +273,8 @@ class Plan:
 
 
 def action_kind(action: Action) -> str:
-    """The action's name in metrics and logs: ``publish``, ``create``, ``update``, ``delete``."""
+    """The action's name in metrics and logs: ``publish``, ``create``, ``update``, ``delete``
+    (an alias), ``delete_version``."""
     match action:
         case PublishVersion():
             return "publish"
@@ -231,3 +284,5 @@ def action_kind(action: Action) -> str:
             return "update"
         case DeleteAlias():
             return "delete"
+        case DeleteVersion():
+            return "delete_version"

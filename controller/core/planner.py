@@ -14,9 +14,11 @@ The actions of a function come in a fixed order:
 1. publishes: first the version whose code ``$LATEST`` already holds, which must be published
    before any code update replaces it, then the others in declaration order;
 2. alias creates and updates, in the order the aliases are declared;
-3. alias deletes (pruning), sorted by alias name.
+3. alias deletes (pruning), sorted by alias name;
+4. version deletes (retention, ``core.retention``), oldest first.
 
-Publishes come first because an alias may point at a version they create (``PendingVersion``).
+Publishes come first because an alias may point at a version they create (``PendingVersion``);
+version deletes come last, so that they run only once everything before them has succeeded.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from controller.core.plan import (
     Target,
     UpdateAlias,
 )
+from controller.core.retention import Retention, retain
 from controller.core.rollout import (
     Decision,
     Rollout,
@@ -86,13 +89,14 @@ def plan(
     revision: str,
     *,
     now: float | None = None,
+    retention: Retention | None = None,
 ) -> Plan:
     """Plan every declared function, in the order given.
 
     A function absent from ``observed`` is treated as one that does not exist live.
     """
     functions = tuple(
-        plan_function(function, observed.get(function.ref), revision, now=now)
+        plan_function(function, observed.get(function.ref), revision, now=now, retention=retention)
         for function in desired
     )
     return Plan(revision=revision, functions=functions)
@@ -105,12 +109,14 @@ def plan_function(
     *,
     now: float | None = None,
     verdicts: Mapping[str, Verdict] | None = None,
+    retention: Retention | None = None,
 ) -> FunctionPlan:
     """Plan one function: the actions that converge it, the drift they correct, or an error.
 
     ``now`` (seconds since the epoch) is when a rollout's holds are measured from; without it
     no time has passed since each step began. ``verdicts`` holds, by alias, the latest analysis
-    of the step a rollout is at.
+    of the step a rollout is at. ``retention`` is the controller's default and whether it may
+    delete versions; without it no version is ever deleted.
     """
     if observed is None:
         return FunctionPlan(desired, error=_function_missing(desired.ref))
@@ -158,14 +164,27 @@ def plan_function(
     )
     deletes = [DeleteAlias(alias.name, alias) for alias in extraneous] if desired.prune else []
     writes = [write for _, write in corrections]
-    actions: tuple[Action, ...] = () if desired.suspend else (*publishes, *writes, *deletes)
+    deferred = deferred and bool(publishes) and not desired.suspend
+    kept, removals = retain(
+        desired,
+        observed,
+        retention,
+        writes=writes,
+        publishes=len(publishes),
+        rollouts=views,
+        deferred=deferred,
+    )
+    actions: tuple[Action, ...] = (
+        () if desired.suspend else (*publishes, *writes, *deletes, *removals)
+    )
     return FunctionPlan(
         desired,
         actions,
         drift,
         missing_versions=versions.missing_labels,
         rollouts=tuple(views),
-        deferred=deferred and bool(publishes) and not desired.suspend,
+        deferred=deferred,
+        retention=kept,
     )
 
 

@@ -9,6 +9,10 @@ it has not seen, and it does not plan again itself. Observing again and planning
 reconciler's loop (``reconciler.converge``), as a controller-runtime reconciler returns
 "requeue" rather than re-planning inside the writer. A failure ends that function's actions and
 is reported; the other functions go on.
+
+A version that retention deletes is the one exception: Lambda refusing the deletion because an
+alias points at the version now (rule L35) is the safety net working, so that version is kept
+(``skipped``) and the other deletions go on.
 """
 
 from __future__ import annotations
@@ -39,13 +43,21 @@ from controller.core.plan import (
     Action,
     CreateAlias,
     DeleteAlias,
+    DeleteVersion,
     FunctionPlan,
     PendingVersion,
     PublishVersion,
     Target,
     UpdateAlias,
 )
-from controller.errors import CodeError, Conflict, PreconditionFailed, RegistryError
+from controller.errors import (
+    CodeError,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    RegistryError,
+    UpdateInProgress,
+)
 
 InScope = Callable[[str], bool]
 """Whether the controller may write to the function with this unqualified ARN."""
@@ -56,6 +68,14 @@ def out_of_scope(arn: str) -> str:
     return (
         f"{arn} is outside the controller's scope (scope.functions, scope.regions, "
         "scope.accounts): nothing is written to it"
+    )
+
+
+def deletions_off(arn: str) -> str:
+    """The error of a version deletion the controller is not allowed to make."""
+    return (
+        f"{arn}: scope.delete_versions is off, so the controller deletes no version; "
+        "nothing was deleted"
     )
 
 
@@ -87,12 +107,17 @@ class CodeReader(Protocol):
     def read(self, path: str) -> bytes: ...
 
 
+Outcome = Literal["applied", "failed", "skipped"]
+"""``skipped``: a version deletion Lambda refused because an alias points at the version now."""
+
+
 @dataclass(frozen=True, slots=True)
 class ActionOutcome:
-    """What became of one action: ``applied``, or ``failed`` with Lambda's or our reason."""
+    """What became of one action: ``applied``, ``failed`` with Lambda's or our reason, or
+    ``skipped`` (a version kept because an alias points at it now)."""
 
     action: Action
-    outcome: Literal["applied", "failed"]
+    outcome: Outcome
     detail: str
     seconds: float
     written: Alias | None = None
@@ -130,6 +155,10 @@ class _Conflict(Exception):
     """Internal: the function changed under us; the plan must be made again."""
 
 
+class _Refused(Exception):
+    """Internal: an action the controller is not allowed to take; the function fails."""
+
+
 @dataclass
 class _Run:
     """The state of applying one function: ``$LATEST`` as last seen, versions published."""
@@ -151,11 +180,15 @@ class Applier:
         code: CodeReader,
         *,
         in_scope: InScope,
+        delete_versions: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._registry = registry
         self._code = code
         self._in_scope = in_scope
+        self._delete_versions = delete_versions
+        """``scope.delete_versions``: checked here too, so that no plan can delete a version
+        the configuration does not let the controller delete."""
         self._clock = clock
 
     def apply(self, function_plan: FunctionPlan, observed: ObservedFunction) -> Applied:
@@ -172,7 +205,7 @@ class Applier:
             self._run(function_plan, observed, outcomes)
         except _Conflict as conflict:
             return Applied(tuple(outcomes), conflict=str(conflict))
-        except (RegistryError, CodeError) as error:
+        except (RegistryError, CodeError, _Refused) as error:
             return Applied(tuple(outcomes), error=str(error))
         return Applied(tuple(outcomes))
 
@@ -183,11 +216,15 @@ class Applier:
         for action in function_plan.actions:
             started = self._clock()
             try:
+                if isinstance(action, DeleteVersion):
+                    outcome, detail = self._delete_version(function_plan, observed, action)
+                    outcomes.append(ActionOutcome(action, outcome, detail, self._since(started)))
+                    continue
                 detail, written = self._act(function_plan, action, run)
             except (PreconditionFailed, Conflict) as error:  # UpdateInProgress included
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise _Conflict(str(error)) from error
-            except (RegistryError, CodeError) as error:
+            except (RegistryError, CodeError, _Refused) as error:
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise
             outcomes.append(ActionOutcome(action, "applied", detail, self._since(started), written))
@@ -234,6 +271,36 @@ class Applier:
                 self._check_unchanged(function_plan, action)
                 self._registry.delete_alias(ref, action.name)
                 return f"deleted {action.name}", None
+            case DeleteVersion():
+                raise AssertionError("a version is deleted by _delete_version")
+
+    def _delete_version(
+        self, function_plan: FunctionPlan, observed: ObservedFunction, action: DeleteVersion
+    ) -> tuple[Outcome, str]:
+        """Delete one published version (DeleteFunction with a Qualifier, never without one).
+
+        Lambda refuses while an alias points at the version (rule L35): someone started using
+        it since the function was observed, so it is kept, which is not a failure of the pass.
+        A version already gone is deleted as far as anyone can tell (rules L34, L38). An update
+        in progress is a conflict like any other: the function is observed again.
+        """
+        if not self._delete_versions:
+            raise _Refused(deletions_off(function_arn(observed)))
+        version = f"version {action.number}"
+        try:
+            self._registry.delete_version(function_plan.ref, action.number)
+        except UpdateInProgress:
+            raise
+        except Conflict as refused:
+            why = (
+                "an alias points at it now"
+                if "aliases reference it" in refused.message
+                else "Lambda refused to delete it"
+            )
+            return "skipped", f"kept {version}: {why} ({refused})"
+        except NotFound:
+            return "applied", f"{version} was already gone"
+        return "applied", f"deleted {version} ({action.reason})"
 
     def _publish(self, function_plan: FunctionPlan, action: PublishVersion, run: _Run) -> str:
         ref = function_plan.ref

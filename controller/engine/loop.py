@@ -56,11 +56,13 @@ from controller.core.plan import (
     ADOPT_DRIFT,
     CreateAlias,
     DeleteAlias,
+    DeleteVersion,
     PublishVersion,
     RolloutView,
     UpdateAlias,
     action_kind,
 )
+from controller.core.retention import Retention
 from controller.engine.analyst import Analyst
 from controller.engine.applier import ActionOutcome, InScope
 from controller.engine.reconciler import FunctionResult, PassResult, prime_listings, run_pass
@@ -178,6 +180,8 @@ class LoopSettings:
     """The account a bare function name means, when configured."""
     extra_regions: tuple[str, ...] = ()
     """Regions Lambda is in that the core's list does not know yet."""
+    retention: Retention = field(default_factory=Retention)
+    """The ``retain_versions`` default and whether versions may be deleted at all."""
 
 
 class Controller:
@@ -595,6 +599,7 @@ class Controller:
                 clock=self._clock,
                 analyst=self._analyst,
                 remembered=self._remembered if kind == "targeted" else None,
+                retention=self._settings.retention,
             )
             success = self._record(result, declarations, revision, claimed)
             summary = _summary(result)
@@ -890,16 +895,19 @@ def _seen_after(result: FunctionResult) -> ObservedFunction | None:
     if outcome.replans or any(isinstance(d.action, PublishVersion) for d in outcome.actions):
         return None
     aliases = {alias.name: alias for alias in live.aliases}
+    versions = {version.number: version for version in live.versions}
     for done in outcome.actions:
         if done.outcome != "applied":
             return None
         if isinstance(done.action, DeleteAlias):
             aliases.pop(done.action.name, None)
+        elif isinstance(done.action, DeleteVersion):
+            versions.pop(done.action.number, None)
         elif done.written is not None:
             aliases[done.written.name] = done.written
         else:
             return None
-    return replace(live, aliases=tuple(aliases.values()))
+    return replace(live, versions=tuple(versions.values()), aliases=tuple(aliases.values()))
 
 
 def _written_aliases(result: FunctionResult) -> set[str]:
@@ -933,6 +941,8 @@ def _action_fields(done: ActionOutcome) -> dict[str, str]:
                 "alias": action.name,
                 "from": _target_text(action.live.function_version, action.live.effective_routing),
             }
+        case DeleteVersion():
+            fields |= {"version": str(action.number), "reason": action.reason}
     if done.written is not None and "to" in fields:
         fields["to"] = _target_text(done.written.function_version, done.written.routing)
     return fields
@@ -954,6 +964,9 @@ def _summary(result: PassResult) -> dict[str, int]:
         ),
         "actions_failed": sum(
             1 for outcome in outcomes for done in outcome.actions if done.outcome == "failed"
+        ),
+        "actions_skipped": sum(
+            1 for outcome in outcomes for done in outcome.actions if done.outcome == "skipped"
         ),
         "drifted_aliases": drifted,
         "out_of_band_changes": sum(len(r.out_of_band) for r in result.results),

@@ -35,6 +35,7 @@ from controller.core.model import (
 from controller.core.outofband import AliasMemory, OutOfBandChange, out_of_band_changes
 from controller.core.plan import FunctionPlan, Plan
 from controller.core.planner import plan_function
+from controller.core.retention import Retention
 from controller.core.rollout import Verdict
 from controller.engine.analyst import Analyst, CheckReport, reports_by_alias
 from controller.engine.applier import (
@@ -100,7 +101,7 @@ class FunctionResult:
             return "error"
         if self.function.suspend:
             return "suspended"
-        if self.plan.in_sync or self.plan.adopting_only:
+        if self.plan.matches_declarations:  # retention's and adoption's writes: housekeeping
             under_way = any(view.under_way for view in self.plan.rollouts)
             return "progressing" if under_way else "synced"
         return "progressing" if self.applied else "drifted"
@@ -164,6 +165,7 @@ def reconcile_function(
     now: float | None = None,
     analyst: Analyst | None = None,
     observed: ObservedFunction | None = None,
+    retention: Retention | None = None,
 ) -> FunctionResult:
     """Observe, plan and, when ``code`` is given, apply one function. Never raises a registry
     error: it becomes the function's error. A function outside the scope is an error whether
@@ -174,14 +176,17 @@ def reconcile_function(
     those under way. ``observed``, when given, is taken as the live state instead of reading
     it: a rollout's next step is planned from what the last reconcile left, and every write's
     precondition (the alias's ``RevisionId``) makes a stale observation cost a re-read, never a
-    wrong write."""
+    wrong write. No version is deleted on such an observation: ``retention`` (the default N and
+    whether versions may be deleted) deletes only on facts read now."""
     observation = (
         Observation(function, observed) if observed else observe_function(registry, function)
     )
+    if observed is not None and retention is not None:
+        retention = replace(retention, fresh=False)
     verdicts: Mapping[str, Verdict] = {}
     if analyst is not None and observation.live is not None and now is not None:
         verdicts = analyst.verdicts(function, observation.live, now)
-    plan = _plan(observation, revision, now=now, verdicts=verdicts)
+    plan = _plan(observation, revision, now=now, verdicts=verdicts, retention=retention)
     checks = reports_by_alias(analyst, function.ref.identity, verdicts)
     if observation.live is None or plan.error is not None:
         return FunctionResult(observation, plan, checks=checks)
@@ -193,9 +198,17 @@ def reconcile_function(
     changed = out_of_band_changes(plan, live_aliases, memory or {})
     if code is None:
         return FunctionResult(observation, plan, out_of_band=changed, checks=checks)
-    applier = Applier(registry, code, in_scope=in_scope)
+    deletes = retention is not None and retention.may_delete
+    applier = Applier(registry, code, in_scope=in_scope, delete_versions=deletes)
     outcome = converge(
-        registry, applier, plan, observation.live, revision, now=now, verdicts=verdicts
+        registry,
+        applier,
+        plan,
+        observation.live,
+        revision,
+        now=now,
+        verdicts=verdicts,
+        retention=retention,
     )
     return FunctionResult(observation, plan, outcome, changed, checks)
 
@@ -210,11 +223,13 @@ def converge(
     max_replans: int = MAX_REPLANS,
     now: float | None = None,
     verdicts: Mapping[str, Verdict] | None = None,
+    retention: Retention | None = None,
 ) -> FunctionOutcome:
     """Apply a function's plan; when the function changed under it, wait for any update to
     finish, observe again, plan again and apply that, up to ``max_replans`` times. A plan whose
     alias writes wait for its publishes (a rollout needs its target's number) is observed and
-    planned again once they are done.
+    planned again once they are done. Every plan again is made on a fresh observation, so the
+    versions it deletes (``retention``) are decided on what Lambda says now.
 
     This is the one observe, plan, apply loop: the applier runs a single plan and says when it
     met a change it had not seen, and the planner is asked again here, never by the writer.
@@ -239,7 +254,14 @@ def converge(
             live = observe(registry, current.ref)
         except RegistryError as error:
             return FunctionOutcome(current.function, tuple(actions), str(error), replans)
-        current = plan_function(current.function, live, revision, now=now, verdicts=verdicts)
+        current = plan_function(
+            current.function,
+            live,
+            revision,
+            now=now,
+            verdicts=verdicts,
+            retention=replace(retention, fresh=True) if retention is not None else None,
+        )
 
 
 def observe_function(registry: Registry, function: DesiredFunction) -> Observation:
@@ -278,6 +300,7 @@ def run_pass(
     clock: Callable[[], float] | None = None,
     analyst: Analyst | None = None,
     remembered: Callable[[FunctionId], ObservedFunction | None] | None = None,
+    retention: Retention | None = None,
 ) -> PassResult:
     """Every declared function, ``workers`` at a time, results in declaration order.
 
@@ -288,7 +311,8 @@ def run_pass(
     reconciled by both at the same time. ``urgent`` requests go ahead of other passes' in the
     rate limiter (``core.priority``). ``clock`` (seconds since the epoch) times rollouts, whose
     checks ``analyst`` runs; ``remembered`` gives the live state a function may be planned
-    from without reading it again (``reconcile_function``'s ``observed``).
+    from without reading it again (``reconcile_function``'s ``observed``). ``retention`` is the
+    controller's ``retain_versions`` default and ``scope.delete_versions``.
     """
 
     def one(function: DesiredFunction) -> FunctionResult | None:
@@ -308,6 +332,7 @@ def run_pass(
                     now=clock() if clock is not None else None,
                     analyst=analyst,
                     observed=remembered(function.ref.identity) if remembered else None,
+                    retention=retention,
                 )
             if progress is not None:
                 progress(function.name)
@@ -332,10 +357,12 @@ def plan_pass(
     in_scope: InScope,
     workers: int = 1,
     prime: bool = True,
+    retention: Retention | None = None,
 ) -> PassResult:
     """Observe every declared function and plan it; nothing is written. Rollouts are planned
-    at the present time, with no analysis run. With ``prime``, the version listings are read
-    first, the cheaper way per region (``primed``)."""
+    at the present time, with no analysis run; the versions retention would delete are shown.
+    With ``prime``, the version listings are read first, the cheaper way per region
+    (``primed``)."""
     cached, listing = primed(registry, declarations) if prime else (registry, ())
     result = run_pass(
         cached,
@@ -344,6 +371,7 @@ def plan_pass(
         workers=workers,
         progress=progress,
         clock=time.time,
+        retention=retention,
     )
     return replace(result, version_listing=listing)
 
@@ -357,6 +385,7 @@ def reconcile_pass(
     in_scope: InScope,
     workers: int = 1,
     prime: bool = True,
+    retention: Retention | None = None,
 ) -> PassResult:
     """Observe, plan and apply every declared function, each on its own. Rollouts move on
     as the present time says; their checks run only under ``run`` (a step with checks waits
@@ -371,6 +400,7 @@ def reconcile_pass(
         workers=workers,
         progress=progress,
         clock=time.time,
+        retention=retention,
     )
     return replace(result, version_listing=listing)
 
@@ -415,9 +445,15 @@ def _plan(
     *,
     now: float | None = None,
     verdicts: Mapping[str, Verdict] | None = None,
+    retention: Retention | None = None,
 ) -> FunctionPlan:
     if observation.error is not None:
         return FunctionPlan(observation.function, error=observation.error)
     return plan_function(
-        observation.function, observation.live, revision, now=now, verdicts=verdicts
+        observation.function,
+        observation.live,
+        revision,
+        now=now,
+        verdicts=verdicts,
+        retention=retention,
     )

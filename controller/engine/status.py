@@ -9,7 +9,9 @@ is tested with tables; the loop only schedules passes and stores what ``fold`` r
 
 It also keeps what the controller remembers of each alias (``core.outofband.AliasMemory``: the
 ``RevisionId`` it last wrote or saw in sync) and what it shows of out-of-band changes: how many
-each alias has had since the process started, and the last one, healed or not.
+each alias has had since the process started, and the last one, healed or not; and, per
+function, what retention did: how many versions it has, which were deleted last and when, which
+deletions Lambda refused because an alias points at the version now, and what is held back.
 """
 
 from __future__ import annotations
@@ -23,9 +25,16 @@ from typing import Any
 
 from controller.adapters.metrics import FunctionStatus, RolloutSeries
 from controller.core.declarations import Declarations
-from controller.core.model import Alias, DesiredFunction, FunctionId, FunctionRef, SyncStatus
+from controller.core.model import (
+    Alias,
+    DesiredFunction,
+    FunctionId,
+    FunctionRef,
+    RetainVersions,
+    SyncStatus,
+)
 from controller.core.outofband import AliasMemory
-from controller.core.plan import RolloutView
+from controller.core.plan import DeleteVersion, PublishVersion, RolloutView
 from controller.engine.analyst import CheckReport
 from controller.engine.reconciler import FunctionResult, PassResult
 
@@ -123,6 +132,53 @@ class RolloutRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedDeletion:
+    """A version retention meant to delete and kept, because Lambda refused (an alias points
+    at it now, rule L35)."""
+
+    version: int
+    at: float
+    why: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": str(self.version), "at": rfc3339(self.at), "why": self.why}
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRecord:
+    """What ``/status`` says of one function's published versions and their retention."""
+
+    declared: RetainVersions = None
+    """``retainVersions`` as declared: a number, ``all``, or ``None`` for the default."""
+    keep: int | None = None
+    """The newest versions kept, the controller's default applied; ``None``: every version."""
+    versions: int | None = None
+    """Published versions once the last pass's publishes and deletions are done; ``None``
+    until the function has been read."""
+    deleted: int = 0
+    """Versions retention deleted since the controller started."""
+    last_deleted: tuple[int, ...] = ()
+    last_deleted_at: float | None = None
+    skipped: tuple[SkippedDeletion, ...] = ()
+    """The deletions the last pass that had any refusal kept."""
+    held: tuple[int, ...] = ()
+    """Versions the last pass would have deleted but did not, for ``reason``."""
+    reason: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "retainVersions": self.declared,
+            "keep": self.keep,
+            "deletedVersions": self.deleted,
+            "lastDeleted": [str(number) for number in self.last_deleted],
+            "lastDeletedAt": rfc3339(self.last_deleted_at) if self.last_deleted_at else None,
+            "skipped": [skipped.as_json() for skipped in self.skipped],
+            "held": [str(number) for number in self.held],
+            "heldBecause": self.reason or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionRecord:
     """What ``/status`` says of one declared function."""
 
@@ -138,6 +194,7 @@ class FunctionRecord:
     last_error: str | None = None
     alias_records: Mapping[str, AliasRecord] = field(default_factory=dict)
     rollouts: Mapping[str, RolloutRecord] = field(default_factory=dict)
+    retention: RetentionRecord = field(default_factory=RetentionRecord)
 
     def as_json(self, now: float | None = None) -> dict[str, Any]:
         return {
@@ -151,6 +208,8 @@ class FunctionRecord:
             "driftedAliases": list(self.drifted_aliases),
             "lastError": self.last_error,
             "aliases": {alias: self._alias_json(alias, now) for alias in self.aliases},
+            "versions": self.retention.versions,
+            "retention": self.retention.as_json(),
         }
 
     def _alias_json(self, alias: str, now: float | None) -> dict[str, Any]:
@@ -206,7 +265,8 @@ def fold(
         identity = function_result.function.ref.identity
         prior = before.get(identity)
         alias_records = _alias_records(function_result, prior, now)
-        records[identity] = _reconciled(function_result, prior, revision, alias_records)
+        retention = _retention(function_result, prior, now, applying=result.applying)
+        records[identity] = _reconciled(function_result, prior, revision, alias_records, retention)
         memory.update(remembered(function_result, previous.memory))
     held = _held_back(result.declarations, previous, revision, defaults)
     records.update(held)
@@ -278,6 +338,51 @@ def _alias_records(
     return records
 
 
+NOT_APPLYING = "this pass only observes (detect mode)"
+"""Why the versions a plan deletes are kept when the pass applies nothing."""
+
+
+def _retention(
+    result: FunctionResult, prior: FunctionRecord | None, now: float, *, applying: bool
+) -> RetentionRecord:
+    """The function's versions after the pass, and what retention did to them. A pass that
+    applies nothing (detect mode) shows the versions its plan would delete as held."""
+    before = prior.retention if prior is not None else RetentionRecord()
+    done = result.outcome.actions if result.outcome is not None else ()
+    deleted = tuple(
+        d.action.number
+        for d in done
+        if isinstance(d.action, DeleteVersion) and d.outcome == "applied"
+    )
+    skipped = tuple(
+        SkippedDeletion(d.action.number, now, d.detail)
+        for d in done
+        if isinstance(d.action, DeleteVersion) and d.outcome == "skipped"
+    )
+    published = sum(
+        1 for d in done if isinstance(d.action, PublishVersion) and d.outcome == "applied"
+    )
+    live = result.observation.live
+    versions = before.versions
+    if live is not None:
+        versions = max(len(live.versions) + published - len(deleted), 0)
+    view = result.plan.retention
+    held, reason = (view.held, view.reason) if view is not None else ((), "")
+    if view is not None and view.deleted and not applying:
+        held, reason = (*view.deleted, *view.held), NOT_APPLYING
+    return RetentionRecord(
+        declared=result.function.retain_versions,
+        keep=view.keep if view is not None else None,
+        versions=versions,
+        deleted=before.deleted + len(deleted),
+        last_deleted=deleted or before.last_deleted,
+        last_deleted_at=now if deleted else before.last_deleted_at,
+        skipped=skipped or before.skipped,
+        held=held,
+        reason=reason,
+    )
+
+
 def passed(status: FleetStatus, declarations: Declarations) -> bool:
     """Whether the pass succeeded: every declaration valid and no function in error."""
     return not declarations.errors and all(
@@ -290,6 +395,7 @@ def _reconciled(
     previous: FunctionRecord | None,
     revision: str,
     alias_records: Mapping[str, AliasRecord],
+    retention: RetentionRecord,
 ) -> FunctionRecord:
     function = result.function
     if result.status in ("synced", "progressing", "suspended"):
@@ -314,6 +420,7 @@ def _reconciled(
             view.alias: RolloutRecord.of(view, result.checks.get(view.alias, ()))
             for view in result.plan.rollouts
         },
+        retention=retention,
     )
 
 
@@ -372,6 +479,7 @@ def _held(
         last_error=error,
         alias_records=before.alias_records if before else {},
         rollouts=before.rollouts if before else {},
+        retention=before.retention if before else RetentionRecord(),
     )
 
 
@@ -421,6 +529,8 @@ def metric_statuses(records: Iterable[FunctionRecord]) -> list[FunctionStatus]:
                     for alias, rollout in record.rollouts.items()
                     if rollout.phase is not None
                 },
+                versions=record.retention.versions,
+                versions_deleted=record.retention.deleted,
             )
         )
     return statuses

@@ -29,7 +29,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from controller.core.declarations import Declarations, InvalidFunction
-from controller.core.model import DesiredAlias, DesiredFunction, DesiredVersion, FunctionId
+from controller.core.model import (
+    DesiredAlias,
+    DesiredFunction,
+    DesiredVersion,
+    FunctionId,
+    RetainVersions,
+)
 from controller.core.plan import Plan
 from controller.core.rollout import Rollout
 
@@ -148,6 +154,17 @@ class SettingChange:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionChange:
+    """``retainVersions`` changed: a number, ``all``, or ``None`` (the controller's default).
+
+    It says how many published versions the controller keeps, so a reviewer sees that a
+    change lets it delete versions (or more of them) before it is merged."""
+
+    before: RetainVersions
+    after: RetainVersions
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionDiff:
     """What the change does to one function."""
 
@@ -170,6 +187,7 @@ class FunctionDiff:
     """``FILE:LINE: message``, for an invalid function."""
     declared: tuple[int, int] = (0, 0)
     """Versions and aliases declared, for a function added or removed."""
+    retention: RetentionChange | None = None
 
     @property
     def moved(self) -> bool:
@@ -267,6 +285,7 @@ def _added(function: DesiredFunction, *, was_invalid: bool) -> FunctionDiff:
         ),
         settings=_setting_changes(None, function),
         declared=(len(function.versions), len(function.aliases)),
+        retention=_retention_change(None, function),
     )
 
 
@@ -305,9 +324,10 @@ def _changed(before: DesiredFunction, after: DesiredFunction) -> FunctionDiff | 
         versions=versions,
         aliases=tuple(aliases),
         settings=settings,
+        retention=_retention_change(before, after),
     )
     if not (versions or aliases or settings or diff.moved or diff.previous_name):
-        return None
+        return None if diff.retention is None else diff
     return diff
 
 
@@ -324,6 +344,14 @@ def _setting_changes(
     if (before is not None and before.adopt) != after.adopt:
         changes.append(SettingChange("adopt", not after.adopt, after.adopt))
     return tuple(changes)
+
+
+def _retention_change(
+    before: DesiredFunction | None, after: DesiredFunction
+) -> RetentionChange | None:
+    """``retainVersions`` changed; a new function counts from the default (none declared)."""
+    old = before.retain_versions if before is not None else None
+    return RetentionChange(old, after.retain_versions) if old != after.retain_versions else None
 
 
 def _invalid(bad: InvalidFunction, before: DesiredFunction | None) -> FunctionDiff:

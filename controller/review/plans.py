@@ -21,9 +21,11 @@ from controller.core.plan import (
     AliasDrift,
     CreateAlias,
     DeleteAlias,
+    DeleteVersion,
     FunctionPlan,
     Plan,
     PublishVersion,
+    RetentionView,
     RolloutView,
     Target,
     UpdateAlias,
@@ -36,6 +38,7 @@ _MARKS = {
     "create": ("+", "green"),
     "update": ("~", "yellow"),
     "delete": ("-", "red"),
+    "delete_version": ("-", "red"),
 }
 
 
@@ -105,13 +108,21 @@ def summary_line(plan: Plan, invalid: int = 0) -> str:
         f"{counts['update']} to update",
         f"{counts['delete']} to delete",
     ]
+    if counts["delete_version"]:
+        parts.append(_versions(counts["delete_version"]) + " to delete")
     suffix = f"; {errors} in error" if errors else ""
     return click.style(f"Plan: {', '.join(parts)}{suffix}.", bold=True)
 
 
+def _versions(count: int) -> str:
+    return f"{count} version{'s' if count != 1 else ''}"
+
+
 def _function_text(function_plan: FunctionPlan) -> list[str]:
     under_way = [view for view in function_plan.rollouts if view.under_way]
-    if function_plan.in_sync and not under_way:
+    retention = function_plan.retention
+    held = retention is not None and bool(retention.held)
+    if function_plan.in_sync and not under_way and not held:
         return []
     function = function_plan.function
     ref = function_plan.ref
@@ -128,7 +139,25 @@ def _function_text(function_plan: FunctionPlan) -> list[str]:
     if function_plan.suspended or not function_plan.actions:
         lines += [_drift_text(entry) for entry in function_plan.drift]
     lines += [_rollout_text(view) for view in function_plan.rollouts if view.phase != "succeeded"]
+    if retention is not None and retention.held:
+        lines.append(_retention_text(retention))
     return [*lines, ""]
+
+
+_LISTED = 10
+"""Version numbers a retention note lists before it says how many more."""
+
+
+def _retention_text(view: RetentionView) -> str:
+    """``· 3 versions beyond retainVersions 5 kept: scope.delete_versions is off (1, 2, 3)``."""
+    numbers = ", ".join(str(number) for number in view.held[:_LISTED])
+    if len(view.held) > _LISTED:
+        numbers += f" and {len(view.held) - _LISTED} more"
+    return click.style(
+        f"  · {_versions(len(view.held))} beyond retainVersions {view.keep} kept: "
+        f"{view.reason} ({numbers})",
+        fg="cyan",
+    )
 
 
 def _rollout_text(view: RolloutView) -> str:
@@ -160,6 +189,8 @@ def _action_text(action: Action, drift: Mapping[str, AliasDrift]) -> str:
             text = f"alias {action.name}: {details or 'rewrite'}"
         case DeleteAlias():
             text = f"alias {action.name} (pruned: managed here, no longer declared)"
+        case DeleteVersion():
+            text = f"version {action.number} ({action.reason})"
     return click.style(f"  {mark} {text}", fg=colour)
 
 
@@ -183,6 +214,9 @@ def _target_text(version: Target, routing: Mapping[Target, Decimal]) -> str:
     return f"{version}{shares}"
 
 
+_OUTCOME_COLOURS = {"applied": "green", "failed": "red", "skipped": "yellow"}
+
+
 def outcomes_text(outcomes: Iterable[FunctionOutcome]) -> str:
     """What a reconcile did, per function: each action's outcome, then errors."""
     lines = []
@@ -196,7 +230,7 @@ def outcomes_text(outcomes: Iterable[FunctionOutcome]) -> str:
         )
         lines.append(click.style(f"{outcome.function.name}: ", bold=True) + status)
         for done in outcome.actions:
-            colour = "green" if done.outcome == "applied" else "red"
+            colour = _OUTCOME_COLOURS[done.outcome]
             lines.append(click.style(f"  {done.outcome}: {done.detail}", fg=colour))
         if outcome.error is not None:
             lines.append(click.style(f"  ! {outcome.error}", fg="red"))
@@ -239,6 +273,20 @@ def _function_json(function_plan: FunctionPlan) -> dict[str, Any]:
             for entry in function_plan.drift
         ],
         "rollouts": [_rollout_json(view) for view in function_plan.rollouts],
+        "retention": _retention_json(function_plan.retention),
+    }
+
+
+def _retention_json(view: RetentionView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {
+        "keep": view.keep,
+        "versions": view.versions,
+        "protected": [str(number) for number in view.protected],
+        "deleted": [str(number) for number in view.deleted],
+        "held": [str(number) for number in view.held],
+        "reason": view.reason or None,
     }
 
 
@@ -278,3 +326,5 @@ def _action_json(action: Action) -> dict[str, Any]:
             }
         case DeleteAlias():
             return {"action": kind, "alias": action.name}
+        case DeleteVersion():
+            return {"action": kind, "version": str(action.number), "reason": action.reason}

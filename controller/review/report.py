@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from controller.core.model import DeclaredCode, DesiredVersion, RepoZip
+from controller.core.model import DeclaredCode, DesiredVersion, RepoZip, RetainVersions
 from controller.core.plan import Plan
 from controller.review import plans
 from controller.review.compare import (
@@ -23,6 +23,7 @@ from controller.review.compare import (
     DeclarationsDiff,
     FunctionDiff,
     LiveView,
+    RetentionChange,
     Target,
     VersionChange,
     percent,
@@ -55,6 +56,8 @@ def summary(diff: FunctionDiff, arrow: str = "→") -> str:
     parts = [_alias_summary(change, arrow) for change in diff.aliases]
     parts += _versions_summary(diff.versions)
     parts += [f"{s.field} {'on' if s.after else 'off'}" for s in diff.settings]
+    if diff.retention is not None:
+        parts.append(_retention_text(diff.retention, arrow))
     if diff.previous_name is not None:
         parts.append(f"renamed from {diff.previous_name}")
     if diff.moved:
@@ -62,6 +65,15 @@ def summary(diff: FunctionDiff, arrow: str = "→") -> str:
     if parts == [f"moved to {diff.head_file}"]:
         parts.append("no change to the function")
     return "; ".join(parts)
+
+
+def _retention_text(change: RetentionChange, arrow: str) -> str:
+    """``retainVersions 10 → 3``; ``default`` for none declared (the controller's setting)."""
+    return f"retainVersions {_retained(change.before)} {arrow} {_retained(change.after)}"
+
+
+def _retained(value: RetainVersions) -> str:
+    return "default" if value is None else str(value)
 
 
 def _detailed(target: Target) -> str:
@@ -206,6 +218,12 @@ def _function_lines(diff: FunctionDiff, arrow: str) -> tuple[list[str], list[str
     notes += [
         f"{s.field}: {str(s.before).lower()} {arrow} {str(s.after).lower()}" for s in diff.settings
     ]
+    if diff.retention is not None:
+        notes.append(
+            f"{_retention_text(diff.retention, arrow)}: the controller keeps the newest "
+            f"{_kept(diff.retention.after)} published versions, and deletes older ones no alias "
+            "or declaration names when its scope.delete_versions allows"
+        )
     if diff.status == "invalid":
         notes.append("Invalid at head: the controller leaves it as it is until this is fixed.")
         notes += diff.errors
@@ -222,6 +240,12 @@ def _function_lines(diff: FunctionDiff, arrow: str) -> tuple[list[str], list[str
     aliases = [_alias_text(change, arrow) for change in diff.aliases]
     versions = [_version_text(change, arrow) for change in diff.versions]
     return notes, aliases, versions
+
+
+def _kept(value: RetainVersions) -> str:
+    if value is None:
+        return "N (its retain_versions setting, if set; else all)"
+    return "all" if isinstance(value, str) else str(value)
 
 
 def _short(code_sha256: str | None) -> str:
@@ -442,7 +466,18 @@ def _function_json(diff: FunctionDiff) -> dict[str, Any]:
         "settings": [
             {"field": change.field, "before": change.before, "after": change.after}
             for change in diff.settings
-        ],
+        ]
+        + (
+            [
+                {
+                    "field": "retainVersions",
+                    "before": diff.retention.before,
+                    "after": diff.retention.after,
+                }
+            ]
+            if diff.retention is not None
+            else []
+        ),
         "errors": list(diff.errors),
     }
 

@@ -14,7 +14,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 
-from controller.settings import Settings, load_settings
+from controller.settings import Scope, Settings, load_settings
 from tests.conftest import require_tool
 from tests.deploy.manifests import (
     ALERTS,
@@ -277,7 +277,7 @@ def test_the_schema_knows_every_setting() -> None:
     config = schema()["properties"]["config"]["properties"]
     assert set(config) | CHART_OWNED == set(Settings.model_fields)
     assert not set(config) & CHART_OWNED
-    assert set(config["scope"]["properties"]) == {"functions", "regions", "accounts"}
+    assert set(config["scope"]["properties"]) == set(Scope.model_fields)
     for name in ("mode", "log_format", "log_level", "retry_mode"):
         choices = typing.get_args(Settings.model_fields[name].annotation)
         assert config[name]["enum"] == list(choices), name

@@ -1,4 +1,18 @@
-"""deploy/iam-policy.json: least privilege, exactly the Lambda actions the adapter calls."""
+"""deploy/iam-policy.json: least privilege, exactly the Lambda actions the adapter calls.
+
+Version retention deletes published versions with ``DeleteFunction`` and a ``Qualifier``. That
+action also deletes whole functions, so it has a statement of its own,
+``DeleteVersionsForRetention``, on qualified function ARNs only (``function:NAME:*``), which a
+cluster can leave out (and then keep ``scope.delete_versions`` off). The AWS Lambda Developer
+Guide, "Resources and conditions for Lambda actions" (``lambda-api-permissions-ref``), says
+actions on a function can be restricted by function, version or alias ARN, a version's ARN being
+``function:my-function:1``, and that a resource ``function:test:*`` "requires that the function
+name is test and includes a version number or alias"; the Service Authorization Reference lists
+the ``function version`` resource type as
+``arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}:${Version}``. A
+``DeleteFunction`` without a Qualifier acts on the unqualified ARN, which no such pattern
+matches: with this policy the controller can delete versions, never a function.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +33,15 @@ ADAPTER = ROOT / "controller" / "adapters" / "registry" / "aws.py"
 NOT_GRANTED = {
     # `lambda-gitops registry show` (adapters/registry/inventory.py) and `import --all`
     # (review/imports.py) list functions: an operator's commands, run with the operator's
-    # credentials; cold passes read a region's
-    # versions from its pages (adapters/registry/priming.py), and without the action fall back
-    # to one listing per function. It needs Resource "*" and reads every function's
+    # credentials; cold passes read a region's versions from its pages
+    # (adapters/registry/priming.py), and without the action fall back to one listing per
+    # function. It needs Resource "*" and reads every function's
     # configuration in the region, so the least-privilege policy leaves it out.
     "lambda:ListFunctions": "controller/adapters/registry/inventory.py",
-    # delete_version: the port offers it, but no pass of the controller deletes versions.
-    "lambda:DeleteFunction": None,
 }
+
+RETENTION = "DeleteVersionsForRetention"
+"""The Sid of the one statement that grants lambda:DeleteFunction."""
 
 
 def policy() -> dict[str, Any]:
@@ -131,16 +146,18 @@ def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
     assert granted == called - set(NOT_GRANTED)
 
 
-def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
-    """DeleteFunction backs ``delete_version`` and ListFunctions ``list_functions`` and
-    ``list_region_versions_page``: only the registry layer, ``registry show``'s inventory,
-    ``import`` and the priming of cold passes (which falls back to ListVersionsByFunction when refused) call
-    them; no other part of a controller pass does."""
+def test_the_deleting_and_withheld_actions_are_used_only_where_they_belong() -> None:
+    """DeleteFunction backs ``delete_version``, which only the applier calls (for retention, and
+    only when ``scope.delete_versions`` is on). ListFunctions backs ``list_functions`` and
+    ``list_region_versions_page``: only ``registry show``'s inventory, ``import`` and the
+    priming of cold passes (which falls back to ListVersionsByFunction when refused) call them;
+    no other part of a controller pass does."""
     allowed = {
         "delete_version": {
             "adapters/registry/aws.py",
             "adapters/registry/cache.py",
             "adapters/registry/port.py",
+            "engine/applier.py",
         },
         "list_functions": {
             "adapters/registry/aws.py",
@@ -163,6 +180,34 @@ def test_the_withheld_actions_are_not_used_by_the_controller() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in allowed:
                 assert relative in allowed[node.attr], f"{relative} calls {node.attr}"
+
+
+def matches(pattern: str, arn: str) -> bool:
+    """IAM's ARN matching: ``*`` matches any run of characters (colons included), ``?`` one."""
+    expression = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(expression, arn) is not None
+
+
+def test_deleting_versions_is_a_statement_of_its_own_on_qualified_arns_only() -> None:
+    """The statement can be removed on its own, and what it grants can delete a version of a
+    function in scope but never the function itself."""
+    granting = [s for s in policy()["Statement"] if "lambda:DeleteFunction" in s["Action"]]
+    assert [s["Sid"] for s in granting] == [RETENTION]
+    [statement] = granting
+    assert statement["Action"] == ["lambda:DeleteFunction"]
+    resources: list[str] = statement["Resource"]
+    assert resources
+    assert all(arn.endswith(":*") for arn in resources)
+    function = "arn:aws:lambda:us-east-1:123456789012:function:orders-api"
+    assert any(matches(arn, f"{function}:17") for arn in resources)
+    assert not any(matches(arn, function) for arn in resources)
+    assert not any(matches(arn, function.replace("orders-api", "payments")) for arn in resources)
+
+
+def test_the_guide_says_how_to_leave_the_retention_statement_out() -> None:
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    assert RETENTION in guide
+    assert "scope.delete_versions" in guide
 
 
 def test_lambda_resources_are_function_arns_and_their_qualifiers() -> None:

@@ -7,6 +7,7 @@ was, what the pass saw, and what the record becomes.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 import pytest
 
@@ -18,10 +19,20 @@ from controller.core.model import (
     FunctionId,
     FunctionRef,
     ObservedFunction,
+    PublishedVersion,
     SourceLocation,
 )
 from controller.core.outofband import AliasMemory, OutOfBandChange
-from controller.core.plan import AliasDrift, FunctionPlan, UpdateAlias
+from controller.core.plan import (
+    Action,
+    AliasDrift,
+    DeleteVersion,
+    FunctionPlan,
+    PublishVersion,
+    RetentionView,
+    UpdateAlias,
+)
+from controller.core.retention import SWITCHED_OFF
 from controller.engine.applier import ActionOutcome, FunctionOutcome
 from controller.engine.reconciler import FunctionResult, Observation, PassResult
 from controller.engine.status import (
@@ -30,6 +41,8 @@ from controller.engine.status import (
     FunctionRecord,
     OutOfBandEvent,
     RecordKey,
+    RetentionRecord,
+    SkippedDeletion,
     fold,
     metric_statuses,
     passed,
@@ -295,3 +308,105 @@ def test_what_is_remembered_of_a_function_no_longer_declared_is_forgotten() -> N
     after = fold(previous, at(result(declared("billing"))), NEW, DEFAULTS)
 
     assert after.memory == {}
+
+
+# -- retention: the versions of each function, and what was deleted --------------------------------
+
+SIX = tuple(PublishedVersion(n, f"code-{n}", "", f"v{n}") for n in range(1, 7))
+
+
+def retention_result(
+    *done: tuple[Action, Literal["applied", "failed", "skipped"], str],
+    view: RetentionView | None = None,
+    versions: tuple[PublishedVersion, ...] = SIX,
+) -> FunctionResult:
+    function = replace(ORDERS, retain_versions=2)
+    live = ObservedFunction(function.ref, None, versions, (LIVE,))
+    plan = FunctionPlan(function, tuple(action for action, _, _ in done), retention=view)
+    outcomes = tuple(
+        ActionOutcome(action, outcome, detail, 0.1) for action, outcome, detail in done
+    )
+    return FunctionResult(Observation(function, live), plan, FunctionOutcome(function, outcomes))
+
+
+def test_deletions_are_counted_since_start_and_the_last_ones_shown_with_when() -> None:
+    previous = FleetStatus(
+        {ORDERS_ID: record(retention=RetentionRecord(deleted=2, versions=7))},
+        {ORDERS_ID: ORDERS},
+    )
+    kept = "kept version 3: an alias points at it now (DeleteFunction: ...)"
+    view = RetentionView(keep=2, versions=6, protected=(2,), deleted=(1, 3, 4))
+    result = retention_result(
+        (PublishVersion("r7", "code-7"), "applied", "published r7 as version 7"),
+        (DeleteVersion(1), "applied", "deleted version 1 (retention)"),
+        (DeleteVersion(3), "skipped", kept),
+        (DeleteVersion(4), "applied", "deleted version 4 (retention)"),
+        view=view,
+    )
+
+    after = fold(previous, at(result), NEW, DEFAULTS, now=1e9)
+
+    retention = after.records[ORDERS_ID].retention
+    assert retention == RetentionRecord(
+        declared=2,
+        keep=2,
+        versions=5,  # six seen, one published, two deleted
+        deleted=4,
+        last_deleted=(1, 4),
+        last_deleted_at=1e9,
+        skipped=(SkippedDeletion(3, 1e9, kept),),
+    )
+    shown = after.records[ORDERS_ID].as_json()
+    assert shown["versions"] == 5
+    assert shown["retention"] == {
+        "retainVersions": 2,
+        "keep": 2,
+        "deletedVersions": 4,
+        "lastDeleted": ["1", "4"],
+        "lastDeletedAt": "2001-09-09T01:46:40.000000Z",
+        "skipped": [{"version": "3", "at": "2001-09-09T01:46:40.000000Z", "why": kept}],
+        "held": [],
+        "heldBecause": None,
+    }
+    [status] = metric_statuses(after.records.values())
+    assert (status.versions, status.versions_deleted) == (5, 4)
+
+
+def test_versions_held_back_are_shown_with_why_and_the_last_deletions_stay() -> None:
+    before = RetentionRecord(deleted=3, last_deleted=(1, 2, 3), last_deleted_at=5.0)
+    previous = FleetStatus({ORDERS_ID: record(retention=before)}, {ORDERS_ID: ORDERS})
+    view = RetentionView(keep=2, versions=6, held=(4,), reason=SWITCHED_OFF)
+
+    after = fold(previous, at(retention_result(view=view)), NEW, DEFAULTS, now=9.0)
+
+    retention = after.records[ORDERS_ID].retention
+    assert (retention.held, retention.reason) == ((4,), SWITCHED_OFF)
+    assert (retention.deleted, retention.last_deleted, retention.last_deleted_at) == (
+        3,
+        (1, 2, 3),
+        5.0,
+    )
+    assert retention.versions == 6
+    assert after.records[ORDERS_ID].as_json()["retention"]["heldBecause"] == SWITCHED_OFF
+
+
+def test_a_function_that_could_not_be_read_keeps_its_count_of_versions() -> None:
+    previous = FleetStatus(
+        {ORDERS_ID: record(retention=RetentionRecord(versions=4, deleted=1))}, {ORDERS_ID: ORDERS}
+    )
+
+    after = fold(previous, at(result(ORDERS, error="cannot read it")), NEW, DEFAULTS)
+
+    assert after.records[ORDERS_ID].retention.versions == 4
+    assert after.records[ORDERS_ID].retention.deleted == 1
+
+
+def test_an_invalid_declaration_keeps_the_functions_retention_record() -> None:
+    kept = RetentionRecord(versions=4, deleted=1, last_deleted=(1,), last_deleted_at=3.0)
+    previous = FleetStatus({ORDERS_ID: record(retention=kept)}, {ORDERS_ID: ORDERS})
+
+    after = fold(
+        previous, at(declarations=Declarations(NEW, (), invalid=(INVALID,))), NEW, DEFAULTS
+    )
+
+    assert after.records[ORDERS_ID].retention == kept

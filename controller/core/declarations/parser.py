@@ -1131,6 +1131,7 @@ def _desired_function(
         suspend=spec.suspend,
         adopt=spec.adopt,
         location=document.location,
+        retain_versions=spec.retain_versions,
     )
 
 

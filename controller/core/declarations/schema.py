@@ -35,7 +35,12 @@ from pydantic import (
 
 from controller.core.declarations.regions import LAMBDA_REGIONS
 from controller.core.declarations.spelling import did_you_mean
-from controller.core.model import FUNCTION_ARN_PATTERN, PARTIAL_ARN_PATTERN, weight
+from controller.core.model import (
+    FUNCTION_ARN_PATTERN,
+    KEEP_ALL,
+    PARTIAL_ARN_PATTERN,
+    weight,
+)
 
 API_VERSION = "lambda-gitops/v1"
 """The only declaration version this controller understands."""
@@ -232,6 +237,34 @@ def _to_weight(value: object) -> Decimal:
     return exact
 
 
+def _to_retained(value: object) -> int | Literal["all"]:
+    """``retainVersions``: a whole YAML number of at least 1, or ``all``.
+
+    ``true``, ``1.5`` and ``"5"`` are refused rather than read as a number, as a weight is: a
+    setting that deletes versions must say exactly what it means.
+    """
+    what = (
+        "write a whole number of at least 1 (the newest published versions to keep), or all "
+        "(never delete a version)"
+    )
+    if value == KEEP_ALL:
+        return KEEP_ALL
+    if isinstance(value, bool) or not isinstance(value, int):
+        shown = _shown(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            raise ValueError(f"{shown} is text, not a number; write it without quotes")
+        if isinstance(value, str) and value.strip().lower() == KEEP_ALL:
+            raise ValueError(f"{shown} is not {KEEP_ALL}; write {KEEP_ALL} in lower case")
+        if isinstance(value, float) and value.is_integer() and value >= 1:
+            raise ValueError(f"{shown} has a decimal point; write the whole number {int(value)}")
+        kind = "a whole number" if isinstance(value, float) else "a number of versions"
+        # pydantic reports ValueError as a validation error; a TypeError would escape it.
+        raise ValueError(f"{shown} is not {kind}; {what}")  # noqa: TRY004
+    if value < 1:
+        raise ValueError(f"{value} would keep no version; {what}")
+    return value
+
+
 CodeSha256 = Annotated[
     str,
     AfterValidator(_check_code_sha256),
@@ -290,6 +323,11 @@ MetadataName = Annotated[
     str,
     AfterValidator(_check_metadata_name),
     WithJsonSchema({"type": "string", "pattern": f"^{METADATA_NAME_PATTERN.pattern}$"}),
+]
+RetainedVersions = Annotated[
+    int | Literal["all"],
+    PlainValidator(_to_retained),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"const": KEEP_ALL}]}),
 ]
 
 
@@ -674,6 +712,15 @@ class FunctionSpec(_Declared):
             "Aliases declared here carry the ownership marker: one write adds it to each that "
             "lacks it (an alias made by hand or by another tool, imported with lambda-gitops "
             "import), so that it can be pruned and its out-of-band changes seen."
+        ),
+    )
+    retain_versions: RetainedVersions | None = Field(
+        default=None,
+        alias="retainVersions",
+        description=(
+            "Keep the newest N published versions and delete older ones after a successful "
+            "pass, never one an alias points to or a declaration names; all: never delete one. "
+            "Default: the controller's retain_versions setting (off unless set)."
         ),
     )
 

@@ -44,6 +44,9 @@ DESIGN_TABLE = {
     "lambda_gitops_rollout_step": ("gauge", {"function", "region", "alias"}),
     "lambda_gitops_rollout_phase": ("gauge", {"function", "region", "alias", "phase"}),
     "lambda_gitops_analysis_checks_total": ("counter", {"kind", "result"}),
+    # Issue 14's, for version retention.
+    "lambda_gitops_function_versions": ("gauge", {"function", "region"}),
+    "lambda_gitops_versions_deleted_total": ("counter", {"function", "region"}),
 }
 
 
@@ -70,6 +73,8 @@ def exercise(metrics: Metrics) -> None:
                 "drifted",
                 {"live": True, "canary": False},
                 rollouts={"live": RolloutSeries("progressing", 2, 0.25)},
+                versions=7,
+                versions_deleted=3,
             )
         ]
     )
@@ -123,9 +128,9 @@ def test_counters_known_up_front_exist_at_zero_from_the_first_scrape(metrics: Me
     }
     assert samples(metrics, "lambda_gitops_actions_total") == {
         labels(action=action, outcome=outcome): 0.0
-        for action in ("publish", "create", "update", "delete")
+        for action in ("publish", "create", "update", "delete", "delete_version")
         for outcome in ("applied", "failed")
-    }
+    } | {labels(action="delete_version", outcome="skipped"): 0.0}
     assert samples(metrics, "lambda_gitops_source_fetch_failures_total") == {labels(): 0.0}
     assert samples(metrics, "lambda_gitops_declaration_errors") == {labels(): 0.0}
     assert samples(metrics, "lambda_gitops_reconcile_duration_seconds_count") == {labels(): 0.0}
@@ -175,6 +180,40 @@ def test_actions_are_counted_and_an_unknown_one_is_refused(metrics: Metrics) -> 
         metrics.action_finished("rename", "applied")
     with pytest.raises(ValueError, match="unknown action outcome"):
         metrics.action_finished("update", "ResourceConflictException: the alias is busy")
+
+
+def test_a_version_deletion_lambda_refused_is_counted_as_skipped(metrics: Metrics) -> None:
+    metrics.action_finished("delete_version", "applied")
+    metrics.action_finished("delete_version", "skipped")
+    name = "lambda_gitops_actions_total"
+    registry = metrics.registry
+    assert registry.get_sample_value(name, {"action": "delete_version", "outcome": "applied"}) == 1
+    assert registry.get_sample_value(name, {"action": "delete_version", "outcome": "skipped"}) == 1
+
+
+def test_versions_per_function_and_deletions_come_and_go_with_the_function(
+    metrics: Metrics,
+) -> None:
+    """The version count is a gauge once the function has been read; the deletions a counter
+    every declared function has from 0; both disappear with the function."""
+    metrics.functions(
+        [
+            FunctionStatus("orders-api", "eu-west-1", "synced", {}, versions=5, versions_deleted=2),
+            FunctionStatus("billing", "eu-west-1", "error", {}),
+        ]
+    )
+    assert samples(metrics, "lambda_gitops_function_versions") == {
+        labels(function="orders-api", region="eu-west-1"): 5.0
+    }
+    assert samples(metrics, "lambda_gitops_versions_deleted_total") == {
+        labels(function="orders-api", region="eu-west-1"): 2.0,
+        labels(function="billing", region="eu-west-1"): 0.0,
+    }
+    metrics.functions([FunctionStatus("billing", "eu-west-1", "synced", {}, versions=1)])
+    assert samples(metrics, "lambda_gitops_function_versions") == {
+        labels(function="billing", region="eu-west-1"): 1.0
+    }
+    assert "orders-api" not in scrape(metrics)
 
 
 def test_registry_requests_and_throttles_are_counted_per_operation(metrics: Metrics) -> None:

@@ -34,6 +34,7 @@ EXAMPLE = function(
     prune: false
     suspend: false
     adopt: true
+    retainVersions: 10
     """
 )
 
@@ -63,6 +64,7 @@ def test_the_schema_has_a_dialect_a_title_and_help_on_fields() -> None:
         "prune",
         "suspend",
         "adopt",
+        "retainVersions",
     }
 
 
@@ -81,6 +83,8 @@ def test_the_example_declaration_is_valid_against_the_schema() -> None:
         ('versions: {r1: {codeSha256: "abc"}}', "a short codeSha256"),
         ("region: Europe", "a bad region"),
         ("prune: yes", "a string for a boolean"),
+        ("retainVersions: 0", "no version kept"),
+        ("retainVersions: many", "a word for a number of versions"),
     ],
 )
 def test_the_schema_refuses_what_the_parser_refuses(spec: str, why: str) -> None:

@@ -290,6 +290,45 @@ def test_relabelled_code_removed_alias_and_switched_settings(tmp_path: Path) -> 
     assert "  - alias old (was r42): deleted by the controller (prune: true)" in text
 
 
+RETENTION_CHANGES = {
+    "declared": ("", "  retainVersions: 3\n", "retainVersions default -> 3", None, 3),
+    "lowered": ("  retainVersions: 10\n", "  retainVersions: 3\n", "retainVersions 10 -> 3", 10, 3),
+    "all: never delete": (
+        "  retainVersions: 3\n",
+        "  retainVersions: all\n",
+        "retainVersions 3 -> all",
+        3,
+        "all",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", RETENTION_CHANGES.values(), ids=RETENTION_CHANGES.keys())
+def test_a_change_of_retain_versions_is_shown(
+    tmp_path: Path, change: tuple[str, str, str, int | str | None, int | str | None]
+) -> None:
+    """retainVersions decides how many versions the controller may delete: a reviewer sees
+    it change, even when nothing else in the function does."""
+    before, after, summary, json_before, json_after = change
+    history = History(tmp_path / "repo")
+    declared = function("orders-api", {"r42": "build"}, {"live": "{version: r42}"})
+    base = history.commit("base", {"orders.yaml": declared + before})
+    head = history.commit("head", {"orders.yaml": declared + after})
+    arguments = ["--repo", str(history.folder), "--base", base, "--head", head]
+
+    result = CliRunner().invoke(diff_command, [*arguments, "--output", "json"])
+
+    [orders] = json.loads(result.stdout)["functions"]
+    assert orders["summary"] == summary
+    assert orders["settings"] == [
+        {"field": "retainVersions", "before": json_before, "after": json_after}
+    ]
+    text = CliRunner().invoke(diff_command, [*arguments, "--output", "text"]).stdout
+    assert f"  {summary}: the controller keeps the newest" in text
+    markdown = CliRunner().invoke(diff_command, [*arguments, "--output", "markdown"]).stdout
+    assert f"| {summary.replace('->', '→')} |" in markdown
+
+
 def test_an_unknown_revision_is_one_error_line_and_exit_1(story: dict[str, str]) -> None:
     result = CliRunner().invoke(
         diff_command, ["--repo", story["repo"], "--base", "no-such-branch", "--head", "HEAD"]

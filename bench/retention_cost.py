@@ -1,0 +1,222 @@
+"""Benchmark: what version retention costs, in planning time and in Lambda requests.
+
+Two figures. The planner: 10,000 functions with 50 published versions and three aliases each,
+``retainVersions: 10``, planned with and without retention (the difference is what deciding
+which versions go costs on every pass). The registry: a fleet on the emulated registry, each
+function with 30 published versions, reconciled with ``retainVersions: 5`` three times; the
+first pass deletes, and the figures say how many requests per function each pass makes. A
+deletion is one ``DeleteFunction`` call, and it makes the version cache forget the function, so
+the pass after reads its versions once more; the third pass is back to one request a function.
+Calls are paced at the controller's default 10 requests a second.
+
+Usage: ``python bench/retention_cost.py [--functions N] [--versions V] [--fleet F]
+[--published P] [--latency-ms MS]``. Prints its figures; asserts nothing, since the machines are
+shared and timings are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import sys
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.fleet import CALLER, REGION, use_placeholder_credentials
+from controller.adapters.logging import configure as configure_logging
+from controller.adapters.registry.aws import AwsRegistry, AwsSettings
+from controller.adapters.registry.cache import CachingRegistry
+from controller.core.declarations import Declarations
+from controller.core.model import (
+    Alias,
+    DesiredAlias,
+    DesiredFunction,
+    DesiredVersion,
+    FunctionRef,
+    FunctionState,
+    ObservedFunction,
+    PublishedVersion,
+)
+from controller.core.ownership import describe
+from controller.core.plan import DeleteVersion, Plan
+from controller.core.planner import plan
+from controller.core.retention import Retention
+from controller.engine.reconciler import reconcile_pass
+from lambda_emulator import EmulatorServer, Faults, packages
+from lambda_emulator.seed import DEFAULT_HANDLER, DEFAULT_RUNTIME, default_role
+from lambda_emulator.store import EmulatorStore
+
+REVISION = "3f2c9a1b7d4e8f6a0b1c2d3e4f5a6b7c8d9e0f1a"
+OLD_REVISION = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
+
+
+def _code(function: int, release: int) -> str:
+    return f"{function:08d}-{release:03d}-sha256-of-the-deployment-package="
+
+
+def declared(index: int, published: int, keep: int) -> DesiredFunction:
+    """The newest release declared, live on it, and the one before it for the canary."""
+    name = f"service-{index:05d}"
+    newest, previous = published, published - 1
+    versions = {
+        f"r{release}": DesiredVersion(f"r{release}", _code(index, release))
+        for release in (previous, newest)
+    }
+    return DesiredFunction(
+        name=name,
+        ref=FunctionRef(name, REGION),
+        versions=versions,
+        aliases={
+            "live": DesiredAlias("live", f"r{newest}"),
+            "canary": DesiredAlias("canary", f"r{previous}"),
+        },
+        retain_versions=keep,
+    )
+
+
+def observed(desired: DesiredFunction, index: int, published: int) -> ObservedFunction:
+    """Converged, with a hand-made alias on an old version (which retention keeps)."""
+    versions = tuple(
+        PublishedVersion(release, _code(index, release), "", f"v{release}")
+        for release in range(1, published + 1)
+    )
+    marker = describe("", OLD_REVISION)
+    aliases = (
+        Alias("live", str(published), {}, marker, "live-rev"),
+        Alias("canary", str(published - 1), {}, marker, "canary-rev"),
+        Alias("pinned", "3", {}, "by hand", "pinned-rev"),
+    )
+    latest = FunctionState(
+        desired.ref.name, "", _code(index, published), "latest", "Active", "Successful"
+    )
+    return ObservedFunction(desired.ref, latest, versions, aliases)
+
+
+def planner_figures(functions: int, published: int, keep: int, repeat: int = 3) -> None:
+    desired = [declared(index, published, keep) for index in range(functions)]
+    live: dict[FunctionRef, ObservedFunction | None] = {
+        function.ref: observed(function, index, published) for index, function in enumerate(desired)
+    }
+    timings: dict[str, list[float]] = {"without": [], "with": []}
+    result: Plan | None = None
+    for _ in range(repeat):
+        for kind, retention in (("without", None), ("with", Retention(may_delete=True))):
+            started = time.perf_counter()
+            result = plan(desired, live, REVISION, retention=retention)
+            timings[kind].append(time.perf_counter() - started)
+    assert result is not None
+    deletions = sum(
+        1 for f in result.functions for action in f.actions if isinstance(action, DeleteVersion)
+    )
+    print(
+        f"plan() over {functions} functions of {published} versions: "
+        f"best {min(timings['without']):.3f} s without retention, "
+        f"{min(timings['with']):.3f} s with retainVersions {keep} "
+        f"({deletions} deletions planned)"
+    )
+
+
+def seed(store: EmulatorStore, functions: int, published: int) -> None:
+    """Each function with ``published`` versions; live on the newest, canary on the one before,
+    and a hand-made alias on version 3."""
+    with store.transaction():
+        for index in range(functions):
+            name = f"service-{index:05d}"
+            store.create_function(
+                CALLER,
+                name,
+                code=packages.from_sha256(_sha(index, 1)),
+                role=default_role(CALLER.account),
+                runtime=DEFAULT_RUNTIME,
+                handler=DEFAULT_HANDLER,
+            )
+            for release in range(1, published + 1):
+                if release > 1:
+                    package = packages.from_sha256(_sha(index, release))
+                    store.update_function_code(CALLER, name, package)
+                store.publish_version(CALLER, name)
+            marker = describe("", OLD_REVISION)
+            store.create_alias(
+                CALLER, name, "live", function_version=str(published), description=marker
+            )
+            store.create_alias(
+                CALLER, name, "canary", function_version=str(published - 1), description=marker
+            )
+            store.create_alias(CALLER, name, "pinned", function_version="3")
+
+
+def _sha(index: int, release: int) -> str:
+    """A bare CodeSha256 for the emulator's functions (base64 of 32 bytes)."""
+    digest = hashlib.sha256(f"service-{index:05d}/r{release}".encode()).digest()
+    return base64.b64encode(digest).decode()
+
+
+def registry_figures(functions: int, published: int, keep: int, latency_ms: float) -> None:
+    desired = tuple(
+        DesiredFunction(
+            name=f"service-{index:05d}",
+            ref=FunctionRef(f"service-{index:05d}", REGION),
+            versions={
+                f"r{release}": DesiredVersion(f"r{release}", _sha(index, release))
+                for release in (published - 1, published)
+            },
+            aliases={
+                "live": DesiredAlias("live", f"r{published}"),
+                "canary": DesiredAlias("canary", f"r{published - 1}"),
+            },
+            retain_versions=keep,
+        )
+        for index in range(functions)
+    )
+    declarations = Declarations(REVISION, desired)
+    with TemporaryDirectory() as folder, EmulatorServer(Path(folder) / "registry.sqlite") as server:
+        seed(server.store, functions, published)
+        server.faults = Faults(latency_ms=latency_ms)
+        registry = CachingRegistry(AwsRegistry(AwsSettings(endpoint_url=server.endpoint_url)))
+        retention = Retention(may_delete=True)
+        for number in (1, 2, 3):
+            before = dict(server.request_counts())
+            started = time.perf_counter()
+            result = reconcile_pass(
+                registry, declarations, _NoCode(), in_scope=lambda arn: True, retention=retention
+            )
+            seconds = time.perf_counter() - started
+            after = server.request_counts()
+            made = {op: after.get(op, 0) - before.get(op, 0) for op in after}
+            total = sum(made.values())
+            deleted = made.get("DeleteFunction", 0)
+            print(
+                f"pass {number}: {total / functions:.2f} requests/function "
+                f"({deleted} DeleteFunction, {made.get('ListVersionsByFunction', 0)} "
+                f"ListVersionsByFunction), {seconds:.2f} s; converged: {result.converged}"
+            )
+        left = len(registry.list_versions(desired[0].ref, fresh=True))
+        print(f"versions left per function: {left} (retainVersions {keep}, one pinned by hand)")
+
+
+class _NoCode:
+    """Every declared version is published already: nothing is read from the repository."""
+
+    def read(self, path: str) -> bytes:
+        raise KeyError(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--functions", type=int, default=10_000, help="planner fleet")
+    parser.add_argument("--versions", type=int, default=50, help="versions each, planner")
+    parser.add_argument("--fleet", type=int, default=50, help="functions on the emulator")
+    parser.add_argument("--published", type=int, default=30, help="versions each, emulator")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    arguments = parser.parse_args()
+    use_placeholder_credentials()
+    configure_logging("json", level=30)  # warnings only: a function in error is worth seeing
+    planner_figures(arguments.functions, arguments.versions, keep=10)
+    registry_figures(arguments.fleet, arguments.published, keep=5, latency_ms=arguments.latency_ms)
+
+
+if __name__ == "__main__":
+    main()
