@@ -4,9 +4,11 @@ Two figures. The planner: 10,000 functions with 50 published versions and three 
 ``retainVersions: 10``, planned with and without retention (the difference is what deciding
 which versions go costs on every pass). The registry: a fleet on the emulated registry, each
 function with 30 published versions, reconciled with ``retainVersions: 5`` three times; the
-first pass deletes, and the figures say how many requests per function each pass makes. A
-deletion is one ``DeleteFunction`` call, and it makes the version cache forget the function, so
-the pass after reads its versions once more; the third pass is back to one request a function.
+first pass deletes, and the figures say how many requests per function each pass makes. The
+versions of a function are listed afresh once before it deletes any (a cached listing may be
+stale), a deletion is one ``DeleteFunction`` call, and it makes the version cache forget the
+function, so the pass after reads the versions once more (the region's ListFunctions pages); the
+third pass is back to one request a function.
 Calls are paced at the controller's default 10 requests a second.
 
 Usage: ``python bench/retention_cost.py [--functions N] [--versions V] [--fleet F]
@@ -191,7 +193,8 @@ def registry_figures(functions: int, published: int, keep: int, latency_ms: floa
             print(
                 f"pass {number}: {total / functions:.2f} requests/function "
                 f"({deleted} DeleteFunction, {made.get('ListVersionsByFunction', 0)} "
-                f"ListVersionsByFunction), {seconds:.2f} s; converged: {result.converged}"
+                f"ListVersionsByFunction, {made.get('ListFunctions', 0)} ListFunctions), "
+                f"{seconds:.2f} s; converged: {result.converged}"
             )
         left = len(registry.list_versions(desired[0].ref, fresh=True))
         print(f"versions left per function: {left} (retainVersions {keep}, one pinned by hand)")

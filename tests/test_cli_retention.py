@@ -72,7 +72,7 @@ def test_plan_json_has_each_deletion_and_the_retention_view(options: list[str]) 
     planned = run("plan", *options, "--output", "json")
 
     assert planned.exit_code == 2, planned.output
-    [orders] = json.loads(planned.output)["functions"]
+    [orders] = json.loads(planned.stdout)["functions"]
     assert orders["actions"] == [
         {"action": "delete_version", "version": "1", "reason": "retention"},
         {"action": "delete_version", "version": "3", "reason": "retention"},

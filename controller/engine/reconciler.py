@@ -33,7 +33,7 @@ from controller.core.model import (
     SyncStatus,
 )
 from controller.core.outofband import AliasMemory, OutOfBandChange, out_of_band_changes
-from controller.core.plan import FunctionPlan, Plan
+from controller.core.plan import DeleteVersion, FunctionPlan, Plan
 from controller.core.planner import plan_function
 from controller.core.retention import Retention
 from controller.core.rollout import Verdict
@@ -228,8 +228,9 @@ def converge(
     """Apply a function's plan; when the function changed under it, wait for any update to
     finish, observe again, plan again and apply that, up to ``max_replans`` times. A plan whose
     alias writes wait for its publishes (a rollout needs its target's number) is observed and
-    planned again once they are done. Every plan again is made on a fresh observation, so the
-    versions it deletes (``retention``) are decided on what Lambda says now.
+    planned again once they are done. A plan that deletes versions (``retention``) is carried
+    out only once the versions were listed afresh, so that what it deletes is decided on what
+    Lambda holds now rather than on a cached listing.
 
     This is the one observe, plan, apply loop: the applier runs a single plan and says when it
     met a change it had not seen, and the planner is asked again here, never by the writer.
@@ -237,9 +238,28 @@ def converge(
     actions: list[ActionOutcome] = []
     replans = 0
     current, live = function_plan, observed
+    listed_afresh: tuple[PublishedVersion, ...] | None = None
     while True:
         if current.error is not None or current.suspended:
             return FunctionOutcome(current.function, tuple(actions), current.error, replans)
+        if _deletes_versions(current) and live.versions is not listed_afresh:
+            try:
+                listed_afresh = tuple(registry.list_versions(current.ref, fresh=True))
+            except RegistryError as unread:
+                return FunctionOutcome(current.function, tuple(actions), str(unread), replans)
+            if listed_afresh != live.versions:
+                # The listing came from the version cache, and a version it holds was deleted,
+                # or one published, out of band: N is counted on what Lambda holds now.
+                live = replace(live, versions=listed_afresh)
+                current = plan_function(
+                    current.function,
+                    live,
+                    revision,
+                    now=now,
+                    verdicts=verdicts,
+                    retention=retention,
+                )
+                continue
         applied = applier.apply(current, live)
         actions.extend(applied.actions)
         conflict = applied.conflict
@@ -262,6 +282,10 @@ def converge(
             verdicts=verdicts,
             retention=replace(retention, fresh=True) if retention is not None else None,
         )
+
+
+def _deletes_versions(function_plan: FunctionPlan) -> bool:
+    return any(isinstance(action, DeleteVersion) for action in function_plan.actions)
 
 
 def observe_function(registry: Registry, function: DesiredFunction) -> Observation:

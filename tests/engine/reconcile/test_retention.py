@@ -151,6 +151,26 @@ def test_reconcile_deletes_exactly_the_versions_retention_does_not_keep(
     assert again.outcome.actions == ()
 
 
+def test_versions_are_counted_on_a_fresh_listing_before_any_is_deleted(
+    lambda_backend: Backend,
+) -> None:
+    """The cached listing still holds version 5, which someone deleted out of band: counted on
+    it, the newest two would be 5 and 6, and 4 would go, leaving one version where two were
+    asked for. The pass lists the versions afresh before deleting and keeps 4."""
+    registry = CachingRegistry(seed(lambda_backend))
+    assert published(registry) == {"1", "2", "3", "4", "5", "6"}
+    registry.list_versions(REF)  # cached now
+    lambda_backend.client().delete_function(FunctionName=NAME, Qualifier="5")
+
+    result = reconcile(registry)
+
+    assert result.error is None
+    assert result.plan.retention is not None
+    assert 4 in result.plan.retention.deleted  # the plan made from the stale listing
+    assert deletions(result) == [(1, "applied"), (3, "applied")]
+    assert published(registry) == {"2", "4", "6"}
+
+
 def test_deletions_run_only_after_the_alias_writes_succeed(lambda_backend: Backend) -> None:
     """live moves from 6 to r5's version; 6 stays (the newest), and so does 5 (live's now)."""
     registry = seed(lambda_backend)
