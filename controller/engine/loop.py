@@ -68,6 +68,7 @@ from controller.engine.status import (
     rfc3339,
     status_keys,
 )
+from controller.errors import NotLeader
 
 _FULL_PASS_REASONS = frozenset({"start-up", "resync", "webhook"})
 """Triggers that ask for every function: a full pass starts (or restarts) for them."""
@@ -588,6 +589,11 @@ class Controller:
             self._log.error("cannot read the declarations", revision=revision.sha, error=failure)
             with self.state.lock:
                 self.state.source_error = failure
+        except NotLeader as error:
+            # The lease ran out or was given up mid-pass (engine.leader): the write was not
+            # sent, nothing failed in Lambda, and the next leader reconciles from scratch.
+            failure = str(error)
+            self._log.warning("pass stopped: not the leader", revision=revision.sha, error=failure)
         except Exception as error:  # noqa: BLE001 - a bug in one pass must not stop the controller
             # The next pass recomputes everything, so the loop carries on; the failure is
             # counted, shown in /status and logged with its traceback for whoever fixes the bug.
