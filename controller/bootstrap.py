@@ -22,7 +22,7 @@ from controller.adapters.git import is_remote, redact
 from controller.adapters.git.credentials import GitCredentials, secrets_of
 from controller.adapters.git.reader import CommitCodeReader, load_commit
 from controller.adapters.http.server import ControllerServer
-from controller.adapters.kube.leases import KubeLeases, api_client
+from controller.adapters.kube.port import LeaseStore
 from controller.adapters.logging import LogSettings, get_logger, no_color
 from controller.adapters.logging import configure as configure_structlog
 from controller.adapters.metrics import Metrics
@@ -168,13 +168,12 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
         )
         elector = None
         if candidate is not None and fence is not None:
-            leases = KubeLeases(
-                api_client(election.kubeconfig, os.environ),
-                candidate.lease_name,
-                candidate.namespace,
-            )
             elector = LeaderElector(
-                leases, candidate, fence, metrics=metrics, on_fetch_requested=controller.webhook
+                _lease_store(candidate, election.kubeconfig),
+                candidate,
+                fence,
+                metrics=metrics,
+                on_fetch_requested=controller.webhook,
             )
         else:
             metrics.leadership(SHARD, leading=True)  # alone, this process leads
@@ -227,6 +226,16 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                     shutdown_grace=settings.shutdown_grace,
                 )
             return clean
+
+
+def _lease_store(candidate: Candidate, kubeconfig: Path | None) -> LeaseStore:
+    """The candidate's Lease through the Kubernetes API, configured from ``kubeconfig``, the
+    environment or the pod's service account."""
+    # Imported here: loading the kubernetes client costs every other command a quarter second.
+    from controller.adapters.kube.leases import KubeLeases, api_client  # noqa: PLC0415
+
+    api = api_client(kubeconfig, os.environ)
+    return KubeLeases(api, candidate.lease_name, candidate.namespace)
 
 
 def _election_line(candidate: Candidate | None) -> str:

@@ -25,6 +25,8 @@ client's own wire format. Each client authenticates with a bearer token of its o
 requests of one token can be held until they time out, as behind a network partition, and
 never applied (``partition``, ``heal``), or have their connection dropped (``drop``). Every
 write that succeeded is kept in ``history``, with the server's time, for invariant checkers.
+
+Registered for the whole suite by ``tests/conftest.py`` (``pytest_plugins``): ``lease_server``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 GROUP = "coordination.k8s.io"
 API_VERSION = f"{GROUP}/v1"
@@ -116,7 +120,10 @@ class LeaseServer:
 
     def start(self) -> LeaseServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="lease-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="lease-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -480,3 +487,10 @@ def iter_holders(history: list[LeaseWrite]) -> Iterator[tuple[float, str]]:
         if write.holder != current:
             current = write.holder
             yield write.at, write.holder
+
+
+@pytest.fixture
+def lease_server() -> Iterator[LeaseServer]:
+    """A Lease server for the test, stopped at its end (registered by ``tests/conftest.py``)."""
+    with LeaseServer() as server:
+        yield server

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from controller.adapters.kube.leases import LeaseStore
+from controller.adapters.kube.port import LeaseStore
 from controller.adapters.logging import get_logger
 from controller.core.election import (
     FETCH_REQUEST,

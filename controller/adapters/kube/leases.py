@@ -1,8 +1,8 @@
 """One Lease read, created and replaced through the official ``kubernetes`` client.
 
 The elector (``engine.leader``) needs three calls of ``coordination.k8s.io/v1``: read the
-Lease, create it, and replace it naming the ``resourceVersion`` it read. ``LeaseStore`` is that
-port, in the project's own terms (``core.election.Lease``); ``KubeLeases`` implements it over
+Lease, create it, and replace it naming the ``resourceVersion`` it read. ``port.LeaseStore`` is
+that port, in the project's own terms (``core.election.Lease``); ``KubeLeases`` implements it over
 the client's ``CoordinationV1Api``, so that the wire format (the JSON, the MicroTime
 timestamps, the Status objects of errors) is the client's, and the configuration (the pod's
 service account in a cluster, a kubeconfig outside one) is loaded the way every Kubernetes
@@ -13,6 +13,9 @@ its errors become ``LeaseError`` (``LeaseConflict`` for a 409) with ``raise ... 
 call has a timeout, shorter than the renew deadline (the elector chooses it), and the client's
 own retries are off, so that a call never takes longer than its timeout: a leader cut off from
 the API server learns it in time to stop writing.
+
+Importing the client takes a quarter of a second, which every command would pay: only ``run``
+with leader election on imports this module (``bootstrap``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import urllib3
 from kubernetes import client, config
@@ -32,35 +35,6 @@ from controller.errors import ConfigurationError, LeaseConflict, LeaseError
 
 IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
 """Set by the kubelet in every pod: the API server is reachable with the pod's token."""
-
-
-class LeaseStore(Protocol):
-    """The one Lease of an election; each call fails within ``timeout`` seconds."""
-
-    @property
-    def where(self) -> str:
-        """``NAMESPACE/NAME``, for messages."""
-        ...
-
-    def get(self, *, timeout: float) -> Lease | None:
-        """The Lease, or ``None`` when it does not exist."""
-        ...
-
-    def create(self, record: LeaseRecord, *, timeout: float) -> Lease:
-        """Create the Lease holding ``record``; ``LeaseConflict`` when it exists already."""
-        ...
-
-    def replace(
-        self,
-        lease: Lease,
-        record: LeaseRecord,
-        *,
-        timeout: float,
-        annotations: Mapping[str, str] | None = None,
-    ) -> Lease:
-        """Write ``record`` over ``lease``, only if it is still at the version read
-        (``LeaseConflict`` otherwise); ``annotations``, when given, replace its annotations."""
-        ...
 
 
 class KubeLeases:
@@ -253,7 +227,9 @@ def api_client(kubeconfig: Path | None, environ: Mapping[str, str]) -> client.Ap
                 config_file=str(Path("~/.kube/config").expanduser()),
                 client_configuration=configuration,
             )
-    except (config.ConfigException, OSError, ValueError, TypeError) as error:
+    except Exception as error:
+        # The loaders raise whatever their YAML, JSON and file reading raise (ConfigException,
+        # yaml.YAMLError, OSError, KeyError...): each means the configuration cannot be used.
         where = str(kubeconfig) if kubeconfig is not None else "the environment"
         raise ConfigurationError(
             f"leader election: cannot load the Kubernetes configuration from {where}: "
