@@ -282,6 +282,6 @@ def test_without_the_downward_api_a_replica_is_named_after_its_host_uniquely() -
 def test_election_settings_that_cannot_work_are_refused_naming_them(
     values: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ConfigurationError, match="^invalid settings") as refused:
+    with pytest.raises(ConfigurationError, match=r"^invalid settings") as refused:
         load_settings(leader_election=values)
     assert message in str(refused.value)

@@ -461,7 +461,9 @@ def test_replicas_roll_one_by_one_on_separate_nodes_with_their_token_and_names(
 
 
 def test_an_affinity_of_ones_own_and_extra_env_are_kept() -> None:
-    mine = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}}
+    mine: dict[str, Any] = {
+        "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}
+    }
     objects = render({**HA, "affinity": mine, "env": ALL_ON["env"]})
     assert only(objects, "Deployment")["spec"]["template"]["spec"]["affinity"] == mine
     assert [variable["name"] for variable in container(objects)["env"]] == [
