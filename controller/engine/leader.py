@@ -481,6 +481,8 @@ def run_elected(
                 )
                 running.start()
             if running is not None and not running.is_alive():
+                if loop_stop.is_set():  # it stopped itself: its writes were refused (NotLeader)
+                    break
                 raise ConfigurationError("the controller loop ended unexpectedly; see the log")
             if not election.is_alive():
                 raise ConfigurationError("the leader election ended unexpectedly; see the log")
