@@ -228,7 +228,7 @@ class LeaderElector:
             if leading:
                 self._renew(started)
             else:
-                self._acquire(started)
+                self._read_and_decide(started)
         except LeaseConflict:
             pass  # another candidate wrote first: read again at the next try
         except LeaseError as error:
@@ -252,8 +252,10 @@ class LeaderElector:
         self._set_metric(leading=False)
         record = released(lease.record, self._wall())
         try:
+            # One retry period at most: the pod's termination grace is counted, and a release
+            # that cannot be made only means that the followers wait the lease out.
             written = self._leases.replace(
-                lease, record, timeout=self.candidate.timings.renew_deadline
+                lease, record, timeout=self.candidate.timings.retry_period
             )
         except LeaseError as error:
             self._log.warning(
@@ -299,9 +301,6 @@ class LeaderElector:
             else:
                 self._renewal_succeeded(written, sent)
                 return
-        self._read_and_decide(started)
-
-    def _acquire(self, started: float) -> None:
         self._read_and_decide(started)
 
     def _read_and_decide(self, started: float) -> None:
