@@ -151,12 +151,11 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     election = settings.leader_election
     candidate = election.candidate(os.environ) if election.enabled else None
     with registry_for(settings, observer=MetricsObserver(metrics), writes=True) as aws:
-        registry: Registry = CachingRegistry(
-            aws, version_resync_seconds=settings.version_resync_interval
-        )
         fence = WriteFence(candidate.lease) if candidate is not None else None
-        if fence is not None:
-            registry = FencedRegistry(registry, fence)
+        # The fence right in front of the adapter, behind the version cache: each write asks it
+        # last, and the loop still sees the cache it reads through.
+        fenced: Registry = aws if fence is None else FencedRegistry(aws, fence)
+        registry = CachingRegistry(fenced, version_resync_seconds=settings.version_resync_interval)
         account = aws.caller_account()
         controller = Controller(
             settings.loop,

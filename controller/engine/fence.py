@@ -7,9 +7,10 @@ sent. The fence is open until the renew deadline of the last successful renewal 
 process's monotonic clock), and shut at once when the lease is lost or released; a write it
 refuses raises ``NotLeader`` and is never sent.
 
-``FencedRegistry`` puts the fence in front of the registry port's writes, as ``CachingRegistry``
-puts its cache in front of its reads: the applier, the reconciler and the loop need not know
-that leader election exists. Reads pass through. The alias's ``RevisionId`` and
+``FencedRegistry`` puts the fence in front of the registry port's writes, a decorating adapter
+as ``CachingRegistry`` is (``run`` wraps the boto3 adapter in it, and the cache around both), so
+that the applier, the reconciler and the loop need not know that leader election exists. Reads
+pass through. The alias's ``RevisionId`` and
 ``$LATEST``'s ``CodeSha256`` and ``RevisionId``, which every write carries, are the second
 fence: a write already on its way when the lease ran out cannot overwrite what a new leader
 wrote since it was planned.
