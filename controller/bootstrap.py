@@ -22,16 +22,19 @@ from controller.adapters.git import is_remote, redact
 from controller.adapters.git.credentials import GitCredentials, secrets_of
 from controller.adapters.git.reader import CommitCodeReader, load_commit, load_folder
 from controller.adapters.http.server import ControllerServer
+from controller.adapters.kube.port import LeaseStore
 from controller.adapters.logging import LogSettings, get_logger, no_color
 from controller.adapters.logging import configure as configure_structlog
 from controller.adapters.metrics import Metrics
 from controller.adapters.registry.aws import AwsRegistry
 from controller.adapters.registry.cache import CachingRegistry
 from controller.adapters.registry.connect import open_registry
-from controller.adapters.registry.port import RegistryObserver
+from controller.adapters.registry.port import Registry, RegistryObserver
 from controller.core.declarations import Declarations
 from controller.engine.analyst import Analyst
 from controller.engine.applier import CodeReader
+from controller.engine.fence import FencedRegistry, WriteFence
+from controller.engine.leader import SHARD, Candidate, LeaderElector, run_elected
 from controller.engine.loop import Controller
 from controller.errors import ConfigurationError
 from controller.redaction import Redactor, url_secrets
@@ -169,8 +172,14 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     metrics = Metrics()
     source = settings.git.open(credentials)
     host, port = settings.http.address()
+    election = settings.leader_election
+    candidate = election.candidate(os.environ) if election.enabled else None
     with registry_for(settings, observer=MetricsObserver(metrics), writes=True) as aws:
-        registry = CachingRegistry(aws, version_resync_seconds=settings.version_resync_interval)
+        fence = WriteFence(candidate.lease) if candidate is not None else None
+        # The fence right in front of the adapter, behind the version cache: each write asks it
+        # last, and the loop still sees the cache it reads through.
+        fenced: Registry = aws if fence is None else FencedRegistry(aws, fence)
+        registry = CachingRegistry(fenced, version_resync_seconds=settings.version_resync_interval)
         account = aws.caller_account()
         controller = Controller(
             settings.loop,
@@ -180,14 +189,25 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
             account=account,
             analyst=analyst_for(settings, metrics, token=prometheus_token),
         )
+        elector = None
+        if candidate is not None and fence is not None:
+            elector = LeaderElector(
+                _lease_store(candidate, election.kubeconfig),
+                candidate,
+                fence,
+                metrics=metrics,
+                on_fetch_requested=controller.webhook,
+            )
+        else:
+            metrics.leadership(SHARD, leading=True)  # alone, this process leads
         server = ControllerServer(
             host,
             port,
             metrics=metrics.registry,
-            status=_masked(controller.state.as_json, Redactor(secrets)),
-            healthy=controller.healthy,
-            ready=controller.ready,
-            on_push=controller.webhook,
+            status=_masked(_status_of(controller, elector), Redactor(secrets)),
+            healthy=_either(elector, controller.healthy, lambda e: e.alive()),
+            ready=_either(elector, controller.ready, lambda e: e.reached()),
+            on_push=_either_push(elector, controller.webhook),
             webhook_secret=webhook_secret,
         )
         with server:
@@ -199,7 +219,16 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                 mode=settings.mode,
                 registry=settings.registry,
                 account=account or "unknown",
+                leader_election=_election_line(candidate),
             )
+            if elector is not None:
+                return run_elected(
+                    elector,
+                    controller.run,
+                    stop,
+                    shutdown_grace=settings.shutdown_grace,
+                    wake_loop=lambda: controller.trigger.fire("stop"),
+                )
             # A daemon, so that a pass stuck past the grace period cannot keep the process up.
             loop = threading.Thread(
                 target=controller.run, args=(stop,), name="controller-loop", daemon=True
@@ -220,6 +249,67 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                     shutdown_grace=settings.shutdown_grace,
                 )
             return clean
+
+
+def _lease_store(candidate: Candidate, kubeconfig: Path | None) -> LeaseStore:
+    """The candidate's Lease through the Kubernetes API, configured from ``kubeconfig``, the
+    environment or the pod's service account."""
+    # Imported here: loading the kubernetes client costs every other command a quarter second.
+    from controller.adapters.kube.leases import KubeLeases, api_client  # noqa: PLC0415
+
+    api = api_client(kubeconfig, os.environ)
+    return KubeLeases(api, candidate.lease_name, candidate.namespace)
+
+
+def _election_line(candidate: Candidate | None) -> str:
+    if candidate is None:
+        return "off"
+    return f"{candidate.identity} for the Lease {candidate.lease}"
+
+
+def _status_of(
+    controller: Controller, elector: LeaderElector | None
+) -> Callable[[], Mapping[str, Any]]:
+    """``/status``: the loop's document, and with leader election who leads and since when (a
+    follower's loop has not run, so it says only that)."""
+    if elector is None:
+        return controller.state.as_json
+
+    def status() -> Mapping[str, Any]:
+        return {**controller.state.as_json(), "leaderElection": elector.status()}
+
+    return status
+
+
+def _either(
+    elector: LeaderElector | None,
+    leader: Callable[[], bool],
+    follower: Callable[[LeaderElector], bool],
+) -> Callable[[], bool]:
+    """A probe that asks the loop while this replica leads (or runs alone), and the elector
+    while it follows: a follower is alive while it keeps trying, and ready once it has read the
+    Lease, so that a rolling update and the Service count it."""
+    if elector is None:
+        return leader
+
+    def probe() -> bool:
+        return leader() if elector.leading else follower(elector)
+
+    return probe
+
+
+def _either_push(elector: LeaderElector | None, fetch: Callable[[], None]) -> Callable[[], None]:
+    """The webhook: the leader fetches; a follower passes the push on through the Lease."""
+    if elector is None:
+        return fetch
+
+    def push() -> None:
+        if elector.leading:
+            fetch()
+        else:
+            elector.request_fetch()
+
+    return push
 
 
 def analyst_for(settings: Settings, metrics: Metrics, *, token: str | None = None) -> Analyst:

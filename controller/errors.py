@@ -15,6 +15,13 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
     │                               that function fails until the declaration or the code changes
     ├── StatusUnavailable           a running controller's /status cannot be read (unreachable,
     │                               not 200, not a status document): ``status`` exits 1
+    ├── NotLeader                   this replica does not hold the leader election's Lease (or
+    │                               its renewal is overdue): it must not write; a pass stops,
+    │                               and a lost lease ends the process
+    ├── LeaseError                  a request about the Lease failed: try again at the next
+    │   │                           retry period
+    │   └── LeaseConflict           another candidate wrote the Lease first (HTTP 409): read it
+    │                               again before deciding anything
     └── RegistryError               a Lambda call failed; keeps the AWS code and message
         ├── NotFound                the function, version or alias does not exist
         ├── Conflict                the resource is busy or in the way: re-observe, then retry
@@ -69,6 +76,29 @@ class CodeError(LambdaGitopsError):
 class StatusUnavailable(LambdaGitopsError):
     """A running controller's ``/status`` could not be read: nothing answered in time, the
     answer was not 200, or it was not a JSON object. The message names the URL, masked."""
+
+
+class NotLeader(LambdaGitopsError):
+    """This replica may not write to Lambda: leader election is on and it does not hold the
+    Lease, or has not renewed it within the renew deadline.
+
+    Raised before a write is sent, never after: the write is not made, and the pass that
+    wanted it stops without counting it as a failed action. The message names the Lease.
+    """
+
+
+class LeaseError(LambdaGitopsError):
+    """A request to the Kubernetes API about the leader election's Lease failed: it timed out,
+    the connection failed, or the API server refused it (403 names a missing RBAC rule).
+
+    The elector tries again at its next retry period; a leader that cannot renew within its
+    renew deadline stops writing. The message never holds a credential.
+    """
+
+
+class LeaseConflict(LeaseError):
+    """Another candidate changed the Lease since it was read (a stale ``resourceVersion``), or
+    created it first: HTTP 409. Nothing was written; read the Lease again."""
 
 
 class RegistryError(LambdaGitopsError):

@@ -13,6 +13,8 @@ use them.
 
 from __future__ import annotations
 
+import secrets
+import socket
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -25,6 +27,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -41,7 +44,9 @@ from controller.adapters.logging import LogFormat, LogLevel, LogSettings
 from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.core.declarations.schema import REGION_PATTERN, region_problem
+from controller.core.election import ElectionTimings, timing_problem
 from controller.core.retention import Retention
+from controller.engine.leader import Candidate
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
 
@@ -123,6 +128,78 @@ class AnalysisSources(BaseModel):
                 "is empty; write the token in it"
             )
         return token
+
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+"""Where a pod whose service account token is mounted finds its namespace."""
+
+
+class LeaderElection(BaseModel):
+    """Leader election among replicas, over a Kubernetes Lease: only the leader fetches Git and
+    writes to Lambda. Off by default: one replica needs none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=False, description="Elect a leader among the replicas.")
+    lease_name: str = Field(
+        default="lambda-gitops",
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="The Lease the replicas compete for (one per controller installation).",
+    )
+    namespace: str | None = Field(
+        default=None,
+        description=(
+            "The Lease's namespace; default: the pod's (POD_NAMESPACE, else the service "
+            "account's), else 'default'."
+        ),
+    )
+    identity: str | None = Field(
+        default=None,
+        description="This replica's name in the Lease; default: POD_NAME, else the host's name "
+        "and a random suffix.",
+    )
+    lease_duration: int = Field(
+        default=15, ge=1, description="Seconds a lease lasts without renewal (whole seconds)."
+    )
+    renew_deadline: float = Field(
+        default=10.0, gt=0, description="Seconds a leader keeps trying to renew before it stops."
+    )
+    retry_period: float = Field(default=2.0, gt=0, description="Seconds between two tries.")
+    kubeconfig: Path | None = Field(
+        default=None,
+        description="A kubeconfig file; default: KUBECONFIG, else the pod's service account.",
+    )
+
+    @model_validator(mode="after")
+    def _timings(self) -> LeaderElection:
+        problem = timing_problem(self.lease_duration, self.renew_deadline, self.retry_period)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    def candidate(self, environ: Mapping[str, str]) -> Candidate:
+        """This replica in the election, with the downward API's ``POD_NAME`` and
+        ``POD_NAMESPACE`` from ``environ`` (the process's) for what is not configured."""
+        identity = (
+            self.identity
+            or environ.get("POD_NAME")
+            or f"{socket.gethostname()}_{secrets.token_hex(4)}"
+        )
+        namespace = self.namespace or environ.get("POD_NAMESPACE") or _pod_namespace() or "default"
+        return Candidate(
+            identity=identity,
+            lease_name=self.lease_name,
+            namespace=namespace,
+            timings=ElectionTimings(self.lease_duration, self.renew_deadline, self.retry_period),
+        )
+
+
+def _pod_namespace() -> str | None:
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 class LogFields(BaseSettings):
@@ -242,6 +319,10 @@ class Settings(LogFields):
     scope: Scope = Field(default_factory=Scope, description="What may be written.")
     analysis: AnalysisSources = Field(
         default_factory=AnalysisSources, description="Where rollouts' checks are asked."
+    )
+    leader_election: LeaderElection = Field(
+        default_factory=LeaderElection,
+        description="Leader election among replicas (Kubernetes Lease); off by default.",
     )
 
     @field_validator("extra_regions")

@@ -2,8 +2,9 @@
 
 ``moto_endpoint`` is a moto server on 127.0.0.1; ``emulator`` is the project's emulated registry,
 each with a fresh state file per test; a test that asks for ``lambda_backend`` runs once against
-each. A live Prometheus (``tests.prometheus``) and a fake HTTP server of the test's own
-(``tests.fake_http``) are registered here for the whole suite.
+each. A live Prometheus (``tests.prometheus``), a fake HTTP server of the test's own
+(``tests.fake_http``) and a Kubernetes Lease server (``tests.kube_lease_server``) are
+registered here for the whole suite.
 Fake credentials are set for the whole session so that no test can reach a real AWS account.
 """
 
@@ -22,7 +23,7 @@ from lambda_emulator import EmulatorServer, Faults
 from tests.backends import Backend
 from tests.conformance.table import ConformanceTable
 
-pytest_plugins = ("tests.fake_http", "tests.prometheus")
+pytest_plugins = ("tests.fake_http", "tests.kube_lease_server", "tests.prometheus")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -26,6 +26,7 @@ IO_LIBRARIES = (
     "structlog",
     "click",
     "lambda_emulator",
+    "kubernetes",
 )
 PROJECT_OUTSIDE_THE_CORE = (
     "controller.adapters",

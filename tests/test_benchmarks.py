@@ -84,6 +84,28 @@ CASES = {
             r"versions left per function: 6 \(retainVersions 5, one pinned by hand\)",
         ],
     ),
+    "failover.py": (
+        [
+            "--functions",
+            "5",
+            "--lease",
+            "3",
+            "--deadline",
+            "2",
+            "--retry",
+            "0.5",
+            "--resync",
+            "1",
+            "--passes",
+            "2",
+        ],
+        [
+            r"failover after kill -9: [\d.]+ s from the signal to the new leader's first write",
+            r"failover after SIGTERM: [\d.]+ s from the signal to the new leader's first write",
+            r"steady pass, 3 replicas: [\d.]+ Lambda requests per pass .*; 1 replica without "
+            r"election: [\d.]+",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

@@ -455,3 +455,24 @@ def test_a_copy_of_the_canned_document_is_unchanged_by_reading_it() -> None:
     before = copy.deepcopy(document)
     StatusReport.from_document(document)
     assert document == before
+
+
+def test_a_replica_with_leader_election_says_who_leads_and_since_when() -> None:
+    document = {
+        **canned(),
+        "leaderElection": {
+            "lease": "gitops/lambda-gitops",
+            "identity": "lg-7d9f-b",
+            "leading": False,
+            "leader": "lg-7d9f-a",
+            "leaderSince": "2024-05-01T12:00:00Z",
+            "transitions": 2,
+        },
+    }
+    text = status_text(StatusReport.from_document(document), now=PASS_AT.timestamp() + 125)
+    leader = next(line for line in text.splitlines() if line.startswith("Leader:"))
+    assert leader.split(":", 1)[1].strip() == (
+        "lg-7d9f-a since 2024-05-01T12:00:00Z (2m5s ago), this replica (lg-7d9f-b) follows"
+    )
+    alone = status_text(StatusReport.from_document(canned()), now=PASS_AT.timestamp())
+    assert "Leader:" not in alone

@@ -261,3 +261,64 @@ def test_a_retain_versions_that_keeps_nothing_is_refused_naming_it(
     with pytest.raises(ConfigurationError) as raised:
         load_settings(path)
     assert "retain_versions" in str(raised.value)
+
+
+# -- leader election --------------------------------------------------------------------------
+
+
+def test_leader_election_is_off_by_default_with_controller_runtimes_timings() -> None:
+    election = load_settings().leader_election
+    assert not election.enabled
+    candidate = election.candidate({"POD_NAME": "lg-7d9f-x2", "POD_NAMESPACE": "gitops"})
+    assert (candidate.identity, candidate.namespace, candidate.lease) == (
+        "lg-7d9f-x2",
+        "gitops",
+        "gitops/lambda-gitops",
+    )
+    timings = candidate.timings
+    assert (timings.lease_duration, timings.renew_deadline, timings.retry_period) == (15, 10, 2)
+
+
+def test_leader_election_comes_from_nested_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAMBDA_GITOPS_LEADER_ELECTION__ENABLED", "true")
+    monkeypatch.setenv("LAMBDA_GITOPS_LEADER_ELECTION__LEASE_NAME", "lg-shard-0")
+    monkeypatch.setenv("LAMBDA_GITOPS_LEADER_ELECTION__LEASE_DURATION", "30")
+    election = load_settings().leader_election
+    assert election.enabled
+    assert election.lease_name == "lg-shard-0"
+    assert election.lease_duration == 30
+
+
+def test_without_the_downward_api_a_replica_is_named_after_its_host_uniquely() -> None:
+    election = load_settings().leader_election
+    first, second = election.candidate({}), election.candidate({})
+    assert first.identity != second.identity
+    assert first.identity.rsplit("_", 1)[0] == second.identity.rsplit("_", 1)[0]
+    configured = load_settings(leader_election={"identity": "me", "namespace": "ops"})
+    candidate = configured.leader_election.candidate({"POD_NAME": "pod", "POD_NAMESPACE": "ns"})
+    assert (candidate.identity, candidate.namespace) == ("me", "ops")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"lease_duration": 10, "renew_deadline": 10},
+            "leader_election: lease_duration 10 must be greater than renew_deadline 10",
+        ),
+        (
+            {"renew_deadline": 2, "retry_period": 2},
+            "leader_election: renew_deadline 2 must be greater than 1.2 x retry_period 2",
+        ),
+        ({"lease_name": "Not A Name"}, "leader_election.lease_name: String should match"),
+        ({"lease_duration": 1.5}, "leader_election.lease_duration"),
+    ],
+)
+def test_election_settings_that_cannot_work_are_refused_naming_them(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"^invalid settings") as refused:
+        load_settings(leader_election=values)
+    assert message in str(refused.value)

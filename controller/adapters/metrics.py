@@ -183,6 +183,19 @@ class Metrics:
             "Errors in the declarations at the current revision; 0 when every file is valid.",
             registry=None,
         )
+        self._leader = Gauge(
+            "lambda_gitops_leader",
+            "1 while this replica leads the shard (holds its Lease, or runs without leader "
+            "election) and so may write to Lambda; 0 while it follows.",
+            ["shard"],
+            registry=None,
+        )
+        self._leader_transitions = Counter(
+            "lambda_gitops_leader_transitions",
+            "Times this replica became the leader of the shard.",
+            ["shard"],
+            registry=None,
+        )
         build_info = Gauge(
             "lambda_gitops_build_info",
             "Always 1; the version label says which lambda-gitops is running.",
@@ -213,6 +226,8 @@ class Metrics:
             self._fetch_failures,
             self._last_fetch,
             self._declaration_errors,
+            self._leader,
+            self._leader_transitions,
             build_info,
         ]
         self.registry.register(_Exposition(instruments, self._fleet))
@@ -275,6 +290,16 @@ class Metrics:
         """Count one analysis check run by a rollout."""
         if kind in CHECK_KINDS and result in OUTCOMES:
             self._checks.labels(kind=kind, result=result).inc()
+
+    def leadership(self, shard: str, *, leading: bool) -> None:
+        """Whether this replica leads ``shard`` now; both series of the shard exist from the
+        first call, so that a replica that has never led shows 0 rather than nothing."""
+        self._leader_transitions.labels(shard=shard)
+        self._leader.labels(shard=shard).set(1 if leading else 0)
+
+    def leadership_acquired(self, shard: str) -> None:
+        """Count one acquisition of ``shard``'s lease by this replica."""
+        self._leader_transitions.labels(shard=shard).inc()
 
     def functions(self, statuses: Sequence[FunctionStatus]) -> None:
         """Replace every per-function and per-alias series with those of ``statuses``.

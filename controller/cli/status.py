@@ -28,6 +28,7 @@ from typing import Any
 import click
 
 from controller.adapters.http.status_client import (
+    ElectionReport,
     FunctionReport,
     Moment,
     StatusReport,
@@ -122,8 +123,24 @@ def _header(report: StatusReport, now: float) -> list[str]:
             click.style(str(invalid), fg="red") if invalid else str(invalid),
         ),
     ]
+    if report.election is not None:
+        fields.append(("Leader", _leader(report.election, now)))
     width = max(len(label) for label, _ in fields) + 2
     return [f"{label + ':':<{width}}{value}" for label, value in fields]
+
+
+def _leader(election: ElectionReport, now: float) -> str:
+    """``pod-a since 2024-05-01T12:00:00Z (3m ago), this replica``; a follower says so, since
+    its own header is then empty of passes."""
+    if election.leader is None:
+        return "none"
+    since = f" since {_when(election.leader_since, now)}" if election.leader_since else ""
+    who = (
+        "this replica"
+        if election.leading
+        else f"this replica ({_shown(election.identity)}) follows"
+    )
+    return f"{election.leader}{since}, {who}"
 
 
 def _last_pass(report: StatusReport, now: float) -> str:

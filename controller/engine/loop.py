@@ -78,6 +78,7 @@ from controller.engine.status import (
     rfc3339,
     status_keys,
 )
+from controller.errors import NotLeader
 
 _FULL_PASS_REASONS = frozenset({"start-up", "resync", "webhook"})
 """Triggers that ask for every function: a full pass starts (or restarts) for them."""
@@ -612,6 +613,14 @@ class Controller:
             self._log.error("cannot read the declarations", revision=revision.sha, error=failure)
             with self.state.lock:
                 self.state.source_error = failure
+        except NotLeader as error:
+            # The lease ran out or was given up mid-pass (engine.leader): the write was not
+            # sent, nothing failed in Lambda, and the next leader reconciles from scratch. A
+            # replica that may not write has nothing left to do: the loop stops.
+            failure = str(error)
+            self._log.warning("pass stopped: not the leader", revision=revision.sha, error=failure)
+            if stop is not None:
+                stop.set()
         except Exception as error:  # noqa: BLE001 - a bug in one pass must not stop the controller
             # The next pass recomputes everything, so the loop carries on; the failure is
             # counted, shown in /status and logged with its traceback for whoever fixes the bug.

@@ -27,6 +27,8 @@ EXPECTED_ALERTS = {
     "LambdaGitopsReconcileStale",
     "LambdaGitopsSourceFetchFailing",
     "LambdaGitopsInvalidDeclarations",
+    "LambdaGitopsNoLeader",
+    "LambdaGitopsTwoLeaders",
     "LambdaGitopsDown",
 }
 RUNBOOK_BASE = "https://github.com/lambda-gitops/lambda-gitops/blob/main/docs/runbooks.md#"

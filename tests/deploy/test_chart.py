@@ -42,6 +42,7 @@ CHART_OWNED = frozenset(
         "git_token_file",
         "git_ssh_key_file",
         "git_known_hosts_file",
+        "leader_election",
     }
 )
 BASE_KINDS = {"ServiceAccount", "ConfigMap", "Deployment", "Service"}
@@ -179,10 +180,11 @@ def test_probes_and_port(default_objects: list[dict[str, Any]]) -> None:
     assert service["spec"]["ports"][0]["targetPort"] == "http"
 
 
-def test_replicas_beyond_one_are_refused() -> None:
-    with pytest.raises(helm.HelmValuesError, match="replicaCount"):
-        render({"replicaCount": 2})
-    report = helm.lint(str(CHART), {"replicaCount": 2}, strict=True, kube_version="v1.30.0")
+def test_more_than_one_replica_is_refused_without_leader_election() -> None:
+    without = {"replicaCount": 2, "leaderElection": {"enabled": False}}
+    with pytest.raises(helm.HelmValuesError, match="leaderElection/enabled"):
+        render(without)
+    report = helm.lint(str(CHART), without, strict=True, kube_version="v1.30.0")
     assert report["errors"] != []
 
 
@@ -373,3 +375,117 @@ def test_network_policy(all_on_objects: list[dict[str, Any]]) -> None:
     open_egress = only(render({"networkPolicy": {"enabled": True}}), "NetworkPolicy")["spec"]
     assert open_egress["policyTypes"] == ["Ingress"]
     assert "egress" not in open_egress
+
+
+# -- several replicas: leader election -------------------------------------------------------
+
+HA: dict[str, Any] = {"replicaCount": 3}
+
+
+@pytest.fixture(scope="module")
+def ha_objects() -> list[dict[str, Any]]:
+    return render(HA)
+
+
+def test_three_replicas_turn_leader_election_on_with_its_objects(
+    ha_objects: list[dict[str, Any]],
+) -> None:
+    assert kinds(ha_objects) == BASE_KINDS | {"Role", "RoleBinding", "PodDisruptionBudget"}
+    report = helm.lint(str(CHART), HA, strict=True, kube_version="v1.30.0")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] > 1] == []
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_the_replicated_objects_pass_strict_kubernetes_schemas(
+    ha_objects: list[dict[str, Any]], kube_version: str
+) -> None:
+    validate(ha_objects, kube_version)
+
+
+def test_the_role_grants_only_the_one_lease(ha_objects: list[dict[str, Any]]) -> None:
+    role = only(ha_objects, "Role")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["lg-lambda-gitops"],
+            "verbs": ["get", "update"],
+        },
+    ]
+    binding = only(ha_objects, "RoleBinding")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    account = only(ha_objects, "ServiceAccount")["metadata"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account["name"], "namespace": NAMESPACE}
+    ]
+
+
+def test_replicas_roll_one_by_one_on_separate_nodes_with_their_token_and_names(
+    ha_objects: list[dict[str, Any]],
+) -> None:
+    deployment = only(ha_objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert pod["affinity"] == {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": selector},
+                    },
+                }
+            ]
+        }
+    }
+    assert container(ha_objects)["env"] == [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+    ]
+    budget = only(ha_objects, "PodDisruptionBudget")["spec"]
+    assert budget == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+
+
+def test_an_affinity_of_ones_own_and_extra_env_are_kept() -> None:
+    mine: dict[str, Any] = {
+        "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}
+    }
+    objects = render({**HA, "affinity": mine, "env": ALL_ON["env"]})
+    assert only(objects, "Deployment")["spec"]["template"]["spec"]["affinity"] == mine
+    assert [variable["name"] for variable in container(objects)["env"]] == [
+        "POD_NAME",
+        "POD_NAMESPACE",
+        "AWS_STS_REGIONAL_ENDPOINTS",
+    ]
+
+
+def test_one_replica_may_elect_too_and_needs_no_budget() -> None:
+    objects = render({"leaderElection": {"enabled": True}})
+    assert kinds(objects) == BASE_KINDS | {"Role", "RoleBinding"}
+    assert only(objects, "Deployment")["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_the_replicated_configuration_loads_with_the_pods_name(
+    ha_objects: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_rendered(controller_config(ha_objects), tmp_path, monkeypatch)
+    election = settings.leader_election
+    assert election.enabled
+    candidate = election.candidate({"POD_NAME": "lg-5d8c-x", "POD_NAMESPACE": NAMESPACE})
+    assert (candidate.identity, candidate.lease) == ("lg-5d8c-x", f"{NAMESPACE}/lg-lambda-gitops")
+    timings = candidate.timings
+    assert (timings.lease_duration, timings.renew_deadline, timings.retry_period) == (15, 10, 2)

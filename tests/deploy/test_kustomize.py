@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,6 +53,7 @@ def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_the_objects(objects: list[dict[str, Any]]) -> None:
+    """The base is one replica, without leader election; the ha component adds it (below)."""
     assert kinds(objects) == {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service"}
     assert len(objects) == 5
     namespaced = [obj for obj in objects if obj["kind"] != "Namespace"]
@@ -119,3 +121,87 @@ def test_the_configuration_matches_the_chart_and_loads(
     settings = load_settings(path)
     assert settings.listen == "0.0.0.0:8080"
     assert str(settings.cache_dir) == "/var/cache/lambda-gitops"
+
+
+# -- several replicas: the ha component ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ha_objects(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """An overlay of the base with the ha component, as a user writes one (kustomize needs
+    relative paths, and refuses an overlay inside its base's folder)."""
+    kubectl = shutil.which("kubectl")
+    require_tool(kubectl is not None, "kubectl is not installed")
+    assert kubectl is not None
+    overlay = tmp_path_factory.mktemp("overlay")
+    base = os.path.relpath(KUSTOMIZATION, overlay)
+    (overlay / "kustomization.yaml").write_text(
+        f"namespace: lambda-gitops\nresources: [{base}]\ncomponents: [{base}/ha]\n"
+    )
+    result = subprocess.run(
+        [kubectl, "kustomize", str(overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return documents(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def ha_chart_objects() -> list[dict[str, Any]]:
+    return render({"replicaCount": 3}, name="lambda-gitops", namespace="lambda-gitops")
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_the_ha_objects_pass_strict_kubernetes_schemas(
+    ha_objects: list[dict[str, Any]], kube_version: str
+) -> None:
+    validate(ha_objects, kube_version)
+
+
+def test_the_ha_component_matches_the_chart_with_three_replicas(
+    ha_objects: list[dict[str, Any]], ha_chart_objects: list[dict[str, Any]]
+) -> None:
+    assert kinds(ha_objects) == kinds(ha_chart_objects) | {"Namespace"}
+    ours, theirs = (
+        only(ha_objects, "Deployment")["spec"],
+        only(ha_chart_objects, "Deployment")["spec"],
+    )
+    assert ours["replicas"] == theirs["replicas"] == 3
+    assert ours["strategy"] == theirs["strategy"]
+    pod, chart_pod = pod_spec(ha_objects), pod_spec(ha_chart_objects)
+    for key in ("automountServiceAccountToken", "affinity", "securityContext", "volumes"):
+        assert pod[key] == chart_pod[key], key
+    (main,), (chart_main,) = pod["containers"], chart_pod["containers"]
+    assert main["env"][:2] == chart_main["env"]
+    for kind in ("Role", "RoleBinding", "PodDisruptionBudget"):
+        mine, chart = only(ha_objects, kind), only(ha_chart_objects, kind)
+        assert mine["metadata"]["namespace"] == "lambda-gitops"
+        for key in ("rules", "roleRef", "subjects", "spec"):
+            assert mine.get(key) == chart.get(key), (kind, key)
+
+
+def test_the_ha_component_elects_the_same_lease_as_the_chart(
+    ha_objects: list[dict[str, Any]],
+    ha_chart_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The component turns election on in the environment, over the base's file; the chart in
+    the file: the controller ends up with the same settings."""
+    for name in list(os.environ):
+        if name.startswith("LAMBDA_GITOPS_"):
+            monkeypatch.delenv(name)
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(controller_config(ha_objects))
+    theirs = tmp_path / "theirs.yaml"
+    theirs.write_text(controller_config(ha_chart_objects))
+    chart_election = load_settings(theirs).leader_election
+    (main,) = pod_spec(ha_objects)["containers"]
+    for variable in main["env"]:
+        if "value" in variable:
+            monkeypatch.setenv(variable["name"], variable["value"])
+    assert load_settings(ours).leader_election == chart_election
+    assert chart_election.enabled

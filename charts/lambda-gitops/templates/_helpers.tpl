@@ -42,6 +42,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+"true" when leader election is on: as set, or, unset, when there is more than one replica.
+*/}}
+{{- define "lambda-gitops.leaderElection" -}}
+{{- $enabled := .Values.leaderElection.enabled }}
+{{- if kindIs "invalid" $enabled }}
+{{- if gt (int .Values.replicaCount) 1 }}true{{ end }}
+{{- else if $enabled }}true
+{{- end }}
+{{- end }}
+
 {{/* Where the pod mounts things; the ConfigMap names the same paths in the configuration. */}}
 {{- define "lambda-gitops.configDir" -}}/etc/lambda-gitops/config{{- end }}
 {{- define "lambda-gitops.gitDir" -}}/etc/lambda-gitops/git{{- end }}
@@ -66,6 +77,13 @@ follow from the pod's port, volumes and secret mounts.
 {{- end }}
 {{- if .Values.webhook.existingSecret }}
 {{- $_ := set $config "webhook_secret_file" (printf "%s/secret" (include "lambda-gitops.webhookDir" .)) }}
+{{- end }}
+{{- if include "lambda-gitops.leaderElection" . }}
+{{- $election := dict "enabled" true "lease_name" (include "lambda-gitops.fullname" .) }}
+{{- $_ := set $election "lease_duration" .Values.leaderElection.leaseDuration }}
+{{- $_ := set $election "renew_deadline" .Values.leaderElection.renewDeadline }}
+{{- $_ := set $election "retry_period" .Values.leaderElection.retryPeriod }}
+{{- $_ := set $config "leader_election" $election }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}

@@ -223,6 +223,27 @@ class FunctionReport:
 
 
 @dataclass(frozen=True, slots=True)
+class ElectionReport:
+    """The ``leaderElection`` object of a replica with leader election."""
+
+    leader: str | None = None
+    leader_since: Moment | None = None
+    leading: bool = False
+    identity: str | None = None
+
+    @classmethod
+    def from_document(cls, value: object) -> ElectionReport | None:
+        if not isinstance(value, Mapping):
+            return None
+        return cls(
+            leader=_text(value.get("leader")),
+            leader_since=_moment(value.get("leaderSince")),
+            leading=value.get("leading") is True,
+            identity=_text(value.get("identity")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     """What a controller's ``/status`` says, as far as this client understands it."""
 
@@ -238,6 +259,8 @@ class StatusReport:
     last_pass_error: str | None = None
     declaration_errors: tuple[str, ...] = ()
     functions: tuple[FunctionReport, ...] = ()
+    election: ElectionReport | None = None
+    """With leader election: who leads; ``None`` for a controller that runs alone."""
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> StatusReport:
@@ -255,6 +278,7 @@ class StatusReport:
             last_pass_error=_text(document.get("lastPassError")),
             declaration_errors=_texts(document.get("declarationErrors")),
             functions=_functions(document.get("functions")),
+            election=ElectionReport.from_document(document.get("leaderElection")),
         )
 
     @property

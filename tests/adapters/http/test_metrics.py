@@ -47,6 +47,10 @@ DESIGN_TABLE = {
     # Issue 14's, for version retention.
     "lambda_gitops_function_versions": ("gauge", {"function", "region"}),
     "lambda_gitops_versions_deleted_total": ("counter", {"function", "region"}),
+    # Issue 16's, for leader election (DESIGN.md's table has the gauge; the issue adds the
+    # counter).
+    "lambda_gitops_leader": ("gauge", {"shard"}),
+    "lambda_gitops_leader_transitions_total": ("counter", {"shard"}),
 }
 
 
@@ -65,6 +69,7 @@ def exercise(metrics: Metrics) -> None:
     metrics.source_fetch(ok=True, at=1_700_000_001.0)
     metrics.declaration_errors(2)
     metrics.analysis_check("cloudwatch", "pass")
+    metrics.leadership("0", leading=True)
     metrics.functions(
         [
             FunctionStatus(
@@ -134,6 +139,16 @@ def test_counters_known_up_front_exist_at_zero_from_the_first_scrape(metrics: Me
     assert samples(metrics, "lambda_gitops_source_fetch_failures_total") == {labels(): 0.0}
     assert samples(metrics, "lambda_gitops_declaration_errors") == {labels(): 0.0}
     assert samples(metrics, "lambda_gitops_reconcile_duration_seconds_count") == {labels(): 0.0}
+
+
+def test_leadership_is_one_gauge_per_shard_and_a_count_of_acquisitions(metrics: Metrics) -> None:
+    metrics.leadership("0", leading=False)
+    assert samples(metrics, "lambda_gitops_leader") == {labels(shard="0"): 0.0}
+    assert samples(metrics, "lambda_gitops_leader_transitions_total") == {labels(shard="0"): 0.0}
+    metrics.leadership("0", leading=True)
+    metrics.leadership_acquired("0")
+    assert samples(metrics, "lambda_gitops_leader") == {labels(shard="0"): 1.0}
+    assert samples(metrics, "lambda_gitops_leader_transitions_total") == {labels(shard="0"): 1.0}
 
 
 def test_build_info_names_the_version() -> None:

@@ -1,0 +1,361 @@
+"""End to end: three ``lambda-gitops run`` processes, one emulated Lambda, one Lease server.
+
+Each replica is a real process with its own pod name, its own token for the Lease server (a
+kubeconfig of its own) and its own AWS access key id, which the emulator's write log records
+with every write: so the checker can tell who wrote what, and when, against who held the lease
+then. Timings are short (a 3 s lease, a 2 s renew deadline, a 0.5 s retry period) to keep the
+tests quick; the proportions are those of the defaults.
+
+The invariant, checked after every scenario over the whole write log and the Lease server's
+history: every write to Lambda came from the replica that held the lease at that moment, and
+none came later than its last successful renewal plus the lease duration, which is the
+earliest a follower may take over.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambda_emulator import EmulatorServer
+from lambda_emulator.store import WriteRecord
+from tests.e2e.conftest import (
+    ControllerFactory,
+    ControllerProcess,
+    DeclarationsRepo,
+    ServedEmulator,
+    bare_remote,
+    github_signature,
+    http_request,
+    lambda_client,
+    sample,
+)
+from tests.kube_lease_server import LeaseServer, LeaseWrite
+from tests.polling import wait_until
+
+NAMESPACE = "gitops"
+LEASE = "lambda-gitops"
+FAST = {"LEASE_DURATION": "3", "RENEW_DEADLINE": "2", "RETRY_PERIOD": "0.5"}
+SECRET = b"webhook-secret-for-the-election"
+PROMOTE = ("orders-api.yaml", "live:\n      version: r42", "live:\n      version: r41")
+BETA = ("billing-worker.yaml", "beta:\n      version: r8", "beta:\n      version: r7")
+
+
+def election_env(
+    server: LeaseServer, tmp_path: Path, pod: str, timings: dict[str, str]
+) -> dict[str, str]:
+    """What the chart gives a pod (its name and namespace from the downward API), a kubeconfig
+    of its own, and an access key id of its own for the write log."""
+    kubeconfig = server.kubeconfig(tmp_path / f"{pod}.kubeconfig", pod)
+    return {
+        "POD_NAME": pod,
+        "POD_NAMESPACE": NAMESPACE,
+        "KUBECONFIG": str(kubeconfig),
+        "AWS_ACCESS_KEY_ID": key_of(pod),
+        "LAMBDA_GITOPS_LEADER_ELECTION__ENABLED": "true",
+        "LAMBDA_GITOPS_CACHE_DIR": str(tmp_path / f"cache-{pod}"),
+        **{f"LAMBDA_GITOPS_LEADER_ELECTION__{name}": value for name, value in timings.items()},
+    }
+
+
+def key_of(pod: str) -> str:
+    return f"AKIA{pod.upper().replace('-', '')}"
+
+
+@dataclass
+class Replicas:
+    """The replicas of one installation, by pod name."""
+
+    processes: dict[str, ControllerProcess]
+
+    def election(self, pod: str) -> dict[str, object]:
+        election: dict[str, object] = self.processes[pod].status()["leaderElection"]
+        return election
+
+    def leaders(self) -> list[str]:
+        return [pod for pod, p in self.live().items() if self.election(pod)["leading"]]
+
+    def live(self) -> dict[str, ControllerProcess]:
+        return {pod: p for pod, p in self.processes.items() if p.process.poll() is None}
+
+    def wait_for_one_leader(self, timeout: float = 20.0, *, not_: str | None = None) -> str:
+        def one() -> str | None:
+            leaders = self.leaders()
+            return leaders[0] if len(leaders) == 1 and leaders[0] != not_ else None
+
+        return wait_until(one, timeout, "exactly one leader", diagnostics=self.logs)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {pod}\n{p.log()[-4000:]}" for pod, p in self.processes.items())
+
+
+@pytest.fixture
+def start_replicas(
+    start_controller: ControllerFactory, lease_server: LeaseServer, tmp_path: Path
+) -> Callable[..., Replicas]:
+    def start(
+        *arguments: str, count: int = 3, timings: dict[str, str] = FAST, **options: float
+    ) -> Replicas:
+        pods = [f"pod-{index}" for index in range(count)]
+        processes = {
+            pod: start_controller(
+                *arguments,
+                env=election_env(lease_server, tmp_path, pod, timings),
+                wait="none",
+                **options,
+            )
+            for pod in pods
+        }
+        for process in processes.values():
+            process.wait_ready()
+        return Replicas(processes)
+
+    return start
+
+
+def writes_of(state: Path) -> list[WriteRecord]:
+    with EmulatorServer(state) as server:
+        return server.store.write_log()
+
+
+def check_writes_came_from_the_leader(
+    writes: list[WriteRecord], history: list[LeaseWrite], lease_duration: float
+) -> None:
+    """Every controller write happened while its replica held the lease by the Lease server's
+    history: the last Lease write before it names that replica, and it is no later than that
+    replica's last successful write of the Lease plus the lease duration."""
+    by_key = {key_of(write.holder): write.holder for write in history if write.holder}
+    controller_writes = [w for w in writes if w.access_key_id in by_key]
+    assert controller_writes, "no write came from a controller"
+    for write in controller_writes:
+        pod = by_key[write.access_key_id or ""]
+        before = [entry for entry in history if entry.at <= write.at]
+        assert before, f"{pod} wrote before any lease existed: {write}"
+        assert before[-1].holder == pod, (
+            f"{pod} wrote {write.operation} {write.function_name}:{write.qualifier} while "
+            f"{before[-1].holder or 'nobody'} held the lease"
+        )
+        renewed = max(entry.at for entry in before if entry.holder == pod)
+        assert write.at <= renewed + lease_duration, (
+            f"{pod} wrote {write.at - renewed:.3f} s after its last renewal, past the lease"
+        )
+
+
+def promote(repo: DeclarationsRepo, change: tuple[str, str, str], message: str) -> str:
+    repo.edit(*change)
+    return repo.commit(message)
+
+
+def lambda_alias(emulator: ServedEmulator, function: str, alias: str) -> str:
+    client = lambda_client(emulator.endpoint_url)
+    try:
+        return client.get_alias(FunctionName=function, Name=alias)["FunctionVersion"]
+    finally:
+        client.close()
+
+
+def test_one_leader_writes_and_a_killed_leader_is_replaced_after_the_lease(
+    start_replicas: Callable[..., Replicas],
+    serve_emulator: Callable[..., ServedEmulator],
+    declarations_repo: DeclarationsRepo,
+    seeded_state: Path,
+    lease_server: LeaseServer,
+) -> None:
+    emulator = serve_emulator(seeded_state)
+    replicas = start_replicas(
+        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
+        "--repo", str(declarations_repo.path),
+    )  # fmt: skip
+    leader = replicas.wait_for_one_leader()
+    for pod, process in replicas.processes.items():
+        samples = process.metrics()
+        assert sample(samples, "lambda_gitops_leader", shard="0") == (pod == leader)
+        assert replicas.election(pod)["leader"] == leader
+    wait_until(lambda: lambda_alias(emulator, "orders-api", "live") == "2", 20, "the first pass")
+    followers = [pod for pod in replicas.processes if pod != leader]
+    for pod in followers:  # a follower runs no pass: it has read neither Git nor Lambda
+        status = replicas.processes[pod].status()
+        assert status["revision"] is None
+        assert status["functions"] == {}
+
+    promote(declarations_repo, PROMOTE, "roll live back to r41")
+    wait_until(lambda: lambda_alias(emulator, "orders-api", "live") == "1", 20, "the promotion")
+
+    replicas.processes[leader].kill()
+    successor = replicas.wait_for_one_leader(not_=leader)
+    assert successor in followers
+    promote(declarations_repo, BETA, "beta to r7")
+    wait_until(
+        lambda: lambda_alias(emulator, "billing-worker", "beta") == "1",
+        20,
+        "the new leader to converge the next commit",
+        diagnostics=replicas.logs,
+    )
+    writes = writes_of(seeded_state)
+    keys = {w.access_key_id for w in writes if w.access_key_id is not None}  # None: the seed
+    assert keys == {key_of(leader), key_of(successor)}
+    assert key_of(successor) in keys
+    history = lease_server.history()
+    holders = [entry.holder for entry in history]
+    assert holders[0] == leader
+    assert holders[-1] == successor
+    assert max(entry.transitions or 0 for entry in history) == 1
+    check_writes_came_from_the_leader(writes, history, lease_duration=3)
+
+
+class OutOfBand:
+    """Moves an alias by hand, again and again, so that whoever leads keeps writing it back."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        self._client = lambda_client(endpoint_url)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="out-of-band", daemon=True)
+
+    def __enter__(self) -> OutOfBand:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            try:
+                live = self._client.get_alias(FunctionName="billing-worker", Name="beta")
+                self._client.update_alias(
+                    FunctionName="billing-worker",
+                    Name="beta",
+                    FunctionVersion="1",
+                    RevisionId=live["RevisionId"],
+                )
+            except (BotoCoreError, ClientError):
+                continue
+
+
+def test_a_partitioned_leader_stops_writing_before_a_follower_can_take_over(
+    start_replicas: Callable[..., Replicas],
+    serve_emulator: Callable[..., ServedEmulator],
+    declarations_repo: DeclarationsRepo,
+    seeded_state: Path,
+    lease_server: LeaseServer,
+) -> None:
+    emulator = serve_emulator(seeded_state)
+    replicas = start_replicas(
+        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
+        "--repo", str(declarations_repo.path),
+        resync_interval=0.5,
+    )  # fmt: skip
+    leader = replicas.wait_for_one_leader()
+    with OutOfBand(emulator.endpoint_url):
+        wait_until(
+            lambda: (
+                sum(1 for w in writes_of(seeded_state) if w.access_key_id == key_of(leader)) >= 4
+            ),
+            20,
+            "the leader to put the alias back a few times",
+            diagnostics=replicas.logs,
+        )
+        lease_server.partition(leader)
+        try:
+            cut_off = replicas.processes[leader]
+            code = wait_until(
+                cut_off.process.poll,
+                20,
+                "the cut-off leader to exit",
+                diagnostics=cut_off.log,
+            )
+            successor = replicas.wait_for_one_leader(not_=leader)
+            wait_until(
+                lambda: any(w.access_key_id == key_of(successor) for w in writes_of(seeded_state)),
+                20,
+                "the new leader to write",
+            )
+        finally:
+            lease_server.heal(leader)
+    cut_off.stopped = True
+    cut_off.log_file.close()
+    assert code == 1, cut_off.log()
+    assert cut_off.events("lost the lease; writes stopped")
+    assert "error: lost the leadership" in cut_off.log()
+    writes = writes_of(seeded_state)
+    history = lease_server.history()
+    check_writes_came_from_the_leader(writes, history, lease_duration=3)
+    taken = next(entry.at for entry in history if entry.holder == successor)
+    last_of_leader = max(w.at for w in writes if w.access_key_id == key_of(leader))
+    assert last_of_leader < taken, "the cut-off leader wrote after the follower took over"
+
+
+def test_sigterm_releases_the_lease_so_a_follower_leads_without_waiting_it_out(
+    start_replicas: Callable[..., Replicas],
+    serve_emulator: Callable[..., ServedEmulator],
+    declarations_repo: DeclarationsRepo,
+    seeded_state: Path,
+    lease_server: LeaseServer,
+) -> None:
+    """The lease lasts 60 s here: a follower that leads within 20 s took a released lease."""
+    emulator = serve_emulator(seeded_state)
+    replicas = start_replicas(
+        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
+        "--repo", str(declarations_repo.path),
+        count=2,
+        timings={"LEASE_DURATION": "60", "RENEW_DEADLINE": "10", "RETRY_PERIOD": "0.5"},
+    )  # fmt: skip
+    leader = replicas.wait_for_one_leader()
+    replicas.processes[leader].stop()  # SIGTERM: must exit 0
+    successor = replicas.wait_for_one_leader(20, not_=leader)
+    history = lease_server.history()
+    release = next(i for i, entry in enumerate(history) if entry.holder == "")
+    assert history[release].lease_duration_seconds == 1
+    assert history[release + 1].holder == successor
+    assert replicas.processes[leader].events("released the lease")
+    promote(declarations_repo, PROMOTE, "roll live back to r41")
+    wait_until(lambda: lambda_alias(emulator, "orders-api", "live") == "1", 20, "the promotion")
+
+
+def test_a_push_sent_to_a_follower_reaches_the_leader_through_the_lease(
+    start_replicas: Callable[..., Replicas],
+    serve_emulator: Callable[..., ServedEmulator],
+    declarations_repo: DeclarationsRepo,
+    seeded_state: Path,
+    tmp_path: Path,
+) -> None:
+    emulator = serve_emulator(seeded_state)
+    remote = bare_remote(declarations_repo, tmp_path / "remote.git")
+    secret = tmp_path / "webhook-secret"
+    secret.write_bytes(SECRET)
+    replicas = start_replicas(
+        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
+        "--repo", f"file://{remote}", "--ref", "main",
+        "--webhook-secret-file", str(secret),
+        count=2,
+        poll_interval=3600,
+    )  # fmt: skip
+    leader = replicas.wait_for_one_leader()
+    follower = next(pod for pod in replicas.processes if pod != leader)
+    wait_until(lambda: lambda_alias(emulator, "orders-api", "live") == "2", 20, "the first pass")
+    promote(declarations_repo, PROMOTE, "roll live back to r41")
+    declarations_repo.push()
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    code, _ = http_request(
+        replicas.processes[follower].url + "/webhook",
+        method="POST",
+        body=body,
+        headers={"X-Hub-Signature-256": github_signature(SECRET, body)},
+    )
+    assert code == 202
+    wait_until(
+        lambda: lambda_alias(emulator, "orders-api", "live") == "1",
+        20,
+        "the leader to fetch the push a follower received",
+        diagnostics=replicas.logs,
+    )
+    assert replicas.processes[follower].events("passed a webhook on to the leader")
+    assert replicas.processes[leader].events("a follower passed a webhook on; fetching")
