@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambda_emulator import Caller, EmulatorServer
-from lambda_emulator.wire import Response
+from lambda_emulator.wire import Response, error_message
 from tests.emulator.conftest import ROLE, code
 from tests.rawhttp import Answer, exchange
 
@@ -185,6 +185,15 @@ authorizations = st.one_of(
 )
 
 
+def assert_lambda_error_body(body: dict[str, Any]) -> None:
+    """A client's error, with its message under the member its error's shape names (L51):
+    ``Message`` for a missing resource, ``message`` for the others; AWS leaves ``Type`` out of
+    a few answers, and says ``User`` in the others."""
+    assert body.get("Type", "User") == "User", body
+    assert isinstance(error_message(body), str), body
+    assert len(body.keys() & {"Message", "message"}) == 1, body
+
+
 def assert_lambda_answer(response: Response) -> None:
     """Never a 5xx; every 4xx a Lambda error; every body one JSON can carry."""
     assert response.status < 500, response
@@ -195,8 +204,7 @@ def assert_lambda_answer(response: Response) -> None:
     json.dumps(response.body)  # what the server will send must be JSON
     if response.status >= 400:
         assert response.error_code, response
-        assert response.body["Type"] == "User"
-        assert isinstance(response.body["message"], str)
+        assert_lambda_error_body(response.body)
 
 
 def seeded(tmp_path: Path) -> EmulatorServer:
@@ -303,8 +311,7 @@ def assert_lambda_http_answer(answer: Answer, *, head: bool) -> None:
     assert isinstance(document, dict)
     if answer.status >= 400:
         assert answer.headers.get("x-amzn-errortype"), answer
-        assert document["Type"] == "User"
-        assert isinstance(document["message"], str)
+        assert_lambda_error_body(document)
 
 
 def test_any_bytes_over_http_get_lambda_answers_and_the_emulator_keeps_serving(
