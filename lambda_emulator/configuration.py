@@ -36,7 +36,7 @@ from lambda_emulator.validation import (
 T = TypeVar("T")
 
 ENVIRONMENT_LIMIT_BYTES = 4096
-"""Lambda's limit on a function's environment variables, measured as compact JSON (L55)."""
+"""Lambda's limit on a function's environment variables, measured as compact JSON (L58)."""
 ENVIRONMENT_KEY_PATTERN = r"[a-zA-Z]([a-zA-Z0-9_])+"
 RESERVED_ENVIRONMENT_KEYS = (
     "_HANDLER",
@@ -246,7 +246,7 @@ class ConfigurationChange:
 
     def violations(self) -> list[Violation]:
         """The values outside their shape in botocore's model, as ``ValidationException``
-        violations (L49, L55, L59)."""
+        violations (L58, L59, L60)."""
         return [
             *_environment_violations(self.environment),
             *_layer_violations(self.layers),
@@ -264,7 +264,7 @@ class ConfigurationChange:
 
     def refusal(self, region: str) -> LambdaApiError | None:
         """The ``InvalidParameterValueException`` AWS answers a value with on its merits: an
-        environment too large or naming a reserved variable (L55), layers too many, of
+        environment too large or naming a reserved variable (L58), layers too many, of
         another region or two versions of one layer (L59)."""
         return _environment_refusal(self.environment) or _layers_refusal(self.layers, region)
 
@@ -287,7 +287,7 @@ def vpc_id(account: str, region: str) -> str:
 
 
 def environment_text(variables: Mapping[str, str]) -> str:
-    """The environment as AWS measures it against its 4 KB limit: compact JSON (L55)."""
+    """The environment as AWS measures it against its 4 KB limit: compact JSON (L58)."""
     return json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False)
 
 

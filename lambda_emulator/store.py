@@ -81,9 +81,9 @@ _MAX_SEQUENCE = 2**63 - 1
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY_SIZE = 128
 ACCOUNT_CONCURRENCY = 1000
-"""The concurrent executions of an account and region: AWS's default quota (L57)."""
+"""The concurrent executions of an account and region: AWS's default quota (L55)."""
 MINIMUM_UNRESERVED_CONCURRENCY = 100
-"""What reservations must leave unreserved in an account and region (L57)."""
+"""What reservations must leave unreserved in an account and region (L55)."""
 ACCOUNT_LIMITS = {
     "TotalCodeSize": 80530636800,
     "CodeSizeUnzipped": 262144000,
@@ -180,7 +180,7 @@ class VersionConfig:
 @dataclass(frozen=True, slots=True)
 class FunctionDetails:
     """GetFunction's answer: a version's configuration, and what belongs to the function
-    whichever version is asked for: its tags (L56) and reserved concurrency (L57)."""
+    whichever version is asked for: its tags (L54) and reserved concurrency (L55)."""
 
     configuration: VersionConfig
     tags: Mapping[str, str]
@@ -189,7 +189,7 @@ class FunctionDetails:
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
-    """GetAccountSettings's figures for an account and region (L57)."""
+    """GetAccountSettings's figures for an account and region (L55)."""
 
     total_code_size: int
     function_count: int
@@ -315,7 +315,7 @@ class EmulatorStore:
         """CreateFunction: a new function, ``Pending`` until its creation window ends (L32).
 
         ``configuration`` holds what the request sets of the rest of the configuration (L48,
-        L49); ``tags`` are the function's from the start (L56). With ``publish`` the response
+        L49); ``tags`` are the function's from the start (L54). With ``publish`` the response
         carries ``Version: "1"`` but an unqualified ARN, as AWS's does (L32).
         """
         parsed = parse_function_name(function_name)
@@ -354,12 +354,12 @@ class EmulatorStore:
             )
         account = parsed.account or caller.account
         region = parsed.region or caller.region
-        refusal = runtime_error(runtime) or change.refusal(region)  # L54, L55, L59
+        refusal = runtime_error(runtime) or change.refusal(region)  # L57, L58, L59
         if refusal is not None:
             raise refusal
-        if tags and len(tags) > TAGS_LIMIT:  # L56
+        if tags and len(tags) > TAGS_LIMIT:  # L54
             raise invalid_parameter("Number of tags exceeds resource tag limit.")
-        if code_signing_config_arn:  # L58: the emulator keeps no code signing configurations
+        if code_signing_config_arn:  # L56: the emulator keeps no code signing configurations
             raise code_signing_config_not_found(code_signing_config_arn)
         settings = Configuration().updated(change).resolved(parsed.name)
 
@@ -432,7 +432,7 @@ class EmulatorStore:
         self, caller: Caller, function_name: str, qualifier: str | None = None
     ) -> FunctionDetails:
         """GetFunction: the configuration ``get_function`` answers, with the function's tags
-        and reserved concurrency, read in the same transaction (L56, L57)."""
+        and reserved concurrency, read in the same transaction (L54, L55)."""
         parsed = parse_function_name(function_name, namespaced=True)
         wanted = merge_qualifier(parsed, qualifier)
 
@@ -533,7 +533,7 @@ class EmulatorStore:
         the same InProgress window and RevisionId changes as a code update (L28, L30), and
         ``configuration`` is merged into ``$LATEST``'s as AWS merges it (L48, L49). The shape
         of each value is checked first; then that the function is idle and the RevisionId
-        current (L6, L50); then the values AWS refuses on their merits (L54, L55, L59).
+        current (L6, L50); then the values AWS refuses on their merits (L57, L58, L59).
         """
         parsed = _latest_only(parse_function_name(function_name))
         change = configuration or ConfigurationChange()
@@ -918,11 +918,11 @@ class EmulatorStore:
 
         return self._run(list_page, write=False)
 
-    # Tags (L56)
+    # Tags (L54)
 
     def tag_resource(self, caller: Caller, resource: str, tags: Mapping[str, str]) -> None:
         """TagResource: add or overwrite tags of a function; its ``$LATEST`` gets a new
-        RevisionId, as AWS's does (L56)."""
+        RevisionId, as AWS's does (L54)."""
         target = parse_taggable_resource(resource)
         check(tag_violations(tags))
 
@@ -944,7 +944,7 @@ class EmulatorStore:
 
     def untag_resource(self, caller: Caller, resource: str, keys: Sequence[str]) -> None:
         """UntagResource: remove tags of a function; keys it does not have are no error, and
-        its ``$LATEST`` gets a new RevisionId (L56)."""
+        its ``$LATEST`` gets a new RevisionId (L54)."""
         target = parse_taggable_resource(resource)
         check(tag_key_violations(keys))
 
@@ -960,7 +960,7 @@ class EmulatorStore:
         self._run(untag, write=True)
 
     def list_tags(self, caller: Caller, resource: str) -> dict[str, str]:
-        """ListTags: a function's tags, ``{}`` when it has none (L56)."""
+        """ListTags: a function's tags, ``{}`` when it has none (L54)."""
         target = parse_taggable_resource(resource)
 
         def read(tx: _Tx) -> dict[str, str]:
@@ -968,11 +968,11 @@ class EmulatorStore:
 
         return self._run(read, write=False)
 
-    # Reserved concurrency (L57)
+    # Reserved concurrency (L55)
 
     def put_function_concurrency(self, caller: Caller, function_name: str, reserved: int) -> int:
         """PutFunctionConcurrency: reserve concurrent executions for a function, within what
-        the account must keep unreserved (L57)."""
+        the account must keep unreserved (L55)."""
         parsed = _function_only(parse_function_name(function_name))
         if reserved < 0:
             check(
@@ -1010,7 +1010,7 @@ class EmulatorStore:
         return self._run(put, write=True)
 
     def get_function_concurrency(self, caller: Caller, function_name: str) -> int | None:
-        """GetFunctionConcurrency: the reservation, ``None`` when there is none (L57)."""
+        """GetFunctionConcurrency: the reservation, ``None`` when there is none (L55)."""
         parsed = _function_only(parse_function_name(function_name))
 
         def get(tx: _Tx) -> int | None:
@@ -1019,7 +1019,7 @@ class EmulatorStore:
         return self._run(get, write=False)
 
     def delete_function_concurrency(self, caller: Caller, function_name: str) -> None:
-        """DeleteFunctionConcurrency: remove the reservation, if any (L57)."""
+        """DeleteFunctionConcurrency: remove the reservation, if any (L55)."""
         parsed = _function_only(parse_function_name(function_name))
 
         def delete(tx: _Tx) -> None:
@@ -1033,7 +1033,7 @@ class EmulatorStore:
 
     def account_settings(self, caller: Caller) -> AccountSettings:
         """GetAccountSettings: the code stored and the concurrency left unreserved in the
-        caller's account and region (L57)."""
+        caller's account and region (L55)."""
 
         def read(tx: _Tx) -> AccountSettings:
             (code_size,) = tx.connection.execute(
@@ -1050,11 +1050,11 @@ class EmulatorStore:
 
         return self._run(read, write=False)
 
-    # Code signing (L58): the emulator keeps no code signing configurations.
+    # Code signing (L56): the emulator keeps no code signing configurations.
 
     def get_function_code_signing_config(self, caller: Caller, function_name: str) -> None:
         """GetFunctionCodeSigningConfig of an existing function: it has none, which AWS answers
-        with an empty body (L58)."""
+        with an empty body (L56)."""
         parsed = parse_function_name(function_name, namespaced=True)
 
         def get(tx: _Tx) -> None:
@@ -1079,7 +1079,7 @@ class EmulatorStore:
         raise code_signing_config_not_found(code_signing_config_arn)
 
     def delete_function_code_signing_config(self, caller: Caller, function_name: str) -> None:
-        """DeleteFunctionCodeSigningConfig: nothing is attached, so nothing changes (L58)."""
+        """DeleteFunctionCodeSigningConfig: nothing is attached, so nothing changes (L56)."""
         parsed = parse_function_name(function_name)
 
         def delete(tx: _Tx) -> None:
@@ -1186,7 +1186,7 @@ class EmulatorStore:
         return None if reserved is None else int(reserved)
 
     def _new_latest_revision(self, tx: _Tx, function: _Function) -> None:
-        """Give ``$LATEST`` a new RevisionId, as a change of its tags does (L56)."""
+        """Give ``$LATEST`` a new RevisionId, as a change of its tags does (L54)."""
         self._settle(tx, function)
         tx.connection.execute(
             "UPDATE configs SET revision_id = ? WHERE function_id = ? AND number = 0",
@@ -1425,7 +1425,7 @@ def _latest_only(parsed: FunctionName) -> FunctionName:
 
 def _function_only(parsed: FunctionName) -> FunctionName:
     """Refuse any qualifier on an operation that belongs to the function as a whole, in the
-    words AWS answers PutFunctionConcurrency with (recorded; L57)."""
+    words AWS answers PutFunctionConcurrency with (recorded; L55)."""
     if parsed.qualifier is not None:
         raise invalid_parameter(
             "This operation is permitted on Lambda functions only. Aliases and versions do not "

@@ -3,7 +3,7 @@
 TagResource, UntagResource and ListTags name their resource by ARN, in a path of their own
 (``/2017-03-31/tags/{ARN}``). Of the resources AWS tags, the emulator keeps only functions; a
 function ARN with a qualifier is refused before anything is looked up, since tags belong to the
-function and never to one of its versions or aliases (rule L56). Pure, like ``validation``.
+function and never to one of its versions or aliases (rule L54). Pure, like ``validation``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class TaggedResource:
 
 
 def parse_taggable_resource(arn: str) -> TaggedResource:
-    """Check a resource ARN against AWS's pattern; refuse a qualified function ARN (L56)."""
+    """Check a resource ARN against AWS's pattern; refuse a qualified function ARN (L54)."""
     check(
         string_violations(
             arn, "resource", min_length=1, max_length=10000, pattern=TAGGABLE_RESOURCE_PATTERN
@@ -100,7 +100,7 @@ def tag_key_violations(keys: Sequence[str]) -> list[Violation]:
 
 
 def tags_refusal(current: int, added: Mapping[str, str]) -> LambdaApiError | None:
-    """An empty TagResource, or tags past the limit once merged (L56); ``current`` is how many
+    """An empty TagResource, or tags past the limit once merged (L54); ``current`` is how many
     the function would have with ``added``."""
     if not added:
         return invalid_parameter("An error occurred and the request cannot be processed.")

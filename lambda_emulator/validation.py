@@ -34,7 +34,7 @@ class LambdaApiError(Exception):
         self.message = message
         self.typed = typed
         """Whether the answer's body names the error's ``Type``, as AWS's do but for a few
-        (recorded: L21e's and the reserved-concurrency limits of L57)."""
+        (recorded: L21e's and the reserved-concurrency limits of L55)."""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -56,7 +56,7 @@ def invalid_parameter(message: str, *, typed: bool = True) -> LambdaApiError:
 
 
 def code_signing_config_not_found(arn: str) -> LambdaApiError:
-    """The 404 of a code signing configuration that does not exist (L58, recorded)."""
+    """The 404 of a code signing configuration that does not exist (L56, recorded)."""
     return LambdaApiError(
         "CodeSigningConfigNotFoundException",
         404,
@@ -123,7 +123,7 @@ RUNTIMES = (
     "java8.al2",
 )
 """The runtimes CreateFunction and UpdateFunctionConfiguration accept, in the order AWS lists
-them when it refuses another (rule L54; LocalStack's recordings of January 2026)."""
+them when it refuses another (rule L57; LocalStack's recordings of January 2026)."""
 DEPRECATED_RUNTIMES = (
     "nodejs",
     "nodejs4.3",
@@ -147,7 +147,7 @@ DEPRECATED_RUNTIMES = (
     "provided",
 )
 """Runtimes of botocore's model that AWS no longer lets a function be created or updated with
-(rule L54). Seven are recorded (java8, go1.x, provided, nodejs12.x, nodejs14.x, python3.7,
+(rule L57). Seven are recorded (java8, go1.x, provided, nodejs12.x, nodejs14.x, python3.7,
 dotnetcore3.1); the others are older still, and taken to be refused the same way (unverified)."""
 
 BARE_NAME_MAX = 64
@@ -261,7 +261,7 @@ def enum_violations(value: str | None, field: str, allowed: Sequence[str]) -> li
 
 
 def runtime_error(runtime: str | None) -> LambdaApiError | None:
-    """AWS's refusal of a runtime it no longer supports or does not know (rule L54).
+    """AWS's refusal of a runtime it no longer supports or does not know (rule L57).
 
     Not a ``ValidationException``: AWS checks the runtime as a value of its own, with an
     ``InvalidParameterValueException``, and only once the request's preconditions hold (L50).

@@ -490,7 +490,7 @@ def throttled_response() -> Response:
 
 def function_json(details: FunctionDetails) -> Json:
     """GetFunction's answer: ``Tags`` only when the function has some, ``Concurrency`` only
-    when it has a reservation (L56, L57)."""
+    when it has a reservation (L54, L55)."""
     config = details.configuration
     region = config.function_arn.split(":")[3]
     location = (

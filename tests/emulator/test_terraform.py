@@ -5,7 +5,7 @@ creates a function from a zip with tags, an environment, a reserved concurrency 
 ``publish = true``, an alias on it, and reads both back through the ``aws_lambda_function`` and
 ``aws_lambda_alias`` data sources. After every apply, ``plan -detailed-exitcode`` finds nothing
 to change, which holds only if the emulator keeps and returns all of it as AWS does
-(rules L48, L49, L53, L57, L58); then ``destroy`` removes everything.
+(rules L48, L49, L53, L55, L56); then ``destroy`` removes everything.
 
 Terraform and the provider cannot be installed from the package registries the test machines
 reach, so the test needs a ``terraform`` on the PATH and the provider in an offline mirror
