@@ -31,7 +31,7 @@ def test_L47_publish_version_answers_active_and_successful(lambda_backend: Backe
     published = lambda_.publish_version(FunctionName="fn")
 
     assert (published.get("State"), published.get("LastUpdateStatus")) == ("Active", "Successful")
-    assert "StateReason" not in published
+    assert published.get("StateReason") is None
     read = lambda_.get_function_configuration(FunctionName="fn", Qualifier="1")
     assert (read.get("State"), read.get("LastUpdateStatus")) == ("Active", "Successful")
 
@@ -228,7 +228,7 @@ def test_L51_a_not_found_answer_carries_message_and_type(lambda_backend: Backend
         lambda_backend.client().get_function(FunctionName="missing")
 
     answer = caught.value.response
-    assert (answer.get("Message"), answer.get("Type")) == (  # type: ignore[comparison-overlap]
+    assert (answer.get("Message"), answer.get("Type")) == (
         f"Function not found: {function_arn('missing')}",
         "User",
     )

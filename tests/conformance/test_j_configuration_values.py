@@ -254,7 +254,7 @@ def test_L60_members_outside_their_enum_are_refused(
 
 @pytest.mark.rule("L60")
 def test_L60_configuration_members_inside_their_shape_are_kept(lambda_backend: Backend) -> None:
-    members = {
+    members: dict[str, Any] = {
         "Architectures": ["arm64"],
         "TracingConfig": {"Mode": "Active"},
         "MemorySize": 1024,
