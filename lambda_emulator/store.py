@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, NoReturn, TypeVar
 
 from lambda_emulator.configuration import Configuration, ConfigurationChange
 from lambda_emulator.database import Database
@@ -180,7 +180,7 @@ class VersionConfig:
 @dataclass(frozen=True, slots=True)
 class FunctionDetails:
     """GetFunction's answer: a version's configuration, and what belongs to the function
-    whichever version is asked for: its tags (L54) and reserved concurrency (L55)."""
+    whichever version is asked for: its tags (L53) and reserved concurrency (L55)."""
 
     configuration: VersionConfig
     tags: Mapping[str, str]
@@ -315,7 +315,7 @@ class EmulatorStore:
         """CreateFunction: a new function, ``Pending`` until its creation window ends (L32).
 
         ``configuration`` holds what the request sets of the rest of the configuration (L48,
-        L49); ``tags`` are the function's from the start (L54). With ``publish`` the response
+        L49); ``tags`` are the function's from the start (L53). With ``publish`` the response
         carries ``Version: "1"`` but an unqualified ARN, as AWS's does (L32).
         """
         parsed = parse_function_name(function_name)
@@ -432,7 +432,7 @@ class EmulatorStore:
         self, caller: Caller, function_name: str, qualifier: str | None = None
     ) -> FunctionDetails:
         """GetFunction: the configuration ``get_function`` answers, with the function's tags
-        and reserved concurrency, read in the same transaction (L54, L55)."""
+        and reserved concurrency, read in the same transaction (L53, L55)."""
         parsed = parse_function_name(function_name, namespaced=True)
         wanted = merge_qualifier(parsed, qualifier)
 
@@ -498,7 +498,7 @@ class EmulatorStore:
                 (
                     code.sha256,
                     code.size,
-                    latest.configuration.updated(change).to_json(),
+                    latest.configuration.updated(change).resolved(function.name).to_json(),
                     function.id,
                 ),
             )
@@ -918,11 +918,11 @@ class EmulatorStore:
 
         return self._run(list_page, write=False)
 
-    # Tags (L54)
+    # Tags (L53, L54)
 
     def tag_resource(self, caller: Caller, resource: str, tags: Mapping[str, str]) -> None:
         """TagResource: add or overwrite tags of a function; its ``$LATEST`` gets a new
-        RevisionId, as AWS's does (L54)."""
+        RevisionId, as AWS's does (L53); at most 50 tags (L54)."""
         target = parse_taggable_resource(resource)
         check(tag_violations(tags))
 
@@ -944,7 +944,7 @@ class EmulatorStore:
 
     def untag_resource(self, caller: Caller, resource: str, keys: Sequence[str]) -> None:
         """UntagResource: remove tags of a function; keys it does not have are no error, and
-        its ``$LATEST`` gets a new RevisionId (L54)."""
+        its ``$LATEST`` gets a new RevisionId (L53)."""
         target = parse_taggable_resource(resource)
         check(tag_key_violations(keys))
 
@@ -960,7 +960,7 @@ class EmulatorStore:
         self._run(untag, write=True)
 
     def list_tags(self, caller: Caller, resource: str) -> dict[str, str]:
-        """ListTags: a function's tags, ``{}`` when it has none (L54)."""
+        """ListTags: a function's tags, ``{}`` when it has none (L53)."""
         target = parse_taggable_resource(resource)
 
         def read(tx: _Tx) -> dict[str, str]:
@@ -1064,7 +1064,7 @@ class EmulatorStore:
 
     def put_function_code_signing_config(
         self, caller: Caller, function_name: str, code_signing_config_arn: str
-    ) -> None:
+    ) -> NoReturn:
         """PutFunctionCodeSigningConfig: no configuration exists to attach. AWS checks the
         configuration before the function (recorded), so the answer is always that one."""
         parse_function_name(function_name)
@@ -1186,7 +1186,7 @@ class EmulatorStore:
         return None if reserved is None else int(reserved)
 
     def _new_latest_revision(self, tx: _Tx, function: _Function) -> None:
-        """Give ``$LATEST`` a new RevisionId, as a change of its tags does (L54)."""
+        """Give ``$LATEST`` a new RevisionId, as a change of its tags does (L53)."""
         self._settle(tx, function)
         tx.connection.execute(
             "UPDATE configs SET revision_id = ? WHERE function_id = ? AND number = 0",

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
@@ -119,7 +118,7 @@ class Request:
     path_parameters: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
-    query_lists: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    query_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Every value of each query parameter, for those a client repeats (UntagResource's
     ``tagKeys``); ``query`` holds the last."""
 
@@ -371,13 +370,13 @@ class Api:
         return Response(200, {})
 
     def _put_code_signing(self, request: Request, who: Caller) -> Response:
+        """Always refused: the emulator keeps no code signing configuration to attach (L56)."""
         body = _json(request.body)
         self._store.put_function_code_signing_config(
             who,
             request.path_parameters["function"],
             _required_string(body, "CodeSigningConfigArn"),
         )
-        return Response(200, {})  # never reached: the emulator keeps no configurations
 
     def _delete_code_signing(self, request: Request, who: Caller) -> Response:
         self._store.delete_function_code_signing_config(who, request.path_parameters["function"])
@@ -490,7 +489,7 @@ def throttled_response() -> Response:
 
 def function_json(details: FunctionDetails) -> Json:
     """GetFunction's answer: ``Tags`` only when the function has some, ``Concurrency`` only
-    when it has a reservation (L54, L55)."""
+    when it has a reservation (L53, L55)."""
     config = details.configuration
     region = config.function_arn.split(":")[3]
     location = (
