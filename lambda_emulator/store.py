@@ -19,6 +19,7 @@ alias), because what such a test must rule out is the attempt; a ``DryRun`` is n
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
@@ -1407,7 +1408,7 @@ the rest of the configuration (``_snapshot``) are compared apart."""
 
 def _snapshot(function: _Function, row: sqlite3.Row) -> Configuration:
     """The configuration a row holds besides its columns, as published versions compare it."""
-    return Configuration.from_json(row["configuration"]).resolved(function.name)
+    return _configuration(row["configuration"]).resolved(function.name)
 
 
 def _latest_only(parsed: FunctionName) -> FunctionName:
@@ -1499,8 +1500,15 @@ def _to_config(function: _Function, row: sqlite3.Row, arn: str) -> VersionConfig
         revision_id=row["revision_id"],
         state=row["state"],
         last_update_status=row["last_update_status"],
-        configuration=Configuration.from_json(row["configuration"]),
+        configuration=_configuration(row["configuration"]),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _configuration(stored: str) -> Configuration:
+    """A row's configuration, read once per distinct text: the versions of a function mostly
+    share one, and a list operation reads up to 50 rows."""
+    return Configuration.from_json(stored)
 
 
 def _to_alias(function: _Function, row: sqlite3.Row, arn_prefix: str | None = None) -> AliasConfig:
