@@ -6,6 +6,7 @@ processes may share, and can inject latency, throttling, update windows and tran
 ``emulator`` commands use to change it out of band.
 """
 
+from lambda_emulator.configuration import Configuration, ConfigurationChange
 from lambda_emulator.database import StateFileMissing
 from lambda_emulator.faults import Faults
 from lambda_emulator.server import EmulatorServer
@@ -13,6 +14,7 @@ from lambda_emulator.store import (
     AliasConfig,
     Caller,
     EmulatorStore,
+    FunctionDetails,
     Page,
     VersionConfig,
     WriteRecord,
@@ -22,9 +24,12 @@ from lambda_emulator.validation import LambdaApiError
 __all__ = [
     "AliasConfig",
     "Caller",
+    "Configuration",
+    "ConfigurationChange",
     "EmulatorServer",
     "EmulatorStore",
     "Faults",
+    "FunctionDetails",
     "LambdaApiError",
     "Page",
     "StateFileMissing",

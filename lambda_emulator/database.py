@@ -27,7 +27,7 @@ from pathlib import Path
 
 from controller.errors import ConfigurationError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 30.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -53,7 +53,22 @@ CREATE TABLE writes (
     access_key_id TEXT
 );
 """
-_MIGRATIONS: dict[int, str] = {1: _WRITES}
+_CONFIGURATION = """
+-- The configuration a version snapshots besides its code and the columns of version 1, as the
+-- JSON of lambda_emulator.configuration.Configuration. A row written before this column existed
+-- reads '{}', which is Lambda's defaults, as those rows were.
+ALTER TABLE configs ADD COLUMN configuration TEXT NOT NULL DEFAULT '{}';
+-- The reserved concurrency PutFunctionConcurrency sets, NULL while the function has none.
+ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER;
+-- A function's tags: the function's, not a version's, so no row of configs holds them.
+CREATE TABLE tags (
+    function_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (function_id, key)
+) WITHOUT ROWID;
+"""
+_MIGRATIONS: dict[int, str] = {1: _WRITES, 2: _CONFIGURATION}
 """The statements that take a file from each version to the next."""
 
 _VERSION_1 = """

@@ -19,30 +19,41 @@ alias), because what such a test must rule out is the attempt; a ``DryRun`` is n
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, NoReturn, TypeVar
 
+from lambda_emulator.configuration import Configuration, ConfigurationChange
 from lambda_emulator.database import Database
 from lambda_emulator.packages import CodePackage
+from lambda_emulator.tags import (
+    TAGS_LIMIT,
+    TaggedResource,
+    parse_taggable_resource,
+    tag_key_violations,
+    tag_violations,
+    tags_refusal,
+)
 from lambda_emulator.validation import (
     BARE_NAME_MAX,
+    CODE_SIGNING_CONFIG_PATTERN,
     HANDLER_PATTERN,
     LATEST,
     ROLE_PATTERN,
-    RUNTIMES,
     FunctionName,
     LambdaApiError,
     Violation,
     alias_name_violations,
     check,
+    code_signing_config_not_found,
     conflict,
     description_violations,
     enum_violations,
@@ -55,6 +66,7 @@ from lambda_emulator.validation import (
     parse_function_name,
     precondition_failed,
     routing_violations,
+    runtime_error,
     string_violations,
     version_number,
 )
@@ -69,7 +81,17 @@ _MAX_SEQUENCE = 2**63 - 1
 """SQLite's largest integer: no write log gets near it, and SQLite refuses to compare past it."""
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY_SIZE = 128
-_CREATING_REASON = "The function is being created."
+ACCOUNT_CONCURRENCY = 1000
+"""The concurrent executions of an account and region: AWS's default quota (L55)."""
+MINIMUM_UNRESERVED_CONCURRENCY = 100
+"""What reservations must leave unreserved in an account and region (L55)."""
+ACCOUNT_LIMITS = {
+    "TotalCodeSize": 80530636800,
+    "CodeSizeUnzipped": 262144000,
+    "CodeSizeZipped": 52428800,
+}
+"""GetAccountSettings's fixed limits, AWS's defaults: 75 GB of code, 250 MB unzipped and 50 MB
+zipped per package (Developer Guide, ``gettingstarted-limits``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +113,14 @@ WriteOperation = Literal[
     "UpdateAlias",
     "DeleteAlias",
     "DeleteFunction",
+    "TagResource",
+    "UntagResource",
+    "PutFunctionConcurrency",
+    "DeleteFunctionConcurrency",
+    "DeleteFunctionCodeSigningConfig",
 ]
-"""The operations the write log records: every one that changes a function, a version or an
-alias."""
+"""The operations the write log records: every one that changes a function, a version, an
+alias, or a function's tags and concurrency."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +169,32 @@ class VersionConfig:
     revision_id: str
     state: str
     last_update_status: str | None
+    configuration: Configuration = field(default_factory=Configuration)
 
     @property
     def unqualified_arn(self) -> str:
         """The function's ARN without a qualifier."""
         prefix, _, rest = self.function_arn.partition(":function:")
         return f"{prefix}:function:{rest.split(':')[0]}"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDetails:
+    """GetFunction's answer: a version's configuration, and what belongs to the function
+    whichever version is asked for: its tags (L53) and reserved concurrency (L55)."""
+
+    configuration: VersionConfig
+    tags: Mapping[str, str]
+    reserved_concurrency: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """GetAccountSettings's figures for an account and region (L55)."""
+
+    total_code_size: int
+    function_count: int
+    unreserved_concurrency: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,25 +309,37 @@ class EmulatorStore:
         dead_letter_target: str | None = None,
         package_type: str = "Zip",
         publish: bool = False,
+        configuration: ConfigurationChange | None = None,
+        tags: Mapping[str, str] | None = None,
+        code_signing_config_arn: str | None = None,
     ) -> VersionConfig:
         """CreateFunction: a new function, ``Pending`` until its creation window ends (L32).
 
-        With ``publish`` the response carries ``Version: "1"`` but an unqualified ARN, as AWS's
-        does (L32).
+        ``configuration`` holds what the request sets of the rest of the configuration (L48,
+        L49); ``tags`` are the function's from the start (L53). With ``publish`` the response
+        carries ``Version: "1"`` but an unqualified ARN, as AWS's does (L32).
         """
         parsed = parse_function_name(function_name)
+        change = configuration or ConfigurationChange()
         violations = [
             *string_violations(parsed.name, "functionName", max_length=BARE_NAME_MAX),
             *(
-                [Violation("null", "role", "Member must not be null")]
+                [Violation(None, "role", "Member must not be null")]
                 if role is None
                 else string_violations(role, "role", max_length=10000, pattern=ROLE_PATTERN)
             ),
             *description_violations(description),
-            *enum_violations(runtime, "runtime", RUNTIMES),
             *string_violations(handler, "handler", max_length=128, pattern=HANDLER_PATTERN),
             *enum_violations(package_type, "packageType", ("Zip", "Image")),
             *_configuration_violations(timeout, memory_size),
+            *change.violations(),
+            *tag_violations(tags or {}),
+            *string_violations(
+                code_signing_config_arn,
+                "codeSigningConfigArn",
+                max_length=200,
+                pattern=CODE_SIGNING_CONFIG_PATTERN,
+            ),
         ]
         check(violations)
         if parsed.qualifier is not None:
@@ -296,6 +355,14 @@ class EmulatorStore:
             )
         account = parsed.account or caller.account
         region = parsed.region or caller.region
+        refusal = runtime_error(runtime) or change.refusal(region)  # L57, L58, L59
+        if refusal is not None:
+            raise refusal
+        if tags and len(tags) > TAGS_LIMIT:  # L54
+            raise invalid_parameter("Number of tags exceeds resource tag limit.")
+        if code_signing_config_arn:  # L56: the emulator keeps no code signing configurations
+            raise code_signing_config_not_found(code_signing_config_arn)
+        settings = Configuration().updated(change).resolved(parsed.name)
 
         def create(tx: _Tx) -> VersionConfig:
             exists = tx.connection.execute(
@@ -313,8 +380,8 @@ class EmulatorStore:
                 "INSERT INTO configs (function_id, number, code_sha256, code_size, description,"
                 " latest_description, role, runtime, handler, timeout, memory_size, package_type,"
                 " dead_letter_target, last_modified, revision_id, state, last_update_status,"
-                " settle_at) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Pending', NULL,"
-                " ?)",
+                " settle_at, configuration) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " 'Pending', NULL, ?, ?)",
                 (
                     function.id,
                     code.sha256,
@@ -331,11 +398,16 @@ class EmulatorStore:
                     _timestamp(tx.now),
                     _revision(),
                     tx.now + self.update_seconds,
+                    settings.to_json(),
                 ),
             )
+            tx.connection.executemany(
+                "INSERT INTO tags (function_id, key, value) VALUES (?, ?, ?)",
+                [(function.id, key, value) for key, value in (tags or {}).items()],
+            )
             version = LATEST
-            if publish:
-                version = self._publish(tx, function, None).version
+            if publish:  # the new version is Pending with the function (L32)
+                version = self._publish(tx, function, None, pending=True).version
             latest = self._config(tx, function, 0, function.arn())
             self._log(tx, "CreateFunction", caller, function, version if publish else None)
             return replace(latest, version=version)
@@ -345,7 +417,7 @@ class EmulatorStore:
     def get_function(
         self, caller: Caller, function_name: str, qualifier: str | None = None
     ) -> VersionConfig:
-        """GetFunction / GetFunctionConfiguration: ``$LATEST``, a version or an alias's version.
+        """GetFunctionConfiguration: ``$LATEST``, a version or an alias's version.
 
         Qualifiers are case-sensitive (L46) and must agree with one in an ARN (L45).
         """
@@ -353,21 +425,41 @@ class EmulatorStore:
         wanted = merge_qualifier(parsed, qualifier)
 
         def get(tx: _Tx) -> VersionConfig:
-            function = self._function(tx, caller, parsed, wanted)
-            self._settle(tx, function)
-            if wanted is None:
-                return self._config(tx, function, 0, function.arn())
-            if wanted == LATEST:
-                return self._config(tx, function, 0, function.arn(LATEST))
-            if is_version_number(wanted):
-                return self._version(tx, function, wanted, function.arn(wanted))
-            alias = self._alias_row(tx, function, wanted)
-            if alias is None:
-                raise not_found(f"Function not found: {function.arn(wanted)}")
-            target = str(alias["function_version"])
-            return self._version(tx, function, target, function.arn(wanted))
+            return self._lookup(tx, self._function(tx, caller, parsed, wanted), wanted)
 
         return self._run(get, write=False)
+
+    def describe_function(
+        self, caller: Caller, function_name: str, qualifier: str | None = None
+    ) -> FunctionDetails:
+        """GetFunction: the configuration ``get_function`` answers, with the function's tags
+        and reserved concurrency, read in the same transaction (L53, L55)."""
+        parsed = parse_function_name(function_name, namespaced=True)
+        wanted = merge_qualifier(parsed, qualifier)
+
+        def get(tx: _Tx) -> FunctionDetails:
+            function = self._function(tx, caller, parsed, wanted)
+            configuration = self._lookup(tx, function, wanted)
+            return FunctionDetails(
+                configuration, self._tags(tx, function), self._reserved_concurrency(tx, function)
+            )
+
+        return self._run(get, write=False)
+
+    def _lookup(self, tx: _Tx, function: _Function, wanted: str | None) -> VersionConfig:
+        """The configuration a qualifier names, shown with the ARN the request used."""
+        self._settle(tx, function)
+        if wanted is None:
+            return self._config(tx, function, 0, function.arn())
+        if wanted == LATEST:
+            return self._config(tx, function, 0, function.arn(LATEST))
+        if is_version_number(wanted):
+            return self._version(tx, function, wanted, function.arn(wanted))
+        alias = self._alias_row(tx, function, wanted)
+        if alias is None:
+            raise not_found(f"Function not found: {function.arn(wanted)}")
+        target = str(alias["function_version"])
+        return self._version(tx, function, target, function.arn(wanted))
 
     def update_function_code(
         self,
@@ -378,14 +470,20 @@ class EmulatorStore:
         publish: bool = False,
         dry_run: bool = False,
         revision_id: str | None = None,
+        architectures: Sequence[str] | None = None,
     ) -> VersionConfig:
         """UpdateFunctionCode: new code for ``$LATEST``, ``InProgress`` until its window ends.
 
         ``$LATEST`` gets a new RevisionId now and another when the update settles (L28). With
         ``publish`` the response is the published version's (L29); ``dry_run`` checks the
-        request and changes nothing (L31).
+        request and changes nothing (L31). ``architectures`` is the one configuration member
+        this operation sets (L49).
         """
         parsed = _latest_only(parse_function_name(function_name))
+        change = ConfigurationChange(
+            architectures=None if architectures is None else tuple(architectures)
+        )
+        check(change.violations())
 
         def update(tx: _Tx) -> VersionConfig:
             function = self._function(tx, caller, parsed, None)
@@ -396,13 +494,18 @@ class EmulatorStore:
             if dry_run:  # L31
                 return latest
             tx.connection.execute(
-                "UPDATE configs SET code_sha256 = ?, code_size = ? "
+                "UPDATE configs SET code_sha256 = ?, code_size = ?, configuration = ? "
                 "WHERE function_id = ? AND number = 0",
-                (code.sha256, code.size, function.id),
+                (
+                    code.sha256,
+                    code.size,
+                    latest.configuration.updated(change).resolved(function.name).to_json(),
+                    function.id,
+                ),
             )
             self._start_update(tx, function)
-            if publish:  # L29: the new version's config, while $LATEST is InProgress
-                published = self._publish(tx, function, None)
+            if publish:  # L29: the new version's config, Pending while $LATEST is InProgress
+                published = self._publish(tx, function, None, pending=True)
                 self._log(tx, "UpdateFunctionCode", caller, function, published.version)
                 return published
             self._log(tx, "UpdateFunctionCode", caller, function, None)
@@ -423,20 +526,25 @@ class EmulatorStore:
         memory_size: int | None = None,
         dead_letter_target: str | None = None,
         revision_id: str | None = None,
+        configuration: ConfigurationChange | None = None,
     ) -> VersionConfig:
         """UpdateFunctionConfiguration: change ``$LATEST``'s settings; fields left out stay.
 
         An empty ``dead_letter_target`` removes the dead-letter queue. The update runs through
-        the same InProgress window and RevisionId changes as a code update (L28, L30).
+        the same InProgress window and RevisionId changes as a code update (L28, L30), and
+        ``configuration`` is merged into ``$LATEST``'s as AWS merges it (L48, L49). The shape
+        of each value is checked first; then that the function is idle and the RevisionId
+        current (L6, L50); then the values AWS refuses on their merits (L57, L58, L59).
         """
         parsed = _latest_only(parse_function_name(function_name))
+        change = configuration or ConfigurationChange()
         check(
             [
                 *description_violations(description),
                 *string_violations(role, "role", max_length=10000, pattern=ROLE_PATTERN),
-                *enum_violations(runtime, "runtime", RUNTIMES),
                 *string_violations(handler, "handler", max_length=128, pattern=HANDLER_PATTERN),
                 *_configuration_violations(timeout, memory_size),
+                *change.violations(),
             ]
         )
         changes: dict[str, object] = {
@@ -456,13 +564,17 @@ class EmulatorStore:
             self._settle(tx, function)
             latest = self._config(tx, function, 0, function.arn())
             _require_idle(latest)  # L6
-            _require_revision(latest, revision_id)  # L30
-            if settings:
-                assignments = ", ".join(f"{column} = ?" for column in settings)
-                tx.connection.execute(
-                    f"UPDATE configs SET {assignments} WHERE function_id = ? AND number = 0",  # noqa: S608 - column names are ours
-                    (*settings.values(), function.id),
-                )
+            _require_revision(latest, revision_id)  # L30, L50
+            refusal = runtime_error(runtime) or change.refusal(function.region)
+            if refusal is not None:
+                raise refusal
+            merged = latest.configuration.updated(change).resolved(function.name)
+            columns = {**settings, "configuration": merged.to_json()}
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            tx.connection.execute(
+                f"UPDATE configs SET {assignments} WHERE function_id = ? AND number = 0",  # noqa: S608 - column names are ours
+                (*columns.values(), function.id),
+            )
             self._start_update(tx, function)
             self._log(tx, "UpdateFunctionConfiguration", caller, function, None)
             return self._config(tx, function, 0, function.arn())
@@ -472,9 +584,17 @@ class EmulatorStore:
     def delete_function(
         self, caller: Caller, function_name: str, qualifier: str | None = None
     ) -> None:
-        """DeleteFunction: the whole function (L39), or one version (L34-L38)."""
+        """DeleteFunction: the whole function (L39), or one version (L34-L38).
+
+        ``$LATEST`` is refused before the function is looked up, as AWS refuses it even for a
+        function that does not exist (L36, L52).
+        """
         parsed = parse_function_name(function_name, namespaced=True)
         wanted = merge_qualifier(parsed, qualifier)
+        if wanted == LATEST:  # L36, L52
+            raise invalid_parameter(
+                "$LATEST version cannot be deleted without deleting the function."
+            )
 
         def delete(tx: _Tx) -> None:
             function = self._function(tx, caller, parsed, None)  # L38: 404 names the function
@@ -486,17 +606,13 @@ class EmulatorStore:
     def _delete_function(self, tx: _Tx, function: _Function, wanted: str | None) -> None:
         """The function and everything of it, or the version ``wanted`` (L34-L39)."""
         if wanted is None:  # L39
-            for table in ("aliases", "configs"):
+            for table in ("aliases", "configs", "tags"):
                 tx.connection.execute(
                     f"DELETE FROM {table} WHERE function_id = ?",  # noqa: S608 - our table names
                     (function.id,),
                 )
             tx.connection.execute("DELETE FROM functions WHERE id = ?", (function.id,))
             return
-        if wanted == LATEST:  # L36
-            raise invalid_parameter(
-                "$LATEST version cannot be deleted without deleting the function."
-            )
         if not is_version_number(wanted):  # L37
             raise invalid_parameter("Deletion of aliases is not currently supported.")
         number = version_number(wanted)
@@ -582,7 +698,8 @@ class EmulatorStore:
         description: str | None = None,
         revision_id: str | None = None,
     ) -> VersionConfig:
-        """PublishVersion: snapshot ``$LATEST`` as the next version number (L1-L8)."""
+        """PublishVersion: snapshot ``$LATEST``'s code and configuration as the next version
+        number (L1-L8, L48), ``Active`` at once (L47)."""
         parsed = _latest_only(parse_function_name(function_name))
         check(description_violations(description))
 
@@ -598,7 +715,7 @@ class EmulatorStore:
                     f"$LATEST ({latest.code_sha256}). Please try again with the CodeSHA256 in "
                     "$LATEST."
                 )
-            published = self._publish(tx, function, description)
+            published = self._publish(tx, function, description, pending=False)
             self._log(tx, "PublishVersion", caller, function, published.version)
             return published
 
@@ -653,7 +770,7 @@ class EmulatorStore:
             [
                 *alias_name_violations(name),
                 *(
-                    [Violation("null", "functionVersion", "Member must not be null")]
+                    [Violation(None, "functionVersion", "Member must not be null")]
                     if function_version is None
                     else function_version_violations(function_version)  # L12
                 ),
@@ -665,7 +782,8 @@ class EmulatorStore:
         weights = _weights(routing)
 
         def create(tx: _Tx) -> AliasConfig:
-            function = self._function(tx, caller, parsed, None)
+            # L51: a missing function is named with the version the alias was to point at.
+            function = self._function(tx, caller, parsed, target)
             self._settle(tx, function)
             if self._alias_row(tx, function, name) is not None:  # L13
                 raise conflict(f"Alias already exists: {function.arn(name)}")
@@ -801,6 +919,176 @@ class EmulatorStore:
 
         return self._run(list_page, write=False)
 
+    # Tags (L53, L54)
+
+    def tag_resource(self, caller: Caller, resource: str, tags: Mapping[str, str]) -> None:
+        """TagResource: add or overwrite tags of a function; its ``$LATEST`` gets a new
+        RevisionId, as AWS's does (L53); at most 50 tags (L54)."""
+        target = parse_taggable_resource(resource)
+        check(tag_violations(tags))
+
+        def tag(tx: _Tx) -> None:
+            function = self._tagged_function(tx, target)
+            current = self._tags(tx, function)
+            refusal = tags_refusal(len({**current, **tags}), tags)
+            if refusal is not None:
+                raise refusal
+            tx.connection.executemany(
+                "INSERT INTO tags (function_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (function_id, key) DO UPDATE SET value = excluded.value",
+                [(function.id, key, value) for key, value in tags.items()],
+            )
+            self._new_latest_revision(tx, function)
+            self._log(tx, "TagResource", caller, function, None)
+
+        self._run(tag, write=True)
+
+    def untag_resource(self, caller: Caller, resource: str, keys: Sequence[str]) -> None:
+        """UntagResource: remove tags of a function; keys it does not have are no error, and
+        its ``$LATEST`` gets a new RevisionId (L53)."""
+        target = parse_taggable_resource(resource)
+        check(tag_key_violations(keys))
+
+        def untag(tx: _Tx) -> None:
+            function = self._tagged_function(tx, target)
+            tx.connection.executemany(
+                "DELETE FROM tags WHERE function_id = ? AND key = ?",
+                [(function.id, key) for key in keys],
+            )
+            self._new_latest_revision(tx, function)
+            self._log(tx, "UntagResource", caller, function, None)
+
+        self._run(untag, write=True)
+
+    def list_tags(self, caller: Caller, resource: str) -> dict[str, str]:
+        """ListTags: a function's tags, ``{}`` when it has none (L53)."""
+        target = parse_taggable_resource(resource)
+
+        def read(tx: _Tx) -> dict[str, str]:
+            return self._tags(tx, self._tagged_function(tx, target))
+
+        return self._run(read, write=False)
+
+    # Reserved concurrency (L55)
+
+    def put_function_concurrency(self, caller: Caller, function_name: str, reserved: int) -> int:
+        """PutFunctionConcurrency: reserve concurrent executions for a function, within what
+        the account must keep unreserved (L55)."""
+        parsed = _function_only(parse_function_name(function_name))
+        if reserved < 0:
+            check(
+                [
+                    Violation(
+                        str(reserved),
+                        "reservedConcurrentExecutions",
+                        "Member must have value greater than or equal to 0",
+                    )
+                ]
+            )
+
+        def put(tx: _Tx) -> int:
+            # AWS names the function's $LATEST when it is missing (recorded).
+            function = self._function(tx, caller, parsed, LATEST)
+            (others,) = tx.connection.execute(
+                "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions "
+                "WHERE account = ? AND region = ? AND id != ?",
+                (function.account, function.region, function.id),
+            ).fetchone()
+            if others + reserved > ACCOUNT_CONCURRENCY - MINIMUM_UNRESERVED_CONCURRENCY:
+                raise invalid_parameter(
+                    "Specified ReservedConcurrentExecutions for function decreases account's "
+                    "UnreservedConcurrentExecution below its minimum value of "
+                    f"[{MINIMUM_UNRESERVED_CONCURRENCY}].",
+                    typed=False,
+                )
+            tx.connection.execute(
+                "UPDATE functions SET reserved_concurrency = ? WHERE id = ?",
+                (reserved, function.id),
+            )
+            self._log(tx, "PutFunctionConcurrency", caller, function, None)
+            return reserved
+
+        return self._run(put, write=True)
+
+    def get_function_concurrency(self, caller: Caller, function_name: str) -> int | None:
+        """GetFunctionConcurrency: the reservation, ``None`` when there is none (L55)."""
+        parsed = _function_only(parse_function_name(function_name))
+
+        def get(tx: _Tx) -> int | None:
+            return self._reserved_concurrency(tx, self._function(tx, caller, parsed, None))
+
+        return self._run(get, write=False)
+
+    def delete_function_concurrency(self, caller: Caller, function_name: str) -> None:
+        """DeleteFunctionConcurrency: remove the reservation, if any (L55)."""
+        parsed = _function_only(parse_function_name(function_name))
+
+        def delete(tx: _Tx) -> None:
+            function = self._function(tx, caller, parsed, None)
+            tx.connection.execute(
+                "UPDATE functions SET reserved_concurrency = NULL WHERE id = ?", (function.id,)
+            )
+            self._log(tx, "DeleteFunctionConcurrency", caller, function, None)
+
+        self._run(delete, write=True)
+
+    def account_settings(self, caller: Caller) -> AccountSettings:
+        """GetAccountSettings: the code stored and the concurrency left unreserved in the
+        caller's account and region (L55)."""
+
+        def read(tx: _Tx) -> AccountSettings:
+            (code_size,) = tx.connection.execute(
+                "SELECT COALESCE(SUM(c.code_size), 0) FROM configs c JOIN functions f "
+                "ON f.id = c.function_id WHERE f.account = ? AND f.region = ?",
+                (caller.account, caller.region),
+            ).fetchone()
+            count, reserved = tx.connection.execute(
+                "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0) FROM functions "
+                "WHERE account = ? AND region = ?",
+                (caller.account, caller.region),
+            ).fetchone()
+            return AccountSettings(int(code_size), int(count), ACCOUNT_CONCURRENCY - reserved)
+
+        return self._run(read, write=False)
+
+    # Code signing (L56): the emulator keeps no code signing configurations.
+
+    def get_function_code_signing_config(self, caller: Caller, function_name: str) -> None:
+        """GetFunctionCodeSigningConfig of an existing function: it has none, which AWS answers
+        with an empty body (L56)."""
+        parsed = parse_function_name(function_name, namespaced=True)
+
+        def get(tx: _Tx) -> None:
+            self._function(tx, caller, parsed, None)
+
+        self._run(get, write=False)
+
+    def put_function_code_signing_config(
+        self, caller: Caller, function_name: str, code_signing_config_arn: str
+    ) -> NoReturn:
+        """PutFunctionCodeSigningConfig: no configuration exists to attach. AWS checks the
+        configuration before the function (recorded), so the answer is always that one."""
+        parse_function_name(function_name)
+        check(
+            string_violations(
+                code_signing_config_arn,
+                "codeSigningConfigArn",
+                max_length=200,
+                pattern=CODE_SIGNING_CONFIG_PATTERN,
+            )
+        )
+        raise code_signing_config_not_found(code_signing_config_arn)
+
+    def delete_function_code_signing_config(self, caller: Caller, function_name: str) -> None:
+        """DeleteFunctionCodeSigningConfig: nothing is attached, so nothing changes (L56)."""
+        parsed = parse_function_name(function_name)
+
+        def delete(tx: _Tx) -> None:
+            function = self._function(tx, caller, parsed, None)
+            self._log(tx, "DeleteFunctionCodeSigningConfig", caller, function, None)
+
+        self._run(delete, write=True)
+
     # The write log
 
     def write_log(self, since: int = 0) -> list[WriteRecord]:
@@ -878,6 +1166,34 @@ class EmulatorStore:
             )
         return _Function(int(row[0]), account, region, parsed.name, int(row[1]))
 
+    def _tagged_function(self, tx: _Tx, target: TaggedResource) -> _Function:
+        """The function a tag operation's ARN names; the emulator keeps no other taggable
+        resource (layers, event source mappings, code signing configurations)."""
+        if target.kind != "function":
+            raise not_found(f"The resource you requested does not exist: {target.arn}")
+        parsed = FunctionName(target.name, account=target.account, region=target.region)
+        return self._function(tx, Caller(target.account, target.region), parsed, None)
+
+    def _tags(self, tx: _Tx, function: _Function) -> dict[str, str]:
+        rows = tx.connection.execute(
+            "SELECT key, value FROM tags WHERE function_id = ? ORDER BY key", (function.id,)
+        )
+        return {str(key): str(value) for key, value in rows}
+
+    def _reserved_concurrency(self, tx: _Tx, function: _Function) -> int | None:
+        (reserved,) = tx.connection.execute(
+            "SELECT reserved_concurrency FROM functions WHERE id = ?", (function.id,)
+        ).fetchone()
+        return None if reserved is None else int(reserved)
+
+    def _new_latest_revision(self, tx: _Tx, function: _Function) -> None:
+        """Give ``$LATEST`` a new RevisionId, as a change of its tags does (L53)."""
+        self._settle(tx, function)
+        tx.connection.execute(
+            "UPDATE configs SET revision_id = ? WHERE function_id = ? AND number = 0",
+            (_revision(), function.id),
+        )
+
     def _settle(self, tx: _Tx, function: _Function) -> None:
         """End the windows of ``function`` that are over (L8, L28, L32)."""
         rows = tx.connection.execute(
@@ -925,8 +1241,17 @@ class EmulatorStore:
             (_revision(), _timestamp(tx.now), tx.now + self.update_seconds, function.id),
         )
 
-    def _publish(self, tx: _Tx, function: _Function, description: str | None) -> VersionConfig:
-        """Publish ``$LATEST``, or return the latest version if nothing changed since (L2)."""
+    def _publish(
+        self, tx: _Tx, function: _Function, description: str | None, *, pending: bool
+    ) -> VersionConfig:
+        """Publish ``$LATEST``, or return the latest version if nothing changed since (L2).
+
+        Nothing changed when the code, every snapshotted column, ``$LATEST``'s description and
+        the rest of the configuration are what the newest version took (L48). A version
+        published by PublishVersion is ``Active`` at once (L47); one published with a
+        function's creation or a code update (``pending``) is ``Pending`` until the update's
+        window ends (L8, L29, L32).
+        """
         latest_row = self._row(tx, function, 0)
         if latest_row is None:
             raise not_found(f"Function not found: {function.arn()}")
@@ -939,6 +1264,7 @@ class EmulatorStore:
             newest is not None
             and newest["latest_description"] == latest_row["description"]
             and all(newest[column] == latest_row[column] for column in _SNAPSHOT_COLUMNS)
+            and _snapshot(function, newest) == _snapshot(function, latest_row)
         ):
             return _to_config(function, newest, function.arn(str(newest["number"])))
         number = function.next_version  # L7: a per-function counter, never reused
@@ -949,15 +1275,18 @@ class EmulatorStore:
             "INSERT INTO configs (function_id, number, code_sha256, code_size, description,"
             " latest_description, role, runtime, handler, timeout, memory_size, package_type,"
             " dead_letter_target, last_modified, revision_id, state, last_update_status,"
-            " settle_at) SELECT function_id, ?, code_sha256, code_size, ?, description, role,"
-            " runtime, handler, timeout, memory_size, package_type, dead_letter_target, ?, ?,"
-            " 'Pending', NULL, ? FROM configs WHERE function_id = ? AND number = 0",
+            " settle_at, configuration) SELECT function_id, ?, code_sha256, code_size, ?,"
+            " description, role, runtime, handler, timeout, memory_size, package_type,"
+            " dead_letter_target, ?, ?, ?, ?, ?, configuration FROM configs"
+            " WHERE function_id = ? AND number = 0",
             (
                 number,
                 description if description is not None else latest_row["description"],  # L3
                 _timestamp(tx.now),
                 _revision(),
-                tx.now + self.update_seconds,  # L8: a new version starts Pending
+                "Pending" if pending else "Active",
+                None if pending else "Successful",
+                tx.now + self.update_seconds if pending else None,
                 function.id,
             ),
         )
@@ -976,9 +1305,10 @@ class EmulatorStore:
             raise invalid_parameter(
                 "Number of items in AdditionalVersionWeights cannot be greater than 1"
             )
-        if target == LATEST and routing:  # L21e
+        if target == LATEST and routing:  # L21e, an answer AWS sends without its Type
             raise invalid_parameter(
-                "$LATEST is not supported for an alias pointing to more than 1 version"
+                "$LATEST is not supported for an alias pointing to more than 1 version",
+                typed=False,
             )
         if target in routing:  # L21d, and L22 on an update's merged result
             raise invalid_parameter(
@@ -1072,7 +1402,13 @@ _SNAPSHOT_COLUMNS = (
     "package_type",
     "dead_letter_target",
 )
-"""What a version snapshots of ``$LATEST``; ``$LATEST``'s description is compared apart."""
+"""What a version snapshots of ``$LATEST`` in columns of its own; ``$LATEST``'s description and
+the rest of the configuration (``_snapshot``) are compared apart."""
+
+
+def _snapshot(function: _Function, row: sqlite3.Row) -> Configuration:
+    """The configuration a row holds besides its columns, as published versions compare it."""
+    return _configuration(row["configuration"]).resolved(function.name)
 
 
 def _latest_only(parsed: FunctionName) -> FunctionName:
@@ -1084,6 +1420,18 @@ def _latest_only(parsed: FunctionName) -> FunctionName:
         raise invalid_parameter(
             "Current operation does not support versions other than $LATEST. Please set the "
             "version to $LATEST or do not set a version in your request."
+        )
+    return parsed
+
+
+def _function_only(parsed: FunctionName) -> FunctionName:
+    """Refuse any qualifier on an operation that belongs to the function as a whole, in the
+    words AWS answers PutFunctionConcurrency with (recorded; L55)."""
+    if parsed.qualifier is not None:
+        raise invalid_parameter(
+            "This operation is permitted on Lambda functions only. Aliases and versions do not "
+            "support this operation. Please specify either a function name or an unqualified "
+            "function ARN."
         )
     return parsed
 
@@ -1152,7 +1500,15 @@ def _to_config(function: _Function, row: sqlite3.Row, arn: str) -> VersionConfig
         revision_id=row["revision_id"],
         state=row["state"],
         last_update_status=row["last_update_status"],
+        configuration=_configuration(row["configuration"]),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _configuration(stored: str) -> Configuration:
+    """A row's configuration, read once per distinct text: the versions of a function mostly
+    share one, and a list operation reads up to 50 rows."""
+    return Configuration.from_json(stored)
 
 
 def _to_alias(function: _Function, row: sqlite3.Row, arn_prefix: str | None = None) -> AliasConfig:
@@ -1211,9 +1567,11 @@ def _timestamp(now: float) -> str:
 
 
 __all__ = [
+    "AccountSettings",
     "AliasConfig",
     "Caller",
     "EmulatorStore",
+    "FunctionDetails",
     "LambdaApiError",
     "Page",
     "VersionConfig",

@@ -27,11 +27,14 @@ class LambdaApiError(Exception):
     ``x-amzn-ErrorType`` header that botocore reads, and the emulator commands print it.
     """
 
-    def __init__(self, code: str, status: int, message: str) -> None:
+    def __init__(self, code: str, status: int, message: str, *, typed: bool = True) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
+        self.typed = typed
+        """Whether the answer's body names the error's ``Type``, as AWS's do but for a few
+        (recorded: L21e's and the reserved-concurrency limits of L55)."""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -47,9 +50,19 @@ def conflict(message: str) -> LambdaApiError:
     return LambdaApiError("ResourceConflictException", 409, message)
 
 
-def invalid_parameter(message: str) -> LambdaApiError:
+def invalid_parameter(message: str, *, typed: bool = True) -> LambdaApiError:
     """An ``InvalidParameterValueException`` (400)."""
-    return LambdaApiError("InvalidParameterValueException", 400, message)
+    return LambdaApiError("InvalidParameterValueException", 400, message, typed=typed)
+
+
+def code_signing_config_not_found(arn: str) -> LambdaApiError:
+    """The 404 of a code signing configuration that does not exist (L56, recorded)."""
+    return LambdaApiError(
+        "CodeSigningConfigNotFoundException",
+        404,
+        "The code signing configuration cannot be found. Check that the provided configuration "
+        f"is not deleted: {arn}.",
+    )
 
 
 REVISION_MISMATCH = (
@@ -78,25 +91,64 @@ VERSION_PATTERN = r"(\$LATEST|[0-9]+)"
 ADDITIONAL_VERSION_PATTERN = r"[0-9]+"
 ROLE_PATTERN = r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+"
 HANDLER_PATTERN = r"[^\s]+"
+CODE_SIGNING_CONFIG_PATTERN = (
+    r"arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:"
+    r"code-signing-config:csc-[a-z0-9]{17}"
+)
 RUNTIMES = (
-    "nodejs18.x",
     "nodejs20.x",
-    "nodejs22.x",
-    "java11",
-    "java17",
-    "java21",
-    "python3.9",
-    "python3.10",
-    "python3.11",
+    "python3.14",
+    "provided.al2023",
     "python3.12",
     "python3.13",
-    "dotnet8",
-    "ruby3.2",
+    "nodejs24.x",
+    "nodejs22.x",
+    "java25",
+    "python3.10",
+    "python3.11",
+    "java21",
     "ruby3.3",
+    "ruby3.4",
+    "ruby3.2",
+    "python3.8",
+    "python3.9",
+    "java17",
+    "nodejs16.x",
+    "dotnet10",
+    "dotnet8",
+    "java11",
+    "dotnet6",
+    "nodejs18.x",
     "provided.al2",
-    "provided.al2023",
+    "java8.al2",
 )
-"""The runtimes CreateFunction accepts; deprecated ones, which AWS refuses, are left out."""
+"""The runtimes CreateFunction and UpdateFunctionConfiguration accept, in the order AWS lists
+them when it refuses another (rule L57; LocalStack's recordings of January 2026)."""
+DEPRECATED_RUNTIMES = (
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "java8",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "provided",
+)
+"""Runtimes of botocore's model that AWS no longer lets a function be created or updated with
+(rule L57). Seven are recorded (java8, go1.x, provided, nodejs12.x, nodejs14.x, python3.7,
+dotnetcore3.1); the others are older still, and taken to be refused the same way (unverified)."""
 
 BARE_NAME_MAX = 64
 """A function name without account, region or qualifier is at most 64 characters (rule L44)."""
@@ -112,21 +164,30 @@ _FUNCTION_NAME_PARTS = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One broken constraint, in the words of AWS's ``ValidationException``."""
+    """One broken constraint, in the words of AWS's ``ValidationException``.
 
-    value: str
+    A ``sensitive`` value (an environment variable's, in botocore's model) is not quoted: AWS
+    says ``Value at 'environment.variables'``, so that a secret never reaches an error message.
+    A value of ``None`` is a member the request left out: ``Value null at 'tagKeys'``.
+    """
+
+    value: str | None
     field: str
     constraint: str
+    sensitive: bool = False
+
+    def __str__(self) -> str:
+        quoted = "" if self.sensitive else f" '{self.value}'"
+        if self.value is None:  # what AWS prints for a member a request left out
+            quoted = " null"
+        return f"Value{quoted} at '{self.field}' failed to satisfy constraint: {self.constraint}"
 
 
 def validation_error(violations: Sequence[Violation]) -> LambdaApiError:
     """The ``ValidationException`` listing every violation, as AWS words it."""
     count = len(violations)
     noun = "error" if count == 1 else "errors"
-    details = "; ".join(
-        f"Value '{v.value}' at '{v.field}' failed to satisfy constraint: {v.constraint}"
-        for v in violations
-    )
+    details = "; ".join(str(violation) for violation in violations)
     return LambdaApiError(
         "ValidationException", 400, f"{count} validation {noun} detected: {details}"
     )
@@ -197,6 +258,31 @@ def enum_violations(value: str | None, field: str, allowed: Sequence[str]) -> li
         return []
     listing = ", ".join(allowed)
     return [Violation(value, field, f"Member must satisfy enum value set: [{listing}]")]
+
+
+def runtime_error(runtime: str | None) -> LambdaApiError | None:
+    """AWS's refusal of a runtime it no longer supports or does not know (rule L57).
+
+    Not a ``ValidationException``: AWS checks the runtime as a value of its own, with an
+    ``InvalidParameterValueException``, and only once the request's preconditions hold (L50).
+    """
+    if runtime is None or runtime in RUNTIMES:
+        return None
+    if runtime in DEPRECATED_RUNTIMES:
+        return invalid_parameter(
+            f"The runtime parameter of {runtime} is no longer supported for creating or "
+            "updating AWS Lambda functions. We recommend you use a supported runtime while "
+            "creating or updating functions."
+        )
+    return invalid_parameter(
+        f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum "
+        f"value set: [{', '.join(RUNTIMES)}] or be a valid ARN"
+    )
+
+
+def java_list(values: Sequence[object]) -> str:
+    """A list as Java prints it in AWS's messages: ``[x86_64, arm64]``."""
+    return "[" + ", ".join(str(value) for value in values) + "]"
 
 
 def routing_violations(weights: Mapping[str, float | None]) -> list[Violation]:

@@ -20,35 +20,55 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 from lambda_emulator import packages
+from lambda_emulator.configuration import (
+    ConfigurationChange,
+    FileSystemConfig,
+    LoggingChange,
+    VpcConfig,
+    default_log_group,
+    runtime_version_arn,
+    vpc_id,
+)
 from lambda_emulator.packages import CodePackage
 from lambda_emulator.store import (
+    ACCOUNT_CONCURRENCY,
+    ACCOUNT_LIMITS,
     AliasConfig,
     Caller,
     EmulatorStore,
+    FunctionDetails,
     Page,
     VersionConfig,
 )
-from lambda_emulator.validation import LambdaApiError, invalid_parameter
+from lambda_emulator.validation import LATEST, LambdaApiError, invalid_parameter
 
 Json = dict[str, Any]
 T = TypeVar("T")
 
 _FUNCTIONS = "/2015-03-31/functions"
+_FUNCTION = "(?P<function>[^/]+)"
 _ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"{_FUNCTIONS}/?"), "functions"),
-    (re.compile(rf"{_FUNCTIONS}/(?P<function>[^/]+)/?"), "function"),
-    (re.compile(rf"{_FUNCTIONS}/(?P<function>[^/]+)/configuration/?"), "configuration"),
-    (re.compile(rf"{_FUNCTIONS}/(?P<function>[^/]+)/code/?"), "code"),
-    (re.compile(rf"{_FUNCTIONS}/(?P<function>[^/]+)/versions/?"), "versions"),
-    (re.compile(rf"{_FUNCTIONS}/(?P<function>[^/]+)/aliases/?"), "aliases"),
-    (re.compile(rf"{_FUNCTIONS}/(?P<function>[^/]+)/aliases/(?P<alias>[^/]+)/?"), "alias"),
+    (re.compile(rf"{_FUNCTIONS}/{_FUNCTION}/?"), "function"),
+    (re.compile(rf"{_FUNCTIONS}/{_FUNCTION}/configuration/?"), "configuration"),
+    (re.compile(rf"{_FUNCTIONS}/{_FUNCTION}/code/?"), "code"),
+    (re.compile(rf"{_FUNCTIONS}/{_FUNCTION}/versions/?"), "versions"),
+    (re.compile(rf"{_FUNCTIONS}/{_FUNCTION}/aliases/?"), "aliases"),
+    (re.compile(rf"{_FUNCTIONS}/{_FUNCTION}/aliases/(?P<alias>[^/]+)/?"), "alias"),
+    (re.compile(rf"/2020-06-30/functions/{_FUNCTION}/code-signing-config/?"), "code-signing"),
+    (re.compile(r"/2017-03-31/tags/(?P<resource>[^/]+)/?"), "tags"),
+    (re.compile(rf"/2019-09-30/functions/{_FUNCTION}/concurrency/?"), "concurrency-read"),
+    (re.compile(rf"/2017-10-31/functions/{_FUNCTION}/concurrency/?"), "concurrency"),
+    (re.compile(r"/2016-08-19/account-settings/?"), "account-settings"),
 )
+"""Each path of botocore's model the emulator answers; the date is the API version of the
+operations behind it, which is why one resource (concurrency) has two."""
 _OPERATIONS: Mapping[tuple[str, str], str] = {
     ("functions", "GET"): "ListFunctions",
     ("functions", "POST"): "CreateFunction",
@@ -64,12 +84,23 @@ _OPERATIONS: Mapping[tuple[str, str], str] = {
     ("alias", "GET"): "GetAlias",
     ("alias", "PUT"): "UpdateAlias",
     ("alias", "DELETE"): "DeleteAlias",
+    ("code-signing", "GET"): "GetFunctionCodeSigningConfig",
+    ("code-signing", "PUT"): "PutFunctionCodeSigningConfig",
+    ("code-signing", "DELETE"): "DeleteFunctionCodeSigningConfig",
+    ("tags", "GET"): "ListTags",
+    ("tags", "POST"): "TagResource",
+    ("tags", "DELETE"): "UntagResource",
+    ("concurrency-read", "GET"): "GetFunctionConcurrency",
+    ("concurrency", "PUT"): "PutFunctionConcurrency",
+    ("concurrency", "DELETE"): "DeleteFunctionConcurrency",
+    ("account-settings", "GET"): "GetAccountSettings",
 }
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/,\s]+)/")
 DEFAULT_REGION = "us-east-1"
 MAX_JSON_DEPTH = 64
 """How deep a request body may nest arrays and objects. The deepest body the emulator reads
-nests 3 levels (``RoutingConfig.AdditionalVersionWeights``), and no Lambda request much more;
+nests 3 levels (``RoutingConfig.AdditionalVersionWeights``, ``Environment.Variables``,
+``VpcConfig.SubnetIds``), and no Lambda request much more;
 Python's JSON parser recurses once per level and fails near 1000, at a depth that depends on how
 much of the thread's stack is already used."""
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
@@ -87,6 +118,9 @@ class Request:
     path_parameters: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
+    query_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Every value of each query parameter, for those a client repeats (UntagResource's
+    ``tagKeys``); ``query`` holds the last."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +151,9 @@ def route(method: str, target: str, body: bytes) -> Request:
                 f"The method {method} is not allowed on {path}.",
             )
         path_parameters = {key: unquote(value) for key, value in match.groupdict().items()}
-        parameters = {key: values[-1] for key, values in parse_qs(query).items()}
-        return Request(operation, path_parameters, parameters, body)
+        lists = {key: tuple(values) for key, values in parse_qs(query).items()}
+        parameters = {key: values[-1] for key, values in lists.items()}
+        return Request(operation, path_parameters, parameters, body, lists)
     raise LambdaApiError(
         "UnknownOperationException", 404, f"No Lambda operation at {method} {path}."
     )
@@ -161,6 +196,16 @@ class Api:
             "GetAlias": self._get_alias,
             "UpdateAlias": self._update_alias,
             "DeleteAlias": self._delete_alias,
+            "GetFunctionCodeSigningConfig": self._get_code_signing,
+            "PutFunctionCodeSigningConfig": self._put_code_signing,
+            "DeleteFunctionCodeSigningConfig": self._delete_code_signing,
+            "ListTags": self._list_tags,
+            "TagResource": self._tag_resource,
+            "UntagResource": self._untag_resource,
+            "GetFunctionConcurrency": self._get_concurrency,
+            "PutFunctionConcurrency": self._put_concurrency,
+            "DeleteFunctionConcurrency": self._delete_concurrency,
+            "GetAccountSettings": self._account_settings,
         }
 
     def handle(self, request: Request, who: Caller) -> Response:
@@ -196,23 +241,17 @@ class Api:
             dead_letter_target=_string(dead_letter, "TargetArn") if dead_letter else None,
             package_type=_string(body, "PackageType") or "Zip",
             publish=_boolean(body, "Publish"),
+            configuration=_configuration_change(body, architectures=True),
+            tags=_string_map(body, "Tags"),
+            code_signing_config_arn=_string(body, "CodeSigningConfigArn"),
         )
         return Response(201, config_json(config))
 
     def _get_function(self, request: Request, who: Caller) -> Response:
-        config = self._store.get_function(
+        details = self._store.describe_function(
             who, request.path_parameters["function"], request.query.get("Qualifier")
         )
-        region = config.function_arn.split(":")[3]
-        location = (
-            f"https://awslambda-{region}-tasks.s3.{region}.amazonaws.com/snapshots/"
-            f"{config.function_name}-{config.code_sha256}"
-        )
-        body = {
-            "Configuration": config_json(config),
-            "Code": {"RepositoryType": "S3", "Location": location},
-        }
-        return Response(200, body)
+        return Response(200, function_json(details))
 
     def _get_function_configuration(self, request: Request, who: Caller) -> Response:
         config = self._store.get_function(
@@ -242,6 +281,7 @@ class Api:
                 (_string(dead_letter, "TargetArn") or "") if dead_letter is not None else None
             ),
             revision_id=_string(body, "RevisionId"),
+            configuration=_configuration_change(body, architectures=False),
         )
         return Response(200, config_json(config))
 
@@ -254,6 +294,7 @@ class Api:
             publish=_boolean(body, "Publish"),
             dry_run=_boolean(body, "DryRun"),
             revision_id=_string(body, "RevisionId"),
+            architectures=_string_list(body, "Architectures"),
         )
         return Response(200, config_json(config))
 
@@ -324,6 +365,73 @@ class Api:
         )
         return Response(204, None)
 
+    def _get_code_signing(self, request: Request, who: Caller) -> Response:
+        self._store.get_function_code_signing_config(who, request.path_parameters["function"])
+        return Response(200, {})
+
+    def _put_code_signing(self, request: Request, who: Caller) -> Response:
+        """Always refused: the emulator keeps no code signing configuration to attach (L56)."""
+        body = _json(request.body)
+        self._store.put_function_code_signing_config(
+            who,
+            request.path_parameters["function"],
+            _required_string(body, "CodeSigningConfigArn"),
+        )
+
+    def _delete_code_signing(self, request: Request, who: Caller) -> Response:
+        self._store.delete_function_code_signing_config(who, request.path_parameters["function"])
+        return Response(204, None)
+
+    def _list_tags(self, request: Request, who: Caller) -> Response:
+        tags = self._store.list_tags(who, request.path_parameters["resource"])
+        return Response(200, {"Tags": tags})
+
+    def _tag_resource(self, request: Request, who: Caller) -> Response:
+        body = _json(request.body)
+        tags = _string_map(body, "Tags")
+        if tags is None:
+            raise _null("Tags")
+        self._store.tag_resource(who, request.path_parameters["resource"], tags)
+        return Response(204, None)
+
+    def _untag_resource(self, request: Request, who: Caller) -> Response:
+        keys = request.query_lists.get("tagKeys", ())
+        self._store.untag_resource(who, request.path_parameters["resource"], keys)
+        return Response(204, None)
+
+    def _get_concurrency(self, request: Request, who: Caller) -> Response:
+        reserved = self._store.get_function_concurrency(who, request.path_parameters["function"])
+        return Response(200, {} if reserved is None else {"ReservedConcurrentExecutions": reserved})
+
+    def _put_concurrency(self, request: Request, who: Caller) -> Response:
+        body = _json(request.body)
+        reserved = _integer(body, "ReservedConcurrentExecutions")
+        if reserved is None:
+            raise _null("ReservedConcurrentExecutions")
+        answer = self._store.put_function_concurrency(
+            who, request.path_parameters["function"], reserved
+        )
+        return Response(200, {"ReservedConcurrentExecutions": answer})
+
+    def _delete_concurrency(self, request: Request, who: Caller) -> Response:
+        self._store.delete_function_concurrency(who, request.path_parameters["function"])
+        return Response(204, None)
+
+    def _account_settings(self, request: Request, who: Caller) -> Response:
+        settings = self._store.account_settings(who)
+        body = {
+            "AccountLimit": {
+                **ACCOUNT_LIMITS,
+                "ConcurrentExecutions": ACCOUNT_CONCURRENCY,
+                "UnreservedConcurrentExecutions": settings.unreserved_concurrency,
+            },
+            "AccountUsage": {
+                "TotalCodeSize": settings.total_code_size,
+                "FunctionCount": settings.function_count,
+            },
+        }
+        return Response(200, body)
+
     def _package(self, code: Json) -> CodePackage:
         """The code of a CreateFunction ``Code`` or an UpdateFunctionCode body."""
         zip_file = _string(code, "ZipFile")
@@ -351,10 +459,26 @@ class Api:
         raise invalid_parameter("Please provide a source for function code.")
 
 
+_CAPITALIZED_MESSAGE = frozenset(
+    {"ResourceNotFoundException", "CodeSigningConfigNotFoundException", "ServiceException"}
+)
+"""Errors whose message member botocore's model spells ``Message``, as AWS sends it (L51);
+the others spell it ``message``."""
+
+
 def error_response(error: LambdaApiError) -> Response:
-    """Lambda's error answer: botocore reads the code from ``x-amzn-ErrorType``."""
-    kind = "Service" if error.status >= 500 else "User"
-    return Response(error.status, {"Type": kind, "message": error.message}, error.code)
+    """Lambda's error answer: botocore reads the code from ``x-amzn-ErrorType``, and the
+    message from the member the error's shape names (L51)."""
+    body: Json = {}
+    if error.typed:
+        body["Type"] = "Service" if error.status >= 500 else "User"
+    body["Message" if error.code in _CAPITALIZED_MESSAGE else "message"] = error.message
+    return Response(error.status, body, error.code)
+
+
+def error_message(body: Json) -> str:
+    """The message of an error answer, whichever spelling its code uses."""
+    return str(body.get("message", body.get("Message", "")))
 
 
 def throttled_response() -> Response:
@@ -363,9 +487,35 @@ def throttled_response() -> Response:
     return Response(429, body, "TooManyRequestsException")
 
 
+def function_json(details: FunctionDetails) -> Json:
+    """GetFunction's answer: ``Tags`` only when the function has some, ``Concurrency`` only
+    when it has a reservation (L53, L55)."""
+    config = details.configuration
+    region = config.function_arn.split(":")[3]
+    location = (
+        f"https://awslambda-{region}-tasks.s3.{region}.amazonaws.com/snapshots/"
+        f"{config.function_name}-{config.code_sha256}"
+    )
+    body: Json = {
+        "Configuration": config_json(config),
+        "Code": {"RepositoryType": "S3", "Location": location},
+    }
+    if details.tags:
+        body["Tags"] = dict(details.tags)
+    if details.reserved_concurrency is not None:
+        body["Concurrency"] = {"ReservedConcurrentExecutions": details.reserved_concurrency}
+    return body
+
+
 def config_json(config: VersionConfig) -> Json:
-    """A ``FunctionConfiguration`` as GetFunctionConfiguration and the writes return it."""
+    """A ``FunctionConfiguration`` as GetFunctionConfiguration and the writes return it: the
+    listed form with the state, and the runtime's version (L25, L49)."""
     body = _listed_config(config)
+    if config.runtime is not None and config.package_type == "Zip":
+        region = config.function_arn.split(":")[3]
+        body["RuntimeVersionConfig"] = {
+            "RuntimeVersionArn": runtime_version_arn(region, config.runtime)
+        }
     body["State"] = config.state
     if config.state == "Pending":
         body["StateReason"] = "The function is being created."
@@ -381,6 +531,17 @@ def config_json(config: VersionConfig) -> Json:
 
 def _listed_config(config: VersionConfig) -> Json:
     """A ``FunctionConfiguration`` as the list operations return it: no state fields (L25)."""
+    settings = config.configuration
+    logging = settings.logging
+    logging_json: Json = {
+        "LogFormat": logging.log_format,
+        "LogGroup": logging.log_group or default_log_group(config.function_name),
+    }
+    if logging.application_log_level is not None:
+        logging_json["ApplicationLogLevel"] = logging.application_log_level
+    if logging.system_log_level is not None:
+        logging_json["SystemLogLevel"] = logging.system_log_level
+    optimized = config.version != LATEST and settings.snap_start == "PublishedVersions"
     body: Json = {
         "FunctionName": config.function_name,
         "FunctionArn": config.function_arn,
@@ -392,12 +553,16 @@ def _listed_config(config: VersionConfig) -> Json:
         "LastModified": config.last_modified,
         "CodeSha256": config.code_sha256,
         "Version": config.version,
-        "TracingConfig": {"Mode": "PassThrough"},
+        "TracingConfig": {"Mode": settings.tracing_mode},
         "RevisionId": config.revision_id,
         "PackageType": config.package_type,
-        "Architectures": ["x86_64"],
-        "EphemeralStorage": {"Size": 512},
-        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{config.function_name}"},
+        "Architectures": list(settings.architectures),
+        "EphemeralStorage": {"Size": settings.ephemeral_storage},
+        "LoggingConfig": logging_json,
+        "SnapStart": {
+            "ApplyOn": settings.snap_start,
+            "OptimizationStatus": "On" if optimized else "Off",
+        },
     }
     if config.runtime is not None:
         body["Runtime"] = config.runtime
@@ -405,6 +570,26 @@ def _listed_config(config: VersionConfig) -> Json:
         body["Handler"] = config.handler
     if config.dead_letter_target is not None:
         body["DeadLetterConfig"] = {"TargetArn": config.dead_letter_target}
+    if settings.environment is not None:
+        body["Environment"] = {"Variables": dict(settings.environment)}
+    if settings.layers:
+        # The emulator keeps no layers, so it knows no layer's size (L59).
+        body["Layers"] = [{"Arn": arn, "CodeSize": 0} for arn in settings.layers]
+    if settings.vpc is not None:
+        _, _, _, region, account, *_ = config.function_arn.split(":")
+        body["VpcConfig"] = {
+            "SubnetIds": list(settings.vpc.subnet_ids),
+            "SecurityGroupIds": list(settings.vpc.security_group_ids),
+            "VpcId": vpc_id(account, region) if settings.vpc.subnet_ids else "",
+            "Ipv6AllowedForDualStack": settings.vpc.ipv6_allowed_for_dual_stack,
+        }
+    if settings.kms_key_arn is not None:
+        body["KMSKeyArn"] = settings.kms_key_arn
+    if settings.file_systems:
+        body["FileSystemConfigs"] = [
+            {"Arn": system.arn, "LocalMountPath": system.local_mount_path}
+            for system in settings.file_systems
+        ]
     return body
 
 
@@ -516,14 +701,97 @@ def _string(body: Json | None, name: str) -> str | None:
 def _required_string(body: Json, name: str) -> str:
     value = _string(body, name)
     if value is None:
-        lowered = name[0].lower() + name[1:]
-        raise LambdaApiError(
-            "ValidationException",
-            400,
-            f"1 validation error detected: Value null at '{lowered}' failed to satisfy "
-            "constraint: Member must not be null",
-        )
+        raise _null(name)
     return value
+
+
+def _null(name: str) -> LambdaApiError:
+    """The ValidationException of a required member a request left out."""
+    lowered = name[0].lower() + name[1:]
+    return LambdaApiError(
+        "ValidationException",
+        400,
+        f"1 validation error detected: Value null at '{lowered}' failed to satisfy "
+        "constraint: Member must not be null",
+    )
+
+
+def _string_list(body: Json | None, name: str) -> tuple[str, ...] | None:
+    """A list of strings, such as ``Architectures`` or ``Layers``."""
+    items = _member(body, name, list, "a list of strings")
+    if items is None:
+        return None
+    if not all(isinstance(item, str) for item in items):
+        raise _bad_request(f"Could not parse request body into json: {name} must hold strings")
+    return tuple(items)
+
+
+def _string_map(body: Json | None, name: str) -> dict[str, str] | None:
+    """A map of strings to strings, such as ``Tags`` or ``Environment.Variables``."""
+    items = _object(body, name)
+    if items is None:
+        return None
+    if not all(isinstance(value, str) for value in items.values()):
+        raise _bad_request(f"Could not parse request body into json: {name} values must be text")
+    return {str(key): str(value) for key, value in items.items()}
+
+
+def _configuration_change(body: Json, *, architectures: bool) -> ConfigurationChange:
+    """The configuration members of a CreateFunction or UpdateFunctionConfiguration body
+    (``Architectures`` is CreateFunction's and UpdateFunctionCode's only)."""
+    environment = _object(body, "Environment")
+    tracing = _object(body, "TracingConfig")
+    storage = _object(body, "EphemeralStorage")
+    snap_start = _object(body, "SnapStart")
+    return ConfigurationChange(
+        environment=None if environment is None else _string_map(environment, "Variables") or {},
+        layers=_string_list(body, "Layers"),
+        vpc=_vpc(body),
+        tracing_mode=_string(tracing, "Mode"),
+        ephemeral_storage=_integer(storage or {}, "Size"),
+        architectures=_string_list(body, "Architectures") if architectures else None,
+        logging=_logging(body),
+        snap_start=_string(snap_start, "ApplyOn"),
+        kms_key_arn=_string(body, "KMSKeyArn"),
+        file_systems=_file_systems(body),
+    )
+
+
+def _vpc(body: Json) -> VpcConfig | None:
+    vpc = _object(body, "VpcConfig")
+    if vpc is None:
+        return None
+    return VpcConfig(
+        _string_list(vpc, "SubnetIds") or (),
+        _string_list(vpc, "SecurityGroupIds") or (),
+        _boolean(vpc, "Ipv6AllowedForDualStack"),
+    )
+
+
+def _logging(body: Json) -> LoggingChange | None:
+    logging = _object(body, "LoggingConfig")
+    if logging is None:
+        return None
+    return LoggingChange(
+        _string(logging, "LogFormat"),
+        _string(logging, "ApplicationLogLevel"),
+        _string(logging, "SystemLogLevel"),
+        _string(logging, "LogGroup"),
+    )
+
+
+def _file_systems(body: Json) -> tuple[FileSystemConfig, ...] | None:
+    systems = _member(body, "FileSystemConfigs", list, "a list of objects")
+    if systems is None:
+        return None
+    if not all(isinstance(system, dict) for system in systems):
+        raise _bad_request(
+            "Could not parse request body into json: FileSystemConfigs must hold objects"
+        )
+    return tuple(
+        FileSystemConfig(_string(system, "Arn") or "", _string(system, "LocalMountPath") or "")
+        for system in systems
+    )
 
 
 def _integer(body: Json, name: str) -> int | None:
@@ -534,7 +802,7 @@ def _boolean(body: Json, name: str) -> bool:
     return bool(_member(body, name, bool, "a boolean"))
 
 
-def _object(body: Json, name: str) -> Json | None:
+def _object(body: Json | None, name: str) -> Json | None:
     return _member(body, name, dict, "an object")
 
 
@@ -583,7 +851,9 @@ __all__ = [
     "Response",
     "caller",
     "config_json",
+    "error_message",
     "error_response",
+    "function_json",
     "parse_object",
     "route",
     "throttled_response",

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DOC = ROOT / "docs" / "lambda-rules.md"
 README = ROOT / "README.md"
-LAST_RULE = 53
+LAST_RULE = 61
 SUB_RULES = {"L21": "abcdefg"}
 """Rules whose parts are numbered apart: L21 is L21a to L21g, each with its own tests."""
 FIELDS = ("**Lambda**", "**Error**", "**Source**", "**moto**", "**Tests**")

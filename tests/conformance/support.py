@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.backends import HANDLER, ROLE, RUNTIME, Backend, make_zip
+
 NUMBERS_OF_NO_VERSION = ["0", "02", "99999999999999999999999"]
 """Version numbers that no version can have: numbering starts at 1 and prints no leading zeros
 (rule L7), and the last is past any counter (and past a 64-bit integer)."""
@@ -45,3 +47,28 @@ def lambda_error(
         assert error.get("Message") == message, f"expected message {message!r}, got {error}"
     elif message is not None:
         assert message.fullmatch(error.get("Message", "")), f"expected {message}, got {error}"
+
+
+def create_function(backend: Backend, name: str = "fn", **members: Any) -> dict[str, Any]:
+    """CreateFunction with the backend's role and a small zip, and whatever configuration
+    ``members`` add; returns the answer once the function is Active."""
+    defaults: dict[str, Any] = {
+        "Runtime": RUNTIME,
+        "Role": ROLE,
+        "Handler": HANDLER,
+        "Code": {"ZipFile": make_zip()},
+    }
+    created: dict[str, Any] = dict(
+        backend.client().create_function(FunctionName=name, **{**defaults, **members})
+    )
+    backend.wait_active(name)
+    return created
+
+
+def update_configuration(backend: Backend, name: str = "fn", **members: Any) -> dict[str, Any]:
+    """UpdateFunctionConfiguration; returns the answer once the update has finished."""
+    updated: dict[str, Any] = dict(
+        backend.client().update_function_configuration(FunctionName=name, **members)
+    )
+    backend.wait_update_finished(name)
+    return updated

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from lambda_emulator import EmulatorServer, EmulatorStore
+from lambda_emulator import EmulatorServer, EmulatorStore, database
 from lambda_emulator.packages import CodePackage, from_sha256
 from tests.backends import make_zip
 
@@ -94,3 +95,37 @@ def create(client: Any, name: str = "orders", **kwargs: Any) -> dict[str, Any]:
         **kwargs,
     )
     return response
+
+
+def write_old_state_file(
+    path: Path, version: int, function: str = "orders", *, published: bool = False
+) -> None:
+    """A state file as an emulator of schema ``version`` left it, holding ``function`` with its
+    ``$LATEST`` settled (and, if ``published``, version 1 published from it): version 1's
+    schema and the migrations that came before ``version``, and rows with only the columns
+    that schema had."""
+    connection = sqlite3.connect(path)
+    try:
+        script = database._VERSION_1 + "".join(
+            database._MIGRATIONS[step] for step in range(1, version)
+        )
+        connection.executescript(script)
+        connection.execute("INSERT INTO emulator_schema (version) VALUES (?)", (version,))
+        connection.execute(
+            "INSERT INTO functions (id, account, region, name) VALUES (1, ?, ?, ?)",
+            ("123456789012", "us-east-1", function),
+        )
+        for number in (0, 1) if published else (0,):
+            connection.execute(
+                "INSERT INTO configs (function_id, number, code_sha256, code_size, description,"
+                " latest_description, role, runtime, handler, timeout, memory_size, package_type,"
+                " dead_letter_target, last_modified, revision_id, state, last_update_status,"
+                " settle_at) VALUES (1, ?, ?, 0, '', '', ?, 'python3.12', 'app.handler', 3, 128,"
+                " 'Zip', NULL, '2024-01-01T00:00:00.000+0000', ?, 'Active', 'Successful', NULL)",
+                (number, sha(function), ROLE, f"rev-{number}"),
+            )
+        if published:
+            connection.execute("UPDATE functions SET next_version = 2")
+        connection.commit()
+    finally:
+        connection.close()

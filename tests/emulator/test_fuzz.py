@@ -1,6 +1,6 @@
-"""Fuzzing the emulator's HTTP endpoint: whatever a client sends under /2015-03-31/functions,
-the answer is a Lambda answer, never a 5xx (no fault is injected here), and the emulator goes on
-serving.
+"""Fuzzing the emulator's HTTP endpoint: whatever a client sends to the paths of Lambda's API
+(functions, their configuration, tags, concurrency and code signing), the answer is a Lambda
+answer, never a 5xx (no fault is injected here), and the emulator goes on serving.
 
 Most examples call ``EmulatorServer.respond`` directly, which is where the parsing and the rules
 live; a smaller number go over real sockets, with odd framing (Content-Length values that lie,
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambda_emulator import Caller, EmulatorServer
-from lambda_emulator.wire import Response
+from lambda_emulator.wire import Response, error_message
 from tests.emulator.conftest import ROLE, code
 from tests.rawhttp import Answer, exchange
 
@@ -91,7 +91,36 @@ MEMBERS = [
     "MemorySize",
     "PackageType",
     "DeadLetterConfig",
+    "Environment",
+    "Layers",
+    "VpcConfig",
+    "TracingConfig",
+    "EphemeralStorage",
+    "Architectures",
+    "LoggingConfig",
+    "SnapStart",
+    "KMSKeyArn",
+    "FileSystemConfigs",
+    "Tags",
+    "CodeSigningConfigArn",
+    "ReservedConcurrentExecutions",
 ]
+NESTED_MEMBERS = [
+    "Variables",
+    "SubnetIds",
+    "SecurityGroupIds",
+    "Ipv6AllowedForDualStack",
+    "Mode",
+    "Size",
+    "LogFormat",
+    "LogGroup",
+    "ApplicationLogLevel",
+    "SystemLogLevel",
+    "ApplyOn",
+    "Arn",
+    "LocalMountPath",
+]
+"""The members of the configuration's structures: ``Environment.Variables`` and the others."""
 routing = st.fixed_dictionaries(
     {
         "AdditionalVersionWeights": st.dictionaries(
@@ -99,8 +128,17 @@ routing = st.fixed_dictionaries(
         )
     }
 )
+structures = st.dictionaries(
+    st.sampled_from(NESTED_MEMBERS),
+    json_values
+    | st.dictionaries(st.text(max_size=6) | st.sampled_from(WORDS), st.text(max_size=6), max_size=3)
+    | st.lists(st.text(max_size=12) | st.sampled_from(WORDS), max_size=3),
+    max_size=3,
+)
 objects = st.dictionaries(
-    st.sampled_from(MEMBERS), json_values | routing | st.sampled_from(NUMBERS + WORDS), max_size=6
+    st.sampled_from(MEMBERS),
+    json_values | routing | structures | st.sampled_from(NUMBERS + WORDS),
+    max_size=6,
 )
 bodies = st.one_of(
     st.just(b""),
@@ -122,25 +160,37 @@ function_names = st.one_of(
     ),
     st.text(max_size=12),
 )
+FUNCTIONS = "/2015-03-31/functions"
 OPERATIONS = [
-    ("GET", ""),
-    ("POST", ""),
-    ("GET", "/{f}"),
-    ("DELETE", "/{f}"),
-    ("GET", "/{f}/configuration"),
-    ("PUT", "/{f}/configuration"),
-    ("PUT", "/{f}/code"),
-    ("GET", "/{f}/versions"),
-    ("POST", "/{f}/versions"),
-    ("GET", "/{f}/aliases"),
-    ("POST", "/{f}/aliases"),
-    ("GET", "/{f}/aliases/{a}"),
-    ("PUT", "/{f}/aliases/{a}"),
-    ("DELETE", "/{f}/aliases/{a}"),
+    ("GET", FUNCTIONS),
+    ("POST", FUNCTIONS),
+    ("GET", FUNCTIONS + "/{f}"),
+    ("DELETE", FUNCTIONS + "/{f}"),
+    ("GET", FUNCTIONS + "/{f}/configuration"),
+    ("PUT", FUNCTIONS + "/{f}/configuration"),
+    ("PUT", FUNCTIONS + "/{f}/code"),
+    ("GET", FUNCTIONS + "/{f}/versions"),
+    ("POST", FUNCTIONS + "/{f}/versions"),
+    ("GET", FUNCTIONS + "/{f}/aliases"),
+    ("POST", FUNCTIONS + "/{f}/aliases"),
+    ("GET", FUNCTIONS + "/{f}/aliases/{a}"),
+    ("PUT", FUNCTIONS + "/{f}/aliases/{a}"),
+    ("DELETE", FUNCTIONS + "/{f}/aliases/{a}"),
+    ("GET", "/2020-06-30/functions/{f}/code-signing-config"),
+    ("PUT", "/2020-06-30/functions/{f}/code-signing-config"),
+    ("DELETE", "/2020-06-30/functions/{f}/code-signing-config"),
+    ("GET", "/2017-03-31/tags/{f}"),
+    ("POST", "/2017-03-31/tags/{f}"),
+    ("DELETE", "/2017-03-31/tags/{f}"),
+    ("GET", "/2019-09-30/functions/{f}/concurrency"),
+    ("PUT", "/2017-10-31/functions/{f}/concurrency"),
+    ("DELETE", "/2017-10-31/functions/{f}/concurrency"),
+    ("GET", "/2016-08-19/account-settings"),
 ]
-"""Every operation the emulator serves, as a method and a path under /2015-03-31/functions."""
+"""Every operation the emulator serves, as a method and a path; the tag operations' ``{f}`` is
+their resource ARN."""
 queries = st.dictionaries(
-    st.sampled_from(["Qualifier", "FunctionVersion", "Marker", "MaxItems", "x", ""]),
+    st.sampled_from(["Qualifier", "FunctionVersion", "Marker", "MaxItems", "tagKeys", "x", ""]),
     st.sampled_from(NUMBERS + WORDS + ["ALL", "fn:1", "fn:99999999999999999999999"]),
     max_size=3,
 )
@@ -161,9 +211,12 @@ def calls(draw: st.DrawFn) -> tuple[str, str]:
     else:
         method = draw(methods)
         template = draw(
-            st.sampled_from(["", "/{f}", "/{f}/", "/{f}/nothing", "/{f}/aliases/{a}/x"])
+            st.sampled_from(["", "/{f}", "/{f}/", "/{f}/nothing", "/{f}/aliases/{a}/x"]).map(
+                lambda suffix: FUNCTIONS + suffix
+            )
+            | st.sampled_from(["/2017-03-31/tags/", "/2017-03-31/tags/{f}/x", "/2016-08-19/"])
         )
-    path = "/2015-03-31/functions" + template.format(
+    path = template.format(
         f=quote(draw(function_names)),
         a=quote(draw(st.sampled_from(["live", "other"]) | st.sampled_from(NUMBERS + WORDS))),
     )
@@ -185,6 +238,15 @@ authorizations = st.one_of(
 )
 
 
+def assert_lambda_error_body(body: dict[str, Any]) -> None:
+    """A client's error, with its message under the member its error's shape names (L51):
+    ``Message`` for a missing resource, ``message`` for the others; AWS leaves ``Type`` out of
+    a few answers, and says ``User`` in the others."""
+    assert body.get("Type", "User") == "User", body
+    assert isinstance(error_message(body), str), body
+    assert len(body.keys() & {"Message", "message"}) == 1, body
+
+
 def assert_lambda_answer(response: Response) -> None:
     """Never a 5xx; every 4xx a Lambda error; every body one JSON can carry."""
     assert response.status < 500, response
@@ -195,8 +257,7 @@ def assert_lambda_answer(response: Response) -> None:
     json.dumps(response.body)  # what the server will send must be JSON
     if response.status >= 400:
         assert response.error_code, response
-        assert response.body["Type"] == "User"
-        assert isinstance(response.body["message"], str)
+        assert_lambda_error_body(response.body)
 
 
 def seeded(tmp_path: Path) -> EmulatorServer:
@@ -303,8 +364,7 @@ def assert_lambda_http_answer(answer: Answer, *, head: bool) -> None:
     assert isinstance(document, dict)
     if answer.status >= 400:
         assert answer.headers.get("x-amzn-errortype"), answer
-        assert document["Type"] == "User"
-        assert isinstance(document["message"], str)
+        assert_lambda_error_body(document)
 
 
 def test_any_bytes_over_http_get_lambda_answers_and_the_emulator_keeps_serving(

@@ -1,6 +1,8 @@
 """Hostile input: bodies, numbers and framing a client should never send still get a Lambda
 error, never a 500, and leave nothing behind in the state."""
 
+# ruff: noqa: N802 - test names carry the rule id as docs/lambda-rules.md spells it (L61)
+
 from __future__ import annotations
 
 import json
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 
 from lambda_emulator import Caller, EmulatorServer
+from lambda_emulator.server import MAX_REQUEST_BYTES
 from lambda_emulator.wire import MAX_JSON_DEPTH
 from tests.emulator.conftest import ROLE, code
 
@@ -208,3 +211,168 @@ def test_a_100000_deep_body_over_http_is_a_400(server: EmulatorServer) -> None:
     status, document = exchange(server, request)
     assert status == 400
     assert document["message"].startswith(NOT_PARSED)
+
+
+# --- the configuration, tags and the size of a request ------------------------------------------
+
+
+@pytest.mark.rule("L61")
+@pytest.mark.parametrize(
+    ("target", "operation"),
+    [
+        (FUNCTIONS, "CreateFunction"),
+        (f"{FUNCTIONS}/fn/code", "UpdateFunctionCode"),
+        ("/2015-03-31/functions/fn/nothing", "requested"),
+    ],
+)
+def test_L61_a_request_past_lambdas_bound_is_refused_from_its_length_unread(
+    server: EmulatorServer, target: str, operation: str
+) -> None:
+    """The refusal comes from Content-Length alone: the test sends no byte of the body, and
+    the answer still comes, with the connection closed."""
+    request = f"PUT {target} HTTP/1.1\r\nContent-Length: {MAX_REQUEST_BYTES + 1}\r\n\r\n"
+    if operation == "CreateFunction":
+        request = request.replace("PUT", "POST", 1)
+
+    status, document = exchange(server, request.encode())
+
+    assert status == 413
+    assert document["message"] == (
+        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {operation} operation"
+    )
+    assert answer(server, "GET", f"{FUNCTIONS}/fn")[0] == 200
+
+
+@pytest.mark.rule("L61")
+def test_L61_a_chunked_body_past_the_bound_is_refused_as_it_grows(server: EmulatorServer) -> None:
+    size = f"{MAX_REQUEST_BYTES + 1:x}".encode()
+    request = b"PUT /2015-03-31/functions/fn/code HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    status, document = exchange(server, request + size + b"\r\n")
+
+    assert (status, document["Type"]) == (413, "User")
+
+
+WRONG_TYPES = {
+    "environment-list": {"Environment": ["STAGE=prod"]},
+    "variables-list": {"Environment": {"Variables": ["STAGE", "prod"]}},
+    "variable-number": {"Environment": {"Variables": {"STAGE": 1}}},
+    "variable-null": {"Environment": {"Variables": {"STAGE": None}}},
+    "layers-string": {"Layers": "arn:aws:lambda:us-east-1:123456789012:layer:x:1"},
+    "layers-numbers": {"Layers": [1, 2]},
+    "subnets-string": {"VpcConfig": {"SubnetIds": "subnet-1"}},
+    "dual-stack-text": {"VpcConfig": {"Ipv6AllowedForDualStack": "yes"}},
+    "storage-text": {"EphemeralStorage": {"Size": "512"}},
+    "logging-list": {"LoggingConfig": ["JSON"]},
+    "file-systems-strings": {"FileSystemConfigs": ["arn"]},
+    "tracing-number": {"TracingConfig": {"Mode": 1}},
+}
+
+
+@pytest.mark.parametrize("members", WRONG_TYPES.values(), ids=WRONG_TYPES)
+def test_configuration_members_of_the_wrong_type_are_invalid_request_content(
+    server: EmulatorServer, members: dict[str, Any]
+) -> None:
+    before = server.store.get_function(HOME, "fn")
+
+    status, error, document = answer(
+        server, "PUT", f"{FUNCTIONS}/fn/configuration", json.dumps(members).encode()
+    )
+
+    assert (status, error) == (400, "InvalidRequestContentException")
+    assert document["message"].startswith(NOT_PARSED)
+    assert server.store.get_function(HOME, "fn") == before
+
+
+def test_a_megabyte_of_environment_is_refused_and_nothing_is_kept(server: EmulatorServer) -> None:
+    """Far past the 4 KB of L58; AWS quotes what it measured, so the answer is as large."""
+    members = {"Environment": {"Variables": {"BIG": "x" * 1_000_000}}}
+    before = server.store.get_function(HOME, "fn")
+
+    status, error, document = answer(
+        server, "PUT", f"{FUNCTIONS}/fn/configuration", json.dumps(members).encode()
+    )
+
+    assert (status, error) == (400, "InvalidParameterValueException")
+    assert "exceeded the 4KB limit" in document["message"]
+    assert server.store.get_function(HOME, "fn") == before
+
+
+def test_an_environment_of_many_small_variables_is_measured_whole(server: EmulatorServer) -> None:
+    variables = {f"V{n:05d}": "" for n in range(1000)}  # 9 bytes each: 9 KB in all
+
+    status, error, _ = answer(
+        server,
+        "PUT",
+        f"{FUNCTIONS}/fn/configuration",
+        json.dumps({"Environment": {"Variables": variables}}).encode(),
+    )
+
+    assert (status, error) == (400, "InvalidParameterValueException")
+
+
+def test_a_secret_in_a_badly_named_variable_is_not_echoed(server: EmulatorServer) -> None:
+    members = {"Environment": {"Variables": {"bad name": "hunter2-secret"}}}
+
+    status, error, document = answer(
+        server, "PUT", f"{FUNCTIONS}/fn/configuration", json.dumps(members).encode()
+    )
+
+    assert (status, error) == (400, "ValidationException")
+    assert "hunter2" not in json.dumps(document)
+    assert "bad name" not in json.dumps(document)
+
+
+TAGS = "/2017-03-31/tags/" + "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Afn"
+HOSTILE_TAGS = {
+    "key-129": {"k" * 129: "v"},
+    "value-257": {"k": "v" * 257},
+    "empty-key": {"": "v"},
+    "control-character": {"k\u0007": "v"},
+    "angle-brackets": {"<script>": "v"},
+}
+
+
+@pytest.mark.parametrize("tags", HOSTILE_TAGS.values(), ids=HOSTILE_TAGS)
+def test_tags_outside_aws_alphabet_or_lengths_are_refused_and_none_kept(
+    server: EmulatorServer, tags: dict[str, str]
+) -> None:
+    status, error, _ = answer(server, "POST", TAGS, json.dumps({"Tags": tags}).encode())
+
+    assert (status, error) == (400, "ValidationException")
+    assert server.store.list_tags(HOME, TAGS.rsplit("/", 1)[1].replace("%3A", ":")) == {}
+
+
+def test_tags_in_any_script_are_accepted(server: EmulatorServer) -> None:
+    tags = {"équipe": "コマース", "cost centre": "42", "a:b/c=d+e-f@g_h.i": ""}
+
+    status, _, _ = answer(server, "POST", TAGS, json.dumps({"Tags": tags}).encode())
+
+    assert status == 204
+    assert answer(server, "GET", TAGS)[2] == {"Tags": tags}
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "%00",
+        "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3A" + "a" * 10000,
+        "arn%3Aaws%3As3%3A%3A%3Abucket",
+        "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Afn%3A%3A",
+    ],
+    ids=["nul", "past-10000-characters", "another-service", "empty-qualifier"],
+)
+def test_a_resource_that_is_no_lambda_arn_is_a_validation_error(
+    server: EmulatorServer, resource: str
+) -> None:
+    status, error, _ = answer(server, "GET", f"/2017-03-31/tags/{resource}")
+    assert (status, error) == (400, "ValidationException")
+
+
+def test_untagging_thousands_of_keys_is_refused_by_shape_or_done(server: EmulatorServer) -> None:
+    keys = "&".join(f"tagKeys=k{n}" for n in range(5000))
+
+    status, _, _ = answer(server, "DELETE", f"{TAGS}?{keys}")
+
+    assert status == 204
+    assert server.store.list_tags(HOME, TAGS.rsplit("/", 1)[1].replace("%3A", ":")) == {}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lambda_emulator import Caller, EmulatorStore, LambdaApiError
-from tests.emulator.conftest import ROLE, code
+from lambda_emulator.configuration import Configuration, ConfigurationChange
+from tests.emulator.conftest import ROLE, code, write_old_state_file
 
 HOME = Caller("123456789012", "us-east-1")
 
@@ -196,3 +197,85 @@ def test_a_version_used_only_for_routing_cannot_be_deleted(store_factory: StoreF
     store.create_alias(HOME, "orders", "live", function_version="2", routing={"1": 0.1})
     with pytest.raises(LambdaApiError, match=r"aliases reference it: \[live\]"):
         store.delete_function(HOME, "orders", "1")
+
+
+# --- the configuration a version snapshots ------------------------------------------------------
+
+
+def test_a_version_2_state_file_is_upgraded_and_reads_lambdas_defaults(tmp_path: Path) -> None:
+    """Rows written before the configuration column read as Lambda's defaults, and compare
+    equal to what an upgraded emulator writes, so no version is published for nothing."""
+    path = tmp_path / "state.sqlite"
+    write_old_state_file(path, version=2, published=True)
+
+    with EmulatorStore(path) as store:
+        latest = store.get_function(HOME, "orders")
+        assert latest.configuration == Configuration()
+        assert store.publish_version(HOME, "orders").version == "1"
+        store.update_function_configuration(HOME, "orders", timeout=3)  # changes nothing
+        assert store.publish_version(HOME, "orders").version == "1"
+        environment = ConfigurationChange(environment={"STAGE": "prod"})
+        store.update_function_configuration(HOME, "orders", configuration=environment)
+        assert store.publish_version(HOME, "orders").version == "2"
+        store.tag_resource(HOME, ORDERS_ARN, {"team": "orders"})
+        assert store.put_function_concurrency(HOME, "orders", 3) == 3
+        assert store.describe_function(HOME, "orders").tags == {"team": "orders"}
+
+
+ORDERS_ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+
+
+def test_a_version_keeps_its_configuration_when_latest_changes(store_factory: StoreFactory) -> None:
+    """L48: a published version is a snapshot; later changes to $LATEST do not reach it."""
+    store = store_factory()
+    new_function(store)
+    first = ConfigurationChange(environment={"STAGE": "beta"}, layers=(LAYER,))
+    store.update_function_configuration(HOME, "orders", configuration=first)
+    store.publish_version(HOME, "orders")
+    second = ConfigurationChange(environment={"STAGE": "prod"}, layers=())
+    store.update_function_configuration(HOME, "orders", memory_size=512, configuration=second)
+
+    version = store.get_function(HOME, "orders", "1")
+    latest = store.get_function(HOME, "orders")
+
+    assert (version.configuration.environment, version.configuration.layers) == (
+        {"STAGE": "beta"},
+        (LAYER,),
+    )
+    assert (version.memory_size, latest.memory_size) == (128, 512)
+    assert (latest.configuration.environment, latest.configuration.layers) == (
+        {"STAGE": "prod"},
+        (),
+    )
+
+
+LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:deps:7"
+
+
+def test_deleting_a_function_deletes_its_tags_and_reservation(store_factory: StoreFactory) -> None:
+    """A function created again under the same name starts with no tags and no reservation."""
+    store = store_factory()
+    new_function(store)
+    store.tag_resource(HOME, ORDERS_ARN, {"team": "orders"})
+    store.put_function_concurrency(HOME, "orders", 10)
+    store.delete_function(HOME, "orders")
+
+    new_function(store)
+
+    details = store.describe_function(HOME, "orders")
+    assert (details.tags, details.reserved_concurrency) == ({}, None)
+    assert store.account_settings(HOME).unreserved_concurrency == 1000
+
+
+def test_a_refused_configuration_change_leaves_latest_and_its_revision_alone(
+    store_factory: StoreFactory,
+) -> None:
+    store = store_factory()
+    new_function(store)
+    before = store.get_function(HOME, "orders")
+    too_big = ConfigurationChange(environment={"BIG": "x" * 5000})
+
+    with pytest.raises(LambdaApiError, match="exceeded the 4KB limit"):
+        store.update_function_configuration(HOME, "orders", configuration=too_big)
+
+    assert store.get_function(HOME, "orders") == before

@@ -25,7 +25,7 @@ from lambda_emulator import (
 )
 from lambda_emulator.database import SCHEMA_VERSION
 from tests.backends import make_zip
-from tests.emulator.conftest import ROLE, code, create
+from tests.emulator.conftest import ROLE, code, create, write_old_state_file
 
 HOME = Caller("123456789012", "us-east-1")
 NOW = 1_700_000_000.0
@@ -219,13 +219,7 @@ def test_the_log_survives_reopening_the_state_file(tmp_path: Path) -> None:
 
 def test_a_version_1_state_file_is_upgraded_and_keeps_its_functions(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    with EmulatorStore(path) as store:
-        new_function(store)
-    connection = sqlite3.connect(path)  # make it a file of the previous schema
-    connection.execute("DROP TABLE writes")
-    connection.execute("UPDATE emulator_schema SET version = 1")
-    connection.commit()
-    connection.close()
+    write_old_state_file(path, version=1)
 
     with EmulatorStore(path) as store:
         assert store.get_function(HOME, "orders").function_name == "orders"
