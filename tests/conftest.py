@@ -26,6 +26,13 @@ from tests.conformance.table import ConformanceTable
 pytest_plugins = ("tests.fake_http", "tests.kube_lease_server", "tests.prometheus")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: pytest-xdist hands tests out in collection order, and one that
+    takes two minutes, started last, would leave one worker busy long after the other is done.
+    The sort is stable and every worker collects the same order, as xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fake_aws_credentials() -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in _FAKE_ENV}

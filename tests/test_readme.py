@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import require_tool
 from tests.polling import free_port
 
@@ -220,6 +222,7 @@ def stop_group(group: int) -> None:
             time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_the_runnable_blocks_run_in_order_on_a_fresh_machine(tmp_path: Path) -> None:
     bash = shutil.which("bash")
     require_tool(bash is not None, "bash is not installed")

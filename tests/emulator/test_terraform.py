@@ -180,6 +180,7 @@ class Terraform:
         return json.loads(shown.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_terraform_creates_changes_and_destroys_a_function_with_a_clean_plan_after_each_apply(
     emulator: EmulatorServer, tmp_path: Path
