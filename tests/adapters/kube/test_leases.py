@@ -259,7 +259,9 @@ def test_the_servers_lease_list_is_the_clients_lease_list(lease_server: LeaseSer
     assert "apiVersion" not in item
     decoded = client.ApiClient().deserialize(json.dumps(listed), "V1LeaseList", "application/json")
     assert isinstance(decoded, client.V1LeaseList)
-    assert decoded.items[0].metadata.name == NAME
+    metadata = decoded.items[0].metadata
+    assert metadata is not None
+    assert metadata.name == NAME
     for selector, count in (("a%3Db", 1), ("a%3Dz", 0), ("a%21%3Db", 0), ("%21a", 0), ("a", 1)):
         path = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases?labelSelector="
         assert len(raw(lease_server, "GET", path + selector)[1]["items"]) == count, selector
