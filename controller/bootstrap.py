@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,18 @@ from controller.adapters.registry.cache import CachingRegistry
 from controller.adapters.registry.connect import open_registry
 from controller.adapters.registry.port import Registry, RegistryObserver
 from controller.core.declarations import Declarations
+from controller.core.sharding import SHARDS_LABEL, Sharding, lease_labels, lease_name
 from controller.engine.analyst import Analyst
 from controller.engine.applier import CodeReader
 from controller.engine.fence import FencedRegistry, WriteFence
 from controller.engine.leader import SHARD, Candidate, LeaderElector, run_elected
 from controller.engine.loop import Controller
+from controller.engine.sharding import (
+    FetchRelay,
+    OwnedDeclarations,
+    TopologyGate,
+    sharded_status,
+)
 from controller.errors import ConfigurationError
 from controller.redaction import Redactor, url_secrets
 from controller.settings import Settings
@@ -172,8 +179,8 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
     metrics = Metrics()
     source = settings.git.open(credentials)
     host, port = settings.http.address()
-    election = settings.leader_election
-    candidate = election.candidate(os.environ) if election.enabled else None
+    shard = settings.shard(os.environ)
+    candidate = _candidate(settings, shard)
     with registry_for(settings, observer=MetricsObserver(metrics), writes=True) as aws:
         fence = WriteFence(candidate.lease) if candidate is not None else None
         # The fence right in front of the adapter, behind the version cache: each write asks it
@@ -181,33 +188,26 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
         fenced: Registry = aws if fence is None else FencedRegistry(aws, fence)
         registry = CachingRegistry(fenced, version_resync_seconds=settings.version_resync_interval)
         account = aws.caller_account()
+        owned = None
+        if shard is not None:
+            owned = OwnedDeclarations(sharding_for(settings, account), shard, metrics)
         controller = Controller(
-            settings.loop,
+            replace(settings.loop, owned=owned),
             source,
             registry,
             metrics,
             account=account,
             analyst=analyst_for(settings, metrics, token=prometheus_token),
         )
-        elector = None
-        if candidate is not None and fence is not None:
-            elector = LeaderElector(
-                _lease_store(candidate, election.kubeconfig),
-                candidate,
-                fence,
-                metrics=metrics,
-                on_fetch_requested=controller.webhook,
-            )
-        else:
-            metrics.leadership(SHARD, leading=True)  # alone, this process leads
+        elector, relay = _elector_of(candidate, fence, settings, metrics, controller)
         server = ControllerServer(
             host,
             port,
             metrics=metrics.registry,
-            status=_masked(_status_of(controller, elector), Redactor(secrets)),
+            status=_masked(_status_of(controller, elector, owned), Redactor(secrets)),
             healthy=_either(elector, controller.healthy, lambda e: e.alive()),
             ready=_either(elector, controller.ready, lambda e: e.reached()),
-            on_push=_either_push(elector, controller.webhook),
+            on_push=_relayed(_either_push(elector, controller.webhook), relay),
             webhook_secret=webhook_secret,
         )
         with server:
@@ -220,6 +220,7 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                 registry=settings.registry,
                 account=account or "unknown",
                 leader_election=_election_line(candidate),
+                **({"shard": f"{shard} of {settings.shards}"} if shard is not None else {}),
             )
             if elector is not None:
                 return run_elected(
@@ -251,14 +252,93 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
             return clean
 
 
-def _lease_store(candidate: Candidate, kubeconfig: Path | None) -> LeaseStore:
-    """The candidate's Lease through the Kubernetes API, configured from ``kubeconfig``, the
-    environment or the pod's service account."""
-    # Imported here: loading the kubernetes client costs every other command a quarter second.
-    from controller.adapters.kube.leases import KubeLeases, api_client  # noqa: PLC0415
+def _candidate(settings: Settings, shard: int | None) -> Candidate | None:
+    """This replica in the election of its shard's Lease (``core.sharding.lease_name``), with
+    leader election on; sharding without it is refused, since only the Leases keep two
+    topologies from writing at once."""
+    election = settings.leader_election
+    if not election.enabled:
+        if shard is not None:
+            raise ConfigurationError(
+                f"shards {settings.shards} needs leader election: each shard elects its leader "
+                "over a Lease of its own, which is also what keeps the shards of two topologies "
+                "from writing at once; set leader_election.enabled "
+                "(LAMBDA_GITOPS_LEADER_ELECTION__ENABLED=true)"
+            )
+        return None
+    candidate = election.candidate(os.environ)
+    index = shard if shard is not None else 0
+    return replace(
+        candidate,
+        lease_name=lease_name(election.lease_name, index, settings.shards),
+        shard=str(index),
+    )
 
-    api = api_client(kubeconfig, os.environ)
-    return KubeLeases(api, candidate.lease_name, candidate.namespace)
+
+def sharding_for(settings: Settings, account: str | None) -> Sharding:
+    """The settings' shards over the fleet of ``account``, the controller's own account, which
+    must be known: two shards that learned it differently would both take a bare function name
+    for theirs."""
+    if account is None:
+        raise ConfigurationError(
+            f"shards {settings.shards}: which shard owns a bare function name depends on the "
+            "controller's account, and STS did not tell it; set account "
+            "(LAMBDA_GITOPS_ACCOUNT) to the 12-digit account of the credentials"
+        )
+    return Sharding(settings.shards, account, settings.region)
+
+
+def _elector_of(
+    candidate: Candidate | None,
+    fence: WriteFence | None,
+    settings: Settings,
+    metrics: Metrics,
+    controller: Controller,
+) -> tuple[LeaderElector | None, FetchRelay | None]:
+    """With leader election, the elector of this replica and, with sharding, the relay of a
+    push to the other shards; without, nothing (and this process leads, alone)."""
+    if candidate is None or fence is None:
+        metrics.leadership(SHARD, leading=True)
+        return None, None
+    leases, gate, relay = _election_of(candidate, settings)
+    elector = LeaderElector(
+        leases,
+        candidate,
+        fence,
+        metrics=metrics,
+        on_fetch_requested=controller.webhook,
+        gate=gate,
+    )
+    return elector, relay
+
+
+def _election_of(
+    candidate: Candidate, settings: Settings
+) -> tuple[LeaseStore, TopologyGate, FetchRelay | None]:
+    """Through the Kubernetes API (configured from the kubeconfig, the environment or the pod's
+    service account): the candidate's Lease, labelled as its installation's and topology's; the
+    topology rule over the installation's Leases; and, with sharding, the relay of a push to the
+    other shards' Leases."""
+    # Imported here: loading the kubernetes client costs every other command a quarter second.
+    from controller.adapters.kube.leases import (  # noqa: PLC0415
+        KubeLeaseDirectory,
+        KubeLeases,
+        api_client,
+    )
+
+    election = settings.leader_election
+    api = api_client(election.kubeconfig, os.environ)
+    labels = lease_labels(election.lease_name, settings.shards)
+    leases = KubeLeases(api, candidate.lease_name, candidate.namespace, labels=labels)
+    group = {key: value for key, value in labels.items() if key != SHARDS_LABEL}
+    gate = TopologyGate(KubeLeaseDirectory(api, candidate.namespace, group), settings.shards)
+    others = [
+        KubeLeases(api, name, candidate.namespace, labels=labels)
+        for index in range(settings.shards)
+        if (name := lease_name(election.lease_name, index, settings.shards)) != candidate.lease_name
+    ]
+    relay = FetchRelay(others, timeout=election.retry_period) if others else None
+    return leases, gate, relay
 
 
 def _election_line(candidate: Candidate | None) -> str:
@@ -268,16 +348,19 @@ def _election_line(candidate: Candidate | None) -> str:
 
 
 def _status_of(
-    controller: Controller, elector: LeaderElector | None
+    controller: Controller, elector: LeaderElector | None, owned: OwnedDeclarations | None
 ) -> Callable[[], Mapping[str, Any]]:
-    """``/status``: the loop's document, and with leader election who leads and since when (a
-    follower's loop has not run, so it says only that)."""
-    if elector is None:
-        return controller.state.as_json
+    """``/status``: the loop's document, with leader election who leads and since when (a
+    follower's loop has not run, so it says only that), and with sharding which shard this is."""
+    status: Callable[[], Mapping[str, Any]] = controller.state.as_json
+    if elector is not None:
 
-    def status() -> Mapping[str, Any]:
-        return {**controller.state.as_json(), "leaderElection": elector.status()}
+        def elected() -> Mapping[str, Any]:
+            return {**controller.state.as_json(), "leaderElection": elector.status()}
 
+        status = elected
+    if owned is not None:
+        status = sharded_status(status, owned.sharding, owned.shard)
     return status
 
 
@@ -296,6 +379,18 @@ def _either(
         return leader() if elector.leading else follower(elector)
 
     return probe
+
+
+def _relayed(push: Callable[[], None], relay: FetchRelay | None) -> Callable[[], None]:
+    """The webhook of a shard: its own shard fetches (``push``), and the others are told."""
+    if relay is None:
+        return push
+
+    def push_everywhere() -> None:
+        push()
+        relay.relay()
+
+    return push_everywhere
 
 
 def _either_push(elector: LeaderElector | None, fetch: Callable[[], None]) -> Callable[[], None]:

@@ -46,6 +46,7 @@ from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.core.declarations.schema import REGION_PATTERN, region_problem
 from controller.core.election import ElectionTimings, timing_problem
 from controller.core.retention import Retention
+from controller.core.sharding import MAX_SHARDS, ordinal_of, shard_problem
 from controller.engine.leader import Candidate
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
@@ -143,9 +144,13 @@ class LeaderElection(BaseModel):
     enabled: bool = Field(default=False, description="Elect a leader among the replicas.")
     lease_name: str = Field(
         default="lambda-gitops",
-        max_length=253,
+        max_length=63,
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        description="The Lease the replicas compete for (one per controller installation).",
+        description=(
+            "The Lease the replicas compete for (one per controller installation); with "
+            "sharding, the start of each shard's Lease name. At most 63 characters: it is "
+            "also the value of a label on every Lease of the installation."
+        ),
     )
     namespace: str | None = Field(
         default=None,
@@ -324,6 +329,23 @@ class Settings(LogFields):
         default_factory=LeaderElection,
         description="Leader election among replicas (Kubernetes Lease); off by default.",
     )
+    shards: int = Field(
+        1,
+        ge=1,
+        le=MAX_SHARDS,
+        description=(
+            "How many shards split the fleet by (account, region), each with a leader election "
+            "of its own; 1: no sharding. More than 1 needs leader_election."
+        ),
+    )
+    shard_index: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "This process's shard, from 0; default: the ordinal that ends the pod's name "
+            "(POD_NAME, as a StatefulSet names its pods: NAME-3), modulo shards."
+        ),
+    )
 
     @field_validator("extra_regions")
     @classmethod
@@ -340,6 +362,37 @@ class Settings(LogFields):
         if problem is not None:
             raise ValueError(f"{region!r} {problem}")
         return region
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> Settings:
+        problem = shard_problem(self.shards, self.shard_index)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    def shard(self, environ: Mapping[str, str]) -> int | None:
+        """This process's shard with sharding on (``shards`` above 1), ``None`` without: the
+        configured ``shard_index``, else the ordinal ending ``POD_NAME`` of ``environ`` (the
+        process's) modulo ``shards``, so that a StatefulSet of N times R pods runs R replicas
+        of each shard."""
+        if self.shards == 1:
+            return None
+        if self.shard_index is not None:
+            return self.shard_index
+        pod = environ.get("POD_NAME", "")
+        ordinal = ordinal_of(pod)
+        if ordinal is None:
+            found = (
+                f"POD_NAME {pod!r} does not end in an ordinal such as lambda-gitops-3"
+                if pod
+                else "POD_NAME is not set"
+            )
+            raise ConfigurationError(
+                f"shards {self.shards}: this process's shard is not known ({found}); set "
+                f"shard_index (--shard-index, {ENV_PREFIX}SHARD_INDEX), or run it as a "
+                "StatefulSet's pod with POD_NAME from the downward API"
+            )
+        return ordinal % self.shards
 
     # -- each part of the controller's view of these settings -----------------------------------
 

@@ -7,6 +7,10 @@ and nothing else:
 - ``POST /apis/coordination.k8s.io/v1/namespaces/NS/leases``: create (201), or 409
   ``AlreadyExists``;
 - ``GET .../leases/NAME``: 200, or 404 ``NotFound``;
+- ``GET .../leases?labelSelector=...``: a ``LeaseList`` of the namespace's Leases that match the
+  selector (equality-based: ``k=v``, ``k==v``, ``k!=v``, ``k``, ``!k``, comma-separated, as the
+  API server parses them; a set-based one is refused with 400, as this stand-in does not know
+  it), its items without ``kind`` and ``apiVersion``, as the API server writes a typed list;
 - ``PUT .../leases/NAME``: replace (200); 404 when it does not exist; 409 ``Conflict`` when the
   body's ``metadata.resourceVersion`` is not the current one (a body without one replaces
   unconditionally, as the API server allows for Leases);
@@ -35,6 +39,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -84,6 +89,7 @@ class LeaseWrite:
     token: str | None
     """The bearer token of the client that wrote it."""
     annotations: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 class _Refused(Exception):
@@ -235,8 +241,9 @@ class LeaseServer:
                 self._healed.wait_for(lambda: token not in self._partitioned, timeout=HOLD_SECONDS)
                 handler.close_connection = True
                 return
+        path, _, query = handler.path.partition("?")
         try:
-            code, answer = self._answer(method, handler.path.split("?")[0], body, token)
+            code, answer = self._answer(method, path, body, token, query)
         except _Refused as refused:
             code, answer = refused.code, _status(refused)
         data = json.dumps(answer).encode()
@@ -247,13 +254,15 @@ class LeaseServer:
         handler.wfile.write(data)
 
     def _answer(
-        self, method: str, path: str, body: bytes, token: str | None
+        self, method: str, path: str, body: bytes, token: str | None, query: str = ""
     ) -> tuple[int, dict[str, Any]]:
         if token is None:
             raise _Refused(401, "Unauthorized", "Unauthorized")
         collection, item = _COLLECTION.match(path), _ITEM.match(path)
         if collection and method == "POST":
             return 201, self._create(collection.group(1), _object(body), token)
+        if collection and method == "GET":
+            return 200, self._list(collection.group(1), query)
         if item and method == "GET":
             return 200, self._get(item.group(1), item.group(2))
         if item and method == "PUT":
@@ -268,6 +277,24 @@ class LeaseServer:
             if stored is None:
                 raise _not_found(name)
             return json.loads(json.dumps(stored))  # type: ignore[no-any-return]
+
+    def _list(self, namespace: str, query: str) -> dict[str, Any]:
+        selectors = urllib.parse.parse_qs(query).get("labelSelector", [""])
+        requirements = _label_selector(selectors[-1])
+        with self._lock:
+            items = [
+                {key: value for key, value in stored.items() if key not in ("kind", "apiVersion")}
+                for (where, _), stored in sorted(self._leases.items())
+                if where == namespace
+                and _matches(requirements, stored["metadata"].get("labels") or {})
+            ]
+            listed = {
+                "kind": "LeaseList",
+                "apiVersion": API_VERSION,
+                "metadata": {"resourceVersion": str(self._version)},
+                "items": items,
+            }
+            return json.loads(json.dumps(listed))  # type: ignore[no-any-return]
 
     def _create(self, namespace: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         _check_kind(body)
@@ -360,6 +387,7 @@ class LeaseServer:
                     transitions=spec.get("leaseTransitions"),
                     token=token,
                     annotations=dict(metadata.get("annotations") or {}),
+                    labels=dict(metadata.get("labels") or {}),
                 )
             )
         return json.loads(json.dumps(stored))  # type: ignore[no-any-return]
@@ -418,6 +446,51 @@ def _typed(key: str, value: Any, kind: str) -> Any:
         f'Lease in version "v1" cannot be handled as a Lease: json: cannot unmarshal '
         f"{type(value).__name__} into Go struct field LeaseSpec.spec.{key}",
     )  # fmt: skip
+
+
+Requirement = tuple[str, str, str | None]
+"""A label selector's requirement: key, operator (``=``, ``!=``, ``exists``, ``!``), value."""
+
+_REQUIREMENT = re.compile(
+    r"^(?P<key>[A-Za-z0-9./_-]+)\s*(?P<op>==|=|!=)\s*(?P<value>[A-Za-z0-9._-]*)$"
+)
+
+
+def _label_selector(selector: str) -> list[Requirement]:
+    """An equality-based label selector, as the API server parses it; 400 for anything else."""
+    requirements: list[Requirement] = []
+    for part in (piece.strip() for piece in selector.split(",")):
+        if not part:
+            continue
+        if part.startswith("!") and re.fullmatch(r"![A-Za-z0-9./_-]+", part):
+            requirements.append((part[1:], "!", None))
+            continue
+        if re.fullmatch(r"[A-Za-z0-9./_-]+", part):
+            requirements.append((part, "exists", None))
+            continue
+        matched = _REQUIREMENT.match(part)
+        if matched is None:
+            raise _Refused(
+                400, "BadRequest",
+                f"unable to parse requirement: {part!r}: this stand-in knows only "
+                "equality-based selectors",
+            )  # fmt: skip
+        operator = "!=" if matched["op"] == "!=" else "="
+        requirements.append((matched["key"], operator, matched["value"]))
+    return requirements
+
+
+def _matches(requirements: list[Requirement], labels: dict[str, str]) -> bool:
+    for key, operator, value in requirements:
+        if operator == "=" and labels.get(key) != value:
+            return False
+        if operator == "!=" and labels.get(key) == value:
+            return False
+        if operator == "exists" and key not in labels:
+            return False
+        if operator == "!" and key in labels:
+            return False
+    return True
 
 
 def _object(body: bytes) -> dict[str, Any]:

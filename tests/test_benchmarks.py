@@ -106,6 +106,13 @@ CASES = {
             r"election: [\d.]+",
         ],
     ),
+    "shard_balance.py": (
+        ["--pairs", "30", "--shards", "3"],
+        [
+            r"30 pairs over 3 shards: busiest [\d.]+x even \(\d+ pairs\), emptiest [\d.]+x "
+            r"\(\d+\); to 4 shards moves \d+% \(ideal 25%\)",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

@@ -476,3 +476,40 @@ def test_a_replica_with_leader_election_says_who_leads_and_since_when() -> None:
     )
     alone = status_text(StatusReport.from_document(canned()), now=PASS_AT.timestamp())
     assert "Leader:" not in alone
+
+
+def test_a_shard_says_which_it_is_and_each_function_its_shard() -> None:
+    document = canned()
+    document["sharding"] = {"shards": 3, "shard": 1, "functions": 3}
+    document["functions"] = {
+        key: {**entry, "shard": 1} for key, entry in document["functions"].items()
+    }
+    text = click.unstyle(status_text(StatusReport.from_document(document), now=PASS_AT.timestamp()))
+    lines = text.splitlines()
+    shard = next(line for line in lines if line.startswith("Shard:"))
+    assert shard.split(":", 1)[1].strip() == "1 of 3, 3 functions"
+    heading = next(line for line in lines if line.startswith("NAME"))
+    assert heading.split()[:4] == ["NAME", "REGION", "SHARD", "STATUS"]
+    row = next(line for line in lines if line.startswith("orders-api"))
+    assert row.split()[:4] == ["orders-api", "us-east-1", "1", "drifted"]
+    alone = status_text(StatusReport.from_document(canned()), now=PASS_AT.timestamp())
+    assert "SHARD" not in alone
+    assert "Shard:" not in alone
+
+
+def test_a_replica_waiting_for_another_topology_says_so() -> None:
+    document = {
+        **canned(),
+        "leaderElection": {
+            "lease": "gitops/lg-1-of-4",
+            "identity": "lg-1-b",
+            "leading": False,
+            "leader": None,
+            "waitingFor": "lg-1-of-3 (3 shards) held by lg-1-a",
+        },
+    }
+    text = status_text(StatusReport.from_document(document), now=PASS_AT.timestamp())
+    leader = next(line for line in text.splitlines() if line.startswith("Leader:"))
+    assert leader.split(":", 1)[1].strip() == (
+        "none: waiting for another topology's shards to stop (lg-1-of-3 (3 shards) held by lg-1-a)"
+    )

@@ -322,3 +322,67 @@ def test_election_settings_that_cannot_work_are_refused_naming_them(
     with pytest.raises(ConfigurationError, match=r"^invalid settings") as refused:
         load_settings(leader_election=values)
     assert message in str(refused.value)
+
+
+# -- sharding ---------------------------------------------------------------------------------
+
+
+def test_without_shards_a_process_has_no_shard_whatever_its_pod_name() -> None:
+    settings = load_settings()
+    assert (settings.shards, settings.shard_index) == (1, None)
+    assert settings.shard({"POD_NAME": "lambda-gitops-3"}) is None
+
+
+def test_a_shard_comes_from_its_setting_before_the_pods_ordinal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAMBDA_GITOPS_SHARDS", "4")
+    monkeypatch.setenv("LAMBDA_GITOPS_SHARD_INDEX", "2")
+    assert load_settings().shard({"POD_NAME": "lambda-gitops-3"}) == 2
+    assert load_settings(shard_index=1).shard({}) == 1
+
+
+@pytest.mark.parametrize(
+    ("pod", "shard"), [("lambda-gitops-0", 0), ("lambda-gitops-3", 3), ("lg-7", 3)]
+)
+def test_a_statefulset_pods_ordinal_modulo_the_shards_is_its_shard(pod: str, shard: int) -> None:
+    """So that a StatefulSet of 8 pods runs two replicas of each of 4 shards."""
+    assert load_settings(shards=4).shard({"POD_NAME": pod}) == shard
+
+
+@pytest.mark.parametrize(
+    ("environ", "found"),
+    [
+        ({}, "POD_NAME is not set"),
+        ({"POD_NAME": "lambda-gitops-5d8c7f9b4-x2x7q"}, "does not end in an ordinal"),
+    ],
+)
+def test_a_shard_that_cannot_be_told_says_what_to_set(environ: dict[str, str], found: str) -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"^shards 3: this process's shard is not known"
+    ) as refused:
+        load_settings(shards=3).shard(environ)
+    assert found in str(refused.value)
+    assert "LAMBDA_GITOPS_SHARD_INDEX" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"shards": 3, "shard_index": 3}, "shard_index 3 must be between 0 and 2 (shards is 3)"),
+        ({"shard_index": 1}, "shard_index 1 must be between 0 and 0 (shards is 1)"),
+        ({"shards": 0}, "shards: Input should be greater than or equal to 1"),
+        ({"shards": 257}, "shards: Input should be less than or equal to 256"),
+    ],
+)
+def test_shards_that_cannot_be_are_refused_naming_them(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"^invalid settings") as refused:
+        load_settings(**values)
+    assert message in str(refused.value)
+
+
+def test_a_lease_name_too_long_for_a_label_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"leader_election\.lease_name"):
+        load_settings(leader_election={"lease_name": "a" * 64})

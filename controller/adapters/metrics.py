@@ -196,6 +196,13 @@ class Metrics:
             ["shard"],
             registry=None,
         )
+        self._shard_functions = Gauge(
+            "lambda_gitops_shard_functions",
+            "Functions declared at the revision in force that this shard owns (its leader's "
+            "count; 0 on a follower, which reads no revision), valid or not.",
+            ["shard"],
+            registry=None,
+        )
         build_info = Gauge(
             "lambda_gitops_build_info",
             "Always 1; the version label says which lambda-gitops is running.",
@@ -228,6 +235,7 @@ class Metrics:
             self._declaration_errors,
             self._leader,
             self._leader_transitions,
+            self._shard_functions,
             build_info,
         ]
         self.registry.register(_Exposition(instruments, self._fleet))
@@ -300,6 +308,11 @@ class Metrics:
     def leadership_acquired(self, shard: str) -> None:
         """Count one acquisition of ``shard``'s lease by this replica."""
         self._leader_transitions.labels(shard=shard).inc()
+
+    def shard_functions(self, shard: str, count: int) -> None:
+        """How many declared functions ``shard`` owns at the revision in force; a controller
+        without sharding never calls it, and has no such series."""
+        self._shard_functions.labels(shard=shard).set(count)
 
     def functions(self, statuses: Sequence[FunctionStatus]) -> None:
         """Replace every per-function and per-alias series with those of ``statuses``.

@@ -130,6 +130,20 @@ source_options = with_options(
 )
 """``--repo``, ``--ref`` and ``--path``: where the declarations are."""
 
+shard_options = with_options(
+    click.option(
+        "--shards",
+        type=int,
+        help="How many shards split the fleet by (account, region) (1: none).",
+    ),
+    click.option(
+        "--shard-index",
+        type=int,
+        help="This shard, from 0 (default for run: the StatefulSet pod's ordinal).",
+    ),
+)
+"""``--shards`` and ``--shard-index``: sharding by (account, region)."""
+
 
 def settings_from(options: dict[str, Any], *, configure_logs: bool = True) -> Settings:
     """The settings of a command: its options and log flags, the environment, ``--config``.

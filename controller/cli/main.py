@@ -25,6 +25,7 @@ from controller.bootstrap import (
     declarations_for,
     registry_for,
     run_controller,
+    sharding_for,
     worktree_declarations_for,
 )
 from controller.cli.common import (
@@ -39,6 +40,7 @@ from controller.cli.common import (
     registry_options,
     reported_errors,
     settings_from,
+    shard_options,
     source_options,
 )
 from controller.cli.diff import diff_command
@@ -136,12 +138,14 @@ def schema() -> None:
     is_flag=True,
     help="Read the declarations as they are on disk, uncommitted edits included (not a commit).",
 )
+@shard_options
 def plan(output: str, worktree: bool, **options: Any) -> None:
     """Show what reconciling would change: exit 0 in sync, 2 changes pending, 1 error.
 
     The declarations are read at the commit --ref names, as the controller reads them; with
     --worktree, as the files under --path are on disk, so that an edit can be planned before
-    it is committed.
+    it is committed. With --shards, each function says which shard owns it; --shard-index
+    plans that one shard's functions only.
     """
     if worktree and options.get("ref") is not None:
         raise click.UsageError(
@@ -157,6 +161,11 @@ def plan(output: str, worktree: bool, **options: Any) -> None:
             else:
                 loaded, _ = declarations_for(settings, account=account)
                 source = plans.PlanSource(ref=settings.ref)
+            shards = None
+            if settings.shards > 1:
+                shards = plans.PlanShards(sharding_for(settings, account), settings.shard_index)
+                if settings.shard_index is not None:
+                    loaded = shards.sharding.owned(loaded, settings.shard_index)
             drawn = output != "json"
             with progress(len(loaded.functions), settings.logging, shown=drawn) as advance:
                 result = plan_pass(
@@ -168,9 +177,9 @@ def plan(output: str, worktree: bool, **options: Any) -> None:
                 )
     errors = result.declaration_errors
     if output == "json":
-        click.echo(json.dumps(plans.plan_json(result.plan, errors, source), indent=2))
+        click.echo(json.dumps(plans.plan_json(result.plan, errors, source, shards), indent=2))
     else:
-        click.echo(plans.plan_text(result.plan, errors, source), nl=False)
+        click.echo(plans.plan_text(result.plan, errors, source, shards), nl=False)
     sys.exit(_plan_exit_code(result))
 
 
@@ -222,6 +231,7 @@ def reconcile(once: bool, **options: Any) -> None:
     help="The webhook's shared secret; without it the webhook is off.",
 )
 @click.option("--concurrency", type=int, help="Functions reconciled at once (8).")
+@shard_options
 def run(**options: Any) -> None:
     """The controller: follow the repository and keep the registry converged.
 

@@ -2,10 +2,12 @@
 
 It reads like ``argocd app get``: a header (the repository, ref and revision, the mode, the last
 pass and how it went, the source's and the last pass's error, how many declarations are
-invalid), then one row per function, sorted by name: its region, status, drifted aliases, the
-revision last applied and the last error, cut to one line. A column of the aliases changed out
-of band is added when the controller reports them. Statuses are coloured on a terminal, and
-never with ``NO_COLOR`` or in a pipe (``click.echo`` strips the styles there).
+invalid; who leads, and which shard this is, when the controller says), then one row per
+function, sorted by name: its region, status, drifted aliases, the revision last applied and the
+last error, cut to one line. A column of the aliases changed out of band is added when the
+controller reports them, and one of the shard that owns each function with sharding. Statuses
+are coloured on a terminal, and never with ``NO_COLOR`` or in a pipe (``click.echo`` strips the
+styles there).
 ``--output json`` prints the document as received, indented.
 
 Every text the controller sent is printed with its control characters replaced, so that a
@@ -31,6 +33,7 @@ from controller.adapters.http.status_client import (
     ElectionReport,
     FunctionReport,
     Moment,
+    ShardReport,
     StatusReport,
     read_status,
     status_url,
@@ -125,6 +128,8 @@ def _header(report: StatusReport, now: float) -> list[str]:
     ]
     if report.election is not None:
         fields.append(("Leader", _leader(report.election, now)))
+    if report.sharding is not None:
+        fields.append(("Shard", _shard(report.sharding)))
     width = max(len(label) for label, _ in fields) + 2
     return [f"{label + ':':<{width}}{value}" for label, value in fields]
 
@@ -132,6 +137,9 @@ def _header(report: StatusReport, now: float) -> list[str]:
 def _leader(election: ElectionReport, now: float) -> str:
     """``pod-a since 2024-05-01T12:00:00Z (3m ago), this replica``; a follower says so, since
     its own header is then empty of passes."""
+    if election.waiting_for is not None and not election.leading:
+        waiting = _printable(election.waiting_for)
+        return f"none: waiting for another topology's shards to stop ({waiting})"
     if election.leader is None:
         return "none"
     since = f" since {_when(election.leader_since, now)}" if election.leader_since else ""
@@ -141,6 +149,12 @@ def _leader(election: ElectionReport, now: float) -> str:
         else f"this replica ({_shown(election.identity)}) follows"
     )
     return f"{election.leader}{since}, {who}"
+
+
+def _shard(sharding: ShardReport) -> str:
+    """``1 of 3, 10 functions``."""
+    owned = f", {_printable(sharding.functions)} functions" if sharding.functions else ""
+    return f"{_shown(sharding.shard)} of {_shown(sharding.shards)}{owned}"
 
 
 def _last_pass(report: StatusReport, now: float) -> str:
@@ -196,11 +210,15 @@ def _error_text(error: str | None) -> str:
 
 
 def _table(report: StatusReport) -> list[str]:
-    headings = ["NAME", "REGION", "STATUS", "DRIFTED", "APPLIED"]
+    sharded = any(function.shard is not None for function in report.functions)
+    headings = ["NAME", "REGION", *(["SHARD"] if sharded else []), "STATUS", "DRIFTED", "APPLIED"]
     if report.reports_aliases:
         headings.append("OUT OF BAND")
     headings.append("LAST ERROR")
-    rows = [_row(function, aliases=report.reports_aliases) for function in report.functions]
+    rows = [
+        _row(function, aliases=report.reports_aliases, sharded=sharded)
+        for function in report.functions
+    ]
     widths = [
         max(len(heading), *(len(row[column][0]) for row in rows))
         for column, heading in enumerate(headings)
@@ -214,12 +232,13 @@ Cell = tuple[str, str | None]
 """A cell's text and its colour."""
 
 
-def _row(function: FunctionReport, *, aliases: bool) -> list[Cell]:
+def _row(function: FunctionReport, *, aliases: bool, sharded: bool = False) -> list[Cell]:
     status = function.status
     revision = function.last_applied_revision
     cells: list[Cell] = [
         (_printable(function.key), None),
         (_shown(function.region), None),
+        *([(_shown(function.shard), None)] if sharded else []),
         (_shown(status), STATUS_COLOURS.get(status or "")),
         (_cut(", ".join(function.drifted_aliases), ALIASES_WIDTH) or NONE, None),
         (_printable(revision[:REVISION_WIDTH]) if revision else NONE, None),

@@ -106,6 +106,8 @@ class Lease:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     """Kept as read, so that a replace does not drop what someone else put there."""
+    name: str = ""
+    """``metadata.name``: which Lease of a listing this is (``core.sharding``)."""
 
     @property
     def fetch_requested(self) -> str | None:

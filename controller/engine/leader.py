@@ -15,6 +15,13 @@ follower takes over at its next try, and exits 0. A leader that loses the lease 
 once, and ``run_elected`` raises ``NotLeader`` so that the process exits non-zero and Kubernetes
 restarts it, as a fresh follower.
 
+With sharding (``core.sharding``) each shard elects its leader over a Lease of its own, and a
+candidate takes one more step: the ``LeadershipGate`` it is given (``engine.sharding``'s topology
+rule) is asked before it takes its Lease, and again after, before the fence opens; when the
+gate says that the shards of another topology may still be writing, the candidate does not take
+the Lease, or gives it back at once, and stays a follower until they have stopped. A leader is
+never asked again: it leads as long as it renews.
+
 A Git push may reach any replica (the Service sends the webhook to any ready pod). The leader
 fetches at once; a follower passes the push on by writing the time into an annotation of the
 Lease (``core.election.FETCH_REQUEST``). That write changes the Lease's ``resourceVersion``, so
@@ -54,8 +61,8 @@ from controller.engine.status import rfc3339
 from controller.errors import ConfigurationError, LeaseConflict, LeaseError, NotLeader
 
 SHARD = "0"
-"""The shard of the one Lease there is today: the label of the leader metrics. Sharding would
-run one election per shard, each with a Lease of its own."""
+"""The shard of a controller without sharding: the label of its leader metrics. With sharding
+each shard runs an election of its own, labelled with its index (``Candidate.shard``)."""
 
 RETRY_JITTER = 0.2
 """A follower's tries are spread over up to this fraction more than the retry period, so that
@@ -72,6 +79,15 @@ class LeaderMetrics(Protocol):
     def leadership(self, shard: str, *, leading: bool) -> None: ...
 
     def leadership_acquired(self, shard: str) -> None: ...
+
+
+class LeadershipGate(Protocol):
+    """What, besides the Lease, may keep a candidate from leading (``engine.sharding``)."""
+
+    def blocked(self, *, timeout: float) -> str | None:
+        """Why this candidate must not lead now, or ``None``; a ``LeaseError`` when that cannot
+        be told within ``timeout`` seconds."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +129,10 @@ class LeaderElector:
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        gate: LeadershipGate | None = None,
     ) -> None:
         self._leases = leases
+        self._gate = gate
         self.candidate = candidate
         self._fence = fence
         self._metrics = metrics
@@ -139,6 +157,8 @@ class LeaderElector:
         self._last_try: float | None = None
         self._fetch_pending: str | None = None
         self._fetch_seen: str | None = None
+        self._waiting: str | None = None
+        """Why the gate keeps this candidate from leading, while it does."""
         if metrics is not None:
             metrics.leadership(candidate.shard, leading=False)
 
@@ -183,9 +203,9 @@ class LeaderElector:
         """What ``/status`` says of the election: the Lease, who leads and since when."""
         with self._lock:
             record = self._lease.record if self._lease is not None else LeaseRecord()
-            leading = self._leading
+            leading, waiting = self._leading, self._waiting
         since = record.acquire_time if record.holder else None
-        return {
+        status: dict[str, Any] = {
             "lease": self.candidate.lease,
             "identity": self.candidate.identity,
             "leading": leading,
@@ -193,6 +213,9 @@ class LeaderElector:
             "leaderSince": rfc3339(since.timestamp()) if since is not None else None,
             "transitions": record.transitions,
         }
+        if self._gate is not None:
+            status["waitingFor"] = waiting
+        return status
 
     # -- the elector's thread -------------------------------------------------------------------
 
@@ -331,9 +354,16 @@ class LeaderElector:
             elif lease is not None:
                 self._pass_fetch_on(lease, started)
             return
-        self._take(decision, lease, started)
+        # A take that would begin a tenure is asked of the gate first, sparing a write that
+        # would be given back at once; the check that counts comes after the take (_take).
+        acquiring = not (decision.renewal and leading)
+        if acquiring and self._gate is not None and self._gated(started):
+            return
+        self._take(decision, lease, started, acquiring=acquiring)
 
-    def _take(self, decision: Take, lease: Lease | None, started: float) -> None:
+    def _take(
+        self, decision: Take, lease: Lease | None, started: float, *, acquiring: bool
+    ) -> None:
         timeout = self._timeout(started)
         if timeout < MINIMUM_TIMEOUT:
             return
@@ -342,6 +372,17 @@ class LeaderElector:
             written = self._leases.create(decision.record, timeout=timeout)
         else:
             written = self._leases.replace(lease, decision.record, timeout=timeout)
+        if acquiring and self._gate is not None:
+            # Asked again now that the Lease is ours: whoever takes a Lease of another
+            # topology from here on sees this one held (core.sharding says why that suffices).
+            try:
+                blocked = self._gated(started)
+            except LeaseError as error:
+                self._failed(str(error), leading=False)
+                blocked = True
+            if blocked:
+                self._give_back(written, started)
+                return
         if decision.renewal:
             self._renewal_succeeded(written, sent)
         else:
@@ -383,6 +424,44 @@ class LeaderElector:
             lease=self._leases.where,
             identity=self.candidate.identity,
             transitions=written.record.transitions,
+        )
+
+    def _gated(self, started: float) -> bool:
+        """Whether the gate keeps this candidate from leading now; said once per wait."""
+        assert self._gate is not None
+        timeout = self._timeout(started)
+        if timeout < MINIMUM_TIMEOUT:
+            return True
+        why = self._gate.blocked(timeout=timeout)
+        with self._lock:
+            first = why is not None and self._waiting is None
+            self._waiting = why
+        if first:
+            self._log.info(
+                "waiting for the shards of another topology to stop",
+                lease=self._leases.where,
+                blockers=why,
+            )
+        return why is not None
+
+    def _give_back(self, written: Lease, started: float) -> None:
+        """Release a Lease just taken and stay a follower: the fence never opened. Should the
+        release fail, the next try finds the Lease still ours and asks the gate again."""
+        with self._lock:
+            self._lease = written
+        try:
+            released_lease = self._leases.replace(
+                written,
+                released(written.record, self._wall()),
+                timeout=max(self._timeout(started), MINIMUM_TIMEOUT),
+            )
+        except LeaseError as error:
+            self._failed(str(error), leading=False)
+            return
+        with self._lock:
+            self._lease = released_lease
+        self._log.info(
+            "gave the lease back: another topology may be writing", lease=self._leases.where
         )
 
     def _check_deadline(self) -> None:

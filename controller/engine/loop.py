@@ -183,6 +183,9 @@ class LoopSettings:
     """Regions Lambda is in that the core's list does not know yet."""
     retention: Retention = field(default_factory=Retention)
     """The ``retain_versions`` default and whether versions may be deleted at all."""
+    owned: Callable[[Declarations], Declarations] | None = None
+    """With sharding, this shard's part of each revision (``engine.sharding``); the loop knows
+    no other function. ``None``: every function."""
 
 
 class Controller:
@@ -751,6 +754,8 @@ class Controller:
             extra_regions=self._settings.extra_regions,
             cache=self._parse_cache,
         )
+        if self._settings.owned is not None:
+            declarations = self._settings.owned(declarations)
         if self._parse_cache.parsed - parsed_before > _FREEZE_AFTER_PARSING:
             # The cache now holds many long-lived objects, which every full collection would
             # walk again (some 150 ms at ten thousand files, on every new revision): they are

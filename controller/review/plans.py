@@ -2,6 +2,10 @@
 
 The text groups actions by function with ``+ ~ -`` marks and ends with a summary line. Colour is
 added with ANSI styles that ``click.echo`` strips when the output is not a terminal.
+
+With sharding (``PlanShards``), each function shown says which shard owns it, a line before the
+summary counts the functions of each shard, and the JSON has each function's ``shard``; without
+it the plan says nothing of shards at all.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from controller.core.plan import (
     UpdateAlias,
     action_kind,
 )
+from controller.core.sharding import Sharding
 from controller.engine.applier import FunctionOutcome
 
 _MARKS = {
@@ -78,19 +83,55 @@ class PlanSource:
         return {"kind": "commit", "folder": None, "revision": revision, "ref": self.ref}
 
 
+@dataclass(frozen=True, slots=True)
+class PlanShards:
+    """How the fleet is sharded, for a plan that says which shard owns each function."""
+
+    sharding: Sharding
+    shard: int | None = None
+    """The one shard the plan was restricted to; ``None``: every shard's functions."""
+
+    def owner(self, function_plan: FunctionPlan) -> int:
+        return self.sharding.owner_of(function_plan.ref.identity)
+
+    def line(self, plan: Plan) -> str:
+        """``Shards: 4; shard 0 owns 8 functions, shard 1 owns 7 functions, ...``, or for a plan
+        of one shard ``Shard 2 of 4: 9 functions; the other shards' are left out.``"""
+        count = Counter(self.owner(function_plan) for function_plan in plan.functions)
+        if self.shard is not None:
+            return (
+                f"Shard {self.shard} of {self.sharding.shards}: "
+                f"{_functions(count[self.shard])}; the other shards' are left out."
+            )
+        owned = ", ".join(
+            f"shard {shard} owns {_functions(count[shard])}"
+            for shard in range(self.sharding.shards)
+        )
+        return f"Shards: {self.sharding.shards}; {owned}."
+
+
+def _functions(count: int) -> str:
+    return f"{count} function{'s' if count != 1 else ''}"
+
+
 def plan_text(
-    plan: Plan, declaration_errors: Sequence[str] = (), source: PlanSource | None = None
+    plan: Plan,
+    declaration_errors: Sequence[str] = (),
+    source: PlanSource | None = None,
+    shards: PlanShards | None = None,
 ) -> str:
     """The plan as a person reads it: where it was read, per function what changes, then a
-    summary line."""
+    summary line; with ``shards``, the shard of each function and of the fleet's functions."""
     heading = (source or PlanSource()).heading(plan.revision)
     lines = [click.style(heading, bold=True), ""]
     for function_plan in plan.functions:
-        lines += _function_text(function_plan)
+        lines += _function_text(function_plan, shards)
     if declaration_errors:
         lines.append(click.style("Invalid declarations (those functions are left as they are):"))
         lines += [click.style(f"  ! {error}", fg="red") for error in declaration_errors]
         lines.append("")
+    if shards is not None:
+        lines.append(shards.line(plan))
     lines.append(summary_line(plan, len(declaration_errors)))
     return "\n".join(lines) + "\n"
 
@@ -118,7 +159,7 @@ def _versions(count: int) -> str:
     return f"{count} version{'s' if count != 1 else ''}"
 
 
-def _function_text(function_plan: FunctionPlan) -> list[str]:
+def _function_text(function_plan: FunctionPlan, shards: PlanShards | None = None) -> list[str]:
     under_way = [view for view in function_plan.rollouts if view.under_way]
     retention = function_plan.retention
     held = retention is not None and bool(retention.held)
@@ -128,6 +169,8 @@ def _function_text(function_plan: FunctionPlan) -> list[str]:
     ref = function_plan.ref
     where = ref.region if ref.name == function.name else f"{ref.name}, {ref.region}"
     header = f"{function.name} ({where})"
+    if shards is not None:
+        header += click.style(f"  [shard {shards.owner(function_plan)}]", fg="blue")
     if function_plan.suspended:
         header += click.style("  [suspended: drift reported, nothing written]", fg="cyan")
     lines = [click.style(header, bold=True)]
@@ -241,16 +284,25 @@ def outcomes_text(outcomes: Iterable[FunctionOutcome]) -> str:
 
 
 def plan_json(
-    plan: Plan, declaration_errors: Sequence[str] = (), source: PlanSource | None = None
+    plan: Plan,
+    declaration_errors: Sequence[str] = (),
+    source: PlanSource | None = None,
+    shards: PlanShards | None = None,
 ) -> dict[str, Any]:
     read_from = source or PlanSource()
-    return {
+    functions = [_function_json(function_plan) for function_plan in plan.functions]
+    document: dict[str, Any] = {
         "revision": None if read_from.worktree else plan.revision,
         "source": read_from.as_json(plan.revision),
         "inSync": plan.in_sync and not declaration_errors,
-        "functions": [_function_json(function_plan) for function_plan in plan.functions],
+        "functions": functions,
         "declarationErrors": list(declaration_errors),
     }
+    if shards is not None:
+        for entry, function_plan in zip(functions, plan.functions, strict=True):
+            entry["shard"] = shards.owner(function_plan)
+        document["sharding"] = {"shards": shards.sharding.shards, "shard": shards.shard}
+    return document
 
 
 def _function_json(function_plan: FunctionPlan) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 
+from controller.core.sharding import lease_name
 from controller.settings import Scope, Settings, load_settings
 from tests.conftest import require_tool
 from tests.deploy.manifests import (
@@ -24,6 +25,7 @@ from tests.deploy.manifests import (
     CUSTOM_KINDS,
     KUBE_VERSIONS,
     NAMESPACE,
+    RELEASE,
     ROOT,
     controller_config,
     kinds,
@@ -43,6 +45,8 @@ CHART_OWNED = frozenset(
         "git_ssh_key_file",
         "git_known_hosts_file",
         "leader_election",
+        "shards",
+        "shard_index",
     }
 )
 BASE_KINDS = {"ServiceAccount", "ConfigMap", "Deployment", "Service"}
@@ -404,10 +408,16 @@ def test_the_replicated_objects_pass_strict_kubernetes_schemas(
 
 
 def test_the_role_grants_only_the_one_lease(ha_objects: list[dict[str, Any]]) -> None:
+    """And list, which cannot be limited to a name: the topology rule lists the installation's
+    Leases before this replica leads, so that a change to shards is safe."""
     role = only(ha_objects, "Role")
     assert role["metadata"]["namespace"] == NAMESPACE
     assert role["rules"] == [
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["create", "list"],
+        },
         {
             "apiGroups": ["coordination.k8s.io"],
             "resources": ["leases"],
@@ -489,3 +499,123 @@ def test_the_replicated_configuration_loads_with_the_pods_name(
     assert (candidate.identity, candidate.lease) == ("lg-5d8c-x", f"{NAMESPACE}/lg-lambda-gitops")
     timings = candidate.timings
     assert (timings.lease_duration, timings.renew_deadline, timings.retry_period) == (15, 10, 2)
+
+
+# -- sharding: a Deployment, a budget and a Lease per shard ----------------------------------
+
+SHARDED: dict[str, Any] = {"shards": 3, "replicaCount": 2}
+
+
+@pytest.fixture(scope="module")
+def sharded_objects() -> list[dict[str, Any]]:
+    return render(SHARDED)
+
+
+def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def test_three_shards_render_a_deployment_and_a_budget_per_shard(
+    sharded_objects: list[dict[str, Any]],
+) -> None:
+    assert kinds(sharded_objects) == BASE_KINDS | {"Role", "RoleBinding", "PodDisruptionBudget"}
+    deployments = of_kind(sharded_objects, "Deployment")
+    budgets = of_kind(sharded_objects, "PodDisruptionBudget")
+    names = [f"{RELEASE}-lambda-gitops-shard-{shard}" for shard in range(3)]
+    assert [d["metadata"]["name"] for d in deployments] == names
+    assert [b["metadata"]["name"] for b in budgets] == names
+    report = helm.lint(str(CHART), SHARDED, strict=True, kube_version="v1.30.0")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] > 1] == []
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_the_sharded_objects_pass_strict_kubernetes_schemas(
+    sharded_objects: list[dict[str, Any]], kube_version: str
+) -> None:
+    validate(sharded_objects, kube_version)
+
+
+def test_each_shards_pods_are_selected_spread_and_budgeted_apart(
+    sharded_objects: list[dict[str, Any]],
+) -> None:
+    """A shard's Deployment, budget and anti-affinity select its pods alone; the Service, and
+    so the ServiceMonitor and the webhook, reach every pod."""
+    service = only(sharded_objects, "Service")["spec"]["selector"]
+    budgets = of_kind(sharded_objects, "PodDisruptionBudget")
+    for shard, deployment in enumerate(of_kind(sharded_objects, "Deployment")):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector == {**service, "lambda-gitops.io/shard": str(shard)}
+        pod = deployment["spec"]["template"]
+        assert selector.items() <= pod["metadata"]["labels"].items()
+        assert service.items() <= pod["metadata"]["labels"].items()
+        assert deployment["spec"]["replicas"] == 2
+        assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+        term = pod["spec"]["affinity"]["podAntiAffinity"][
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        ][0]["podAffinityTerm"]
+        assert term["labelSelector"] == {"matchLabels": selector}
+        assert budgets[shard]["spec"] == {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": selector},
+        }
+        (main,) = pod["spec"]["containers"]
+        assert {"name": "LAMBDA_GITOPS_SHARD_INDEX", "value": str(shard)} in main["env"]
+
+
+def test_the_sharded_role_lets_every_shards_pods_reach_every_lease_of_the_namespace(
+    sharded_objects: list[dict[str, Any]],
+) -> None:
+    """A change of shards renames the Leases while the old pods still renew theirs: get and
+    update cannot be limited to the names of one number of shards."""
+    assert only(sharded_objects, "Role")["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["create", "list"],
+        },
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"]},
+    ]
+
+
+def test_one_replica_per_shard_needs_no_budget_and_still_elects() -> None:
+    objects = render({"shards": 2})
+    assert "PodDisruptionBudget" not in kinds(objects)
+    assert len(of_kind(objects, "Deployment")) == 2
+    assert "Role" in kinds(objects)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"shards": 2, "leaderElection": {"enabled": False}},
+        {"shards": 0},
+        {"shards": 257},
+        {"shards": "three"},
+    ],
+)
+def test_the_schema_refuses_shards_that_cannot_work(values: dict[str, Any]) -> None:
+    with pytest.raises(helm.HelmValuesError):
+        render(values)
+
+
+def test_the_sharded_configuration_loads_each_pod_in_its_shard(
+    sharded_objects: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_rendered(controller_config(sharded_objects), tmp_path, monkeypatch)
+    assert settings.shards == 3
+    assert settings.leader_election.enabled
+    for shard, deployment in enumerate(of_kind(sharded_objects, "Deployment")):
+        (main,) = deployment["spec"]["template"]["spec"]["containers"]
+        index = next(v["value"] for v in main["env"] if v["name"] == "LAMBDA_GITOPS_SHARD_INDEX")
+        monkeypatch.setenv("LAMBDA_GITOPS_SHARD_INDEX", index)
+        loaded = load_settings(tmp_path / "lambda-gitops.yaml")
+        assert loaded.shard({"POD_NAME": f"lg-lambda-gitops-shard-{shard}-5d8c-x"}) == shard
+        name = lease_name(loaded.leader_election.lease_name, shard, loaded.shards)
+        assert name == f"lg-lambda-gitops-{shard}-of-3"
+
+
+def test_without_shards_the_configuration_says_nothing_of_them(
+    default_objects: list[dict[str, Any]],
+) -> None:
+    assert "shards" not in load_yaml(controller_config(default_objects))

@@ -43,13 +43,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-"true" when leader election is on: as set, or, unset, when there is more than one replica.
+"true" when leader election is on: as set, or, unset, when there is more than one replica or
+more than one shard (which needs it: the schema refuses shards without it).
 */}}
 {{- define "lambda-gitops.leaderElection" -}}
 {{- $enabled := .Values.leaderElection.enabled }}
 {{- if kindIs "invalid" $enabled }}
-{{- if gt (int .Values.replicaCount) 1 }}true{{ end }}
+{{- if or (gt (int .Values.replicaCount) 1) (gt (int .Values.shards) 1) }}true{{ end }}
 {{- else if $enabled }}true
+{{- end }}
+{{- end }}
+
+{{/* "true" with more than one shard: a Deployment, a budget and a Lease per shard. */}}
+{{- define "lambda-gitops.sharded" -}}
+{{- if gt (int .Values.shards) 1 }}true{{ end }}
+{{- end }}
+
+{{/* The Deployment of a shard (dict "root" . "shard" N), or the one Deployment (shard nil). */}}
+{{- define "lambda-gitops.deploymentName" -}}
+{{- if kindIs "invalid" .shard }}
+{{- include "lambda-gitops.fullname" .root }}
+{{- else }}
+{{- printf "%s-shard-%d" (include "lambda-gitops.fullname" .root) (int .shard) }}
 {{- end }}
 {{- end }}
 
@@ -84,6 +99,9 @@ follow from the pod's port, volumes and secret mounts.
 {{- $_ := set $election "renew_deadline" .Values.leaderElection.renewDeadline }}
 {{- $_ := set $election "retry_period" .Values.leaderElection.retryPeriod }}
 {{- $_ := set $config "leader_election" $election }}
+{{- end }}
+{{- if include "lambda-gitops.sharded" . }}
+{{- $_ := set $config "shards" (int .Values.shards) }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}

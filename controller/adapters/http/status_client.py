@@ -220,6 +220,8 @@ class FunctionReport:
     out_of_band_aliases: tuple[str, ...] | None = None
     """Aliases with an out-of-band change recorded; ``None`` when the document says nothing of
     aliases (a controller that does not report them)."""
+    shard: str | None = None
+    """The shard that owns the function, with sharding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,8 @@ class ElectionReport:
     leader_since: Moment | None = None
     leading: bool = False
     identity: str | None = None
+    waiting_for: str | None = None
+    """With sharding, the Leases of another topology this replica waits for, while it does."""
 
     @classmethod
     def from_document(cls, value: object) -> ElectionReport | None:
@@ -240,6 +244,26 @@ class ElectionReport:
             leader_since=_moment(value.get("leaderSince")),
             leading=value.get("leading") is True,
             identity=_text(value.get("identity")),
+            waiting_for=_text(value.get("waitingFor")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ShardReport:
+    """The ``sharding`` object of a shard: how many there are and which this one is."""
+
+    shards: str | None = None
+    shard: str | None = None
+    functions: str | None = None
+
+    @classmethod
+    def from_document(cls, value: object) -> ShardReport | None:
+        if not isinstance(value, Mapping):
+            return None
+        return cls(
+            shards=_text(value.get("shards")),
+            shard=_text(value.get("shard")),
+            functions=_text(value.get("functions")),
         )
 
 
@@ -261,6 +285,8 @@ class StatusReport:
     functions: tuple[FunctionReport, ...] = ()
     election: ElectionReport | None = None
     """With leader election: who leads; ``None`` for a controller that runs alone."""
+    sharding: ShardReport | None = None
+    """With sharding: which shard this controller is; ``None`` without."""
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> StatusReport:
@@ -279,6 +305,7 @@ class StatusReport:
             declaration_errors=_texts(document.get("declarationErrors")),
             functions=_functions(document.get("functions")),
             election=ElectionReport.from_document(document.get("leaderElection")),
+            sharding=ShardReport.from_document(document.get("sharding")),
         )
 
     @property
@@ -329,6 +356,7 @@ def _function(key: str, record: object) -> FunctionReport:
         last_applied_revision=_text(record.get("lastAppliedRevision")),
         last_error=_text(record.get("lastError")),
         out_of_band_aliases=_out_of_band(record.get("aliases")),
+        shard=_text(record.get("shard")),
     )
 
 

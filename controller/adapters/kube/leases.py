@@ -1,9 +1,12 @@
-"""One Lease read, created and replaced through the official ``kubernetes`` client.
+"""One Lease read, created and replaced through the official ``kubernetes`` client, and the
+Leases of an installation listed.
 
 The elector (``engine.leader``) needs three calls of ``coordination.k8s.io/v1``: read the
-Lease, create it, and replace it naming the ``resourceVersion`` it read. ``port.LeaseStore`` is
-that port, in the project's own terms (``core.election.Lease``); ``KubeLeases`` implements it over
-the client's ``CoordinationV1Api``, so that the wire format (the JSON, the MicroTime
+Lease, create it, and replace it naming the ``resourceVersion`` it read; the topology rule of
+sharding (``core.sharding``) a fourth, the list of the installation's Leases by label.
+``port.LeaseStore`` and ``port.LeaseDirectory`` are those ports, in the project's own terms
+(``core.election.Lease``); ``KubeLeases`` and ``KubeLeaseDirectory`` implement them over the
+client's ``CoordinationV1Api``, so that the wire format (the JSON, the MicroTime
 timestamps, the Status objects of errors) is the client's, and the configuration (the pod's
 service account in a cluster, a kubeconfig outside one) is loaded the way every Kubernetes
 tool loads it.
@@ -38,12 +41,24 @@ IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
 
 
 class KubeLeases:
-    """``LeaseStore`` over the Kubernetes API, for the Lease ``name`` in ``namespace``."""
+    """``LeaseStore`` over the Kubernetes API, for the Lease ``name`` in ``namespace``.
 
-    def __init__(self, api: client.ApiClient, name: str, namespace: str) -> None:
+    ``labels`` are put on the Lease when it is created, and added back by every replace that
+    finds them missing (a Lease someone made by hand), so that ``KubeLeaseDirectory`` lists it.
+    """
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        name: str,
+        namespace: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         self._api = client.CoordinationV1Api(api)
         self.name = name
         self.namespace = namespace
+        self._labels = dict(labels or {})
 
     @property
     def where(self) -> str:
@@ -63,7 +78,7 @@ class KubeLeases:
         return lease_of(found)
 
     def create(self, record: LeaseRecord, *, timeout: float) -> Lease:
-        body = self._body(record, resource_version=None, labels={}, annotations={})
+        body = self._body(record, resource_version=None, labels=self._labels, annotations={})
         try:
             created = self._api.create_namespaced_lease(
                 self.namespace, body, _request_timeout=timeout
@@ -85,7 +100,7 @@ class KubeLeases:
         body = self._body(
             record,
             resource_version=lease.resource_version,
-            labels=lease.labels,
+            labels={**lease.labels, **self._labels},
             annotations=lease.annotations if annotations is None else annotations,
         )
         try:
@@ -120,25 +135,58 @@ class KubeLeases:
         )
 
     def _error(self, verb: str, error: ApiException) -> LeaseError:
-        status = int(error.status or 0)
-        message = _status_message(error)
-        if status == 409:
-            return LeaseConflict(f"cannot {verb} the Lease {self.where}: {message}")
-        if status == 403:
-            return LeaseError(
-                f"cannot {verb} the Lease {self.where}: forbidden ({message}); the service "
-                "account needs get, create and update on leases.coordination.k8s.io in "
-                f"{self.namespace} (the chart's Role)"
-            )
-        return LeaseError(f"cannot {verb} the Lease {self.where}: HTTP {status}: {message}")
+        return _lease_error(f"{verb} the Lease {self.where}", self.namespace, error)
 
     def _unreachable(self, verb: str, error: Exception, timeout: float) -> LeaseError:
-        kind = "timed out" if _timed_out(error) else "failed"
-        cause = getattr(error, "reason", None) or error
+        return _unreachable(f"{verb} the Lease {self.where}", error, timeout)
+
+
+class KubeLeaseDirectory:
+    """``LeaseDirectory`` over the Kubernetes API: the Leases of ``namespace`` that carry every
+    label of ``labels`` (one installation's), listed with an equality label selector."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, labels: Mapping[str, str]) -> None:
+        self._api = client.CoordinationV1Api(api)
+        self.namespace = namespace
+        self.selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+    @property
+    def where(self) -> str:
+        return f"{self.namespace} ({self.selector})"
+
+    def list(self, *, timeout: float) -> list[Lease]:
+        doing = f"list the Leases of {self.where}"
+        try:
+            found = self._api.list_namespaced_lease(
+                self.namespace, label_selector=self.selector, _request_timeout=timeout
+            )
+        except ApiException as error:
+            raise _lease_error(doing, self.namespace, error) from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise _unreachable(doing, error, timeout) from error
+        return [lease_of(item) for item in found.items or ()]
+
+
+def _lease_error(doing: str, namespace: str, error: ApiException) -> LeaseError:
+    """The API server's refusal of ``doing`` in the project's terms: a 409 is a conflict."""
+    status = int(error.status or 0)
+    message = _status_message(error)
+    if status == 409:
+        return LeaseConflict(f"cannot {doing}: {message}")
+    if status == 403:
         return LeaseError(
-            f"cannot {verb} the Lease {self.where}: the request {kind} "
-            f"(timeout {timeout:.3g} s): {type(cause).__name__}"
+            f"cannot {doing}: forbidden ({message}); the service account needs get, list, "
+            f"create and update on leases.coordination.k8s.io in {namespace} (the chart's Role)"
         )
+    return LeaseError(f"cannot {doing}: HTTP {status}: {message}")
+
+
+def _unreachable(doing: str, error: Exception, timeout: float) -> LeaseError:
+    kind = "timed out" if _timed_out(error) else "failed"
+    cause = getattr(error, "reason", None) or error
+    return LeaseError(
+        f"cannot {doing}: the request {kind} (timeout {timeout:.3g} s): {type(cause).__name__}"
+    )
 
 
 def lease_of(found: client.V1Lease) -> Lease:
@@ -157,6 +205,7 @@ def lease_of(found: client.V1Lease) -> Lease:
         resource_version=metadata.resource_version or "",
         labels=dict(metadata.labels or {}),
         annotations=dict(metadata.annotations or {}),
+        name=metadata.name or "",
     )
 
 

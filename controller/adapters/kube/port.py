@@ -1,8 +1,9 @@
-"""The port of leader election's one Lease: read, create, and replace at the version read.
+"""The ports of leader election: one Lease (read, create, and replace at the version read), and
+the listing of an installation's Leases that sharding's topology rule reads.
 
-``leases.KubeLeases`` implements it over the Kubernetes API; tests wrap it to race or time the
-requests. Every call fails within its ``timeout``, with a ``LeaseError`` (``LeaseConflict`` for
-an HTTP 409), so that the elector keeps its deadlines.
+``leases.KubeLeases`` and ``leases.KubeLeaseDirectory`` implement them over the Kubernetes API;
+tests wrap them to race or time the requests. Every call fails within its ``timeout``, with a
+``LeaseError`` (``LeaseConflict`` for an HTTP 409), so that the elector keeps its deadlines.
 """
 
 from __future__ import annotations
@@ -39,4 +40,17 @@ class LeaseStore(Protocol):
     ) -> Lease:
         """Write ``record`` over ``lease``, only if it is still at the version read
         (``LeaseConflict`` otherwise); ``annotations``, when given, replace its annotations."""
+        ...
+
+
+class LeaseDirectory(Protocol):
+    """Every Lease of one installation, whatever its shard or topology (``core.sharding``)."""
+
+    @property
+    def where(self) -> str:
+        """What is listed (``NAMESPACE``, the label selector), for messages."""
+        ...
+
+    def list(self, *, timeout: float) -> list[Lease]:
+        """The Leases as they are now, each with its ``name``."""
         ...

@@ -51,6 +51,8 @@ DESIGN_TABLE = {
     # counter).
     "lambda_gitops_leader": ("gauge", {"shard"}),
     "lambda_gitops_leader_transitions_total": ("counter", {"shard"}),
+    # Issue 16's, for sharding: the functions a shard owns, per shard.
+    "lambda_gitops_shard_functions": ("gauge", {"shard"}),
 }
 
 
@@ -70,6 +72,7 @@ def exercise(metrics: Metrics) -> None:
     metrics.declaration_errors(2)
     metrics.analysis_check("cloudwatch", "pass")
     metrics.leadership("0", leading=True)
+    metrics.shard_functions("0", 1)
     metrics.functions(
         [
             FunctionStatus(
@@ -149,6 +152,16 @@ def test_leadership_is_one_gauge_per_shard_and_a_count_of_acquisitions(metrics: 
     metrics.leadership_acquired("0")
     assert samples(metrics, "lambda_gitops_leader") == {labels(shard="0"): 1.0}
     assert samples(metrics, "lambda_gitops_leader_transitions_total") == {labels(shard="0"): 1.0}
+
+
+def test_a_shard_counts_the_functions_it_owns_and_no_series_exists_without_sharding(
+    metrics: Metrics,
+) -> None:
+    assert samples(metrics, "lambda_gitops_shard_functions") == {}
+    metrics.shard_functions("2", 0)
+    assert samples(metrics, "lambda_gitops_shard_functions") == {labels(shard="2"): 0.0}
+    metrics.shard_functions("2", 17)
+    assert samples(metrics, "lambda_gitops_shard_functions") == {labels(shard="2"): 17.0}
 
 
 def test_build_info_names_the_version() -> None:

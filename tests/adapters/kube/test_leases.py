@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from controller.adapters.kube.leases import KubeLeases, api_client, micro_time
+from controller.adapters.kube.leases import (
+    KubeLeaseDirectory,
+    KubeLeases,
+    api_client,
+    micro_time,
+)
 from controller.core.election import LeaseRecord
 from controller.errors import ConfigurationError, LeaseConflict, LeaseError
 from tests.kube_lease_server import LeaseServer
@@ -167,7 +172,99 @@ def test_kubeconfig_from_the_environment_is_used(lease_server: LeaseServer, tmp_
     assert lease_server.requests()[-1][2] == "pod-env"
 
 
+# -- the Leases of an installation, listed by label ------------------------------------------
+
+GROUP = {"lambda-gitops.io/election": NAME}
+
+
+def labelled(server: LeaseServer, tmp_path: Path, name: str, shards: str) -> KubeLeases:
+    kubeconfig = server.kubeconfig(tmp_path / "lister.kubeconfig", "lister")
+    labels = {**GROUP, "lambda-gitops.io/shards": shards}
+    return KubeLeases(api_client(kubeconfig, {}), name, NAMESPACE, labels=labels)
+
+
+def test_the_installations_leases_are_listed_by_label_each_with_its_name(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    for name, shards in (("lambda-gitops-0-of-3", "3"), ("lambda-gitops-0-of-4", "4")):
+        labelled(lease_server, tmp_path, name, shards).create(
+            LeaseRecord("pod-a", 15, LATER, LATER, 0), timeout=2
+        )
+    lease_server.put_lease(NAMESPACE, "someone-elses", {"holderIdentity": "x"})
+    lease_server.put_lease("elsewhere", "lambda-gitops-1-of-3", {"holderIdentity": "y"})
+    kubeconfig = lease_server.kubeconfig(tmp_path / "lister.kubeconfig", "lister")
+    directory = KubeLeaseDirectory(api_client(kubeconfig, {}), NAMESPACE, GROUP)
+    listed = directory.list(timeout=2)
+    assert [(lease.name, lease.labels["lambda-gitops.io/shards"]) for lease in listed] == [
+        ("lambda-gitops-0-of-3", "3"),
+        ("lambda-gitops-0-of-4", "4"),
+    ]
+    assert listed[0].record == LeaseRecord("pod-a", 15, LATER, LATER, 0)
+    method, path, _ = lease_server.requests()[-1]
+    assert (method, path.split("?")[0]) == (
+        "GET",
+        f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases",
+    )
+    assert "labelSelector=lambda-gitops.io/election%3Dlambda-gitops" in path
+    assert directory.where == f"{NAMESPACE} (lambda-gitops.io/election=lambda-gitops)"
+
+
+def test_a_lease_made_by_hand_gets_the_installations_labels_at_its_first_replace(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    lease_server.put_lease(NAMESPACE, NAME, {"holderIdentity": ""})
+    leases = labelled(lease_server, tmp_path, NAME, "1")
+    read = leases.get(timeout=2)
+    assert read is not None
+    assert read.labels == {}
+    taken = leases.replace(read, LeaseRecord("pod-a", 15, LATER, LATER, 1), timeout=2)
+    assert taken.labels == {**GROUP, "lambda-gitops.io/shards": "1"}
+    assert lease_server.history()[-1].labels == taken.labels
+
+
+def test_a_listing_that_times_out_or_is_refused_is_a_lease_error(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    kubeconfig = lease_server.kubeconfig(tmp_path / "lister.kubeconfig", "lister")
+    directory = KubeLeaseDirectory(api_client(kubeconfig, {}), NAMESPACE, GROUP)
+    lease_server.partition("lister")
+    try:
+        with pytest.raises(LeaseError, match=r"cannot list the Leases of gitops \(lambda-gitops"
+                           r"\.io/election=lambda-gitops\): the request timed out"):  # fmt: skip
+            directory.list(timeout=0.3)
+    finally:
+        lease_server.heal("lister")
+    set_based = KubeLeaseDirectory(api_client(kubeconfig, {}), NAMESPACE, {"a in (b)": "c"})
+    with pytest.raises(LeaseError, match="HTTP 400: unable to parse requirement"):
+        set_based.list(timeout=2)
+
+
 # -- the server, against the client's models ---------------------------------------------------
+
+
+def test_the_servers_lease_list_is_the_clients_lease_list(lease_server: LeaseServer) -> None:
+    """A typed list, as the API server writes it: its items carry no kind or apiVersion."""
+    full_lease(lease_server)
+    code, listed = raw(
+        lease_server,
+        "GET",
+        f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases?labelSelector=a%3Db",
+    )
+    assert code == 200
+    assert (listed["kind"], listed["apiVersion"]) == ("LeaseList", "coordination.k8s.io/v1")
+    assert set(listed) <= set(client.V1LeaseList.attribute_map.values())
+    assert set(listed["metadata"]) <= set(client.V1ListMeta.attribute_map.values())
+    (item,) = listed["items"]
+    assert "kind" not in item
+    assert "apiVersion" not in item
+    decoded = client.ApiClient().deserialize(json.dumps(listed), "V1LeaseList", "application/json")
+    assert isinstance(decoded, client.V1LeaseList)
+    metadata = decoded.items[0].metadata
+    assert metadata is not None
+    assert metadata.name == NAME
+    for selector, count in (("a%3Db", 1), ("a%3Dz", 0), ("a%21%3Db", 0), ("%21a", 0), ("a", 1)):
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases?labelSelector="
+        assert len(raw(lease_server, "GET", path + selector)[1]["items"]) == count, selector
 
 
 def full_lease(server: LeaseServer) -> dict[str, Any]:

@@ -1,0 +1,356 @@
+"""End to end: shards of ``lambda-gitops run`` as real processes over 30 (account, region) pairs,
+one emulated Lambda and one Lease server.
+
+Every process has its pod name, its token for the Lease server (a kubeconfig of its own) and
+its AWS access key id, which the emulator's write log records with every write. The account is
+not the access key here: every function is declared by ARN, and the emulator acts in the
+account the ARN names, so a process of any shard can reach any pair, and only the sharding
+keeps it to its own. Timings are short (a 3 s lease, a 2 s renew deadline, a 0.5 s retry
+period), in the defaults' proportions.
+
+The invariant checker reads the write log and the Lease server's history: each process's
+tenures of its Lease (from the write that took it to the one that released it, or to its last
+renewal plus the lease duration), and each write. Every write lies in a tenure of its writer,
+every pair is written only by a shard that owns it in its writer's topology, and of two
+tenures that hold writes to one pair, one ends before the other begins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from controller.core.sharding import Pair, owner
+from lambda_emulator import EmulatorServer
+from lambda_emulator.store import WriteRecord
+from tests.e2e.conftest import (
+    ControllerFactory,
+    ControllerProcess,
+    ServedEmulator,
+    lambda_client,
+    sample,
+)
+from tests.kube_lease_server import LeaseServer, LeaseWrite
+from tests.polling import wait_until
+from tests.sharded_fleet import CONTROLLER_ACCOUNT, FLEET, FleetFunction, declare, seed
+
+NAMESPACE = "gitops"
+BASE = "lambda-gitops"
+LEASE_DURATION = 3.0
+FAST = {"LEASE_DURATION": "3", "RENEW_DEADLINE": "2", "RETRY_PERIOD": "0.5"}
+
+
+@dataclass
+class ShardProcess:
+    pod: str
+    shard: int
+    shards: int
+    process: ControllerProcess
+
+    @property
+    def key(self) -> str:
+        return key_of(self.pod)
+
+    @property
+    def lease(self) -> str:
+        return f"{BASE}-{self.shard}-of-{self.shards}"
+
+    def election(self) -> dict[str, object]:
+        election: dict[str, object] = self.process.status()["leaderElection"]
+        return election
+
+    def leading(self) -> bool:
+        return self.process.process.poll() is None and bool(self.election()["leading"])
+
+
+def key_of(pod: str) -> str:
+    return f"AKIA{pod.upper().replace('-', '')}"
+
+
+@dataclass
+class Fleet:
+    """The 30-pair fleet on an emulator of its own, and a way to start shards over it."""
+
+    state: Path
+    repo: Path
+    emulator: ServedEmulator
+    start_controller: ControllerFactory
+    lease_server: LeaseServer
+    tmp_path: Path
+
+    def start(self, shards: int, prefix: str) -> list[ShardProcess]:
+        """One process of each shard of ``shards``, named ``PREFIX-SHARD``, all ready."""
+        lease_server, tmp_path = self.lease_server, self.tmp_path
+        started = []
+        for shard in range(shards):
+            pod = f"{prefix}-{shard}"
+            env = {
+                "POD_NAME": pod,
+                "POD_NAMESPACE": NAMESPACE,
+                "KUBECONFIG": str(lease_server.kubeconfig(tmp_path / f"{pod}.kubeconfig", pod)),
+                "AWS_ACCESS_KEY_ID": key_of(pod),
+                "LAMBDA_GITOPS_ACCOUNT": CONTROLLER_ACCOUNT,
+                "LAMBDA_GITOPS_SHARDS": str(shards),
+                "LAMBDA_GITOPS_SHARD_INDEX": str(shard),
+                "LAMBDA_GITOPS_LEADER_ELECTION__ENABLED": "true",
+                "LAMBDA_GITOPS_LEADER_ELECTION__LEASE_NAME": BASE,
+                "LAMBDA_GITOPS_CACHE_DIR": str(tmp_path / f"cache-{pod}"),
+                **{f"LAMBDA_GITOPS_LEADER_ELECTION__{k}": v for k, v in FAST.items()},
+            }
+            process = self.start_controller(
+                "--registry", "aws", "--endpoint-url", self.emulator.endpoint_url,
+                "--repo", str(self.repo),
+                env=env, wait="none", resync_interval=0.5,
+            )  # fmt: skip
+            started.append(ShardProcess(pod, shard, shards, process))
+        for each in started:
+            each.process.wait_ready()
+        return started
+
+    def writes(self) -> list[WriteRecord]:
+        with EmulatorServer(self.state) as server:
+            return server.store.write_log()
+
+    def written_by(self, keys: set[str] | None = None) -> set[tuple[str, str]]:
+        """The pairs a controller (one of ``keys``, or any) has written to."""
+        return {
+            (w.account, w.region)
+            for w in self.writes()
+            if w.access_key_id is not None and (keys is None or w.access_key_id in keys)
+        }
+
+
+@pytest.fixture
+def fleet(
+    start_controller: ControllerFactory,
+    lease_server: LeaseServer,
+    serve_emulator: Callable[..., ServedEmulator],
+    tmp_path: Path,
+) -> Fleet:
+    state = tmp_path / "registry.sqlite"
+    seed(state)
+    repo = declare(tmp_path / "declarations")
+    return Fleet(state, repo, serve_emulator(state), start_controller, lease_server, tmp_path)
+
+
+def pair_of(function: FleetFunction) -> tuple[str, str]:
+    return function.pair.account, function.pair.region
+
+
+def converged(fleet: Fleet) -> bool:
+    """Every function's ``live`` was moved to 2 by a controller (the write log says so)."""
+    return fleet.written_by() >= {pair_of(function) for function in FLEET}
+
+
+@dataclass(frozen=True)
+class Tenure:
+    """One holder's hold of one Lease: from the write that took it to the release, or to its
+    last renewal plus the lease duration (after which nobody may count on it)."""
+
+    lease: str
+    holder: str
+    start: float
+    end: float
+
+    def holds(self, at: float) -> bool:
+        return self.start <= at <= self.end
+
+
+def tenures(history: list[LeaseWrite], lease_duration: float) -> list[Tenure]:
+    found: list[Tenure] = []
+    by_lease: dict[str, list[LeaseWrite]] = defaultdict(list)
+    for write in history:
+        by_lease[write.name].append(write)
+    for lease, writes in by_lease.items():
+        holder, start, renewed = "", 0.0, 0.0
+        for write in writes:
+            if write.holder == holder:
+                if write.token == holder:
+                    renewed = write.at
+                continue
+            if holder:  # the holder changed: a release by the holder, or a takeover
+                end = write.at if write.token == holder else min(write.at, renewed + lease_duration)
+                found.append(Tenure(lease, holder, start, end))
+            holder, start, renewed = write.holder, write.at, write.at
+        if holder:
+            found.append(Tenure(lease, holder, start, renewed + lease_duration))
+    return found
+
+
+def check_writers(
+    writes: list[WriteRecord], history: list[LeaseWrite], processes: list[ShardProcess]
+) -> dict[str, list[tuple[Tenure, WriteRecord]]]:
+    """Every controller write lies in a tenure of its writer's Lease and is to a pair its
+    shard owns in its topology; no two tenures holding writes to one pair overlap. Returns
+    each pair's writes with their tenures."""
+    by_key = {process.key: process for process in processes}
+    held = tenures(history, LEASE_DURATION)
+    per_pair: dict[str, list[tuple[Tenure, WriteRecord]]] = defaultdict(list)
+    controller_writes = [w for w in writes if w.access_key_id in by_key]
+    assert controller_writes, "no write came from a controller"
+    for write in controller_writes:
+        writer = by_key[write.access_key_id or ""]
+        pair = Pair(write.account, write.region)
+        assert owner(pair, writer.shards) == writer.shard, (
+            f"{writer.pod} (shard {writer.shard} of {writer.shards}) wrote {write.function_name} "
+            f"of {pair}, which shard {owner(pair, writer.shards)} owns"
+        )
+        tenure = next(
+            (
+                t
+                for t in held
+                if t.lease == writer.lease and t.holder == writer.pod and t.holds(write.at)
+            ),
+            None,
+        )
+        assert tenure is not None, f"{writer.pod} wrote {write} outside any tenure of its Lease"
+        per_pair[str(pair)].append((tenure, write))
+    for where, entries in per_pair.items():
+        distinct = sorted({tenure for tenure, _ in entries}, key=lambda tenure: tenure.start)
+        for before, after in itertools.pairwise(distinct):
+            assert before.end < after.start, (
+                f"{where}: {before.holder} ({before.lease}) and {after.holder} ({after.lease}) "
+                "held their Leases at once, both writing it"
+            )
+    return per_pair
+
+
+def test_three_shards_write_each_function_from_exactly_the_shard_that_owns_it(
+    fleet: Fleet, lease_server: LeaseServer
+) -> None:
+    shards = fleet.start(3, "pod")
+    wait_until(lambda: all(shard.leading() for shard in shards), 20, "a leader in every shard")
+    wait_until(lambda: converged(fleet), 30, "every function converged")
+    writes = fleet.writes()
+    per_pair = check_writers(writes, lease_server.history(), shards)
+    for function in FLEET:
+        writers = {write.access_key_id for _, write in per_pair[str(function.pair)]}
+        assert writers == {key_of(f"pod-{function.owner(3)}")}, function.name
+    for shard in shards:
+        status = shard.process.status()
+        mine = {f.name for f in FLEET if f.owner(3) == shard.shard}
+        assert set(status["functions"]) == mine
+        assert {entry["shard"] for entry in status["functions"].values()} == {shard.shard}
+        assert status["sharding"] == {"shards": 3, "shard": shard.shard, "functions": len(mine)}
+        samples = shard.process.metrics()
+        label = str(shard.shard)
+        assert sample(samples, "lambda_gitops_leader", shard=label) == 1
+        assert sample(samples, "lambda_gitops_shard_functions", shard=label) == len(mine)
+        synced = {
+            dict(labels)["function"]
+            for (name, labels), value in samples.items()
+            if name == "lambda_gitops_function_sync_status" and value == 1
+        }
+        assert synced == mine, "a shard reports its own functions and no other's"
+    for index in range(3):
+        stored = lease_server.lease(NAMESPACE, f"{BASE}-{index}-of-3")
+        assert stored is not None
+        assert stored["metadata"]["labels"] == {
+            "lambda-gitops.io/election": BASE,
+            "lambda-gitops.io/shards": "3",
+        }
+
+
+class OutOfBand:
+    """Moves ``live`` back to 1 on some functions, again and again, so that whichever shard owns
+    each keeps writing it."""
+
+    def __init__(self, endpoint_url: str, functions: list[FleetFunction]) -> None:
+        self._client = lambda_client(endpoint_url)
+        self._functions = functions
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="out-of-band", daemon=True)
+
+    def __enter__(self) -> OutOfBand:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            for function in self._functions:
+                try:
+                    live = self._client.get_alias(FunctionName=function.arn, Name="live")
+                    if live["FunctionVersion"] == "2":
+                        self._client.update_alias(
+                            FunctionName=function.arn,
+                            Name="live",
+                            FunctionVersion="1",
+                            RevisionId=live["RevisionId"],
+                        )
+                except (BotoCoreError, ClientError):
+                    continue
+
+
+def moved_and_kept() -> list[FleetFunction]:
+    """Two functions whose pair moves to the new shard from 3 to 4, and two that stay."""
+    moved = [f for f in FLEET if f.owner(3) != f.owner(4)]
+    kept = [f for f in FLEET if f.owner(3) == f.owner(4)]
+    return [*moved[:2], *kept[:2]]
+
+
+def test_changing_from_three_shards_to_four_never_has_two_writers_of_one_pair(
+    fleet: Fleet, lease_server: LeaseServer
+) -> None:
+    """A rolling change of N: the 4-shard processes start while the 3-shard ones still lead,
+    wait without writing, and take over once the last old shard has released its Lease. Some
+    aliases are moved by hand throughout, so that whoever owns them keeps writing: the old
+    shards before the change, the new ones after it, some of them for pairs that moved."""
+    old = fleet.start(3, "old")
+    wait_until(lambda: all(shard.leading() for shard in old), 20, "a leader in every old shard")
+    wait_until(lambda: converged(fleet), 30, "every function converged")
+    watched = moved_and_kept()
+    with OutOfBand(fleet.emulator.endpoint_url, watched):
+        new = fleet.start(4, "new")
+        wait_until(
+            lambda: all(shard.election()["waitingFor"] for shard in new),
+            20,
+            "every new shard to see the old ones",
+        )
+        assert not any(shard.leading() for shard in new)
+        for shard in old:  # one by one, as a rolling update replaces them
+            shard.process.stop()
+        wait_until(lambda: all(s.leading() for s in new), 30, "a leader in every new shard")
+        keys = {shard.key for shard in new}
+        wait_until(
+            lambda: fleet.written_by(keys) >= {pair_of(function) for function in watched},
+            30,
+            "the new shards to heal the watched functions",
+        )
+    writes = fleet.writes()
+    history = lease_server.history()
+    check_writers(writes, history, [*old, *new])
+    held = tenures(history, LEASE_DURATION)
+
+    def writing(processes: list[ShardProcess]) -> set[Tenure]:
+        """The tenures of ``processes`` in which they wrote to Lambda."""
+        keys = {process.key for process in processes}
+        return {
+            tenure
+            for write in writes
+            if write.access_key_id in keys
+            for tenure in held
+            if key_of(tenure.holder) == write.access_key_id and tenure.holds(write.at)
+        }
+
+    # Stronger than per pair: no shard of the new number wrote while any of the old could.
+    old_end = max(tenure.end for tenure in writing(old))
+    new_start = min(tenure.start for tenure in writing(new))
+    assert old_end < new_start, "a new shard wrote while an old one could still write"
+    for function in watched:  # each healed by the shard that owns it among four
+        assert any(
+            w.access_key_id == key_of(f"new-{function.owner(4)}")
+            for w in writes
+            if (w.account, w.region) == pair_of(function)
+        )
