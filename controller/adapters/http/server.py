@@ -436,10 +436,14 @@ class _Handler(JsonRequestHandler):
         # isascii() too, since isdigit() also accepts digits int() refuses, such as "²".
         if not (declared.strip().isascii() and declared.strip().isdigit()):
             return _error(HTTPStatus.BAD_REQUEST, "the Content-Length is not a number of bytes")
-        if int(declared) > MAX_WEBHOOK_BODY:
+        # More digits than the limit has is too large, whatever they say: int() refuses a
+        # number of over 4,300 digits, and the message should not quote one.
+        digits = declared.strip().lstrip("0") or "0"
+        if len(digits) > len(str(MAX_WEBHOOK_BODY)) or int(digits) > MAX_WEBHOOK_BODY:
+            size = digits if len(digits) <= 20 else f"over {10**20}"
             return _error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"the body is {int(declared)} bytes; at most {MAX_WEBHOOK_BODY} are accepted",
+                f"the body is {size} bytes; at most {MAX_WEBHOOK_BODY} are accepted",
             )
         return None
 

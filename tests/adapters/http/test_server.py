@@ -401,6 +401,22 @@ def test_a_larger_body_is_413_before_it_is_read(
     assert state.pushes == 0
 
 
+@pytest.mark.parametrize("digits", [8, 5000], ids=["eight-digits", "five-thousand-digits"])
+def test_a_content_length_of_many_digits_is_413_not_a_crash(
+    server: ControllerServer, state: Controller, digits: int
+) -> None:
+    """int() refuses a number of more than 4,300 digits: such a size is too large, and the
+    answer says so without quoting it back."""
+    reply = raw_request(
+        server,
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\n"
+        + f"Content-Length: 1{'0' * (digits - 1)}\r\nX-Signature-256: sha256=00\r\n\r\n".encode(),
+    )
+    assert reply.status == 413
+    assert len(reply.body) < 200
+    assert state.pushes == 0
+
+
 @pytest.mark.parametrize(
     ("head", "status"),
     [
