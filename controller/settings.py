@@ -38,6 +38,12 @@ from pydantic_settings import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from controller.adapters.events.sqs import (
+    LONG_POLL_SECONDS,
+    MAX_MESSAGES,
+    QueueAddress,
+    queue_address,
+)
 from controller.adapters.git import GitSettings
 from controller.adapters.http.server import HttpSettings
 from controller.adapters.logging import LogFormat, LogLevel, LogSettings
@@ -46,6 +52,7 @@ from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.core.declarations.schema import REGION_PATTERN, region_problem
 from controller.core.election import ElectionTimings, timing_problem
 from controller.core.retention import Retention
+from controller.engine.events import ConsumerSettings
 from controller.engine.leader import Candidate
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
@@ -202,6 +209,73 @@ def _pod_namespace() -> str | None:
         return None
 
 
+class ChangeEvents(BaseModel):
+    """Change events: Lambda's calls as CloudTrail records them, routed by an EventBridge rule
+    into SQS, so that a change made outside Git is reconciled within seconds rather than at the
+    next resync (docs/events.md). Off without a queue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue_urls: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "The SQS queues the EventBridge rule sends Lambda's change events to "
+            "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), one per account and region where "
+            "needed; none: events off."
+        ),
+    )
+    region: str | None = Field(
+        default=None,
+        description=(
+            "The region of a queue whose URL names none (a local endpoint, such as moto's); "
+            "default: the controller's region."
+        ),
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="Another SQS endpoint than AWS's (moto, tests)."
+    )
+    wait_time: int = Field(
+        default=LONG_POLL_SECONDS,
+        ge=1,
+        le=LONG_POLL_SECONDS,
+        description="Seconds a receive waits for a message (SQS long polling; 20 at most).",
+    )
+    max_messages: int = Field(
+        default=MAX_MESSAGES,
+        ge=1,
+        le=MAX_MESSAGES,
+        description="Messages per receive (10 at most).",
+    )
+    merge_window: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds the first event of a function waits for more of the same function, all "
+            "reconciled at once."
+        ),
+    )
+
+    @field_validator("queue_urls")
+    @classmethod
+    def _queue_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            queue_address(url, "us-east-1")  # raises ValueError saying what is wrong
+        repeated = sorted({url for url in urls if urls.count(url) > 1})
+        if repeated:
+            raise ValueError(f"{repeated[0]!r} is listed twice; list each queue once")
+        return urls
+
+    def addresses(self, default_region: str) -> tuple[QueueAddress, ...]:
+        """Each queue with its account and region: a URL's own region, or else ``region``,
+        or else ``default_region`` (the controller's)."""
+        return tuple(queue_address(url, self.region or default_region) for url in self.queue_urls)
+
+    @property
+    def consumer(self) -> ConsumerSettings:
+        return ConsumerSettings(merge_window=self.merge_window)
+
+
 class LogFields(BaseSettings):
     """How a command logs: the settings every command reads, even one that needs no other.
 
@@ -323,6 +397,10 @@ class Settings(LogFields):
     leader_election: LeaderElection = Field(
         default_factory=LeaderElection,
         description="Leader election among replicas (Kubernetes Lease); off by default.",
+    )
+    events: ChangeEvents = Field(
+        default_factory=ChangeEvents,
+        description="Change events from CloudTrail through EventBridge and SQS; off by default.",
     )
 
     @field_validator("extra_regions")
