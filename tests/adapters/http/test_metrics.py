@@ -51,6 +51,9 @@ DESIGN_TABLE = {
     # counter).
     "lambda_gitops_leader": ("gauge", {"shard"}),
     "lambda_gitops_leader_transitions_total": ("counter", {"shard"}),
+    # Issue 17's, for change events.
+    "lambda_gitops_events_total": ("counter", {"result"}),
+    "lambda_gitops_event_lag_seconds": ("histogram", set()),
 }
 
 
@@ -70,6 +73,7 @@ def exercise(metrics: Metrics) -> None:
     metrics.declaration_errors(2)
     metrics.analysis_check("cloudwatch", "pass")
     metrics.leadership("0", leading=True)
+    metrics.event_received("matched", lag=1.5)
     metrics.functions(
         [
             FunctionStatus(
@@ -149,6 +153,32 @@ def test_leadership_is_one_gauge_per_shard_and_a_count_of_acquisitions(metrics: 
     metrics.leadership_acquired("0")
     assert samples(metrics, "lambda_gitops_leader") == {labels(shard="0"): 1.0}
     assert samples(metrics, "lambda_gitops_leader_transitions_total") == {labels(shard="0"): 1.0}
+
+
+def test_change_events_are_counted_by_result_from_zero_and_their_lag_observed(
+    metrics: Metrics,
+) -> None:
+    assert samples(metrics, "lambda_gitops_events_total") == {
+        labels(result=result): 0.0 for result in ("matched", "unmanaged", "self", "malformed")
+    }
+    metrics.event_received("matched", lag=0.4)
+    metrics.event_received("self", lag=-2.0)  # clocks a little apart: counted as no lag
+    metrics.event_received("malformed")
+    registry = metrics.registry
+    assert registry.get_sample_value("lambda_gitops_events_total", {"result": "matched"}) == 1
+    assert registry.get_sample_value("lambda_gitops_events_total", {"result": "malformed"}) == 1
+    assert registry.get_sample_value("lambda_gitops_event_lag_seconds_count") == 2
+    assert registry.get_sample_value("lambda_gitops_event_lag_seconds_sum") == 0.4
+    with pytest.raises(ValueError, match="unknown event result"):
+        metrics.event_received("UpdateAlias20150331")
+
+
+def test_event_lag_buckets_span_a_tenth_of_a_second_to_five_minutes(metrics: Metrics) -> None:
+    buckets = {
+        float(dict(key)["le"]) for key in samples(metrics, "lambda_gitops_event_lag_seconds_bucket")
+    }
+    assert min(buckets) == 0.1
+    assert max(buckets - {float("inf")}) == 300.0
 
 
 def test_build_info_names_the_version() -> None:
