@@ -404,7 +404,7 @@ def test_run_takes_the_queue_flag_once_per_queue(monkeypatch: pytest.MonkeyPatch
         return True
 
     monkeypatch.setattr(cli, "run_controller", run_controller)
-    monkeypatch.setattr(cli.signal, "signal", lambda *_: None)  # leave pytest's handlers be
+    monkeypatch.setattr("signal.signal", lambda *_: None)  # leave pytest's handlers be
     first, second = "http://h:1/123456789012/a", "http://h:1/123456789012/b"
     result = CliRunner().invoke(
         cli.main, ["run", "--events-queue-url", first, "--events-queue-url", second]
