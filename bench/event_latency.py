@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import socket
 import sys
 import tempfile
 import threading
@@ -59,7 +60,6 @@ from bench.fleet import (
 from controller.bootstrap import run_controller
 from controller.settings import load_settings
 from lambda_emulator import EmulatorServer, Faults
-from tests.polling import free_port
 
 SOMEONE = "oncall-person"
 TIMEOUT_SECONDS = 30.0
@@ -129,6 +129,12 @@ def run(root: Path, route: EventRoute, arguments: argparse.Namespace) -> None:
             stop.set()
             controller.join(timeout=settings.shutdown_grace + 5)
     report(changes, unmanaged, counted, arguments)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_for_start(url: str, functions: int, controller: threading.Thread) -> float:
