@@ -209,7 +209,9 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
             host,
             port,
             metrics=metrics.registry,
-            status=_masked(_status_of(controller, elector), Redactor(secrets)),
+            status=_masked(
+                _with_events(_status_of(controller, elector), events), Redactor(secrets)
+            ),
             healthy=_either(elector, controller.healthy, lambda e: e.alive()),
             ready=_either(elector, controller.ready, lambda e: e.reached()),
             on_push=_either_push(elector, controller.webhook),
@@ -285,6 +287,19 @@ def _status_of(
         return {**controller.state.as_json(), "leaderElection": elector.status()}
 
     return status
+
+
+def _with_events(
+    status: Callable[[], Mapping[str, Any]], events: EventConsumer | None
+) -> Callable[[], Mapping[str, Any]]:
+    """``/status`` with, when change events are on, how their queues stand (``changeEvents``)."""
+    if events is None:
+        return status
+
+    def with_events() -> Mapping[str, Any]:
+        return {**status(), "changeEvents": events.status()}
+
+    return with_events
 
 
 def _either(

@@ -43,7 +43,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from controller.adapters.events.port import EventQueue, QueueAttributes, QueueMessage
 from controller.adapters.logging import get_logger
@@ -56,6 +56,7 @@ from controller.core.events import (
     parse_event,
 )
 from controller.core.model import FunctionId
+from controller.engine.status import rfc3339
 from controller.errors import QueueError
 
 REASON = "event"
@@ -123,6 +124,20 @@ class _Waiting:
 
 
 @dataclass
+class _QueueState:
+    """How a queue stands, for ``/status``."""
+
+    state: str = "idle"
+    """``idle`` (not receiving: a follower, or no revision read yet), ``receiving`` or
+    ``unavailable``."""
+    error: str | None = None
+    """Why it is unavailable: the last error, as AWS gave it."""
+    since: float | None = None
+    """When it last changed state (Unix time)."""
+    last_received_at: float | None = None
+
+
+@dataclass
 class _Requested:
     """A request made for a function, and the messages waiting for it to be reconciled."""
 
@@ -161,10 +176,31 @@ class EventConsumer:
         self._requested: dict[FunctionId, list[_Requested]] = {}
         self._writer_arns: set[str] = set()
         self._writer_keys: deque[str] = deque(maxlen=KNOWN_KEYS)
+        self._states = {queue.url: _QueueState() for queue in self._queues}
 
     @property
     def queues(self) -> tuple[EventQueue, ...]:
         return self._queues
+
+    def status(self) -> dict[str, Any]:
+        """``/status``'s ``changeEvents``: each queue's state (receiving, or unavailable and
+        why, since when) and when it last delivered a message; the merge window's functions
+        and the requests waiting for their reconcile."""
+        with self._lock:
+            return {
+                "queues": [
+                    {
+                        "url": url,
+                        "state": state.state,
+                        "error": state.error,
+                        "since": _moment(state.since),
+                        "lastReceivedAt": _moment(state.last_received_at),
+                    }
+                    for url, state in self._states.items()
+                ],
+                "waiting": len(self._waiting),
+                "requested": len(self._requested),
+            }
 
     def beside(self, loop: Callable[[threading.Event], None]) -> Callable[[threading.Event], None]:
         """``loop`` with this consumer running beside it on the same stop event: it starts when
@@ -225,12 +261,14 @@ class EventConsumer:
             try:
                 if attributes is None:
                     attributes = queue.attributes()
+                    self._set_state(queue, "receiving")
                     self._announce(queue, attributes, recovered=failures > 0)
                     failures = 0
                 messages = queue.receive()
             except QueueError as error:
                 attributes = None
                 failures += 1
+                self._set_state(queue, "unavailable", str(error))
                 delay = self._backoff(failures)
                 self._log.warning(
                     "change events: queue unavailable",
@@ -253,6 +291,13 @@ class EventConsumer:
                 continue
             if messages and not stop.is_set():
                 self.take(queue, attributes, messages)
+
+    def _set_state(self, queue: EventQueue, state: str, error: str | None = None) -> None:
+        with self._lock:
+            current = self._states[queue.url]
+            if current.state != state:
+                current.since = self._clock()
+            current.state, current.error = state, error
 
     def _announce(self, queue: EventQueue, attributes: QueueAttributes, *, recovered: bool) -> None:
         self._log.info(
@@ -287,6 +332,8 @@ class EventConsumer:
         managed = self._controller.managed_functions() or ManagedFunctions()
         done: list[QueueMessage] = []
         with self._lock:
+            if queue.url in self._states:
+                self._states[queue.url].last_received_at = now
             writer = self._writer_now()
             for message in messages:
                 event = parse_event(message.body)
@@ -449,3 +496,7 @@ def _expire(held: Iterable[_Held], now: float) -> list[_Held]:
             message.abandoned = True
             expired.append(message)
     return expired
+
+
+def _moment(at: float | None) -> str | None:
+    return rfc3339(at) if at is not None else None

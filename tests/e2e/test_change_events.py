@@ -256,6 +256,9 @@ def test_the_queue_going_away_and_coming_back_is_waited_out(
     assert first["level"] == "warning"
     assert "NonExistentQueue" in first["error"] or "QueueDoesNotExist" in first["error"]
     assert controller.get("/healthz")[0] == 200
+    [queue] = controller.status()["changeEvents"]["queues"]
+    assert (queue["url"], queue["state"]) == (route.queue_url, "unavailable")
+    assert "NonExistentQueue" in queue["error"] or "QueueDoesNotExist" in queue["error"]
 
     recreated = event_route(route.endpoint_url, visibility_timeout=2, max_receive_count=2)
     assert recreated.queue_url == route.queue_url
@@ -265,6 +268,8 @@ def test_the_queue_going_away_and_coming_back_is_waited_out(
         "the queue found again",
         diagnostics=controller.log,
     )
+    [queue] = controller.status()["changeEvents"]["queues"]
+    assert (queue["state"], queue["error"]) == ("receiving", None)
     emulator_cli("set-alias", "orders-api", "live", "1", "--state", str(seeded_state))
     wait_until(
         lambda: aliases.version("orders-api", "live") == "2",
@@ -273,3 +278,4 @@ def test_the_queue_going_away_and_coming_back_is_waited_out(
         diagnostics=controller.log,
     )
     assert full_passes(controller) == 1
+    assert controller.status()["changeEvents"]["queues"][0]["lastReceivedAt"].endswith("Z")

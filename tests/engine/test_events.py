@@ -369,3 +369,84 @@ def test_a_queue_that_does_not_delete_leaves_the_message_for_later(world: World)
     assert [log["event"] for log in logs if log["log_level"] == "warning"] == [
         "change events: the queue did not delete some messages; they will be received again"
     ]
+
+
+def test_only_a_reconcile_begun_after_the_request_answers_it(world: World) -> None:
+    """A request made while the function is being reconciled (that reconcile may have read
+    Lambda before the change) is answered only by the next reconcile, which reads again."""
+    controller = world.controller
+    revision = controller.state.revision
+    assert revision is not None
+    [identity] = [
+        f.ref.identity for f in controller._read(revision).functions if f.ref.name == name_of(4)
+    ]
+    registry = controller._registry
+    tickets: list[int] = []
+
+    class RequestingMidway:
+        """The registry port, with a request made while the function's aliases are read."""
+
+        def __getattr__(self, attribute: str) -> object:
+            method = getattr(registry, attribute)
+
+            def call(*arguments: object, **keywords: object) -> object:
+                reading = attribute == "list_aliases" and not tickets
+                if reading and getattr(arguments[0], "name", "") == name_of(4):
+                    tickets.append(controller.request([identity], "event"))
+                return method(*arguments, **keywords)
+
+            return call
+
+    controller._registry = RequestingMidway()  # type: ignore[assignment]
+    controller.request([identity], "event")
+    controller._run_targeted(revision, set(), None)  # one pass: the reconcile begun before
+    [ticket] = tickets
+    assert not controller.claimed_since(identity, ticket)
+    assert not controller.reconciled_since(identity, ticket)
+
+    before = world.reads()
+    controller.serve_targets()
+    assert controller.reconciled_since(identity, ticket)
+    assert world.reads() - before == 1, "read again"
+
+
+def test_the_consumer_runs_beside_the_loop_and_stops_with_it(world: World) -> None:
+    """It receives only while the loop runs (with leader election: while this replica leads),
+    and its threads end when the loop's stop event is set."""
+    import threading
+
+    received = threading.Event()
+
+    class Counting:
+        url = world.queue.url
+
+        def attributes(self) -> object:
+            return world.queue.attributes()
+
+        def receive(self) -> list[QueueMessage]:
+            received.set()
+            return []
+
+        def delete(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+            return []
+
+    consumer = EventConsumer([Counting()], world.controller, world.metrics)  # type: ignore[list-item]
+    loop_started = threading.Event()
+
+    def loop(stop: threading.Event) -> None:
+        loop_started.set()
+        stop.wait(30)
+
+    assert consumer.status()["queues"][0]["state"] == "idle"
+    stop = threading.Event()
+    runner = threading.Thread(target=consumer.beside(loop), args=(stop,))
+    assert not received.wait(0.3), "received before the loop ran"
+    runner.start()
+    assert loop_started.wait(10)
+    assert received.wait(10)
+    assert consumer.status()["queues"][0]["state"] == "receiving"
+    stop.set()
+    runner.join(timeout=10)
+    assert not runner.is_alive()
+    names = {thread.name for thread in threading.enumerate()}
+    assert "change-events" not in names
