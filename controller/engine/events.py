@@ -248,6 +248,8 @@ class EventConsumer:
                     error=f"{type(error).__name__}: {error}",
                 )
                 stop.wait(1.0)
+        for queue in self._queues:
+            self._set_state(queue, "idle")
 
     # -- receiving ------------------------------------------------------------------------------
 

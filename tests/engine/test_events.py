@@ -448,5 +448,6 @@ def test_the_consumer_runs_beside_the_loop_and_stops_with_it(world: World) -> No
     stop.set()
     runner.join(timeout=10)
     assert not runner.is_alive()
+    assert consumer.status()["queues"][0]["state"] == "idle"
     names = {thread.name for thread in threading.enumerate()}
     assert "change-events" not in names

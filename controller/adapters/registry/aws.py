@@ -194,8 +194,8 @@ class AwsRegistry:
             key = credentials.get_frozen_credentials().access_key if credentials else None
             if key:
                 keys.add(key)
-        except BotoCoreError:
-            pass  # no credentials: no write is signed with them either
+        except (BotoCoreError, ClientError):
+            pass  # no credentials now (a renewal failed): no write is signed with them either
         return WriterIdentity(frozenset(arns - {""}), frozenset(keys))
 
     def _caller_identity(self) -> tuple[str | None, str | None]:
