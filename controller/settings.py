@@ -226,6 +226,7 @@ class ChangeEvents(BaseModel):
     )
     region: str | None = Field(
         default=None,
+        pattern=f"^{REGION_PATTERN.pattern}$",
         description=(
             "The region of a queue whose URL names none (a local endpoint, such as moto's); "
             "default: the controller's region."

@@ -81,17 +81,17 @@ MAX_MESSAGE_BYTES = 1_048_576
 
 _FUNCTION_NAME = re.compile(
     r"(?:arn:(?P<partition>aws[a-zA-Z-]*):lambda:)?"
-    r"(?:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):)?"
-    r"(?:(?P<account>[0-9]{12}):)?"
+    r"(?:(?:(?P<region>[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}):)?(?P<account>[0-9]{12}):)?"
     r"(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_-]{1,64})"
     r"(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128}))?"
 )
 """Lambda's ``FunctionName`` (its API reference's pattern): a name, ``ACCOUNT:function:NAME``,
 or ``arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME``, each with an optional version or alias
-qualifier, which names the same function."""
+qualifier, which names the same function. A region is read only before an account, so that a
+name that looks like one (``etl-job-2:live``) stays a name with its qualifier."""
 
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _SHOWN = 60
 """Characters of an unexpected value a reason quotes, at most: a reason is logged."""

@@ -96,6 +96,15 @@ def parsed(message: dict[str, Any]) -> ChangeEvent:
             FunctionId(OTHER, "cn-north-1", "orders-api"),
         ),
         ("function:orders-api", FunctionId(ACCOUNT, "us-east-1", "orders-api")),
+        ("etl-job-2:live", FunctionId(ACCOUNT, "us-east-1", "etl-job-2")),
+        (
+            f"eu-west-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "eu-west-1", "orders-api"),
+        ),
+        (
+            f"arn:aws:lambda:eusc-de-east-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "eusc-de-east-1", "orders-api"),
+        ),
     ],
 )
 def test_every_spelling_of_a_function_is_one_identity(spelled: str, function: FunctionId) -> None:
