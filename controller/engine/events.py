@@ -332,11 +332,12 @@ class EventConsumer:
         margin = min(5.0, attributes.visibility_timeout / 5)
         deadline = received + attributes.visibility_timeout - margin
         managed = self._controller.managed_functions() or ManagedFunctions()
+        current = self._writer()  # outside the lock: it may ask STS, or renew credentials
         done: list[QueueMessage] = []
         with self._lock:
             if queue.url in self._states:
                 self._states[queue.url].last_received_at = now
-            writer = self._writer_now()
+            writer = self._writer_now(current)
             for message in messages:
                 event = parse_event(message.body)
                 verdict = judge(event, managed, writer)
@@ -354,10 +355,9 @@ class EventConsumer:
         self._wake.set()
         self._delete(queue, done)
 
-    def _writer_now(self) -> WriterIdentity:
+    def _writer_now(self, current: WriterIdentity) -> WriterIdentity:
         """The controller's own identity: every ARN seen and the last access key ids, since a
         renewal changes the key the next writes are signed with."""
-        current = self._writer()
         self._writer_arns |= current.arns
         for key in current.access_key_ids:
             if key not in self._writer_keys:
