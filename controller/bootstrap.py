@@ -18,6 +18,7 @@ from typing import Any
 
 from controller.adapters.analysis.cloudwatch import CloudWatchAnalysis, cloudwatch_clients
 from controller.adapters.analysis.prometheus import PrometheusAnalysis
+from controller.adapters.events.sqs import SqsQueue
 from controller.adapters.git import is_remote, redact
 from controller.adapters.git.credentials import GitCredentials, secrets_of
 from controller.adapters.git.reader import CommitCodeReader, load_commit, load_folder
@@ -34,6 +35,7 @@ from controller.core.declarations import Declarations
 from controller.core.sharding import SHARDS_LABEL, Sharding, lease_labels, lease_name
 from controller.engine.analyst import Analyst
 from controller.engine.applier import CodeReader
+from controller.engine.events import EventConsumer
 from controller.engine.fence import FencedRegistry, WriteFence
 from controller.engine.leader import SHARD, Candidate, LeaderElector, run_elected
 from controller.engine.loop import Controller
@@ -199,12 +201,17 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
             account=account,
             analyst=analyst_for(settings, metrics, token=prometheus_token),
         )
+        events = event_consumer_for(settings, controller, metrics, aws)
+        # The change events are consumed where the loop runs: only on the leader, while it leads.
+        loop_with_events = controller.run if events is None else events.beside(controller.run)
         elector, relay = _elector_of(candidate, fence, settings, metrics, controller)
         server = ControllerServer(
             host,
             port,
             metrics=metrics.registry,
-            status=_masked(_status_of(controller, elector, owned), Redactor(secrets)),
+            status=_masked(
+                _with_events(_status_of(controller, elector, owned), events), Redactor(secrets)
+            ),
             healthy=_either(elector, controller.healthy, lambda e: e.alive()),
             ready=_either(elector, controller.ready, lambda e: e.reached()),
             on_push=_relayed(_either_push(elector, controller.webhook), relay),
@@ -221,18 +228,19 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                 account=account or "unknown",
                 leader_election=_election_line(candidate),
                 **({"shard": f"{shard} of {settings.shards}"} if shard is not None else {}),
+                events=[queue.url for queue in events.queues] if events is not None else "off",
             )
             if elector is not None:
                 return run_elected(
                     elector,
-                    controller.run,
+                    loop_with_events,
                     stop,
                     shutdown_grace=settings.shutdown_grace,
                     wake_loop=lambda: controller.trigger.fire("stop"),
                 )
             # A daemon, so that a pass stuck past the grace period cannot keep the process up.
             loop = threading.Thread(
-                target=controller.run, args=(stop,), name="controller-loop", daemon=True
+                target=loop_with_events, args=(stop,), name="controller-loop", daemon=True
             )
             loop.start()
             while not stop.wait(1.0):
@@ -364,6 +372,19 @@ def _status_of(
     return status
 
 
+def _with_events(
+    status: Callable[[], Mapping[str, Any]], events: EventConsumer | None
+) -> Callable[[], Mapping[str, Any]]:
+    """``/status`` with, when change events are on, how their queues stand (``changeEvents``)."""
+    if events is None:
+        return status
+
+    def with_events() -> Mapping[str, Any]:
+        return {**status(), "changeEvents": events.status()}
+
+    return with_events
+
+
 def _either(
     elector: LeaderElector | None,
     leader: Callable[[], bool],
@@ -405,6 +426,28 @@ def _either_push(elector: LeaderElector | None, fetch: Callable[[], None]) -> Ca
             elector.request_fetch()
 
     return push
+
+
+def event_consumer_for(
+    settings: Settings, controller: Controller, metrics: Metrics, registry: AwsRegistry
+) -> EventConsumer | None:
+    """The consumer of the configured change-event queues, or ``None`` without any. It knows
+    the controller's own writes by the identity of ``registry``, the adapter that signs them."""
+    events = settings.events
+    if not events.queue_urls:
+        return None
+    queues = [
+        SqsQueue(
+            address,
+            endpoint_url=events.endpoint_url,
+            wait_seconds=events.wait_time,
+            max_messages=events.max_messages,
+        )
+        for address in events.addresses(settings.region, settings.shard(os.environ))
+    ]
+    return EventConsumer(
+        queues, controller, metrics, writer=registry.writer_identity, settings=events.consumer
+    )
 
 
 def analyst_for(settings: Settings, metrics: Metrics, *, token: str | None = None) -> Analyst:

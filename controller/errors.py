@@ -22,6 +22,8 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
     │   │                           retry period
     │   └── LeaseConflict           another candidate wrote the Lease first (HTTP 409): read it
     │                               again before deciding anything
+    ├── QueueError                  a call to the change events' queue (SQS) failed: back off and
+    │                               try again; the periodic resync covers what is missed meanwhile
     └── RegistryError               a Lambda call failed; keeps the AWS code and message
         ├── NotFound                the function, version or alias does not exist
         ├── Conflict                the resource is busy or in the way: re-observe, then retry
@@ -99,6 +101,27 @@ class LeaseError(LambdaGitopsError):
 class LeaseConflict(LeaseError):
     """Another candidate changed the Lease since it was read (a stale ``resourceVersion``), or
     created it first: HTTP 409. Nothing was written; read the Lease again."""
+
+
+class QueueError(LambdaGitopsError):
+    """A call to an SQS queue of change events failed: the queue is gone, unreachable, or the
+    credentials may not read it.
+
+    The consumer backs off and tries again, and no event is lost for good meanwhile: what stays
+    in the queue is received later, and the periodic resync reconciles every function anyway.
+    ``code`` is the AWS error code and ``operation`` the API operation (``ReceiveMessage``).
+    """
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.operation = operation
+
+    def __str__(self) -> str:
+        where = f"{self.operation}: " if self.operation else ""
+        code = f"{self.code}: " if self.code else ""
+        return f"{where}{code}{self.message}"
 
 
 class RegistryError(LambdaGitopsError):

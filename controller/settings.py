@@ -38,6 +38,12 @@ from pydantic_settings import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from controller.adapters.events.sqs import (
+    LONG_POLL_SECONDS,
+    MAX_MESSAGES,
+    QueueAddress,
+    queue_address,
+)
 from controller.adapters.git import GitSettings
 from controller.adapters.http.server import HttpSettings
 from controller.adapters.logging import LogFormat, LogLevel, LogSettings
@@ -47,6 +53,7 @@ from controller.core.declarations.schema import REGION_PATTERN, region_problem
 from controller.core.election import ElectionTimings, timing_problem
 from controller.core.retention import Retention
 from controller.core.sharding import MAX_SHARDS, ordinal_of, shard_problem
+from controller.engine.events import ConsumerSettings
 from controller.engine.leader import Candidate
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
@@ -207,6 +214,88 @@ def _pod_namespace() -> str | None:
         return None
 
 
+SHARD_FIELD = "{shard}"
+"""In a change-event queue's URL, the index of the shard that reads it."""
+
+
+class ChangeEvents(BaseModel):
+    """Change events: Lambda's calls as CloudTrail records them, routed by an EventBridge rule
+    into SQS, so that a change made outside Git is reconciled within seconds rather than at the
+    next resync (docs/events.md). Off without a queue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue_urls: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "The SQS queues the EventBridge rule sends Lambda's change events to "
+            "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), one per account and region where "
+            "needed; none: events off. With shards, each shard reads queues of its own: write "
+            "{shard} in the URL, replaced by the shard's index."
+        ),
+    )
+    region: str | None = Field(
+        default=None,
+        pattern=f"^{REGION_PATTERN.pattern}$",
+        description=(
+            "The region of a queue whose URL names none (a local endpoint, such as moto's); "
+            "default: the controller's region."
+        ),
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="Another SQS endpoint than AWS's (moto, tests)."
+    )
+    wait_time: int = Field(
+        default=LONG_POLL_SECONDS,
+        ge=1,
+        le=LONG_POLL_SECONDS,
+        description="Seconds a receive waits for a message (SQS long polling; 20 at most).",
+    )
+    max_messages: int = Field(
+        default=MAX_MESSAGES,
+        ge=1,
+        le=MAX_MESSAGES,
+        description="Messages per receive (10 at most).",
+    )
+    merge_window: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds the first event of a function waits for more of the same function, all "
+            "reconciled at once."
+        ),
+    )
+
+    @field_validator("queue_urls")
+    @classmethod
+    def _queue_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            queue_address(url.replace(SHARD_FIELD, "0"), "us-east-1")  # says what is wrong
+        repeated = sorted({url for url in urls if urls.count(url) > 1})
+        if repeated:
+            raise ValueError(f"{repeated[0]!r} is listed twice; list each queue once")
+        return urls
+
+    def addresses(self, default_region: str, shard: int | None = None) -> tuple[QueueAddress, ...]:
+        """Each queue with its account and region: a URL's own region, or else ``region``,
+        or else ``default_region`` (the controller's); ``{shard}`` in a URL is ``shard``'s
+        index (0 without sharding)."""
+        index = str(shard if shard is not None else 0)
+        return tuple(
+            queue_address(url.replace(SHARD_FIELD, index), self.region or default_region)
+            for url in self.queue_urls
+        )
+
+    def shared_by_shards(self) -> list[str]:
+        """The queues every shard would read: those whose URL does not say ``{shard}``."""
+        return [url for url in self.queue_urls if SHARD_FIELD not in url]
+
+    @property
+    def consumer(self) -> ConsumerSettings:
+        return ConsumerSettings(merge_window=self.merge_window)
+
+
 class LogFields(BaseSettings):
     """How a command logs: the settings every command reads, even one that needs no other.
 
@@ -346,6 +435,10 @@ class Settings(LogFields):
             "(POD_NAME, as a StatefulSet names its pods: NAME-3), modulo shards."
         ),
     )
+    events: ChangeEvents = Field(
+        default_factory=ChangeEvents,
+        description="Change events from CloudTrail through EventBridge and SQS; off by default.",
+    )
 
     @field_validator("extra_regions")
     @classmethod
@@ -368,6 +461,15 @@ class Settings(LogFields):
         problem = shard_problem(self.shards, self.shard_index)
         if problem is not None:
             raise ValueError(problem)
+        shared = self.events.shared_by_shards() if self.shards > 1 else []
+        if shared:
+            raise ValueError(
+                f"events.queue_urls: with shards {self.shards}, {shared[0]!r} would be read by "
+                "every shard, and a shard deletes the events of functions it does not own, "
+                "which another shard then never sees; give each shard a queue of its own that "
+                f"receives every event, and write {SHARD_FIELD} in the URL for its index "
+                "(docs/events.md, With sharding)"
+            )
         return self
 
     def shard(self, environ: Mapping[str, str]) -> int | None:

@@ -113,6 +113,15 @@ CASES = {
             r"\(\d+\); to 4 shards moves \d+% \(ideal 25%\)",
         ],
     ),
+    "event_latency.py": (
+        ["--functions", "5", "--changes", "2", "--unmanaged", "3", "--latency-ms", "0"],
+        [
+            r"2 out-of-band changes, message arrival to healed: p50 [\d.]+ s, p95 [\d.]+ s",
+            r"Lambda reads per event, managed function: mean [\d.]+, p50 \d+, max \d+",
+            r"Lambda requests for 3 events of an unmanaged function: \d+",
+            r"healed: 2 of 2 changes",
+        ],
+    ),
     "controller_memory.py": (
         ["--functions", "200"],
         [

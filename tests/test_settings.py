@@ -386,3 +386,113 @@ def test_shards_that_cannot_be_are_refused_naming_them(
 def test_a_lease_name_too_long_for_a_label_is_refused() -> None:
     with pytest.raises(ConfigurationError, match=r"leader_election\.lease_name"):
         load_settings(leader_election={"lease_name": "a" * 64})
+
+
+# -- change events --------------------------------------------------------------------------
+
+
+def test_change_events_are_off_without_a_queue_and_poll_as_sqs_allows() -> None:
+    events = load_settings().events
+    assert events.queue_urls == ()
+    assert (events.wait_time, events.max_messages, events.merge_window) == (20, 10, 1.0)
+    assert events.consumer.merge_window == 1.0
+
+
+def test_change_events_come_from_nested_variables_and_a_queue_url_gives_its_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "LAMBDA_GITOPS_EVENTS__QUEUE_URLS",
+        '["https://sqs.eu-west-1.amazonaws.com/123456789012/lambda-gitops-events",'
+        ' "http://127.0.0.1:5000/210987654321/local"]',
+    )
+    monkeypatch.setenv("LAMBDA_GITOPS_EVENTS__MERGE_WINDOW", "0.5")
+    settings = load_settings(region="us-west-2")
+    assert settings.events.merge_window == 0.5
+    assert [(a.account, a.region) for a in settings.events.addresses(settings.region)] == [
+        ("123456789012", "eu-west-1"),
+        ("210987654321", "us-west-2"),  # names no region: the controller's
+    ]
+    local = load_settings(
+        events={"queue_urls": ["http://127.0.0.1:5000/210987654321/q"], "region": "ap-south-1"}
+    )
+    assert [a.region for a in local.events.addresses("us-east-1")] == ["ap-south-1"]
+
+
+def test_the_queue_flag_keeps_the_other_event_settings_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``run --events-queue-url`` gives ``events.queue_urls``; the group's other settings
+    still come from the environment and the file."""
+    monkeypatch.setenv("LAMBDA_GITOPS_EVENTS__ENDPOINT_URL", "http://127.0.0.1:5000")
+    settings = load_settings(events={"queue_urls": ["http://127.0.0.1:5000/123456789012/q"]})
+    assert settings.events.endpoint_url == "http://127.0.0.1:5000"
+    assert settings.events.queue_urls == ("http://127.0.0.1:5000/123456789012/q",)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"queue_urls": ["lambda-gitops-events"]}, "is not an SQS queue URL"),
+        (
+            {"queue_urls": ["https://sqs.us-east-1.amazonaws.com/lambda-gitops-events"]},
+            "the path must be /ACCOUNT/QUEUE-NAME",
+        ),
+        (
+            {"queue_urls": ["http://h:1/123456789012/q", "http://h:1/123456789012/q"]},
+            "is listed twice",
+        ),
+        ({"wait_time": 21}, "events.wait_time"),
+        ({"max_messages": 11}, "events.max_messages"),
+        ({"merge_window": -1}, "events.merge_window"),
+        ({"queue": "x"}, "events.queue: Extra inputs are not permitted"),
+    ],
+)
+def test_event_settings_that_cannot_work_are_refused_naming_them(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"^invalid settings") as refused:
+        load_settings(events=values)
+    assert message in str(refused.value)
+
+
+def test_run_takes_the_queue_flag_once_per_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from controller.cli import main as cli
+
+    seen: list[Settings] = []
+
+    def run_controller(settings: Settings, stop: object) -> bool:
+        seen.append(settings)
+        return True
+
+    monkeypatch.setattr(cli, "run_controller", run_controller)
+    monkeypatch.setattr("signal.signal", lambda *_: None)  # leave pytest's handlers be
+    first, second = "http://h:1/123456789012/a", "http://h:1/123456789012/b"
+    result = CliRunner().invoke(
+        cli.main, ["run", "--events-queue-url", first, "--events-queue-url", second]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen[0].events.queue_urls == (first, second)
+    CliRunner().invoke(cli.main, ["run"])
+    assert seen[1].events.queue_urls == ()
+
+
+def test_with_shards_each_queue_url_names_the_shard_or_is_refused() -> None:
+    """One queue read by every shard would lose events: a shard deletes what it does not own."""
+    shared = "https://sqs.eu-west-1.amazonaws.com/123456789012/lambda-gitops-events"
+    with pytest.raises(ConfigurationError, match=r"would be read by every shard") as refused:
+        load_settings(shards=3, events={"queue_urls": [shared]})
+    assert "{shard}" in str(refused.value)
+    assert load_settings(events={"queue_urls": [shared]}).events.queue_urls == (shared,)
+
+
+def test_a_queue_url_with_shard_is_each_shards_own_queue() -> None:
+    template = "https://sqs.eu-west-1.amazonaws.com/123456789012/lambda-gitops-events-{shard}"
+    settings = load_settings(shards=3, shard_index=2, events={"queue_urls": [template]})
+    [address] = settings.events.addresses(settings.region, settings.shard({}))
+    assert address.url.endswith("/lambda-gitops-events-2")
+    assert (address.account, address.region) == ("123456789012", "eu-west-1")
+    [alone] = load_settings(events={"queue_urls": [template]}).events.addresses("us-east-1")
+    assert alone.url.endswith("/lambda-gitops-events-0")

@@ -37,6 +37,7 @@ from prometheus_client.metrics_core import Metric
 
 from controller import __version__
 from controller.core.analysis import OUTCOMES
+from controller.core.events import EVENT_RESULTS
 from controller.core.model import SYNC_STATUSES, SyncStatus
 
 ACTIONS = ("publish", "create", "update", "delete", "delete_version")
@@ -54,6 +55,9 @@ RECONCILE_OUTCOMES = ("success", "failure")
 RECONCILE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 """From a pass over a few converged functions (tens of milliseconds) to a pass over thousands
 under Lambda's request quota (minutes)."""
+EVENT_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
+"""From a change event's call to its receipt: a fraction of a second on a test queue, seconds to
+a minute through CloudTrail and EventBridge, and up to five minutes on a bad day."""
 REGISTRY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 """One Lambda call: milliseconds on the emulator, tens to hundreds on AWS, and up to a minute when
 the adapter's retries and waiters are inside the call."""
@@ -203,6 +207,22 @@ class Metrics:
             ["shard"],
             registry=None,
         )
+        self._events = Counter(
+            "lambda_gitops_events",
+            "Change events received from the SQS queues, by what became of them: matched (a "
+            "managed function to reconcile), unmanaged (nothing declared, or no change), self "
+            "(the controller's own write) or malformed (left for the dead-letter queue; counted "
+            "at each receipt).",
+            ["result"],
+            registry=None,
+        )
+        self._event_lag = Histogram(
+            "lambda_gitops_event_lag_seconds",
+            "Seconds from a change event's call (CloudTrail's eventTime, whole seconds) to its "
+            "receipt from the queue.",
+            buckets=EVENT_LAG_BUCKETS,
+            registry=None,
+        )
         build_info = Gauge(
             "lambda_gitops_build_info",
             "Always 1; the version label says which lambda-gitops is running.",
@@ -221,6 +241,8 @@ class Metrics:
         for kind in CHECK_KINDS:
             for result in OUTCOMES:
                 self._checks.labels(kind=kind, result=result)
+        for event_result in EVENT_RESULTS:
+            self._events.labels(result=event_result)
         instruments: list[MetricWrapperBase] = [
             self._checks,
             self._reconciles,
@@ -236,6 +258,8 @@ class Metrics:
             self._leader,
             self._leader_transitions,
             self._shard_functions,
+            self._events,
+            self._event_lag,
             build_info,
         ]
         self.registry.register(_Exposition(instruments, self._fleet))
@@ -313,6 +337,18 @@ class Metrics:
         """How many declared functions ``shard`` owns at the revision in force; a controller
         without sharding never calls it, and has no such series."""
         self._shard_functions.labels(shard=shard).set(count)
+
+    def event_received(self, result: str, *, lag: float | None = None) -> None:
+        """Count one change event by its result (``core.events.EVENT_RESULTS``), and how long
+        after its call it was received, when it says when (never less than 0: the clocks of
+        CloudTrail and of this host may differ by a little)."""
+        if result not in EVENT_RESULTS:
+            raise ValueError(
+                f"unknown event result {result!r}; expected one of {', '.join(EVENT_RESULTS)}"
+            )
+        self._events.labels(result=result).inc()
+        if lag is not None:
+            self._event_lag.observe(max(lag, 0.0))
 
     def functions(self, statuses: Sequence[FunctionStatus]) -> None:
         """Replace every per-function and per-alias series with those of ``statuses``.

@@ -232,12 +232,22 @@ def reconcile(once: bool, **options: Any) -> None:
 )
 @click.option("--concurrency", type=int, help="Functions reconciled at once (8).")
 @shard_options
-def run(**options: Any) -> None:
+@click.option(
+    "--events-queue-url",
+    "events_queue_urls",
+    multiple=True,
+    help="An SQS queue of Lambda's change events (docs/events.md); repeat for each queue.",
+)
+def run(events_queue_urls: tuple[str, ...], **options: Any) -> None:
     """The controller: follow the repository and keep the registry converged.
 
     Runs until SIGTERM or SIGINT, then lets in-flight calls finish and exits 0; a pass still
     running after shutdown_grace seconds is abandoned, and the exit code is 1.
     """
+    if events_queue_urls:
+        # The flag gives events.queue_urls; the group's other settings still come from the
+        # environment and the file.
+        options["events"] = {"queue_urls": list(events_queue_urls)}
     stop = threading.Event()
 
     def shut_down(signum: int, _frame: object) -> None:

@@ -11,8 +11,10 @@ once (each is claimed for the time of its reconcile). A full pass never reconcil
 that a targeted pass reconciled since it began, and it stops starting functions when the
 revision moves on, then resumes at the new revision with those it had not reached: it never
 undoes a promotion with the declarations it started from. Other requests for single functions
-(a change event, later) take the same path, merged while they wait. Driven pass by pass
-(``run_pass``, for tests), the two kinds take turns instead: the full pass yields to targets.
+(a change event, ``engine.events``) take the same path, merged while they wait; each request
+gives a ticket, by which its caller learns when a reconcile begun after it has finished.
+Driven pass by pass (``run_pass``, for tests), the two kinds take turns instead: the full pass
+yields to targets.
 
 A full pass over a registry with a version cache (``run``'s) first reads the version listings
 that are missing or expired (the first pass, and the wave of expiries
@@ -50,6 +52,7 @@ from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import PrimingReport, log_field
 from controller.core.declarations import Declarations
 from controller.core.declarations.parser import ParseCache
+from controller.core.events import ManagedFunctions
 from controller.core.model import DesiredFunction, FunctionId, ObservedFunction
 from controller.core.outofband import AliasMemory
 from controller.core.plan import (
@@ -191,6 +194,10 @@ class LoopSettings:
 class Controller:
     """Follows a Git source and keeps the registry converged (``enforce``) or watched
     (``detect``), reporting through metrics, logs and ``ControllerState``."""
+
+    _managed: tuple[str, ManagedFunctions] | None = None
+    """The valid declared functions of the revision last read, for change events (set on
+    first use, per revision)."""
 
     def __init__(
         self,
@@ -380,15 +387,45 @@ class Controller:
         requests, and the rollouts due (for callers that drive the loop step by step)."""
         self._serve_waiting_targets(stop or threading.Event())
 
-    def request(self, functions: Iterable[FunctionId], reason: str) -> None:
-        """Reconcile these functions soon, ahead of a full pass; repeats merge while they wait."""
+    def request(self, functions: Iterable[FunctionId], reason: str) -> int:
+        """Reconcile these functions soon, ahead of a full pass; repeats merge while they wait.
+
+        Returns a ticket for ``reconciled_since``: every reconcile of these functions that
+        begins after the request reads them from Lambda (none is planned from what an earlier
+        one left), and its claim comes after the ticket."""
         with self._targets_lock:
             asked = set(functions)
             self._targets.update(asked)
             self._ticks -= asked  # read again: something may have changed
             self._target_reasons.add(reason)
+            ticket = self._last_claim()
         self._wake_targets.set()
         self.trigger.fire(reason)
+        return ticket
+
+    def reconciled_since(self, function: FunctionId, ticket: int) -> bool:
+        """Whether a reconcile of ``function`` that began after ``ticket`` (``request``'s) has
+        finished, by either pass, whatever its outcome."""
+        with self._claims:
+            return self._latest_claim.get(function, 0) > ticket and function not in self._busy
+
+    def claimed_since(self, function: FunctionId, ticket: int) -> bool:
+        """Whether a reconcile of ``function`` has begun since ``ticket``: one that has not yet
+        begun reads Lambda after whatever happened before now."""
+        with self._claims:
+            return self._latest_claim.get(function, 0) > ticket
+
+    def managed_functions(self) -> ManagedFunctions | None:
+        """The valid declared functions of the revision last read, found by what a change event
+        names; ``None`` until a revision has been read."""
+        read = self._declarations
+        if read is None:
+            return None
+        managed = self._managed
+        if managed is None or managed[0] != read[0]:
+            managed = (read[0], ManagedFunctions(f.ref.identity for f in read[1].functions))
+            self._managed = managed
+        return managed[1]
 
     def _resync_interval(self) -> float:
         spread = self._settings.resync_interval * JITTER

@@ -29,6 +29,7 @@ EXPECTED_ALERTS = {
     "LambdaGitopsInvalidDeclarations",
     "LambdaGitopsNoLeader",
     "LambdaGitopsTwoLeaders",
+    "LambdaGitopsChangeEventsMalformed",
     "LambdaGitopsDown",
 }
 RUNBOOK_BASE = "https://github.com/lambda-gitops/lambda-gitops/blob/main/docs/runbooks.md#"

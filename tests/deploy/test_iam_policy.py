@@ -116,7 +116,7 @@ def test_the_policy_document() -> None:
     assert len(actions) == len(set(actions))
     for action in actions:
         assert "*" not in action, action
-        assert action.startswith(("lambda:", "s3:", "cloudwatch:")), action
+        assert action.startswith(("lambda:", "s3:", "cloudwatch:", "sqs:")), action
 
 
 def test_cloudwatch_actions_are_exactly_those_the_analysis_calls() -> None:
@@ -135,6 +135,25 @@ def test_cloudwatch_actions_are_exactly_those_the_analysis_calls() -> None:
             "cloudwatch:DescribeAlarmHistory",
         }
     )
+
+
+SQS_PERMISSIONS = {
+    # boto3 method of the SQS adapter -> the IAM action that allows it (the Service
+    # Authorization Reference: DeleteMessageBatch is allowed by sqs:DeleteMessage).
+    "get_queue_attributes": "sqs:GetQueueAttributes",
+    "receive_message": "sqs:ReceiveMessage",
+    "delete_message_batch": "sqs:DeleteMessage",
+}
+
+
+def test_sqs_actions_are_exactly_those_the_event_queue_adapter_calls_on_that_queue_only() -> None:
+    source = (ROOT / "controller" / "adapters" / "events" / "sqs.py").read_text()
+    called = set(re.findall(r"self\._client\.([a-z_]+)\(", source))
+    assert called == set(SQS_PERMISSIONS), "a new SQS call needs its IAM action here"
+    [statement] = [s for s in policy()["Statement"] if s["Sid"] == "ReceiveChangeEvents"]
+    assert sorted(statement["Action"]) == sorted(SQS_PERMISSIONS.values())
+    assert statement["Resource"] == ["arn:aws:sqs:*:123456789012:lambda-gitops-events"]
+    assert [a for a in granted_actions() if a.startswith("sqs:")] == statement["Action"]
 
 
 def test_lambda_actions_are_exactly_those_the_adapter_calls() -> None:
@@ -224,6 +243,8 @@ def test_lambda_resources_are_function_arns_and_their_qualifiers() -> None:
             assert resources == ["*"]
         elif any(action.startswith("cloudwatch:") for action in statement["Action"]):
             assert all(":alarm:" in arn for arn in resources)
+        elif any(action.startswith("sqs:") for action in statement["Action"]):
+            assert all(arn.startswith("arn:aws:sqs:") for arn in resources)  # the queue alone
         else:
             assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
             assert all(arn.startswith("arn:aws:s3:::") and "/" in arn for arn in resources)

@@ -48,6 +48,7 @@ from controller.adapters.registry.port import (
     RegistryObserver,
 )
 from controller.adapters.registry.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
+from controller.core.events import WriterIdentity
 from controller.core.model import (
     FUNCTION_ARN_PATTERN,
     LATEST,
@@ -160,6 +161,7 @@ class AwsRegistry:
         self._clients: dict[tuple[str | None, str], LambdaClient] = {}
         self._lock = threading.Lock()
         self._caller_account: str | None = None
+        self._caller_arn: str | None = None
         self._caller_asked = False
         self._sleep = sleep
         self._clock = clock
@@ -175,10 +177,35 @@ class AwsRegistry:
         """
         if self._settings.account is not None:
             return self._settings.account
+        return self._caller_identity()[0]
+
+    def writer_identity(self) -> WriterIdentity:
+        """Who this registry's writes come from, as CloudTrail names the caller of a change
+        event: the principal ARN STS ``GetCallerIdentity`` answers for the default credentials
+        (asked once), the session ARN of each account's assumed role, and the access key id the
+        default credentials sign with now. Temporary credentials get a new key when they are
+        renewed, so a caller asks again now and then. Empty where nothing is known (the emulator
+        has no STS, but its callers' keys are known)."""
+        arns = {arn for arn in (self._caller_identity()[1],) if arn is not None}
+        arns |= {_session_arn(role) for role in self._settings.roles.values()}
+        keys: set[str] = set()
+        try:
+            credentials = self._base_session.get_credentials()
+            key = credentials.get_frozen_credentials().access_key if credentials else None
+            if key:
+                keys.add(key)
+        except (BotoCoreError, ClientError):
+            pass  # no credentials now (a renewal failed): no write is signed with them either
+        return WriterIdentity(frozenset(arns - {""}), frozenset(keys))
+
+    def _caller_identity(self) -> tuple[str | None, str | None]:
+        """The account and principal ARN STS answers for the default credentials, asked once;
+        ``(None, None)`` when it cannot tell."""
         with self._lock:
             if self._caller_asked:
-                return self._caller_account
+                return self._caller_account, self._caller_arn
         account: str | None
+        arn: str | None
         try:
             sts = self._base_session.client(
                 "sts",
@@ -190,14 +217,17 @@ class AwsRegistry:
                     read_timeout=5.0,
                 ),
             )
-            found = sts.get_caller_identity().get("Account")
+            identity = sts.get_caller_identity()
+            found, arn = identity.get("Account"), identity.get("Arn")
             account = found if isinstance(found, str) and found.isdigit() else None
+            arn = arn if isinstance(arn, str) and arn.startswith("arn:") else None
         except (BotoCoreError, ClientError, ResponseParserError):
             # An endpoint that speaks only Lambda (the emulator) answers STS with Lambda's JSON.
-            account = None
+            account, arn = None, None
         with self._lock:
-            self._caller_account, self._caller_asked = account, True
-        return account
+            self._caller_account, self._caller_arn = account, arn
+            self._caller_asked = True
+        return account, arn
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -519,6 +549,16 @@ def assumed_role_session(sts: STSClient, role: AssumeRole) -> boto3.Session:
     resolver = core.get_component("credential_provider")
     resolver.insert_before("env", _AssumedRoleProvider(fetch))
     return boto3.Session(botocore_session=core)
+
+
+def _session_arn(role: AssumeRole) -> str:
+    """The ARN CloudTrail names a session of ``role`` by: ``arn:PARTITION:sts::ACCOUNT:
+    assumed-role/NAME/SESSION`` (the role's path is not part of it)."""
+    parts = role.role_arn.split(":", 5)
+    if len(parts) < 6 or not parts[5].startswith("role/"):
+        return ""
+    name = parts[5].rsplit("/", 1)[-1]
+    return f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{name}/{role.session_name}"
 
 
 class _AssumedRoleProvider(CredentialProvider):

@@ -53,6 +53,9 @@ DESIGN_TABLE = {
     "lambda_gitops_leader_transitions_total": ("counter", {"shard"}),
     # Issue 16's, for sharding: the functions a shard owns, per shard.
     "lambda_gitops_shard_functions": ("gauge", {"shard"}),
+    # Issue 17's, for change events.
+    "lambda_gitops_events_total": ("counter", {"result"}),
+    "lambda_gitops_event_lag_seconds": ("histogram", set()),
 }
 
 
@@ -73,6 +76,7 @@ def exercise(metrics: Metrics) -> None:
     metrics.analysis_check("cloudwatch", "pass")
     metrics.leadership("0", leading=True)
     metrics.shard_functions("0", 1)
+    metrics.event_received("matched", lag=1.5)
     metrics.functions(
         [
             FunctionStatus(
@@ -162,6 +166,32 @@ def test_a_shard_counts_the_functions_it_owns_and_no_series_exists_without_shard
     assert samples(metrics, "lambda_gitops_shard_functions") == {labels(shard="2"): 0.0}
     metrics.shard_functions("2", 17)
     assert samples(metrics, "lambda_gitops_shard_functions") == {labels(shard="2"): 17.0}
+
+
+def test_change_events_are_counted_by_result_from_zero_and_their_lag_observed(
+    metrics: Metrics,
+) -> None:
+    assert samples(metrics, "lambda_gitops_events_total") == {
+        labels(result=result): 0.0 for result in ("matched", "unmanaged", "self", "malformed")
+    }
+    metrics.event_received("matched", lag=0.4)
+    metrics.event_received("self", lag=-2.0)  # clocks a little apart: counted as no lag
+    metrics.event_received("malformed")
+    registry = metrics.registry
+    assert registry.get_sample_value("lambda_gitops_events_total", {"result": "matched"}) == 1
+    assert registry.get_sample_value("lambda_gitops_events_total", {"result": "malformed"}) == 1
+    assert registry.get_sample_value("lambda_gitops_event_lag_seconds_count") == 2
+    assert registry.get_sample_value("lambda_gitops_event_lag_seconds_sum") == 0.4
+    with pytest.raises(ValueError, match="unknown event result"):
+        metrics.event_received("UpdateAlias20150331")
+
+
+def test_event_lag_buckets_span_a_tenth_of_a_second_to_five_minutes(metrics: Metrics) -> None:
+    buckets = {
+        float(dict(key)["le"]) for key in samples(metrics, "lambda_gitops_event_lag_seconds_bucket")
+    }
+    assert min(buckets) == 0.1
+    assert max(buckets - {float("inf")}) == 300.0
 
 
 def test_build_info_names_the_version() -> None:

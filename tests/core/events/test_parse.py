@@ -1,0 +1,323 @@
+"""Reading one message: every spelling of a function, every event name, and hostile input.
+
+A message comes from a queue anyone with ``sqs:SendMessage`` can write to, so whatever it holds
+gives a ``ChangeEvent``, an ``Ignored`` or a ``Malformed``, never an exception: the properties
+at the end feed the parser arbitrary JSON (bounded) and arbitrary text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controller.core.events import (
+    MAX_MESSAGE_BYTES,
+    OPERATIONS,
+    Caller,
+    ChangeEvent,
+    Ignored,
+    Malformed,
+    ManagedFunctions,
+    WriterIdentity,
+    event_pattern,
+    judge,
+    parse_event,
+)
+from controller.core.model import FunctionId
+
+ACCOUNT = "123456789012"
+OTHER = "210987654321"
+PROPERTIES = settings(max_examples=300, deadline=None)
+
+
+def event(
+    function_name: object = "orders-api",
+    *,
+    event_name: object = "UpdateAlias20150331",
+    account: object = ACCOUNT,
+    region: object = "us-east-1",
+    **detail: Any,
+) -> dict[str, Any]:
+    """An EventBridge event of a CloudTrail record, as the samples have it."""
+    record: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/jane"},
+        "eventTime": "2024-05-01T12:00:00Z",
+        "eventSource": "lambda.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": region,
+        "requestParameters": {"functionName": function_name, "name": "live"},
+        "responseElements": None,
+        "eventID": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+        "recipientAccountId": account,
+    }
+    record.update(detail)
+    return {
+        "version": "0",
+        "id": "6f4b2c1e-9d3a-4f8e-b1c7-2a5e8d0f3b94",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.lambda",
+        "account": account,
+        "time": "2024-05-01T12:00:03Z",
+        "region": region,
+        "resources": [],
+        "detail": record,
+    }
+
+
+def parsed(message: dict[str, Any]) -> ChangeEvent:
+    result = parse_event(json.dumps(message))
+    assert isinstance(result, ChangeEvent), result
+    return result
+
+
+@pytest.mark.parametrize(
+    ("spelled", "function"),
+    [
+        ("orders-api", FunctionId(ACCOUNT, "us-east-1", "orders-api")),
+        ("orders-api:live", FunctionId(ACCOUNT, "us-east-1", "orders-api")),
+        ("orders-api:$LATEST", FunctionId(ACCOUNT, "us-east-1", "orders-api")),
+        (f"{OTHER}:function:orders-api", FunctionId(OTHER, "us-east-1", "orders-api")),
+        (f"{OTHER}:function:orders-api:7", FunctionId(OTHER, "us-east-1", "orders-api")),
+        (
+            f"arn:aws:lambda:eu-west-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "eu-west-1", "orders-api"),
+        ),
+        (
+            f"arn:aws:lambda:eu-west-1:{OTHER}:function:orders-api:live",
+            FunctionId(OTHER, "eu-west-1", "orders-api"),
+        ),
+        (
+            f"arn:aws-cn:lambda:cn-north-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "cn-north-1", "orders-api"),
+        ),
+        ("function:orders-api", FunctionId(ACCOUNT, "us-east-1", "orders-api")),
+        ("etl-job-2:live", FunctionId(ACCOUNT, "us-east-1", "etl-job-2")),
+        (
+            f"eu-west-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "eu-west-1", "orders-api"),
+        ),
+        (
+            f"arn:aws:lambda:eusc-de-east-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "eusc-de-east-1", "orders-api"),
+        ),
+    ],
+)
+def test_every_spelling_of_a_function_is_one_identity(spelled: str, function: FunctionId) -> None:
+    """A name is in the event's account and region; a partial ARN brings its account, an ARN
+    its account and region; a version or alias qualifier names the same function."""
+    assert parsed(event(spelled)).function == function
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("suffix", ["", "20150331", "20150331v2", "20170331v3"])
+def test_each_operation_with_or_without_its_api_version(operation: str, suffix: str) -> None:
+    assert parsed(event(event_name=f"{operation}{suffix}")).operation == operation
+
+
+@pytest.mark.parametrize(
+    "event_name",
+    [
+        "DeleteFunctionConcurrency20171031",
+        "DeleteFunctionUrlConfig20211031",
+        "CreateFunctionUrlConfig20211031",
+        "UpdateFunctionCodeSigningConfig",
+        "UpdateAliasX",
+        "updatealias20150331",
+        "GetAlias20150331",
+        "ListAliases20150331",
+        "Invoke",
+    ],
+)
+def test_lookalike_and_read_only_calls_are_ignored(event_name: str) -> None:
+    assert isinstance(parse_event(json.dumps(event(event_name=event_name))), Ignored)
+
+
+def test_a_failed_call_is_ignored() -> None:
+    failed = event(errorCode="ResourceConflictException", errorMessage="busy")
+    result = parse_event(json.dumps(failed))
+    assert isinstance(result, Ignored)
+    assert "ResourceConflictException" in result.reason
+
+
+def test_the_account_comes_from_the_envelope_else_the_record_else_is_left_open() -> None:
+    message = event()
+    message["account"] = OTHER
+    assert parsed(message).function.account == OTHER
+    del message["account"]  # moto's envelope has none
+    assert parsed(message).function.account == ACCOUNT
+    del message["detail"]["recipientAccountId"]
+    assert parsed(message).function == FunctionId(None, "us-east-1", "orders-api")
+
+
+def test_the_records_region_wins_and_the_envelopes_stands_in() -> None:
+    message = event(region="eu-west-1")
+    message["region"] = "us-west-2"
+    assert parsed(message).function.region == "eu-west-1"
+    del message["detail"]["awsRegion"]
+    assert parsed(message).function.region == "us-west-2"
+
+
+def test_a_record_without_its_request_names_the_function_of_its_response() -> None:
+    message = event(
+        requestParameters=None,
+        responseElements={"functionArn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f:7"},
+    )
+    assert parsed(message).function == FunctionId(ACCOUNT, "us-east-1", "f")
+
+
+def test_the_caller_and_the_time() -> None:
+    message = event(
+        userIdentity={
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::1:assumed-role/r/s",
+            "accessKeyId": "ASIA1",
+        }
+    )
+    change = parsed(message)
+    assert change.caller == Caller("arn:aws:sts::1:assumed-role/r/s", "ASIA1")
+    assert change.happened_at == 1714564800.0
+    message["detail"]["eventTime"] = "yesterday"
+    assert parsed(message).happened_at == 1714564803.0  # EventBridge's time stands in
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("", "not JSON"),
+        ("{", "not JSON"),
+        ("[1, 2]", "a JSON array, not an object"),
+        ('"text"', "a JSON string, not an object"),
+        ("null", "a JSON null, not an object"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+        (" " * (MAX_MESSAGE_BYTES + 1), "more than SQS holds"),
+        (json.dumps({"source": "aws.lambda"}), "detail-type missing"),
+        (json.dumps({**event(), "source": "aws.ec2"}), "source 'aws.ec2'"),
+        (json.dumps({**event(), "detail": "x"}), "no detail object"),
+        (json.dumps(event(eventSource="s3.amazonaws.com")), "eventSource is 's3.amazonaws.com'"),
+        (json.dumps(event(event_name=7)), "eventName is number"),
+        (json.dumps(event(region=None)), "region is missing"),
+        (json.dumps(event(region="moon-1")), "region is 'moon-1'"),
+        (json.dumps(event(None)), "names no function"),
+        (json.dumps(event("")), "names no function"),
+        (json.dumps(event("orders api")), "'orders api' is not a Lambda function name"),
+        (json.dumps(event("x" * 65)), "is not a Lambda function name"),
+        (json.dumps(event("arn:aws:lambda:orders-api")), "is not a Lambda function name"),
+    ],
+)
+def test_malformed_messages_say_why(body: str, reason: str) -> None:
+    result = parse_event(body)
+    assert isinstance(result, Malformed)
+    assert reason in result.reason
+    assert len(result.reason) < 300
+
+
+def test_a_reason_quotes_little_of_what_it_got() -> None:
+    result = parse_event(json.dumps(event("a" * 5000)))
+    assert isinstance(result, Malformed)
+    assert len(result.reason) < 200
+
+
+def test_managed_functions_match_by_identity_and_an_open_account_matches_any() -> None:
+    ours = FunctionId(ACCOUNT, "us-east-1", "orders-api")
+    theirs = FunctionId(OTHER, "us-east-1", "orders-api")
+    unknown = FunctionId(None, "us-east-1", "billing-worker")  # declared offline, bare name
+    managed = ManagedFunctions([ours, theirs, unknown])
+    assert managed.matching(FunctionId(ACCOUNT, "us-east-1", "orders-api")) == (ours,)
+    assert managed.matching(FunctionId(None, "us-east-1", "orders-api")) == (ours, theirs)
+    assert managed.matching(FunctionId(OTHER, "us-east-1", "billing-worker")) == (unknown,)
+    assert managed.matching(FunctionId(ACCOUNT, "eu-west-1", "orders-api")) == ()
+
+
+def test_the_verdict_asks_about_the_function_before_the_caller() -> None:
+    ours = FunctionId(ACCOUNT, "us-east-1", "orders-api")
+    managed = ManagedFunctions([ours])
+    writer = WriterIdentity(access_key_ids=frozenset({"AKIAOWN"}))
+    someone = parse_event(json.dumps(event()))
+    own = parse_event(json.dumps(event(userIdentity={"accessKeyId": "AKIAOWN"})))
+    other = parse_event(
+        json.dumps(event("billing-worker", userIdentity={"accessKeyId": "AKIAOWN"}))
+    )
+    assert judge(someone, managed, writer).functions == (ours,)
+    assert judge(someone, managed, writer).result == "matched"
+    assert judge(own, managed, writer).result == "self"
+    assert judge(other, managed, writer).result == "unmanaged"
+    assert judge(Malformed("x"), managed, writer).result == "malformed"
+    assert judge(Ignored("x"), managed, writer).result == "unmanaged"
+
+
+def test_the_pattern_names_each_operation_and_its_versioned_names() -> None:
+    names = event_pattern()["detail"]["eventName"]
+    assert [n for n in names if isinstance(n, str)] == list(OPERATIONS)
+    assert [n["prefix"] for n in names if isinstance(n, dict)] == [f"{o}20" for o in OPERATIONS]
+    assert event_pattern() is not event_pattern()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+fields = st.sampled_from(
+    [
+        "source",
+        "detail-type",
+        "account",
+        "region",
+        "time",
+        "detail",
+        "detail.eventSource",
+        "detail.eventName",
+        "detail.awsRegion",
+        "detail.eventTime",
+        "detail.errorCode",
+        "detail.userIdentity",
+        "detail.requestParameters",
+        "detail.requestParameters.functionName",
+        "detail.responseElements",
+        "detail.recipientAccountId",
+    ]
+)
+
+
+@PROPERTIES
+@given(json_values)
+def test_any_json_is_read_without_raising(value: object) -> None:
+    assert isinstance(parse_event(json.dumps(value)), (ChangeEvent, Ignored, Malformed))
+
+
+@PROPERTIES
+@given(st.text(max_size=200))
+def test_any_text_is_read_without_raising(text: str) -> None:
+    assert isinstance(parse_event(text), (ChangeEvent, Ignored, Malformed))
+
+
+@PROPERTIES
+@given(st.lists(st.tuples(fields, json_values), min_size=1, max_size=4))
+def test_a_real_event_with_any_field_replaced_is_read_without_raising(
+    changes: list[tuple[str, object]],
+) -> None:
+    """Replacing any field of a real event by any JSON value gives one of the three results,
+    and a change still names a function Lambda could have: its name is a valid one."""
+    message = event()
+    for path, value in changes:
+        *parents, last = path.split(".")
+        target: Any = message
+        for parent in parents:
+            if not isinstance(target, dict) or not isinstance(target.get(parent), dict):
+                target = None
+                break
+            target = target[parent]
+        if isinstance(target, dict):
+            target[last] = value
+    result = parse_event(json.dumps(message))
+    assert isinstance(result, (ChangeEvent, Ignored, Malformed))
+    if isinstance(result, ChangeEvent):
+        assert 1 <= len(result.function.name) <= 64
+        assert result.function.account is None or len(result.function.account) == 12
