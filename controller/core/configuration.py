@@ -335,3 +335,17 @@ def _scalar(value: object) -> str:
 
 def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+def as_document(configuration: Configuration, secrets: Collection[str] = ()) -> dict[str, object]:
+    """The fields a configuration sets, by their YAML names, for JSON output (``plan --output
+    json``, ``diff --output json``); a secret variable's value is ``(secret)``."""
+    document: dict[str, object] = {}
+    for name, value in _set(configuration):
+        if name == "environment":
+            document["environment"] = {
+                variable: SECRET if variable in secrets else text for variable, text in value
+            }
+        else:
+            document[YAML_NAMES[name]] = list(value) if isinstance(value, tuple) else value
+    return document
