@@ -349,3 +349,54 @@ def as_document(configuration: Configuration, secrets: Collection[str] = ()) -> 
         else:
             document[YAML_NAMES[name]] = list(value) if isinstance(value, tuple) else value
     return document
+
+
+def outside_limits(configuration: Configuration) -> tuple[str, ...]:
+    """The YAML names of the fields set to a value a declaration may not say: outside
+    Lambda's limits as ``validate`` checks them (a retired runtime, memory a Managed Instance
+    may have and an ordinary function may not, ...). ``import`` leaves such a field out of
+    what it writes, so that what it writes is always valid."""
+    outside = []
+    for name, value in _set(configuration):
+        if not _within_limits(name, value):
+            outside.append(YAML_NAMES[name])
+    return tuple(outside)
+
+
+def _within_limits(name: str, value: Any) -> bool:  # noqa: PLR0911 - one rule per field
+    match name:
+        case "environment":
+            variables = dict(value)
+            return environment_size(variables) <= ENVIRONMENT_LIMIT_BYTES and all(
+                ENVIRONMENT_NAME_PATTERN.fullmatch(variable)
+                and variable not in RESERVED_ENVIRONMENT_NAMES
+                for variable in variables
+            )
+        case "memory_size":
+            return bool(MEMORY_RANGE[0] <= value <= MEMORY_RANGE[1])
+        case "timeout":
+            return bool(TIMEOUT_RANGE[0] <= value <= TIMEOUT_RANGE[1])
+        case "ephemeral_storage":
+            return bool(EPHEMERAL_STORAGE_RANGE[0] <= value <= EPHEMERAL_STORAGE_RANGE[1])
+        case "runtime":
+            return value in RUNTIMES
+        case "handler":
+            return len(value) <= HANDLER_MAX and bool(HANDLER_PATTERN.fullmatch(value))
+        case "layers":
+            layers = [arn.rsplit(":", 1)[0] for arn in value]
+            return (
+                len(value) <= LAYERS_LIMIT
+                and len(set(layers)) == len(layers)
+                and all(
+                    len(arn) <= LAYER_ARN_MAX and LAYER_VERSION_PATTERN.fullmatch(arn)
+                    for arn in value
+                )
+            )
+        case _:
+            return len(value) == 1 and value[0] in ARCHITECTURES
+
+
+def yaml_fields(configuration: Configuration) -> list[tuple[str, Any]]:
+    """The fields a configuration sets, as ``(YAML name, value)``, in the order they are
+    written: for a program that writes a declaration (``import``, ``add-version``)."""
+    return [(YAML_NAMES[name], value) for name, value in _set(configuration)]
