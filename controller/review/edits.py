@@ -37,7 +37,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 # The loader's own file discovery and folder view are used, rather than copies of them, so that
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
-from controller.core.configuration import NOTHING, Configuration, yaml_fields
+from controller.core.configuration import NOTHING, Configuration, describe, yaml_fields
 from controller.core.declarations import Declarations, RepositoryTree, parse_declarations
 from controller.core.declarations.parser import ParseCache, parse_sources
 from controller.core.declarations.parser import SourceFile as ParsedSource
@@ -228,8 +228,10 @@ def add_version(
         )
     ]
     source = f", code {_show_s3(s3)}" if s3 is not None else ""
+    configured = "".join(f", {phrase}" for phrase in describe(configuration, secrets))
     summary = (
-        f"{found.file.path}: {found.name}: version {label} added (codeSha256 {code_sha256}{source})"
+        f"{found.file.path}: {found.name}: version {label} added (codeSha256 {code_sha256}"
+        f"{source}{configured})"
     )
 
     def expected(desired: DesiredFunction) -> bool:

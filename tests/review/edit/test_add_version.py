@@ -429,3 +429,49 @@ def test_a_version_is_added_with_its_configuration_and_secrets_marked(
     )
 
     assert edit.after.decode() == source.replace(ALIASES, added + ALIASES)
+
+
+def test_add_version_takes_the_configuration_fields_a_command_line_can_say(
+    tmp_path: Path,
+) -> None:
+    write_repository(tmp_path, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode()})
+
+    result = run(
+        add_version_command,
+        tmp_path,
+        "orders-api",
+        "r43",
+        "--code-sha256",
+        SHA_43,
+        "--memory-size",
+        "512",
+        "--timeout",
+        "30",
+        "--architecture",
+        "arm64",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "version r43 added (codeSha256" in result.output
+    assert "memorySize 512, timeout 30, architectures [arm64])" in result.output
+    added = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert added.configuration == Configuration(
+        memory_size=512, timeout=30, architectures=("arm64",)
+    )
+
+
+def test_add_version_refuses_a_configuration_outside_lambdas_limits_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    files = {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode()}
+    write_repository(tmp_path, files)
+    before = snapshot(tmp_path)
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43,
+        "--memory-size", "64",
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "configuration.memorySize: 64 MB is outside Lambda's limits" in result.output
+    assert snapshot(tmp_path) == before
