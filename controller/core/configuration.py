@@ -176,15 +176,21 @@ class Configuration:
 
     @property
     def is_empty(self) -> bool:
-        return not self.declared
+        return self is NOTHING or not self.declared
 
     def satisfied_by(self, live: Configuration) -> bool:
         """Whether ``live`` has every field this configuration sets, with the same value."""
+        # Most labels declare no configuration: the planner asks this of every version of a
+        # label's code, so the common case is answered without looking at a field.
+        if self is NOTHING:
+            return True
         return all(getattr(live, name) == value for name, value in _set(self))
 
     def conflicts_with(self, other: Configuration) -> bool:
         """Whether some field is set in both with different values: then no one version can
         satisfy both."""
+        if self is NOTHING or other is NOTHING:
+            return False
         return any(
             (theirs := getattr(other, name)) is not None and theirs != value
             for name, value in _set(self)
@@ -199,7 +205,7 @@ class Configuration:
     def over(self, base: Configuration) -> Configuration:
         """``base`` with the fields this configuration sets replaced: what ``$LATEST`` holds
         after an update that sets them."""
-        return replace(base, **dict(_set(self)))
+        return base if self is NOTHING else replace(base, **dict(_set(self)))
 
 
 YAML_NAMES = {

@@ -267,6 +267,8 @@ class _Versions:
     """``"17"`` -> the published version."""
     by_code: Mapping[str, Sequence[PublishedVersion]]
     """CodeSha256 -> the published versions with that code, lowest first."""
+    numbers: Mapping[str, Sequence[str]]
+    """CodeSha256 -> the numbers of those versions, lowest first."""
     groups: tuple[_Group, ...]
     """The declared versions no published version satisfies, grouped by the publish that
     satisfies them, in declaration order of their first label."""
@@ -280,24 +282,21 @@ class _Versions:
     def of(cls, desired: DesiredFunction, observed: ObservedFunction) -> _Versions:
         published: dict[str, PublishedVersion] = {}
         by_code: dict[str, list[PublishedVersion]] = {}
+        numbers: dict[str, list[str]] = {}
         # Lambda lists versions in ascending order already, which makes this sort nearly free.
         for published_version in sorted(observed.versions, key=_number):
-            published[published_version.version] = published_version
+            number = published_version.version
+            published[number] = published_version
             by_code.setdefault(published_version.code_sha256, []).append(published_version)
+            numbers.setdefault(published_version.code_sha256, []).append(number)
         missing = [
             declared
             for declared in desired.versions.values()
-            if not any(declared.is_satisfied_by(v) for v in by_code.get(declared.code_sha256, ()))
+            if not _any_satisfies(declared, by_code.get(declared.code_sha256, ()))
         ]
         groups = _grouped(missing)
-        return cls(
-            declared=desired.versions,
-            published=published,
-            by_code=by_code,
-            groups=groups,
-            group_of={version.label: group for group in groups for version in group.labels},
-            latest=observed.latest,
-        )
+        group_of = {version.label: group for group in groups for version in group.labels}
+        return cls(desired.versions, published, by_code, numbers, groups, group_of, observed.latest)
 
     @property
     def latest_code(self) -> str:
@@ -353,11 +352,10 @@ class _Versions:
         return version.code_sha256, version.configuration
 
     def _satisfying(self, declared: DesiredVersion, live: Collection[str]) -> Target:
-        numbers = [
-            version.version
-            for version in self.by_code.get(declared.code_sha256, ())
-            if declared.is_satisfied_by(version)
-        ]
+        numbers = self.numbers.get(declared.code_sha256, ())
+        if declared.configuration is not NOTHING:
+            candidates = self.by_code.get(declared.code_sha256, ())
+            numbers = [v.version for v in candidates if declared.is_satisfied_by(v)]
         if not numbers:
             return PendingVersion(self.group_of[declared.label].first.label)
         kept = [number for number in numbers if number in live]
@@ -368,10 +366,20 @@ def _number(version: PublishedVersion) -> int:
     return version.number
 
 
+def _any_satisfies(declared: DesiredVersion, same_code: Sequence[PublishedVersion]) -> bool:
+    """Whether a version of the label's code satisfies it; any does, when the label declares
+    no configuration (the common case, answered without a look at each version)."""
+    if declared.configuration is NOTHING:
+        return bool(same_code)
+    return any(declared.is_satisfied_by(version) for version in same_code)
+
+
 def _grouped(missing: Sequence[DesiredVersion]) -> tuple[_Group, ...]:
     """The missing labels grouped by publish: labels with the same code and configuration
     share one, and so does a label whose declared fields another label of its code also
     declares, with the same values (that publish satisfies both)."""
+    if not missing:
+        return ()
     exact: dict[tuple[str, Configuration], list[DesiredVersion]] = {}
     for declared in missing:
         exact.setdefault((declared.code_sha256, declared.configuration), []).append(declared)
@@ -411,6 +419,8 @@ class _Latest:
 def _publishes(versions: _Versions, problems: list[str]) -> list[PublishVersion]:
     """One publish per missing group, in publish order, each saying what ``$LATEST`` must be
     given first: its code (from the code source), then the declared configuration."""
+    if not versions.groups:
+        return []
     latest = versions.latest
     state = _Latest(
         latest.code_sha256 if latest is not None else "",
@@ -505,7 +515,9 @@ def _resolve_alias(alias: DesiredAlias, live: Alias | None, versions: _Versions)
         _resolve_route(alias, reference, weight, live_routing, versions)
         for reference, weight in alias.routing.items()
     )
-    own_code, own_configuration = versions.release_of(alias.version, version)
+    own_code, own_configuration = (
+        versions.release_of(alias.version, version) if routes else ("", NOTHING)
+    )
     for route in routes:
         code, configuration = versions.release_of(route.reference, route.target)
         if route.target == version or (
