@@ -11,8 +11,10 @@ actions, and never affects the plan of another.
 
 The actions of a function come in a fixed order:
 
-1. publishes: first the version whose code ``$LATEST`` already holds, which must be published
-   before any code update replaces it, then the others in declaration order;
+1. publishes: first those of the code ``$LATEST`` already holds, which must be published
+   before any code update replaces it (the one ``$LATEST``'s configuration already satisfies
+   first), then the others in declaration order; each says what ``$LATEST`` must be given
+   before it (code, configuration), as the publishes before it leave ``$LATEST``;
 2. alias creates and updates, in the order the aliases are declared;
 3. alias deletes (pruning), sorted by alias name;
 4. version deletes (retention, ``core.retention``), oldest first.

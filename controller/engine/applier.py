@@ -2,8 +2,10 @@
 
 It decides nothing of its own: the planner chose the actions; the applier only adds what makes
 them safe to run against a registry that others change too. Every publish carries ``CodeSha256``
-(and ``$LATEST``'s RevisionId), every alias update the alias's RevisionId, and a prune first checks
-that the alias is still the one the plan saw. When such a precondition fails, or Lambda reports
+(and ``$LATEST``'s RevisionId, read after the configuration update that precedes it, if any),
+every configuration update and alias update its RevisionId, and a prune first checks that the
+alias is still the one the plan saw. A version published with another configuration than its
+label declares is never pointed at. When such a precondition fails, or Lambda reports
 a conflict, the applier stops and says so (``Applied.conflict``): it never overwrites a change
 it has not seen, and it does not plan again itself. Observing again and planning again is the
 reconciler's loop (``reconciler.converge``), as a controller-runtime reconciler returns
