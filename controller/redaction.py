@@ -175,3 +175,22 @@ def _any_encoding(secret: str) -> str:
             alternatives.append(r"\+")
         parts.append(f"(?:{'|'.join(alternatives)})")
     return "".join(parts)
+
+
+MEASURED = "String measured:"
+"""Where Lambda's refusal of an environment over 4 KB starts quoting every variable (rule L58)."""
+
+
+def mask_environment(text: str, values: Iterable[str]) -> str:
+    """``text`` without the environment values a request sent.
+
+    Lambda's refusal of an environment larger than 4 KB quotes all of the variables it measured
+    (``... exceeded the 4KB limit. String measured: {"API_KEY":"..."}``), however the JSON
+    escapes them, so everything after ``String measured:`` is cut. Any other message that
+    quoted a value sent would have it masked where it appears, as the known secrets of
+    ``Redactor`` are; a value shorter than ``MIN_SECRET_LENGTH`` is left, for the same reason.
+    """
+    head, found, _ = text.partition(MEASURED)
+    if found:
+        text = f"{head}{MEASURED} (the variables, not shown)"
+    return Redactor(values)(text)

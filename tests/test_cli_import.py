@@ -16,6 +16,7 @@ from pathlib import Path
 import git
 import pytest
 from click.testing import CliRunner, Result
+from ruamel.yaml import YAML
 
 from controller.cli.main import main
 from controller.core.ownership import describe
@@ -264,10 +265,129 @@ def test_an_alias_no_declaration_can_say_is_left_out_with_a_warning(
     assert result.exit_code == 0, result.stderr
     assert result.stderr == (
         "warning: fleet-00 (us-east-1): alias twin is not declared: it routes to version 3, "
-        "which runs the same code as its version 1: a declaration names a version by its code, "
-        "and the controller refuses routing between two versions of one code (rule L21d); "
-        "point the alias at one version, then import it again\n"
+        "which runs the same code as its version 1, with the same configuration as declared: a "
+        "declaration names a version by its code and configuration, and the controller refuses "
+        "routing between two versions of one code and configuration (rule L21d); point the "
+        "alias at one version, then import it again\n"
     )
     written = (tmp_path / "f" / "fleet-00.yaml").read_text()
     assert "# alias twin is not declared: it routes to version 3" in written
     assert "    twin:" not in written
+
+
+# -- a version's configuration ---------------------------------------------------------------------
+
+IMPORT_SECRET = "imported-secret-value-77"
+
+
+def configured(backend: Backend) -> None:
+    """orders: version 1 as created, 2 with 512 MB and an environment holding a secret, and
+    3 with the code of 2 and 1024 MB; live on 2, sending 10% to 3, which only the memory tells
+    apart from 2."""
+    client = backend.client()
+    backend.create_function("orders", package=make_zip("# orders 1\n"), role=backend.create_role())
+    client.publish_version(FunctionName="orders")
+    backend.update_code("orders", make_zip("# orders 2\n"))
+    client.update_function_configuration(
+        FunctionName="orders",
+        MemorySize=512,
+        Timeout=30,
+        Environment={"Variables": {"STAGE": "prod", "API_KEY": IMPORT_SECRET}},
+    )
+    backend.wait_update_finished("orders")
+    client.publish_version(FunctionName="orders")
+    client.update_function_configuration(FunctionName="orders", MemorySize=1024)
+    backend.wait_update_finished("orders")
+    client.publish_version(FunctionName="orders")
+    client.create_alias(
+        FunctionName="orders",
+        Name="live",
+        FunctionVersion="2",
+        RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}},
+    )
+
+
+def imported_and_planned(
+    backend: Backend, tmp_path: Path, *options: str
+) -> tuple[Result, str, Result]:
+    repository = new_repository(tmp_path / "declarations")
+    folder = tmp_path / "declarations" / "functions"
+    registry = ["--registry", "aws", "--endpoint-url", backend.endpoint_url]
+    imported = run("import", "orders", *registry, "--into", str(folder), *options)
+    assert imported.exit_code == 0, imported.output + imported.stderr
+    repository.git.add(A=True)
+    repository.index.commit("import orders")
+    planned = run("plan", "--repo", str(repository.working_dir), *registry)
+    return imported, (folder / "orders.yaml").read_text(), planned
+
+
+def test_import_declares_each_versions_configuration_but_not_its_environment(
+    lambda_backend: Backend, tmp_path: Path
+) -> None:
+    configured(lambda_backend)
+
+    imported, text, planned = imported_and_planned(lambda_backend, tmp_path)
+
+    assert planned.exit_code == 0, planned.output
+    assert imported.stderr == ""
+    assert "environment" not in text
+    assert IMPORT_SECRET not in text
+    declaration = YAML(typ="safe").load(text)
+    versions = declaration["spec"]["versions"]
+    assert sorted(versions) == ["v2", "v3"]
+    assert versions["v2"]["configuration"] == {
+        "memorySize": 512,
+        "timeout": 30,
+        "ephemeralStorage": 512,
+        "runtime": "python3.12",
+        "handler": "app.handler",
+        "layers": [],
+        "architectures": ["x86_64"],
+    }
+    assert versions["v3"]["configuration"]["memorySize"] == 1024
+    assert declaration["spec"]["aliases"]["live"] == {"version": "v2", "routing": {"v3": 0.1}}
+
+
+def test_import_with_environment_writes_every_value_as_a_secret_and_says_so_without_it(
+    lambda_backend: Backend, tmp_path: Path
+) -> None:
+    configured(lambda_backend)
+
+    imported, text, planned = imported_and_planned(lambda_backend, tmp_path, "--with-environment")
+
+    assert planned.exit_code == 0, planned.output
+    assert IMPORT_SECRET not in planned.output + planned.stderr
+    environment = YAML(typ="safe").load(text)["spec"]["versions"]["v2"]["configuration"][
+        "environment"
+    ]
+    assert environment == {
+        "API_KEY": {"value": IMPORT_SECRET, "secret": True},
+        "STAGE": {"value": "prod", "secret": True},
+    }
+    assert (
+        "warning: orders (us-east-1): version v2: 2 environment variables written, each marked "
+        "secret: true: the values are now in the file, readable by anyone who can read the "
+        "repository; move real secrets out of it"
+    ) in imported.stderr.splitlines()
+    assert IMPORT_SECRET not in imported.output + imported.stderr
+
+
+def test_import_into_a_declaration_adds_no_label_for_a_version_a_label_satisfies(
+    state: Path, tmp_path: Path
+) -> None:
+    """A label declared by hand with code only is satisfied by every version of its code, so
+    the import adds no label for them, whatever their configuration."""
+    folder = tmp_path / "f"
+    first = run("import", "fleet-00", "--registry", f"emulated:{state}", "--into", str(folder))
+    assert first.exit_code == 0, first.stderr
+    path = folder / "fleet-00.yaml"
+    lines = path.read_text().splitlines()
+    # Keep v1's codeSha256 and drop its configuration block, as a person would write it.
+    start = lines.index("    v1:") + 2
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("        "))
+    path.write_text("\n".join(lines[:start] + lines[end:]) + "\n")
+
+    again = run("import", "fleet-00", "--registry", f"emulated:{state}", "--into", str(folder))
+
+    assert again.exit_code == 0, again.stderr
+    assert "unchanged, it declares everything imported" in again.output

@@ -30,6 +30,7 @@ from controller.redaction import (
     MASK,
     Redactor,
     is_secret_field,
+    mask_environment,
     mask_text,
     mask_url,
     url_secrets,
@@ -320,3 +321,35 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in _strings(item)]
     return []
+
+
+# -- environment values in Lambda's messages ------------------------------------------------------
+
+
+def test_lambdas_refusal_of_a_large_environment_loses_every_variable_it_quoted() -> None:
+    message = (
+        "Lambda was unable to configure your environment variables because the environment "
+        'variables you have provided exceeded the 4KB limit. String measured: {"API_KEY":'
+        '"k-\\u00e9-4711","ON":"on"}'
+    )
+
+    masked = mask_environment(message, ["k-é-4711", "on"])
+
+    assert masked.endswith("exceeded the 4KB limit. String measured: (the variables, not shown)")
+    assert "4711" not in masked
+
+
+def test_a_value_sent_is_masked_wherever_else_a_message_quotes_it() -> None:
+    masked = mask_environment("Value k-4711 at 'x' is refused; so is on", ["k-4711", "on"])
+
+    assert masked == f"Value {MASK} at 'x' is refused; so is on"
+
+
+@PROPERTIES
+@given(secret=secrets, before=st.text(max_size=20), after=st.text(max_size=40))
+def test_no_value_sent_survives_a_refusal_that_measures_it(
+    *, secret: str, before: str, after: str
+) -> None:
+    text = f'{before}String measured: {{"K":"{secret}"}}{after}'
+    assume(secret not in before)
+    assert secret not in mask_environment(text, [secret])

@@ -21,6 +21,7 @@ from controller.cli.common import (
     settings_from,
     with_options,
 )
+from controller.core.configuration import Configuration
 from controller.core.model import S3Code
 from controller.errors import ConfigurationError, EditRefused
 from controller.review import edits, files, presets
@@ -133,6 +134,22 @@ def promote_command(
     help="The S3 object version of the uploaded package, for a bucket with versioning.",
 )
 @click.option("--description", help="The version's description, used when it is published.")
+@click.option("--memory-size", type=int, help="configuration.memorySize, in MB.")
+@click.option("--timeout", type=int, help="configuration.timeout, in seconds.")
+@click.option("--ephemeral-storage", type=int, help="configuration.ephemeralStorage, in MB.")
+@click.option("--runtime", help="configuration.runtime, such as python3.13.")
+@click.option("--handler", help="configuration.handler, such as app.handler.")
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    help="configuration.layers: a layer version ARN; repeat it for several, in order.",
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(["x86_64", "arm64"]),
+    help="configuration.architectures.",
+)
 @_working_tree_options
 def add_version_command(
     function: str,
@@ -144,6 +161,13 @@ def add_version_command(
     s3_key: str | None,
     s3_object_version: str | None,
     description: str | None,
+    memory_size: int | None,
+    timeout: int | None,
+    ephemeral_storage: int | None,
+    runtime: str | None,
+    handler: str | None,
+    layers: tuple[str, ...],
+    architecture: str | None,
     **options: Any,
 ) -> None:
     """Declare version LABEL of FUNCTION, after its last version.
@@ -152,6 +176,11 @@ def add_version_command(
     with --zip when it is inside the repository (recorded relative to the declaration file's
     folder, as code.zipFile is read), or the S3 object given with --s3-bucket and --s3-key
     (which wins over such a zip).
+
+    The configuration options declare what the version must have besides its code; they are
+    checked against Lambda's limits as validate checks them. Environment variables are not
+    among them (a value on a command line lands in the shell's history): write them into the
+    file.
     """
 
     with reported_errors():
@@ -187,6 +216,15 @@ def add_version_command(
             default_region=settings.region,
             tree=tree,
             extra_regions=settings.extra_regions,
+            configuration=Configuration(
+                memory_size=memory_size,
+                timeout=timeout,
+                ephemeral_storage=ephemeral_storage,
+                runtime=runtime,
+                handler=handler,
+                layers=layers or None,
+                architectures=(architecture,) if architecture is not None else None,
+            ),
         )
         if change.changed:
             files.write_atomically(root, change)

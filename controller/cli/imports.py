@@ -81,6 +81,12 @@ def _template(_ctx: click.Context, _param: click.Parameter, value: str) -> impor
 @click.option(
     "--force", is_flag=True, help="Overwrite a file that is in the way and declares something else."
 )
+@click.option(
+    "--with-environment",
+    is_flag=True,
+    help="Also declare each version's environment variables, every value marked secret: true "
+    "(the values are then in the files, for anyone who can read the repository).",
+)
 def import_command(
     functions: tuple[str, ...],
     *,
@@ -91,10 +97,12 @@ def import_command(
     all_versions: bool,
     adopt: bool,
     force: bool,
+    with_environment: bool,
     **options: Any,
 ) -> None:
     """Write a declaration of each FUNCTION (names or ARNs), or of every function with --all,
-    from what the registry holds: the versions the aliases use, and each alias as it is.
+    from what the registry holds: the versions the aliases use, with their configuration
+    (not their environment, unless --with-environment), and each alias as it is.
 
     The files are in sync when written: plan shows no change and reconcile writes nothing. A
     function the folder already declares (in any file) gets only what it lacks, its comments
@@ -111,7 +119,7 @@ def import_command(
             if problem is not None:
                 raise click.BadParameter(f"{region!r} {problem}", param_hint="--region")
         root, folder = files.import_folder(into)
-        request = imports.ImportOptions(template, all_versions, adopt, force)
+        request = imports.ImportOptions(template, all_versions, adopt, force, with_environment)
         with registry_for(settings) as registry:
             account = registry.caller_account()
             readings: list[imports.Reading] = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, get_args
 
+from controller.core.configuration import NOTHING, Configuration
 from controller.core.rollout import Rollout
 
 SyncStatus = Literal["synced", "drifted", "progressing", "error", "suspended"]
@@ -135,6 +136,8 @@ class FunctionState:
     """``InProgress``, ``Successful`` or ``Failed``; ``None`` while it is being created."""
     description: str = ""
     role: str = ""
+    configuration: Configuration = NOTHING
+    """What a publish would snapshot besides the code (``core.configuration``)."""
 
     @property
     def is_settled(self) -> bool:
@@ -152,6 +155,8 @@ class PublishedVersion:
     revision_id: str
     arn: str = ""
     role: str = ""
+    configuration: Configuration = NOTHING
+    """The configuration it snapshots besides the code, as Lambda lists it."""
 
     @property
     def version(self) -> str:
@@ -254,8 +259,9 @@ class SourceLocation:
 
 @dataclass(frozen=True, slots=True)
 class DesiredVersion:
-    """A version that must exist, identified by its code: any published version with this
-    ``CodeSha256`` satisfies it."""
+    """A version that must exist, identified by its code and the configuration it declares:
+    any published version with this ``CodeSha256`` and every declared configuration field
+    satisfies it."""
 
     label: str
     code_sha256: str
@@ -263,6 +269,17 @@ class DesiredVersion:
     """Used only when this version is published."""
     code: DeclaredCode | None = None
     """Where the code comes from when no published version and not ``$LATEST`` has it."""
+    configuration: Configuration = NOTHING
+    """The configuration fields declared (``configuration:``); the others may be anything."""
+    secrets: frozenset[str] = frozenset()
+    """The environment variables whose values the declaration marks secret: never shown."""
+
+    def is_satisfied_by(self, version: PublishedVersion) -> bool:
+        """Whether ``version`` is this one: the same code, and every declared field as
+        declared."""
+        return version.code_sha256 == self.code_sha256 and self.configuration.satisfied_by(
+            version.configuration
+        )
 
 
 @dataclass(frozen=True, slots=True)

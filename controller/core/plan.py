@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Final, Literal
 
+from controller.core.configuration import NOTHING, Configuration
 from controller.core.model import Alias, DeclaredCode, DesiredFunction, FunctionRef
 from controller.core.rollout import Phase, Rollout, RolloutState
 
@@ -39,14 +40,22 @@ plan publishes."""
 class PublishVersion:
     """Publish ``$LATEST`` as the version for ``label``, with ``code_sha256`` as precondition.
 
-    When ``update_code`` is set, ``$LATEST`` does not hold that code yet: the applier first
-    updates it from that source and waits for the update to finish (DESIGN: resolving a label).
+    When ``update_code`` is set, ``$LATEST`` does not hold that code (or the declared
+    architecture) yet: the applier first updates it from that source and waits for the update
+    to finish (DESIGN: resolving a label). Then the fields of ``configuration`` that
+    ``$LATEST`` lacks are set with UpdateFunctionConfiguration, waited for too, and the publish
+    carries the ``RevisionId`` read after that, so that a change made by anyone else in between
+    fails the publish instead of being published.
     """
 
     label: str
     code_sha256: str
     description: str | None = None
     update_code: DeclaredCode | None = None
+    configuration: Configuration = NOTHING
+    """The configuration the label declares: what the new version must have."""
+    secrets: frozenset[str] = frozenset()
+    """The environment variables whose values are never shown."""
 
 
 @dataclass(frozen=True, slots=True)

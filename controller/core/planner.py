@@ -11,8 +11,10 @@ actions, and never affects the plan of another.
 
 The actions of a function come in a fixed order:
 
-1. publishes: first the version whose code ``$LATEST`` already holds, which must be published
-   before any code update replaces it, then the others in declaration order;
+1. publishes: first those of the code ``$LATEST`` already holds, which must be published
+   before any code update replaces it (the one ``$LATEST``'s configuration already satisfies
+   first), then the others in declaration order; each says what ``$LATEST`` must be given
+   before it (code, configuration), as the publishes before it leave ``$LATEST``;
 2. alias creates and updates, in the order the aliases are declared;
 3. alias deletes (pruning), sorted by alias name;
 4. version deletes (retention, ``core.retention``), oldest first.
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeVar
 
+from controller.core.configuration import NOTHING, Configuration
 from controller.core.model import (
     LATEST,
     Alias,
@@ -35,6 +38,7 @@ from controller.core.model import (
     DesiredFunction,
     DesiredVersion,
     FunctionRef,
+    FunctionState,
     ObservedFunction,
     PublishedVersion,
 )
@@ -123,11 +127,7 @@ def plan_function(
     versions = _Versions.of(desired, observed)
     live_aliases = {alias.name: alias for alias in observed.aliases}
     problems: list[str] = []
-    publishes = _each(
-        versions.missing_in_publish_order(),
-        lambda group: _publish(group, versions.latest_code),
-        problems,
-    )
+    publishes = _publishes(versions, problems)
     targets = _each(
         desired.aliases.values(),
         lambda alias: _resolve_alias(alias, live_aliases.get(alias.name), versions),
@@ -246,6 +246,20 @@ def _each(
 
 
 @dataclass(frozen=True, slots=True)
+class _Group:
+    """Missing labels that one publish satisfies: one code, and a configuration that satisfies
+    every label's (the most specific of them). The publish is made for the first label."""
+
+    code_sha256: str
+    configuration: Configuration
+    labels: tuple[DesiredVersion, ...]
+
+    @property
+    def first(self) -> DesiredVersion:
+        return self.labels[0]
+
+
+@dataclass(frozen=True, slots=True)
 class _Versions:
     """One function's versions, indexed once so that resolving each alias costs a lookup."""
 
@@ -253,75 +267,99 @@ class _Versions:
     """Label -> declared version, in declaration order."""
     published: Mapping[str, PublishedVersion]
     """``"17"`` -> the published version."""
-    by_code: Mapping[str, Sequence[str]]
-    """CodeSha256 -> the numbers of the published versions with that code, lowest first."""
-    missing: Mapping[str, tuple[DesiredVersion, ...]]
-    """CodeSha256 -> the declared versions no published version satisfies, in declaration order.
-    Labels that share a code share one publish, made for the first of them."""
-    latest_code: str
+    by_code: Mapping[str, Sequence[PublishedVersion]]
+    """CodeSha256 -> the published versions with that code, lowest first."""
+    numbers: Mapping[str, Sequence[str]]
+    """CodeSha256 -> the numbers of those versions, lowest first."""
+    groups: tuple[_Group, ...]
+    """The declared versions no published version satisfies, grouped by the publish that
+    satisfies them, in declaration order of their first label."""
+    group_of: Mapping[str, _Group]
+    """Missing label -> its group."""
+    latest: FunctionState | None
+    """``$LATEST``, which the reconciler reads whenever a version is missing; without it no
+    publish can skip the code update, which is safe, only slower."""
 
     @classmethod
     def of(cls, desired: DesiredFunction, observed: ObservedFunction) -> _Versions:
         published: dict[str, PublishedVersion] = {}
-        by_code: dict[str, list[str]] = {}
+        by_code: dict[str, list[PublishedVersion]] = {}
+        numbers: dict[str, list[str]] = {}
         # Lambda lists versions in ascending order already, which makes this sort nearly free.
         for published_version in sorted(observed.versions, key=_number):
             number = published_version.version
             published[number] = published_version
-            by_code.setdefault(published_version.code_sha256, []).append(number)
-        missing: dict[str, list[DesiredVersion]] = {}
-        for declared_version in desired.versions.values():
-            if declared_version.code_sha256 not in by_code:
-                missing.setdefault(declared_version.code_sha256, []).append(declared_version)
-        return cls(
-            declared=desired.versions,
-            published=published,
-            by_code=by_code,
-            missing={code: tuple(versions) for code, versions in missing.items()},
-            # The reconciler reads $LATEST whenever a version is missing; without it no publish
-            # can skip the code update, which is safe, only slower.
-            latest_code=observed.latest.code_sha256 if observed.latest is not None else "",
-        )
+            by_code.setdefault(published_version.code_sha256, []).append(published_version)
+            numbers.setdefault(published_version.code_sha256, []).append(number)
+        missing = [
+            declared
+            for declared in desired.versions.values()
+            if not _any_satisfies(declared, by_code.get(declared.code_sha256, ()))
+        ]
+        groups = _grouped(missing)
+        group_of = {version.label: group for group in groups for version in group.labels}
+        return cls(desired.versions, published, by_code, numbers, groups, group_of, observed.latest)
+
+    @property
+    def latest_code(self) -> str:
+        return self.latest.code_sha256 if self.latest is not None else ""
 
     @property
     def missing_labels(self) -> tuple[str, ...]:
-        return tuple(version.label for group in self.missing.values() for version in group)
+        return tuple(version.label for group in self.groups for version in group.labels)
 
-    def missing_in_publish_order(self) -> list[tuple[DesiredVersion, ...]]:
-        """The missing codes, each with its labels, the code ``$LATEST`` already holds first:
-        publishing it needs no code update, and a code update for any other would replace it.
-        The others keep declaration order (the sort is stable)."""
-        codes = sorted(self.missing, key=lambda code: code != self.latest_code)
-        return [self.missing[code] for code in codes]
+    def missing_in_publish_order(self) -> list[_Group]:
+        """The missing groups, those of the code ``$LATEST`` already holds first (and of
+        those, first the one its configuration already satisfies): publishing them needs no
+        code update, and a code update for any other would replace that code. The others keep
+        declaration order (the sort is stable)."""
+        latest = self.latest.configuration if self.latest is not None else NOTHING
+
+        def order(group: _Group) -> tuple[bool, bool]:
+            same_code = group.code_sha256 == self.latest_code
+            return not same_code, not group.configuration.satisfied_by(latest)
+
+        return sorted(self.groups, key=order)
 
     def resolve(self, reference: str, live: Collection[str], subject: str) -> Target:
         """The version a label, a number or ``$LATEST`` stands for.
 
-        A label is satisfied by any published version with its code. Of those, one that the alias
-        already uses (``live``) is kept, so that a commit never moves an alias between versions
-        with the same code; otherwise the highest, the most recent publish, is chosen.
+        A label is satisfied by any published version with its code and declared
+        configuration. Of those, one that the alias already uses (``live``) is kept, so that a
+        commit never moves an alias between versions that both satisfy it; otherwise the
+        highest, the most recent publish, is chosen.
         """
         declared = self.declared.get(reference)
         if declared is not None:
-            return self._satisfying(declared.code_sha256, live)
+            return self._satisfying(declared, live)
         if reference == LATEST or reference in self.published:
             return reference
         if reference.isascii() and reference.isdigit():
             raise _Unplannable(f"{subject} version {reference}, which does not exist")
         raise _Unplannable(f"{subject} {reference!r}, which is not a label under versions")
 
-    def code_of(self, target: Target) -> str:
-        """The CodeSha256 that a resolved target runs."""
+    def release_of(self, reference: str, target: Target) -> tuple[str, Configuration]:
+        """The code and configuration a reference stands for, as far as its declaration can
+        tell versions apart: a label's declared ones, a number's or ``$LATEST``'s live ones."""
+        declared = self.declared.get(reference)
+        if declared is not None:
+            return declared.code_sha256, declared.configuration
         if isinstance(target, PendingVersion):
-            return self.declared[target.label].code_sha256
+            group = self.group_of[target.label]
+            return group.code_sha256, group.configuration
         if target == LATEST:
-            return self.latest_code
-        return self.published[target].code_sha256
+            latest = self.latest.configuration if self.latest is not None else NOTHING
+            return self.latest_code, latest
+        version = self.published[target]
+        return version.code_sha256, version.configuration
 
-    def _satisfying(self, code: str, live: Collection[str]) -> Target:
-        numbers = self.by_code.get(code)
-        if numbers is None:
-            return PendingVersion(self.missing[code][0].label)
+    def _satisfying(self, declared: DesiredVersion, live: Collection[str]) -> Target:
+        numbers = self.numbers.get(declared.code_sha256, ())
+        if declared.configuration is not NOTHING:
+            candidates = self.by_code.get(declared.code_sha256, ())
+            numbers = [v.version for v in candidates if declared.is_satisfied_by(v)]
+        if not numbers:
+            return PendingVersion(self.group_of[declared.label].first.label)
         kept = [number for number in numbers if number in live]
         return kept[-1] if kept else numbers[-1]
 
@@ -330,16 +368,108 @@ def _number(version: PublishedVersion) -> int:
     return version.number
 
 
-def _publish(group: tuple[DesiredVersion, ...], latest_code: str) -> PublishVersion:
-    """Publish the code that ``group``'s labels declare, updating ``$LATEST`` first if needed."""
-    first = group[0]
-    description = next((v.description for v in group if v.description is not None), None)
-    if first.code_sha256 == latest_code:
-        return PublishVersion(first.label, first.code_sha256, description)
-    code = next((version.code for version in group if version.code is not None), None)
-    if code is None:
-        raise _Unplannable(f"version {first.label} is missing and has no code source")
-    return PublishVersion(first.label, first.code_sha256, description, update_code=code)
+def _any_satisfies(declared: DesiredVersion, same_code: Sequence[PublishedVersion]) -> bool:
+    """Whether a version of the label's code satisfies it; any does, when the label declares
+    no configuration (the common case, answered without a look at each version)."""
+    if declared.configuration is NOTHING:
+        return bool(same_code)
+    return any(declared.is_satisfied_by(version) for version in same_code)
+
+
+def _grouped(missing: Sequence[DesiredVersion]) -> tuple[_Group, ...]:
+    """The missing labels grouped by publish: labels with the same code and configuration
+    share one, and so does a label whose declared fields another label of its code also
+    declares, with the same values (that publish satisfies both)."""
+    if not missing:
+        return ()
+    exact: dict[tuple[str, Configuration], list[DesiredVersion]] = {}
+    for declared in missing:
+        exact.setdefault((declared.code_sha256, declared.configuration), []).append(declared)
+    # The most specific configurations first, so that each group joins one that covers it.
+    by_specificity = sorted(exact.items(), key=lambda item: -len(item[0][1].declared))
+    hosts: list[tuple[tuple[str, Configuration], list[DesiredVersion]]] = []
+    for (code, configuration), labels in by_specificity:
+        host = next(
+            (
+                host_labels
+                for (host_code, host_configuration), host_labels in hosts
+                if host_code == code and configuration.satisfied_by(host_configuration)
+            ),
+            None,
+        )
+        if host is None:
+            hosts.append(((code, configuration), list(labels)))
+        else:
+            host.extend(labels)
+    order = {declared.label: index for index, declared in enumerate(missing)}
+    groups = [
+        _Group(code, configuration, tuple(sorted(labels, key=lambda v: order[v.label])))
+        for (code, configuration), labels in hosts
+    ]
+    return tuple(sorted(groups, key=lambda group: order[group.first.label]))
+
+
+@dataclass
+class _Latest:
+    """``$LATEST`` as the plan's publishes leave it, one after another: what each publish
+    must change first."""
+
+    code_sha256: str
+    configuration: Configuration
+
+
+def _publishes(versions: _Versions, problems: list[str]) -> list[PublishVersion]:
+    """One publish per missing group, in publish order, each saying what ``$LATEST`` must be
+    given first: its code (from the code source), then the declared configuration."""
+    if not versions.groups:
+        return []
+    latest = versions.latest
+    state = _Latest(
+        latest.code_sha256 if latest is not None else "",
+        latest.configuration if latest is not None else NOTHING,
+    )
+    return _each(versions.missing_in_publish_order(), lambda g: _publish(g, state), problems)
+
+
+def _publish(group: _Group, latest: _Latest) -> PublishVersion:
+    """Publish the code and configuration that ``group``'s labels declare, updating ``$LATEST``
+    first as needed; ``latest`` is moved on to what it holds after the publish.
+
+    The code is uploaded when ``$LATEST`` holds other code, or another architecture than one
+    declared: Lambda changes a function's architecture only with its code (UpdateFunctionCode
+    takes ``Architectures``, UpdateFunctionConfiguration does not).
+    """
+    first = group.first
+    description = next((v.description for v in group.labels if v.description is not None), None)
+    secrets = frozenset().union(*(version.secrets for version in group.labels))
+    configuration = group.configuration
+    architectures = configuration.architectures
+    other_code = group.code_sha256 != latest.code_sha256
+    other_architecture = (
+        architectures is not None and architectures != latest.configuration.architectures
+    )
+    code = None
+    if other_code or other_architecture:
+        code = next((version.code for version in group.labels if version.code is not None), None)
+        if code is None and other_code:
+            raise _Unplannable(f"version {first.label} is missing and has no code source")
+        if code is None:
+            shown = ", ".join(latest.configuration.architectures or ("unknown",))
+            raise _Unplannable(
+                f"version {first.label} declares architectures [{', '.join(architectures or ())}]"
+                f", but $LATEST is [{shown}]: Lambda changes the architecture only with the code "
+                "(UpdateFunctionCode), so the version needs a code source"
+            )
+    latest.code_sha256 = group.code_sha256
+    latest.configuration = configuration.over(latest.configuration)
+    return PublishVersion(
+        first.label,
+        first.code_sha256,
+        description,
+        update_code=code,
+        configuration=configuration,
+        secrets=secrets,
+    )
 
 
 # -- aliases: the declaration resolved, compared with live -----------------------------------------
@@ -387,11 +517,23 @@ def _resolve_alias(alias: DesiredAlias, live: Alias | None, versions: _Versions)
         _resolve_route(alias, reference, weight, live_routing, versions)
         for reference, weight in alias.routing.items()
     )
+    own_code, own_configuration = (
+        versions.release_of(alias.version, version) if routes else ("", NOTHING)
+    )
     for route in routes:
-        if versions.code_of(route.target) == versions.code_of(version):
+        code, configuration = versions.release_of(route.reference, route.target)
+        if route.target == version or (
+            code == own_code and not configuration.conflicts_with(own_configuration)
+        ):
+            apart = (
+                ""
+                if configuration.is_empty and own_configuration.is_empty
+                else " with no configuration field to tell them apart"
+            )
             raise _Unplannable(
                 f"alias {alias.name} routes to {route.reference}, which is the same code as its "
-                f"version {alias.version}; Lambda refuses routing to an alias's own version"
+                f"version {alias.version}{apart}; Lambda refuses routing to an alias's own "
+                "version"
             )
     return _AliasTarget(alias, version, routes)
 

@@ -2,8 +2,10 @@
 
 It decides nothing of its own: the planner chose the actions; the applier only adds what makes
 them safe to run against a registry that others change too. Every publish carries ``CodeSha256``
-(and ``$LATEST``'s RevisionId), every alias update the alias's RevisionId, and a prune first checks
-that the alias is still the one the plan saw. When such a precondition fails, or Lambda reports
+(and ``$LATEST``'s RevisionId, read after the configuration update that precedes it, if any),
+every configuration update and alias update its RevisionId, and a prune first checks that the
+alias is still the one the plan saw. A version published with another configuration than its
+label declares is never pointed at. When such a precondition fails, or Lambda reports
 a conflict, the applier stops and says so (``Applied.conflict``): it never overwrites a change
 it has not seen, and it does not plan again itself. Observing again and planning again is the
 reconciler's loop (``reconciler.converge``), as a controller-runtime reconciler returns
@@ -21,7 +23,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -303,11 +305,23 @@ class Applier:
         return "applied", f"deleted {version} ({action.reason})"
 
     def _publish(self, function_plan: FunctionPlan, action: PublishVersion, run: _Run) -> str:
+        """Give ``$LATEST`` the declared code and configuration, then publish it.
+
+        Each update is waited out, and each write carries the RevisionId read after the one
+        before it, the publish included: a change anyone else makes in between fails the next
+        write (rules L5, L30) rather than being published, and the reconciler plans again.
+        """
         ref = function_plan.ref
         latest = self._latest(ref, run)
+        declared = action.configuration
         if action.update_code is not None:
             source = self._code_source(action.update_code, action)
-            latest = self._registry.update_code(ref, source, revision_id=latest.revision_id)
+            latest = self._registry.update_code(
+                ref,
+                source,
+                revision_id=latest.revision_id,
+                architectures=declared.architectures,
+            )
             run.latest = latest
             if latest.code_sha256 != action.code_sha256:
                 raise CodeError(
@@ -316,15 +330,41 @@ class Applier:
                     f"{action.code_sha256}; fix codeSha256 or the code source (nothing was "
                     "published; $LATEST now holds that code)"
                 )
+        if declared.architectures not in (None, latest.configuration.architectures):
+            shown = ", ".join(latest.configuration.architectures or ())
+            raise _changed_under(
+                action,
+                f"after the code update its architectures are still [{shown}]"
+                if action.update_code is not None
+                # Planned without a code update: $LATEST changed since it was observed.
+                else "its architecture changed since it was observed",
+            )
+        unmet = replace(declared, architectures=None).unmet_by(latest.configuration)
+        if not unmet.is_empty:
+            latest = self._registry.update_configuration(ref, unmet, revision_id=latest.revision_id)
+            run.latest = latest
+            if not declared.satisfied_by(latest.configuration):
+                missed = ", ".join(declared.unmet_by(latest.configuration).declared)
+                raise _changed_under(action, f"after the update it still differs in {missed}")
         version = self._registry.publish_version(
             ref,
             code_sha256=action.code_sha256,
             revision_id=latest.revision_id,
             description=action.description,
         )
-        run.published[action.label] = version.version
         run.latest_is_current = False
-        return f"published {action.label} as version {version.version}"
+        if not declared.satisfied_by(version.configuration):
+            # A registry that checks no RevisionId (moto) publishes whatever $LATEST became.
+            missed = ", ".join(declared.unmet_by(version.configuration).declared)
+            raise PreconditionFailed(
+                f"version {version.version}, published for {action.label}, differs from its "
+                f"declaration in {missed}: $LATEST changed before the publish",
+                code="ConfigurationChanged",
+                operation="PublishVersion",
+            )
+        run.published[action.label] = version.version
+        configured = f" (set first: {', '.join(unmet.declared)})" if not unmet.is_empty else ""
+        return f"published {action.label} as version {version.version}{configured}"
 
     def _latest(self, ref: FunctionRef, run: _Run) -> FunctionState:
         """``$LATEST`` with its current RevisionId, read again when the run has not read it or
@@ -364,6 +404,18 @@ class Applier:
                     code="RevisionIdChanged",
                     operation="DeleteAlias",
                 )
+
+
+def _changed_under(action: PublishVersion, why: str) -> PreconditionFailed:
+    """``$LATEST`` is not as the publish needs it: someone else changed it (or a registry did
+    not apply an update), so nothing is published and the function is planned again. Only the
+    fields' names are said, never an environment value."""
+    return PreconditionFailed(
+        f"version {action.label}: $LATEST does not have the declared configuration: {why}; "
+        "nothing was published",
+        code="ConfigurationChanged",
+        operation="UpdateFunctionConfiguration",
+    )
 
 
 def _resolve(target: Target, run: _Run) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from controller.adapters.registry.port import RegionVersionsPage, Registry
+from controller.core.configuration import Configuration
 from controller.core.model import (
     Alias,
     CodeSource,
@@ -116,10 +117,23 @@ class FencedRegistry:
         )
 
     def update_code(
-        self, function: FunctionRef, code: CodeSource, *, revision_id: str | None = None
+        self,
+        function: FunctionRef,
+        code: CodeSource,
+        *,
+        revision_id: str | None = None,
+        architectures: tuple[str, ...] | None = None,
     ) -> FunctionState:
         self._fence.check()
-        return self._registry.update_code(function, code, revision_id=revision_id)
+        return self._registry.update_code(
+            function, code, revision_id=revision_id, architectures=architectures
+        )
+
+    def update_configuration(
+        self, function: FunctionRef, configuration: Configuration, *, revision_id: str | None
+    ) -> FunctionState:
+        self._fence.check()
+        return self._registry.update_configuration(function, configuration, revision_id=revision_id)
 
     def create_alias(
         self,

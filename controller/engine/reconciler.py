@@ -289,12 +289,15 @@ def _deletes_versions(function_plan: FunctionPlan) -> bool:
 
 
 def observe_function(registry: Registry, function: DesiredFunction) -> Observation:
-    """The function's live state; ``$LATEST`` is read only when a declared version is missing,
-    since only a publish needs it."""
-    declared = {version.code_sha256 for version in function.versions.values()}
+    """The function's live state; ``$LATEST`` is read only when a declared version is missing
+    (no published version has its code and declared configuration), since only a publish
+    needs it."""
 
     def need_latest(versions: Sequence[PublishedVersion]) -> bool:
-        return not declared <= {version.code_sha256 for version in versions}
+        return not all(
+            any(declared.is_satisfied_by(version) for version in versions)
+            for declared in function.versions.values()
+        )
 
     try:
         return Observation(function, observe(registry, function.ref, need_latest=need_latest))

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from controller.core.configuration import NOTHING, Configuration
 from controller.core.declarations import Declarations, InvalidFunction
 from controller.core.model import (
     DesiredAlias,
@@ -51,14 +52,17 @@ Either way the controller leaves the function as it was."""
 class Target:
     """A version an alias or a route names at one revision, with the code the label declares.
 
-    Two targets with the same label but different code are different: re-declaring ``r42`` with
-    another ``codeSha256`` moves every alias on ``r42`` to other code.
+    Two targets with the same label but different code or configuration are different:
+    re-declaring ``r42`` with another ``codeSha256`` or ``memorySize`` moves every alias on
+    ``r42`` to another version.
     """
 
     version: str
     """A label, a published number (``"17"``) or ``$LATEST``, as declared."""
     code_sha256: str | None = None
     """The label's declared code; ``None`` for a number or ``$LATEST``, known only live."""
+    configuration: Configuration = NOTHING
+    """The label's declared configuration: another one is another version, as other code is."""
 
     def __str__(self) -> str:
         return self.version
@@ -132,7 +136,8 @@ class VersionChange:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        """Which parts changed: ``codeSha256``, ``description``, ``code``."""
+        """Which parts changed: ``codeSha256``, ``description``, ``code``, ``configuration``
+        (a field, or which variables are secret)."""
         if self.before is None or self.after is None:
             return ()
         before, after = self.before, self.after
@@ -140,6 +145,8 @@ class VersionChange:
             "codeSha256": before.code_sha256 != after.code_sha256,
             "description": before.description != after.description,
             "code": before.code != after.code,
+            "configuration": (before.configuration, before.secrets)
+            != (after.configuration, after.secrets),
         }
         return _changed_fields(changed)
 
@@ -403,7 +410,9 @@ def _file(function: DesiredFunction) -> str | None:
 def _alias_state(function: DesiredFunction, alias: DesiredAlias) -> AliasState:
     def target(version: str) -> Target:
         declared = function.versions.get(version)
-        return Target(version, declared.code_sha256 if declared is not None else None)
+        if declared is None:
+            return Target(version)
+        return Target(version, declared.code_sha256, declared.configuration)
 
     routing = {target(version): share for version, share in sorted(alias.routing.items())}
     rollout = rollout_text(alias.rollout) if alias.rollout is not None else ""

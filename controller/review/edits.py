@@ -37,6 +37,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 # The loader's own file discovery and folder view are used, rather than copies of them, so that
 # an edit is validated against exactly the files that ``load_folder`` and ``validate`` read.
+from controller.core.configuration import NOTHING, Configuration, describe, yaml_fields
 from controller.core.declarations import Declarations, RepositoryTree, parse_declarations
 from controller.core.declarations.parser import ParseCache, parse_sources
 from controller.core.declarations.parser import SourceFile as ParsedSource
@@ -181,6 +182,8 @@ def add_version(
     extra_regions: Collection[str] = (),
     in_file: str | None = None,
     cache: ParseCache | None = None,
+    configuration: Configuration = NOTHING,
+    secrets: frozenset[str] = frozenset(),
 ) -> Edit:
     """Declare ``label`` under ``spec.versions`` of ``function``, after the last version.
 
@@ -189,6 +192,9 @@ def add_version(
     declaration in ``functions/``); ``s3`` as ``code.s3`` (``bucket``, ``key`` and, when it has
     one, ``objectVersion``). A version has at most one code source, so at most one of them may
     be given.
+
+    ``configuration`` is written as the version's ``configuration`` block, each environment
+    variable named in ``secrets`` as ``{value: ..., secret: true}``.
 
     ``in_file`` looks for the function in that file only (for a caller that knows where it is
     declared, as ``import`` does: one ``metadata.name`` may be used in two regions); ``cache``
@@ -214,19 +220,29 @@ def add_version(
         if existing is not None:
             return _existing_label(found, label, existing[1], code_sha256)
     fields = _version_fields(found, versions, code_sha256, description, written)
+    if not configuration.is_empty:
+        fields.append(("configuration", _configuration_fields(configuration, secrets)))
     splices = [
         _insert_entry(
             found.text, spec, ("versions", versions), yamltext.scalar(label, like=None), fields
         )
     ]
     source = f", code {_show_s3(s3)}" if s3 is not None else ""
+    configured = "".join(f", {phrase}" for phrase in describe(configuration, secrets))
     summary = (
-        f"{found.file.path}: {found.name}: version {label} added (codeSha256 {code_sha256}{source})"
+        f"{found.file.path}: {found.name}: version {label} added (codeSha256 {code_sha256}"
+        f"{source}{configured})"
     )
 
     def expected(desired: DesiredFunction) -> bool:
         added = desired.versions.get(label)
-        return added is not None and added.code_sha256 == code_sha256 and added.code == code
+        return (
+            added is not None
+            and added.code_sha256 == code_sha256
+            and added.code == code
+            and added.configuration == configuration
+            and added.secrets == secrets
+        )
 
     return _checked(
         files,
@@ -891,6 +907,31 @@ def _version_fields(
                 ("objectVersion", scalar(code.object_version, "code", "s3", "objectVersion"))
             )
         fields.append(("code", [("s3", location)]))
+    return fields
+
+
+def _configuration_fields(configuration: Configuration, secrets: frozenset[str]) -> _Fields:
+    """A version's ``configuration`` block as fields: numbers as they are, lists in flow
+    style, text quoted where YAML would read it otherwise, and each environment value quoted
+    (a secret one as ``{value: ..., secret: true}``)."""
+    fields: _Fields = []
+    for name, value in yaml_fields(configuration):
+        if name == "environment" and not value:
+            fields.append((name, "{}"))
+        elif name == "environment":
+            variables: _Fields = []
+            for variable, text in value:
+                quoted = yamltext.scalar(text, like=None, quoted_by_default=True)
+                shown = f"{{value: {quoted}, secret: true}}" if variable in secrets else quoted
+                variables.append((yamltext.scalar(variable, like=None), shown))
+            fields.append((name, variables))
+        elif isinstance(value, tuple):
+            items = ", ".join(yamltext.scalar(item, like=None) for item in value)
+            fields.append((name, f"[{items}]"))
+        elif isinstance(value, str):
+            fields.append((name, yamltext.scalar(value, like=None)))
+        else:
+            fields.append((name, str(value)))
     return fields
 
 

@@ -36,7 +36,7 @@ import posixpath
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -44,6 +44,7 @@ from typing import Literal
 from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
+from controller.core.configuration import YAML_NAMES, Configuration, outside_limits, yaml_fields
 from controller.core.declarations import Declarations, RepositoryTree
 from controller.core.declarations.parser import ParseCache
 from controller.core.declarations.schema import (
@@ -58,6 +59,7 @@ from controller.core.model import (
     LATEST,
     Alias,
     DesiredFunction,
+    DesiredVersion,
     FunctionId,
     FunctionRef,
     ObservedFunction,
@@ -284,6 +286,10 @@ class ImportOptions:
     """Write ``adopt: true``, so that the controller marks the aliases as its own."""
     force: bool = False
     """Overwrite an existing file that does not declare the function."""
+    with_environment: bool = False
+    """Declare each version's environment variables too, every value marked ``secret: true``
+    (``--with-environment``). Off by default: environment values are often secrets, and a
+    value written into a declaration is in Git for anyone who can read the repository."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,33 +303,63 @@ class _AliasDeclaration:
 
 
 @dataclass(frozen=True, slots=True)
+class _NewVersion:
+    """A label to declare, with the version it was named after and what it declares of it."""
+
+    label: str
+    version: PublishedVersion
+    configuration: Configuration
+    """The version's configuration as the declaration says it (``_written``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Contents:
     """What a function's declaration holds, before it is text or an edit."""
 
-    versions: tuple[tuple[str, PublishedVersion], ...]
-    """The new labels, each with the version it was named after, by version number."""
+    versions: tuple[_NewVersion, ...]
+    """The new labels, by version number."""
     aliases: tuple[_AliasDeclaration, ...]
     """By name."""
     left_out: Mapping[str, str]
     """Each live alias no declaration can say, by name, with a sentence saying why."""
+    notes: tuple[str, ...] = ()
+    """What else a person must know of what was written: configuration fields left out,
+    environment values written into Git."""
+
+
+def _written(version: PublishedVersion, options: ImportOptions) -> Configuration:
+    """What a declaration says of a version's configuration: every field Lambda reports
+    (memory, timeout, ephemeral storage, runtime, handler, layers, architectures), the
+    environment only ``with_environment``, and no field a declaration may not say (a runtime
+    Lambda retired since, ...), so that what is written is valid and in sync."""
+    configuration = version.configuration
+    if not options.with_environment:
+        configuration = replace(configuration, environment=None)
+    outside = outside_limits(configuration)
+    return replace(configuration, **{_ATTRIBUTES[name]: None for name in outside})
+
+
+_ATTRIBUTES = {yaml: attribute for attribute, yaml in YAML_NAMES.items()}
 
 
 def _contents(
     live: LiveFunction,
     options: ImportOptions,
     *,
-    declared: Mapping[str, str] | None = None,
+    declared: Sequence[DesiredVersion] = (),
     taken: Collection[str] = (),
 ) -> _Contents:
     """The versions and aliases to declare for ``live``.
 
-    ``declared`` maps the code of each version already declared to its label, and ``taken`` is
-    every label already used: such a code gets no new label, and a new label is made unique. A
-    version is declared once per code (under the number of its lowest version), for the
-    aliases that are declared, or for every published version with ``all_versions``.
+    ``declared`` are the versions the folder declares already, and ``taken`` every label
+    already used: a version one of them is satisfied by gets no new label, and a new label is
+    made unique. A version is declared once per code and configuration as written (under the
+    number of its lowest version), for the aliases that are declared, or for every published
+    version with ``all_versions``.
     """
     by_number = {version.version: version for version in live.versions}
-    problems = {alias.name: _alias_problem(alias, by_number) for alias in live.aliases}
+    releases = _Releases(declared, options)
+    problems = {alias.name: _alias_problem(alias, by_number, releases) for alias in live.aliases}
     kept = [alias for alias in sorted(live.aliases, key=_name) if problems[alias.name] is None]
     used = [
         by_number[number]
@@ -333,33 +369,86 @@ def _contents(
     ]
     if options.all_versions:
         used = list(live.versions)
-    labels = dict(declared or {})
     names = set(taken)
-    new: list[tuple[str, PublishedVersion]] = []
+    new: list[_NewVersion] = []
+    notes: list[str] = []
     for version in sorted(used, key=lambda version: version.number):
-        if version.code_sha256 in labels:
+        if releases.label_of(version) is not None:
             continue
         label = _unique(options.template.label(version.number), names)
-        labels[version.code_sha256] = label
+        configuration = _written(version, options)
+        releases.add(label, version, configuration)
         names.add(label)
-        new.append((label, version))
-    aliases = tuple(_declared_alias(alias, by_number, labels) for alias in kept)
+        new.append(_NewVersion(label, version, configuration))
+        notes += _version_notes(label, version, configuration, options)
+    aliases = tuple(_declared_alias(alias, by_number, releases) for alias in kept)
     left_out = {
         alias.name: f"alias {alias.name} is not declared: it {problem}"
         for alias in sorted(live.aliases, key=_name)
         if (problem := problems[alias.name]) is not None
     }
-    return _Contents(tuple(new), aliases, left_out)
+    return _Contents(tuple(new), aliases, left_out, tuple(notes))
+
+
+class _Releases:
+    """The label each published version goes by: one the folder declares that it satisfies,
+    or the new one made for its code and written configuration."""
+
+    def __init__(self, declared: Sequence[DesiredVersion], options: ImportOptions) -> None:
+        self._declared = declared
+        self._options = options
+        self._new: dict[tuple[str, Configuration], str] = {}
+
+    def label_of(self, version: PublishedVersion) -> str | None:
+        existing = next((d.label for d in self._declared if d.is_satisfied_by(version)), None)
+        if existing is not None:
+            return existing
+        return self._new.get((version.code_sha256, _written(version, self._options)))
+
+    def add(self, label: str, version: PublishedVersion, configuration: Configuration) -> None:
+        self._new[(version.code_sha256, configuration)] = label
+
+    def declared_as(self, version: PublishedVersion) -> Configuration:
+        """The configuration the version's label declares, whichever label that is."""
+        existing = next((d for d in self._declared if d.is_satisfied_by(version)), None)
+        return existing.configuration if existing is not None else _written(version, self._options)
+
+
+def _version_notes(
+    label: str, version: PublishedVersion, written: Configuration, options: ImportOptions
+) -> list[str]:
+    """What a person must know of what was written for ``label``."""
+    notes = []
+    reported = version.configuration
+    if not options.with_environment:
+        reported = replace(reported, environment=None)
+    left = [name for name in reported.declared if name not in written.declared]
+    if left:
+        notes.append(
+            f"version {label}: {', '.join(left)} not declared: outside what a declaration may "
+            "say (lambda-gitops validate names the limits), so any value satisfies the label"
+        )
+    if written.environment:
+        notes.append(
+            f"version {label}: {len(written.environment)} environment variable"
+            f"{'s' if len(written.environment) != 1 else ''} written, each marked secret: true: "
+            "the values are now in the file, readable by anyone who can read the repository; "
+            "move real secrets out of it"
+        )
+    return notes
 
 
 def _name(alias: Alias) -> str:
     return alias.name
 
 
-def _alias_problem(alias: Alias, by_number: Mapping[str, PublishedVersion]) -> str | None:
+def _alias_problem(
+    alias: Alias, by_number: Mapping[str, PublishedVersion], releases: _Releases
+) -> str | None:
     """Why no declaration can say what ``alias`` does, so that it is left out; ``None`` when
     one can. Lambda itself allows none of these but the weights of 0 and 1 and the routing to
-    a version with the same code; the others come from a registry laxer than Lambda."""
+    a version no declaration tells apart from the alias's own; the others come from a registry
+    laxer than Lambda."""
     routing = alias.effective_routing
     if not ALIAS_NAME_PATTERN.fullmatch(alias.name):
         return "has a name Lambda refuses (rule L10)"
@@ -371,12 +460,18 @@ def _alias_problem(alias: Alias, by_number: Mapping[str, PublishedVersion]) -> s
         return f"routes to {len(routing)} versions; a declaration routes to one (rule L21a)"
     if routing and alias.function_version == LATEST:
         return "is on $LATEST and routes traffic elsewhere, which Lambda refuses (rule L21e)"
-    problems = (_route_problem(alias, n, share, by_number) for n, share in routing.items())
+    problems = (
+        _route_problem(alias, n, share, by_number, releases) for n, share in routing.items()
+    )
     return next((problem for problem in problems if problem is not None), None)
 
 
 def _route_problem(
-    alias: Alias, number: str, share: Decimal, by_number: Mapping[str, PublishedVersion]
+    alias: Alias,
+    number: str,
+    share: Decimal,
+    by_number: Mapping[str, PublishedVersion],
+    releases: _Releases,
 ) -> str | None:
     """Why the routing entry ``number: share`` of ``alias`` cannot be declared, or ``None``."""
     if number not in by_number:
@@ -386,21 +481,29 @@ def _route_problem(
             f"sends {share} of its traffic to version {number}; a declared weight is strictly "
             "between 0 and 1"
         )
-    if by_number[number].code_sha256 == by_number[alias.function_version].code_sha256:
+    routed, primary = by_number[number], by_number[alias.function_version]
+    if routed.code_sha256 == primary.code_sha256 and not releases.declared_as(
+        routed
+    ).conflicts_with(releases.declared_as(primary)):
         return (
             f"routes to version {number}, which runs the same code as its version "
-            f"{alias.function_version}: a declaration names a version by its code, and the "
-            "controller refuses routing between two versions of one code (rule L21d); point "
-            "the alias at one version, then import it again"
+            f"{alias.function_version}, with the same configuration as declared: a declaration "
+            "names a version by its code and configuration, and the controller refuses routing "
+            "between two versions of one code and configuration (rule L21d); point the alias "
+            "at one version, then import it again"
         )
     return None
 
 
 def _declared_alias(
-    alias: Alias, by_number: Mapping[str, PublishedVersion], labels: Mapping[str, str]
+    alias: Alias, by_number: Mapping[str, PublishedVersion], releases: _Releases
 ) -> _AliasDeclaration:
     def label(number: str) -> str:
-        return number if number == LATEST else labels[by_number[number].code_sha256]
+        if number == LATEST:
+            return number
+        named = releases.label_of(by_number[number])
+        assert named is not None, "every version an alias uses has a label by now"
+        return named
 
     return _AliasDeclaration(
         alias.name,
@@ -418,6 +521,9 @@ class Generated:
     versions: int
     aliases: int
     left_out: tuple[str, ...]
+    """The aliases left out, and why."""
+    notes: tuple[str, ...] = ()
+    """What else a person must know of what was written (``_Contents.notes``)."""
 
 
 def metadata_name(function_name: str) -> str:
@@ -458,10 +564,12 @@ def declaration_text(
     lines.append(f"  region: {_plain(live.region)}")
     if contents.versions:
         lines.append("  versions:")
-    for label, version in contents.versions:
-        lines += [f"    {_plain(label)}:", f"      codeSha256: {_quoted(version.code_sha256)}"]
+    for new in contents.versions:
+        version = new.version
+        lines += [f"    {_plain(new.label)}:", f"      codeSha256: {_quoted(version.code_sha256)}"]
         if version.description:
             lines.append(f"      description: {_quoted(version.description)}")
+        lines += _configuration_lines(new.configuration)
     if contents.aliases:
         lines.append("  aliases:")
     for alias in contents.aliases:
@@ -477,7 +585,30 @@ def declaration_text(
         len(contents.versions),
         len(contents.aliases),
         tuple(contents.left_out.values()),
+        contents.notes,
     )
+
+
+def _configuration_lines(configuration: Configuration) -> list[str]:
+    """The ``configuration:`` block of a version, in block style; each environment value
+    marked secret."""
+    if configuration.is_empty:
+        return []
+    lines = ["      configuration:"]
+    for name, value in yaml_fields(configuration):
+        if name == "environment":
+            lines.append("        environment:" + ("" if value else " {}"))
+            lines += [
+                f"          {_plain(variable)}: {{value: {_quoted(text)}, secret: true}}"
+                for variable, text in value
+            ]
+        elif isinstance(value, tuple):
+            lines.append(f"        {name}: [{', '.join(_plain(item) for item in value)}]")
+        elif isinstance(value, str):
+            lines.append(f"        {name}: {_plain(value)}")
+        else:
+            lines.append(f"        {name}: {value}")
+    return lines
 
 
 def _comment(text: str) -> str:
@@ -706,7 +837,8 @@ class _Importer:
             f"{path}: written{overwritten}, {_count(generated.versions, 'version')} and "
             f"{_count(generated.aliases, 'alias')}"
         )
-        return Outcome(live.name, live.region, "written", detail, generated.left_out)
+        notes = (*generated.left_out, *generated.notes)
+        return Outcome(live.name, live.region, "written", detail, notes)
 
     def _not_in_sync(self, path: str, data: bytes, live: LiveFunction) -> str | None:
         """Why the new file does not declare ``live`` as it is, or ``None`` when it does: it
@@ -734,22 +866,26 @@ class _Importer:
         """Add what the declaration lacks: versions with code no label has, aliases it does
         not declare, and ``adopt: true`` when asked; everything declared stays as it is."""
         path = desired.location.file if desired.location is not None else ""
-        declared_codes: dict[str, str] = {}
-        for label, declared in desired.versions.items():
-            declared_codes.setdefault(declared.code_sha256, label)
-        contents = _contents(live, self._options, declared=declared_codes, taken=desired.versions)
+        contents = _contents(
+            live,
+            self._options,
+            declared=tuple(desired.versions.values()),
+            taken=desired.versions,
+        )
         saved = dict(self._files)
         added: list[str] = []
         try:
-            for label, version in contents.versions:
+            for new in contents.versions:
                 self._edit(
                     edits.add_version,
                     desired,
-                    label,
-                    version.code_sha256,
-                    description=version.description or None,
+                    new.label,
+                    new.version.code_sha256,
+                    description=new.version.description or None,
+                    configuration=new.configuration,
+                    secrets=frozenset(dict(new.configuration.environment or ())),
                 )
-                added.append(f"version {label}")
+                added.append(f"version {new.label}")
             for alias in contents.aliases:
                 if alias.name in desired.aliases:
                     continue
@@ -774,7 +910,7 @@ class _Importer:
         # An alias declared by hand stays as declared, whether an import could say it or not.
         notes = tuple(
             sentence for name, sentence in contents.left_out.items() if name not in desired.aliases
-        )
+        ) + (contents.notes if added else ())
         if not added:
             detail = f"{path}: unchanged, it declares everything imported"
             return Outcome(live.name, live.region, "unchanged", detail, notes)

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from controller.core.configuration import as_document, describe
 from controller.core.model import RepoZip
 from controller.core.plan import (
     ADOPT_DRIFT,
@@ -218,7 +219,8 @@ def _action_text(action: Action, drift: Mapping[str, AliasDrift]) -> str:
     mark, colour = _MARKS[action_kind(action)]
     match action:
         case PublishVersion():
-            text = f"publish {action.label} ({action.code_sha256})"
+            published = [action.code_sha256, *describe(action.configuration, action.secrets)]
+            text = f"publish {action.label} ({', '.join(published)})"
             if action.update_code is not None:
                 text += f" after updating $LATEST from {_code_text(action)}"
         case CreateAlias():
@@ -368,6 +370,8 @@ def _action_json(action: Action) -> dict[str, Any]:
                 "label": action.label,
                 "codeSha256": action.code_sha256,
                 "updateCode": None if action.update_code is None else _code_text(action),
+                "configuration": as_document(action.configuration, action.secrets),
+                "secrets": sorted(action.secrets),
             }
         case CreateAlias() | UpdateAlias():
             return {

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from controller.core import configuration
 from controller.core.model import DeclaredCode, DesiredVersion, RepoZip, RetainVersions
 from controller.core.plan import Plan
 from controller.review import plans
@@ -99,7 +100,8 @@ def _alias_parts(change: AliasChange, arrow: str, *, detailed: bool) -> list[str
     parts = []
     if "version" in change.fields:
         if before.target.version == after.target.version:
-            parts.append(f"{after.target} now declares other code")
+            other = "code" if before.target.code_sha256 != after.target.code_sha256 else None
+            parts.append(f"{after.target} now declares other {other or 'configuration'}")
             if detailed:
                 parts[-1] += f" ({show(before.target)} {arrow} {show(after.target)})"
         else:
@@ -176,6 +178,9 @@ def _version_text(change: VersionChange, arrow: str) -> str:
             text += f" {_quoted(declared.description)}"
         if declared.code is not None:
             text += f" from {_code_text(declared.code)}"
+        configured = configuration.describe(declared.configuration, declared.secrets)
+        if configured:
+            text += f" with {', '.join(configured)}"
         return text
     assert change.before is not None
     assert change.after is not None
@@ -188,7 +193,20 @@ def _version_text(change: VersionChange, arrow: str) -> str:
         parts.append(f"description {old} {arrow} {new}")
     if "code" in change.fields:
         parts.append(f"code {_code_text(before.code)} {arrow} {_code_text(after.code)}")
+    if "configuration" in change.fields:
+        parts += _configuration_changes(before, after, arrow)
     return f"~ {change.label}: " + "; ".join(parts)
+
+
+def _configuration_changes(before: DesiredVersion, after: DesiredVersion, arrow: str) -> list[str]:
+    """Each configuration field that changed; a variable secret at either revision shows no
+    value, and one that only became secret or not says so."""
+    secrets = before.secrets | after.secrets
+    phrases = configuration.changes(before.configuration, after.configuration, secrets, arrow)
+    for variable in sorted(before.secrets ^ after.secrets):
+        marked = "marked secret" if variable in after.secrets else "no longer secret"
+        phrases.append(f"environment.{variable} {marked}")
+    return phrases
 
 
 def _alias_text(change: AliasChange, arrow: str) -> str:
@@ -489,6 +507,8 @@ def _version_json(version: DesiredVersion | None) -> dict[str, Any] | None:
         "codeSha256": version.code_sha256,
         "description": version.description,
         "code": None if version.code is None else _code_text(version.code),
+        "configuration": configuration.as_document(version.configuration, version.secrets),
+        "secrets": sorted(version.secrets),
     }
 
 

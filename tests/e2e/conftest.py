@@ -304,6 +304,7 @@ class ServedEmulator:
             for operation in (
                 "PublishVersion",
                 "UpdateFunctionCode",
+                "UpdateFunctionConfiguration",
                 "CreateAlias",
                 "UpdateAlias",
                 "DeleteAlias",

@@ -237,3 +237,81 @@ def test_an_error_quoting_the_environments_token_does_not_show_it(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "error: --listen '***' is not HOST:PORT" in result.stderr
     assert_not_shown((TOKEN,), stdout=result.stdout, stderr=result.stderr)
+
+
+# -- a secret environment value in a declaration --------------------------------------------------
+
+ENVIRONMENT_SECRET = "env-secret-value-2718"
+NEXT_ENVIRONMENT_SECRET = "env-secret-value-3141"
+R42 = '      description: "release 42"\n'
+
+
+def with_secret(value: str) -> str:
+    return (
+        R42
+        + "      configuration:\n"
+        + "        memorySize: 256\n"
+        + "        environment:\n"
+        + "          STAGE: prod\n"
+        + f'          API_KEY: {{value: "{value}", secret: true}}\n'
+    )
+
+
+def test_a_secret_environment_value_is_never_shown_by_any_command_log_or_endpoint(
+    start_controller: ControllerFactory,
+    declarations_repo: DeclarationsRepo,
+    seeded_state: Path,
+) -> None:
+    """r42 of the example fleet declares a secret: plan, diff, reconcile (with every registry
+    call logged), registry show and a running controller's log, /status and /metrics say
+    everything about it but its value, before and after the value changes."""
+    declarations_repo.edit("orders-api.yaml", R42, with_secret(ENVIRONMENT_SECRET))
+    declarations_repo.commit("r42 gets its configuration")
+    repo = ["--repo", str(declarations_repo.path)]
+    registry = ["--registry", f"emulated:{seeded_state}"]
+
+    plan = lambda_gitops("plan", *repo, *registry)
+    plan_json = lambda_gitops("plan", *repo, *registry, "--output", "json")
+    diff = lambda_gitops("diff", *repo, "--base", "HEAD~1", "--head", "HEAD", "--live", *registry)
+    reconcile = lambda_gitops("reconcile", "--once", *repo, *registry, "-v", "--log-format", "json")
+    shown = lambda_gitops("registry", "show", "orders-api", *registry, "--output", "json")
+
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert (
+        "publish r42 (h7Q2n1ZpQyW0r6cK3v9mJ8sTqLx5bYdEoF4gHuIaVwA=, environment.API_KEY (secret), "
+        'environment.STAGE "prod", memorySize 256)'
+    ) in plan.stdout
+    (orders,) = [f for f in json.loads(plan_json.stdout)["functions"] if f["name"] == "orders-api"]
+    publish = next(action for action in orders["actions"] if action["action"] == "publish")
+    assert publish["configuration"]["environment"]["API_KEY"] == "(secret)"
+    assert "+ version r42" not in diff.stdout  # r42 was declared already: its fields changed
+    assert "environment.API\\_KEY (secret)" in diff.stdout
+    assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+    assert '"operation": "UpdateFunctionConfiguration"' in reconcile.stderr
+    assert lambda_gitops("plan", *repo, *registry).returncode == 0
+    assert_not_shown(
+        (ENVIRONMENT_SECRET,),
+        plan=plan.stdout + plan.stderr,
+        plan_json=plan_json.stdout + plan_json.stderr,
+        diff=diff.stdout + diff.stderr,
+        reconcile=reconcile.stdout + reconcile.stderr,
+        registry_show=shown.stdout + shown.stderr,
+    )
+
+    declarations_repo.edit(
+        "orders-api.yaml", with_secret(ENVIRONMENT_SECRET), with_secret(NEXT_ENVIRONMENT_SECRET)
+    )
+    declarations_repo.commit("r42 gets a new API key")
+    controller = start_controller(*repo, *registry, "--log-level", "debug")
+    wait_until(
+        lambda: bool(controller.events("action", action="publish", outcome="applied")),
+        20,
+        "the publish of the new API key",
+        diagnostics=controller.log,
+    )
+    assert_not_shown(
+        (ENVIRONMENT_SECRET, NEXT_ENVIRONMENT_SECRET),
+        log=controller.log(),
+        status=json.dumps(controller.status()),
+        metrics=controller.metrics_text(),
+    )

@@ -24,7 +24,14 @@ from controller.settings import load_settings
 from lambda_emulator import EmulatorServer
 from tests.test_registry_show import SEED
 
-WRITES = ("UpdateAlias", "CreateAlias", "DeleteAlias", "PublishVersion", "UpdateFunctionCode")
+WRITES = (
+    "UpdateAlias",
+    "CreateAlias",
+    "DeleteAlias",
+    "PublishVersion",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+)
 
 
 class Clock:

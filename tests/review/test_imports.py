@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from controller.core.configuration import Configuration
 from controller.core.declarations import parse_declarations
 from controller.core.model import LATEST, Alias, DesiredFunction, PublishedVersion, weight
 from controller.core.ownership import describe, seal
@@ -622,15 +623,41 @@ def live_functions(draw: st.DrawFn) -> LiveFunction:
             description = seal(describe(description, REVISION), version, routing)
         aliases.append(Alias(name, version, routing, description, f"{name}-rev"))
     versions = [(code, draw(descriptions)) for code in codes]
-    return live(versions=versions, aliases=aliases)
+    function = live(versions=versions, aliases=aliases)
+    configurations = [draw(configurations_of_versions) for _ in codes]
+    return replace(
+        function,
+        versions=tuple(
+            replace(version, configuration=configuration)
+            for version, configuration in zip(function.versions, configurations, strict=True)
+        ),
+    )
+
+
+configurations_of_versions = st.builds(
+    Configuration,
+    environment=st.sampled_from(
+        [None, (), (("STAGE", "prod"),), (("API_KEY", "k-1"), ("STAGE", "dev"))]
+    ),
+    memory_size=st.sampled_from([None, 128, 512, 20000]),
+    timeout=st.sampled_from([None, 3, 30]),
+    ephemeral_storage=st.sampled_from([None, 512]),
+    runtime=st.sampled_from([None, "python3.12", "python3.7"]),
+    handler=st.sampled_from([None, "app.handler"]),
+    layers=st.sampled_from([None, (), ("arn:aws:lambda:us-east-1:123456789012:layer:deps:7",)]),
+    architectures=st.sampled_from([None, ("x86_64",), ("arm64",)]),
+)
+"""What Lambda (or a registry laxer than Lambda) reports of a version: values that repeat, so
+that versions of one code differ in a field or not, and some a declaration may not say (20000
+MB, a retired runtime)."""
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(live_functions(), st.booleans())
+@given(live_functions(), st.booleans(), st.booleans())
 def test_any_live_function_is_declared_validly_and_in_sync(
-    function: LiveFunction, all_versions: bool
+    function: LiveFunction, all_versions: bool, with_environment: bool
 ) -> None:
-    options = ImportOptions(all_versions=all_versions)
+    options = ImportOptions(all_versions=all_versions, with_environment=with_environment)
     generated = declaration_text(function, options, imported_at=WHEN)
 
     desired = declared(generated.text)

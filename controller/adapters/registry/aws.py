@@ -48,6 +48,14 @@ from controller.adapters.registry.port import (
     RegistryObserver,
 )
 from controller.adapters.registry.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
+from controller.core.configuration import (
+    DEFAULT_ARCHITECTURES,
+    DEFAULT_EPHEMERAL_STORAGE,
+    DEFAULT_MEMORY_SIZE,
+    DEFAULT_TIMEOUT,
+    Configuration,
+    environment,
+)
 from controller.core.events import WriterIdentity
 from controller.core.model import (
     FUNCTION_ARN_PATTERN,
@@ -76,6 +84,7 @@ from controller.errors import (
     Transient,
     UpdateInProgress,
 )
+from controller.redaction import mask_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -309,9 +318,16 @@ class AwsRegistry:
         return _published_version(response)
 
     def update_code(
-        self, function: FunctionRef, code: CodeSource, *, revision_id: str | None = None
+        self,
+        function: FunctionRef,
+        code: CodeSource,
+        *,
+        revision_id: str | None = None,
+        architectures: tuple[str, ...] | None = None,
     ) -> FunctionState:
         arguments: dict[str, Any] = {"FunctionName": function.name}
+        if architectures is not None:
+            arguments["Architectures"] = list(architectures)
         match code:
             case ZipCode(data=data):
                 arguments["ZipFile"] = data
@@ -323,6 +339,27 @@ class AwsRegistry:
             arguments["RevisionId"] = revision_id
         with self._calling("UpdateFunctionCode", function):
             self._client(function).update_function_code(**arguments)
+        return self.wait_until_settled(function)
+
+    def update_configuration(
+        self, function: FunctionRef, configuration: Configuration, *, revision_id: str | None
+    ) -> FunctionState:
+        if configuration.architectures is not None:
+            raise InvalidRequest(
+                "Lambda sets a function's architectures only with its code (UpdateFunctionCode)",
+                code="ArchitecturesWithCode",
+                operation="UpdateFunctionConfiguration",
+            )
+        arguments = {"FunctionName": function.name, **_configuration_arguments(configuration)}
+        if revision_id is not None:
+            arguments["RevisionId"] = revision_id
+        try:
+            with self._calling("UpdateFunctionConfiguration", function):
+                self._client(function).update_function_configuration(**arguments)
+        except RegistryError as error:
+            # Lambda's refusal of a large environment quotes every variable (rule L58), and
+            # botocore's error, this one's cause, keeps that text: neither may reach a log.
+            raise _without_environment(error, configuration) from None
         return self.wait_until_settled(function)
 
     def wait_until_settled(self, function: FunctionRef) -> FunctionState:
@@ -578,6 +615,53 @@ class _AssumedRoleProvider(CredentialProvider):
 # -- translating responses ------------------------------------------------------------------------
 
 
+def _configuration(
+    answer: FunctionConfigurationTypeDef | FunctionConfigurationResponseTypeDef,
+) -> Configuration:
+    """The configuration fields a declaration may pin, as Lambda answered them, with Lambda's
+    defaults where an answer leaves a member out (rule L49: the answers of AWS and the
+    emulator carry them all; moto's leave some out); an image function has no runtime or
+    handler."""
+    variables = answer.get("Environment", {}).get("Variables", {})
+    return Configuration(
+        environment=environment(variables),
+        memory_size=answer.get("MemorySize", DEFAULT_MEMORY_SIZE),
+        timeout=answer.get("Timeout", DEFAULT_TIMEOUT),
+        ephemeral_storage=answer.get("EphemeralStorage", {}).get("Size", DEFAULT_EPHEMERAL_STORAGE),
+        runtime=answer.get("Runtime"),
+        handler=answer.get("Handler"),
+        layers=tuple(layer["Arn"] for layer in answer.get("Layers", ()) if "Arn" in layer),
+        architectures=tuple(answer.get("Architectures", DEFAULT_ARCHITECTURES)),
+    )
+
+
+def _configuration_arguments(configuration: Configuration) -> dict[str, Any]:
+    """UpdateFunctionConfiguration's members for the fields ``configuration`` sets."""
+    arguments: dict[str, Any] = {}
+    if configuration.environment is not None:
+        arguments["Environment"] = {"Variables": dict(configuration.environment)}
+    if configuration.memory_size is not None:
+        arguments["MemorySize"] = configuration.memory_size
+    if configuration.timeout is not None:
+        arguments["Timeout"] = configuration.timeout
+    if configuration.ephemeral_storage is not None:
+        arguments["EphemeralStorage"] = {"Size": configuration.ephemeral_storage}
+    if configuration.runtime is not None:
+        arguments["Runtime"] = configuration.runtime
+    if configuration.handler is not None:
+        arguments["Handler"] = configuration.handler
+    if configuration.layers is not None:
+        arguments["Layers"] = list(configuration.layers)
+    return arguments
+
+
+def _without_environment(error: RegistryError, sent: Configuration) -> RegistryError:
+    """The same error, its message without the environment values the request sent."""
+    values = [value for _, value in sent.environment or ()]
+    message = mask_environment(error.message, values)
+    return type(error)(message, code=error.code, operation=error.operation)
+
+
 def _function_state(
     configuration: FunctionConfigurationTypeDef | FunctionConfigurationResponseTypeDef,
 ) -> FunctionState:
@@ -591,6 +675,7 @@ def _function_state(
         last_update_status=configuration.get("LastUpdateStatus"),
         description=configuration.get("Description", ""),
         role=configuration.get("Role", ""),
+        configuration=_configuration(configuration),
     )
 
 
@@ -604,6 +689,7 @@ def _published_version(
         revision_id=configuration.get("RevisionId", ""),
         arn=configuration["FunctionArn"],
         role=configuration.get("Role", ""),
+        configuration=_configuration(configuration),
     )
 
 

@@ -39,6 +39,7 @@ from controller.adapters.registry.priming import (
     read_region,
     skip_reason,
 )
+from controller.core.configuration import Configuration
 from controller.core.model import (
     Alias,
     CodeSource,
@@ -306,10 +307,23 @@ class CachingRegistry:
             return self._registry.list_aliases(function, function_version=function_version)
 
     def update_code(
-        self, function: FunctionRef, code: CodeSource, *, revision_id: str | None = None
+        self,
+        function: FunctionRef,
+        code: CodeSource,
+        *,
+        revision_id: str | None = None,
+        architectures: tuple[str, ...] | None = None,
     ) -> FunctionState:
         # Only $LATEST changes; the published versions stay as they were.
-        return self._registry.update_code(function, code, revision_id=revision_id)
+        return self._registry.update_code(
+            function, code, revision_id=revision_id, architectures=architectures
+        )
+
+    def update_configuration(
+        self, function: FunctionRef, configuration: Configuration, *, revision_id: str | None
+    ) -> FunctionState:
+        # Only $LATEST changes, as for its code.
+        return self._registry.update_configuration(function, configuration, revision_id=revision_id)
 
     def wait_until_settled(self, function: FunctionRef) -> FunctionState:
         return self._registry.wait_until_settled(function)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from controller.core.configuration import Configuration
 from controller.core.model import (
     LATEST,
     Alias,
@@ -113,9 +114,25 @@ class Registry(Protocol):
         ...
 
     def update_code(
-        self, function: FunctionRef, code: CodeSource, *, revision_id: str | None = None
+        self,
+        function: FunctionRef,
+        code: CodeSource,
+        *,
+        revision_id: str | None = None,
+        architectures: tuple[str, ...] | None = None,
     ) -> FunctionState:
-        """Replace ``$LATEST``'s code and return once Lambda has finished the update."""
+        """Replace ``$LATEST``'s code (and its architecture, when given: Lambda changes it only
+        with the code) and return once Lambda has finished the update."""
+        ...
+
+    def update_configuration(
+        self, function: FunctionRef, configuration: Configuration, *, revision_id: str | None
+    ) -> FunctionState:
+        """Set the fields ``configuration`` gives on ``$LATEST``, only if it is still at
+        ``revision_id``, and return it once Lambda has finished the update (its RevisionId then
+        is the one a publish of that snapshot must carry). ``architectures`` cannot be set this
+        way (``update_code``). An error never quotes an environment value.
+        """
         ...
 
     def wait_until_settled(self, function: FunctionRef) -> FunctionState:

@@ -52,6 +52,7 @@ from controller.core.analysis import (
     CloudWatchCheck,
     PrometheusCheck,
 )
+from controller.core.configuration import NOTHING
 from controller.core.declarations.paths import (
     EntryKind,
     PathNotFound,
@@ -1100,15 +1101,24 @@ def _desired_function(
     """The desired state of a declaration whose fields are each valid; problems that involve
     several fields are appended to ``issues``."""
     spec = declaration.spec
+    ref = _function_ref(declaration, where, issues)
     versions = {
         label: DesiredVersion(
             label=label,
             code_sha256=version.code_sha256,
             description=version.description,
             code=_declared_code(label, version.code, document.folder, tree, issues),
+            configuration=(
+                version.configuration.as_configuration()
+                if version.configuration is not None
+                else NOTHING
+            ),
+            secrets=version.configuration.secrets if version.configuration else frozenset(),
         )
         for label, version in spec.versions.items()
     }
+    for label, version in versions.items():
+        _check_layer_regions(label, version, ref.identity.region, issues)
     aliases: dict[str, DesiredAlias] = {}
     for alias_name, alias in spec.aliases.items():
         _check_alias_version(alias_name, alias, spec, issues)
@@ -1124,7 +1134,7 @@ def _desired_function(
         )
     return DesiredFunction(
         name=declaration.metadata.name,
-        ref=_function_ref(declaration, where, issues),
+        ref=ref,
         versions=versions,
         aliases=aliases,
         prune=spec.prune,
@@ -1133,6 +1143,24 @@ def _desired_function(
         location=document.location,
         retain_versions=spec.retain_versions,
     )
+
+
+def _check_layer_regions(
+    label: str, version: DesiredVersion, region: str, issues: list[tuple[Loc, str]]
+) -> None:
+    """A layer of another region than the function's is refused by Lambda (rule L59); an AWS
+    layer (``...:lambda:::awslayer:...``) has no region."""
+    for index, arn in enumerate(version.configuration.layers or ()):
+        layer_region = arn.split(":")[3]
+        if layer_region and layer_region != region:
+            issues.append(
+                (
+                    ("spec", "versions", label, "configuration", "layers", index),
+                    f"spec.versions.{label}.configuration.layers: {arn} is a layer of "
+                    f"{layer_region}, but the function is in {region}; Lambda takes layers of "
+                    "the function's region only (rule L59)",
+                )
+            )
 
 
 def _function_ref(
@@ -1326,18 +1354,26 @@ def _routing_problem(target: str, version: str, versions: Mapping[str, VersionSp
             f"{target!r} is the alias's own version (rule L21d); route to another version or "
             "remove the routing"
         )
-    if _same_code(target, version, versions):
+    if _same_release(target, version, versions):
         return (
-            f"{target!r} has the same codeSha256 as {version!r}, the alias's own version, so "
-            "both resolve to one version (rule L21d); route to another version"
+            f"{target!r} has the same codeSha256 as {version!r}, the alias's own version, and "
+            "no configuration field declared in both tells them apart, so both may resolve to "
+            "one version (rule L21d); route to another version"
         )
     return ""
 
 
-def _same_code(label: str, other: str, versions: Mapping[str, VersionSpec]) -> bool:
+def _same_release(label: str, other: str, versions: Mapping[str, VersionSpec]) -> bool:
+    """Whether two labels may resolve to one published version: the same code, and no field
+    declared in both with different values."""
     if label not in versions or other not in versions:
         return False
-    return versions[label].code_sha256 == versions[other].code_sha256
+    one, two = versions[label], versions[other]
+    if one.code_sha256 != two.code_sha256:
+        return False
+    mine = one.configuration.as_configuration() if one.configuration else NOTHING
+    theirs = two.configuration.as_configuration() if two.configuration else NOTHING
+    return not mine.conflicts_with(theirs)
 
 
 def _unknown_reference(reference: str, versions: Mapping[str, VersionSpec]) -> str:
@@ -1480,7 +1516,7 @@ def _describe(error: Mapping[str, Any]) -> str:  # noqa: PLR0911 - one return pe
     """One pydantic error as a sentence that names the field, the value and what to do."""
     loc = _without_key_marker(error["loc"])
     path = _dotted(loc)
-    value = _short(error.get("input"))
+    value = _short(error.get("input")) if not _in_environment(loc) else _UNSHOWN
     match error["type"]:
         case "extra_forbidden":
             parent = _dotted(loc[:-1]) or "the document"
@@ -1504,6 +1540,17 @@ def _describe(error: Mapping[str, Any]) -> str:  # noqa: PLR0911 - one return pe
             return f"{path} {_SENTENCES[kind].format(value=value, **error.get('ctx', {}))}"
         case _:
             return f"{path}: {error['msg']} (the value is {value})"
+
+
+_UNSHOWN = "a value not shown here (environment values may be secrets)"
+
+
+def _in_environment(loc: Loc) -> bool:
+    """Whether an error is about a version's environment, whose values are never quoted: a
+    value may be a secret, and errors are printed, logged and shown in ``/status``."""
+    return any(
+        loc[index : index + 2] == ("configuration", "environment") for index in range(len(loc))
+    )
 
 
 def _dotted(loc: Loc) -> str:

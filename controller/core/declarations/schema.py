@@ -16,7 +16,8 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from controller.core import configuration as lambda_configuration
 from controller.core.declarations.regions import LAMBDA_REGIONS
 from controller.core.declarations.spelling import did_you_mean
 from controller.core.model import (
@@ -384,14 +386,401 @@ class CodeSpec(_Declared):
         return self
 
 
+# -- a version's configuration --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentValue:
+    """One environment variable's value, and whether the declaration marks it secret.
+
+    A secret value is never shown: not in ``plan``, ``diff``, ``reconcile``, a log line, an
+    error or ``/status``. Its ``repr`` hides it too, since a value may reach a traceback.
+    """
+
+    value: str
+    secret: bool = False
+
+    def __repr__(self) -> str:
+        return "EnvironmentValue(secret)" if self.secret else f"EnvironmentValue({self.value!r})"
+
+
+VALUE_FROM = "valueFrom"
+"""A reference to a value kept elsewhere (``valueFrom: {ssm: ...}``): a later step."""
+
+_ENVIRONMENT_VALUE_HINT = (
+    'write the value as text ("..."), or as {value: "...", secret: true} for a value that must '
+    "never be shown"
+)
+
+
+def _to_environment_value(value: object) -> EnvironmentValue:
+    """A variable's value: text, or ``{value: TEXT, secret: BOOL}``.
+
+    No message quotes the value: it may be a secret, and a declaration error is printed, logged
+    and shown in ``/status``.
+    """
+    if isinstance(value, str):
+        return EnvironmentValue(value)
+    if not isinstance(value, dict):
+        # pydantic reports ValueError as a validation error; a TypeError would escape it.
+        raise ValueError(  # noqa: TRY004
+            f"the value is {_kind_of(value)}, not text; quote it, or {_ENVIRONMENT_VALUE_HINT}"
+        )
+    if VALUE_FROM in value:
+        raise ValueError(
+            "valueFrom (a value read from SSM Parameter Store or Secrets Manager) is not "
+            'supported yet; write the value itself, as {value: "...", secret: true}'
+        )
+    unknown = sorted(str(key) for key in value if key not in ("value", "secret"))
+    if unknown:
+        raise ValueError(
+            f"unknown field {unknown[0]!r} in the variable; the allowed fields are: value, secret"
+        )
+    text, secret = value.get("value"), value.get("secret", False)
+    if not isinstance(text, str):
+        shown = "missing" if "value" not in value else f"{_kind_of(text)}, not text"
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            f"the variable's value is {shown}; {_ENVIRONMENT_VALUE_HINT}"
+        )
+    if not isinstance(secret, bool):
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            f"secret is {_kind_of(secret)}; write true or false"
+        )
+    return EnvironmentValue(text, secret)
+
+
+def _kind_of(value: object) -> str:
+    """What a value is, without the value: ``a number``, ``a list``..."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "text" if isinstance(value, str) else "a value"
+
+
+def _check_environment_name(name: str) -> str:
+    if name in lambda_configuration.RESERVED_ENVIRONMENT_NAMES:
+        raise ValueError(
+            f"{name} is a variable Lambda sets itself, and Lambda refuses a function that sets "
+            "it (rule L58); choose another name"
+        )
+    if not lambda_configuration.ENVIRONMENT_NAME_PATTERN.fullmatch(name):
+        raise ValueError(
+            f"environment variable name {_shown(name)} is not one Lambda accepts (rule L58): a "
+            "letter, then at least one letter, digit or '_'"
+        )
+    return name
+
+
+def _within_environment_limit(
+    variables: dict[str, EnvironmentValue],
+) -> dict[str, EnvironmentValue]:
+    size = lambda_configuration.environment_size(
+        {name: entry.value for name, entry in variables.items()}
+    )
+    limit = lambda_configuration.ENVIRONMENT_LIMIT_BYTES
+    if size > limit:
+        raise ValueError(
+            f"the {len(variables)} variables take {size} bytes as Lambda counts them (names and "
+            f"values as compact JSON, UTF-8), over its {limit}-byte limit (rule L58); move large "
+            "values out of the environment"
+        )
+    return variables
+
+
+def _whole_number(name: str, low: int, high: int, unit: str) -> Callable[[object], int]:
+    """A validator of a whole YAML number within Lambda's limits for ``name``."""
+
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            shown = _shown(value)
+            if isinstance(value, str) and value.strip().isdigit():
+                raise ValueError(f"{shown} is text, not a number; write it without quotes")
+            # pydantic reports ValueError as a validation error; a TypeError would escape it.
+            raise ValueError(f"{shown} is not a whole number of {unit}")  # noqa: TRY004
+        if not low <= value <= high:
+            raise ValueError(
+                f"{value} {unit} is outside Lambda's limits for {name}: {low} to {high}"
+            )
+        return value
+
+    return check
+
+
+def _check_runtime(value: str) -> str:
+    runtimes = lambda_configuration.RUNTIMES
+    if value in runtimes:
+        return value
+    if value in lambda_configuration.RETIRED_RUNTIMES:
+        raise ValueError(
+            f"{value!r} is a runtime Lambda no longer lets a function be created or updated "
+            "with (rule L57); choose a supported one, such as "
+            f"{did_you_mean_runtime(value) or 'python3.13'}"
+        )
+    suggestion = did_you_mean(value, runtimes)
+    raise ValueError(
+        f"{_shown(value)} is not a runtime Lambda accepts (rule L57)"
+        + (f"; {suggestion}" if suggestion else f": one of {', '.join(sorted(runtimes))}")
+    )
+
+
+def did_you_mean_runtime(retired: str) -> str | None:
+    """The newest supported runtime of a retired one's language: ``python3.14`` for
+    ``python3.7``."""
+    language = re.match(r"[a-z]+", retired)
+    if language is None:
+        return None
+    same = [r for r in lambda_configuration.RUNTIMES if r.startswith(language[0])]
+    return max(same, key=_runtime_order) if same else None
+
+
+def _runtime_order(runtime: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"[0-9]+", runtime))
+
+
+def _check_handler(value: str) -> str:
+    limit = lambda_configuration.HANDLER_MAX
+    if not lambda_configuration.HANDLER_PATTERN.fullmatch(value) or len(value) > limit:
+        raise ValueError(
+            f"{_shown(value)} is not a handler Lambda accepts: 1 to {limit} characters without "
+            "spaces, such as app.handler"
+        )
+    return value
+
+
+def _to_layers(value: object) -> tuple[str, ...]:
+    """Layer version ARNs, in the order Lambda applies them (rule L59)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(
+            "layers must be a list of layer version ARNs, such as "
+            "[arn:aws:lambda:eu-west-1:123456789012:layer:deps:7]"
+        )
+    limit = lambda_configuration.LAYERS_LIMIT
+    if len(value) > limit:
+        raise ValueError(
+            f"{len(value)} layers, but Lambda allows at most {limit} (rule L59); merge some"
+        )
+    seen: dict[str, str] = {}
+    for arn in value:
+        pattern = lambda_configuration.LAYER_VERSION_PATTERN
+        if len(arn) > lambda_configuration.LAYER_ARN_MAX or not pattern.fullmatch(arn):
+            raise ValueError(
+                f"{_shown(arn)} is not a layer version ARN (rule L59); write "
+                "arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
+            )
+        layer = arn.rsplit(":", 1)[0]
+        if layer in seen:
+            raise ValueError(
+                f"{seen[layer]} and {arn} are two versions of one layer, which Lambda refuses "
+                "(rule L59); keep one"
+            )
+        seen[layer] = arn
+    return tuple(value)
+
+
+def _to_architectures(value: object) -> tuple[str, ...]:
+    allowed = lambda_configuration.ARCHITECTURES
+    if (
+        not isinstance(value, list)
+        or len(value) != 1
+        or not isinstance(value[0], str)
+        or value[0] not in allowed
+    ):
+        raise ValueError(
+            f"architectures must be [x86_64] or [arm64]: a list of exactly one of "
+            f"{', '.join(allowed)}, not {_shown(value)} (rule L60)"
+        )
+    return (value[0],)
+
+
+EnvironmentName = Annotated[
+    str,
+    AfterValidator(_check_environment_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{lambda_configuration.ENVIRONMENT_NAME_PATTERN.pattern}$",
+        }
+    ),
+]
+EnvironmentEntry = Annotated[
+    EnvironmentValue,
+    PlainValidator(_to_environment_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "value": {"type": "string"},
+                        "secret": {"type": "boolean"},
+                    },
+                    "required": ["value"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+MemorySize = Annotated[
+    int,
+    PlainValidator(_whole_number("memorySize", *lambda_configuration.MEMORY_RANGE, "MB")),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": lambda_configuration.MEMORY_RANGE[0],
+            "maximum": lambda_configuration.MEMORY_RANGE[1],
+        }
+    ),
+]
+Timeout = Annotated[
+    int,
+    PlainValidator(_whole_number("timeout", *lambda_configuration.TIMEOUT_RANGE, "seconds")),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": lambda_configuration.TIMEOUT_RANGE[0],
+            "maximum": lambda_configuration.TIMEOUT_RANGE[1],
+        }
+    ),
+]
+EphemeralStorage = Annotated[
+    int,
+    PlainValidator(
+        _whole_number("ephemeralStorage", *lambda_configuration.EPHEMERAL_STORAGE_RANGE, "MB")
+    ),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": lambda_configuration.EPHEMERAL_STORAGE_RANGE[0],
+            "maximum": lambda_configuration.EPHEMERAL_STORAGE_RANGE[1],
+        }
+    ),
+]
+Runtime = Annotated[
+    str,
+    AfterValidator(_check_runtime),
+    WithJsonSchema({"enum": sorted(lambda_configuration.RUNTIMES)}),
+]
+Handler = Annotated[
+    str,
+    AfterValidator(_check_handler),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": lambda_configuration.HANDLER_MAX,
+            "pattern": f"^{lambda_configuration.HANDLER_PATTERN.pattern}$",
+        }
+    ),
+]
+Layers = Annotated[
+    tuple[str, ...],
+    PlainValidator(_to_layers),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "maxItems": lambda_configuration.LAYERS_LIMIT,
+            "items": {
+                "type": "string",
+                "maxLength": lambda_configuration.LAYER_ARN_MAX,
+                "pattern": f"^({lambda_configuration.LAYER_VERSION_PATTERN.pattern})$",
+            },
+        }
+    ),
+]
+Architectures = Annotated[
+    tuple[str, ...],
+    PlainValidator(_to_architectures),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1,
+            "items": {"enum": list(lambda_configuration.ARCHITECTURES)},
+        }
+    ),
+]
+
+
+class ConfigurationSpec(_Declared):
+    """The configuration a version snapshots besides its code; only the fields given are
+    compared with a published version and set on ``$LATEST`` before a publish."""
+
+    environment: (
+        Annotated[
+            dict[EnvironmentName, EnvironmentEntry], AfterValidator(_within_environment_limit)
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            "The environment variables, all of them: name -> value, or name -> {value, "
+            "secret: true} for a value that is never shown. {} is none."
+        ),
+    )
+    memory_size: MemorySize | None = Field(
+        default=None, alias="memorySize", description="Memory, in MB: 128 to 10240."
+    )
+    timeout: Timeout | None = Field(default=None, description="Timeout, in seconds: 1 to 900.")
+    ephemeral_storage: EphemeralStorage | None = Field(
+        default=None,
+        alias="ephemeralStorage",
+        description="Size of /tmp, in MB: 512 to 10240.",
+    )
+    runtime: Runtime | None = Field(default=None, description="The runtime, such as python3.13.")
+    handler: Handler | None = Field(default=None, description="The handler, such as app.handler.")
+    layers: Layers | None = Field(
+        default=None,
+        description="Layer version ARNs (at most 5, of the function's region), in order.",
+    )
+    architectures: Architectures | None = Field(
+        default=None,
+        description=(
+            "[x86_64] or [arm64]; Lambda changes it only with the code, so a change needs the "
+            "version's code source."
+        ),
+    )
+
+    def as_configuration(self) -> lambda_configuration.Configuration:
+        """The core's value of this block."""
+        variables = self.environment
+        return lambda_configuration.Configuration(
+            environment=None
+            if variables is None
+            else lambda_configuration.environment(
+                {name: entry.value for name, entry in variables.items()}
+            ),
+            memory_size=self.memory_size,
+            timeout=self.timeout,
+            ephemeral_storage=self.ephemeral_storage,
+            runtime=self.runtime,
+            handler=self.handler,
+            layers=self.layers,
+            architectures=self.architectures,
+        )
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The variables marked secret."""
+        variables = self.environment or {}
+        return frozenset(name for name, entry in variables.items() if entry.secret)
+
+
 class VersionSpec(_Declared):
-    """A version that must exist, identified by its code."""
+    """A version that must exist, identified by its code and the configuration it declares."""
 
     code_sha256: CodeSha256 = Field(
         alias="codeSha256",
         description=(
-            "Lambda's base64 SHA-256 of the deployment package; any published version with this "
-            "CodeSha256 satisfies the label."
+            "Lambda's base64 SHA-256 of the deployment package; a published version with this "
+            "CodeSha256 (and the declared configuration, if any) satisfies the label."
         ),
     )
     description: Description | None = Field(
@@ -400,6 +789,13 @@ class VersionSpec(_Declared):
     code: CodeSpec | None = Field(
         default=None,
         description="Where the code comes from if no published version has it yet.",
+    )
+    configuration: ConfigurationSpec | None = Field(
+        default=None,
+        description=(
+            "Configuration the version must have besides its code; a published version "
+            "satisfies the label only with every field given here."
+        ),
     )
 
 

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from controller.cli.edit import add_version_command
+from controller.core.configuration import Configuration, environment
 from controller.core.model import RepoZip, S3Code
+from controller.review.edits import SourceFile
+from controller.review.edits import add_version as add_version_edit
+from tests.core.declarations.support import FakeTree
 from tests.review.edit.support import (
     SHA_41,
     SHA_42,
@@ -373,3 +377,101 @@ def test_a_bad_version_leaves_every_file_as_it_was(
     assert result.stderr.startswith("error: ")
     assert result.stderr.count("\n") == 1
     assert problem in result.stderr
+
+
+# -- with a configuration, as import adds one to a declaration that exists -------------------------
+
+CONFIGURATION = Configuration(
+    environment=environment({"STAGE": "prod", "API_KEY": "k-4711"}),
+    memory_size=512,
+    runtime="python3.12",
+    layers=("arn:aws:lambda:us-east-1:123456789012:layer:deps:7",),
+    architectures=("arm64",),
+)
+
+
+@pytest.mark.parametrize(
+    ("versions", "added"),
+    [
+        pytest.param(
+            BLOCK_VERSIONS,
+            f'    r43:\n      codeSha256: "{SHA_43}"\n      configuration:\n'
+            '        environment:\n          API_KEY: {value: "k-4711", secret: true}\n'
+            '          STAGE: "prod"\n        memorySize: 512\n        runtime: python3.12\n'
+            '        layers: ["arn:aws:lambda:us-east-1:123456789012:layer:deps:7"]\n'
+            "        architectures: [arm64]\n",
+            id="block style",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}\n",
+            f"    r43: {{codeSha256: {SHA_43}, configuration: {{environment: {{API_KEY: "
+            '{value: "k-4711", secret: true}, STAGE: "prod"}, memorySize: 512, runtime: '
+            'python3.12, layers: ["arn:aws:lambda:us-east-1:123456789012:layer:deps:7"], '
+            "architectures: [arm64]}}\n",
+            id="flow style",
+        ),
+    ],
+)
+def test_a_version_is_added_with_its_configuration_and_secrets_marked(
+    versions: str, added: str
+) -> None:
+    source = HEAD + versions + ALIASES
+
+    edit = add_version_edit(
+        [SourceFile("orders-api.yaml", source.encode())],
+        "orders-api",
+        "r43",
+        SHA_43,
+        default_region="us-east-1",
+        tree=FakeTree(),
+        configuration=CONFIGURATION,
+        secrets=frozenset({"API_KEY"}),
+    )
+
+    assert edit.after.decode() == source.replace(ALIASES, added + ALIASES)
+
+
+def test_add_version_takes_the_configuration_fields_a_command_line_can_say(
+    tmp_path: Path,
+) -> None:
+    write_repository(tmp_path, {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode()})
+
+    result = run(
+        add_version_command,
+        tmp_path,
+        "orders-api",
+        "r43",
+        "--code-sha256",
+        SHA_43,
+        "--memory-size",
+        "512",
+        "--timeout",
+        "30",
+        "--architecture",
+        "arm64",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "version r43 added (codeSha256" in result.output
+    assert "memorySize 512, timeout 30, architectures [arm64])" in result.output
+    added = loaded_function(tmp_path, "orders-api").versions["r43"]
+    assert added.configuration == Configuration(
+        memory_size=512, timeout=30, architectures=("arm64",)
+    )
+
+
+def test_add_version_refuses_a_configuration_outside_lambdas_limits_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    files = {"orders-api.yaml": (HEAD + BLOCK_VERSIONS + ALIASES).encode()}
+    write_repository(tmp_path, files)
+    before = snapshot(tmp_path)
+
+    result = run(
+        add_version_command, tmp_path, "orders-api", "r43", "--code-sha256", SHA_43,
+        "--memory-size", "64",
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "configuration.memorySize: 64 MB is outside Lambda's limits" in result.output
+    assert snapshot(tmp_path) == before
