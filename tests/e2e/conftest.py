@@ -17,9 +17,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from lambda_emulator import EmulatorServer
@@ -402,6 +404,49 @@ class Aliases:
 
     def close(self) -> None:
         self._client.close()
+
+
+class OutOfBand:
+    """Moves aliases back to version 1 by hand, again and again from a thread of its own, so
+    that whichever controller owns them keeps writing them back while a test watches who writes.
+
+    ``aliases`` are (function, alias) pairs. With ``only_from``, an alias is moved only while it
+    points at that version, that is once a controller has put it back; without it, it is moved
+    every time. A failed call is passed over: the next round tries again.
+    """
+
+    def __init__(
+        self, endpoint_url: str, aliases: Sequence[tuple[str, str]], *, only_from: str | None = None
+    ) -> None:
+        self._client = lambda_client(endpoint_url)
+        self._aliases = list(aliases)
+        self._only_from = only_from
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="out-of-band", daemon=True)
+
+    def __enter__(self) -> OutOfBand:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            for function, alias in self._aliases:
+                try:
+                    live = self._client.get_alias(FunctionName=function, Name=alias)
+                    if self._only_from is None or live["FunctionVersion"] == self._only_from:
+                        self._client.update_alias(
+                            FunctionName=function,
+                            Name=alias,
+                            FunctionVersion="1",
+                            RevisionId=live["RevisionId"],
+                        )
+                except (BotoCoreError, ClientError):
+                    continue
 
 
 @pytest.fixture

@@ -15,13 +15,11 @@ earliest a follower may take over.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_emulator import EmulatorServer
 from lambda_emulator.store import WriteRecord
@@ -29,6 +27,7 @@ from tests.e2e.conftest import (
     ControllerFactory,
     ControllerProcess,
     DeclarationsRepo,
+    OutOfBand,
     ServedEmulator,
     bare_remote,
     github_signature,
@@ -96,15 +95,34 @@ class Replicas:
 
 
 @pytest.fixture
+def emulator(serve_emulator: Callable[..., ServedEmulator], seeded_state: Path) -> ServedEmulator:
+    """The one emulated Lambda every replica writes to, over the seeded example fleet."""
+    return serve_emulator(seeded_state)
+
+
+@pytest.fixture
 def start_replicas(
-    start_controller: ControllerFactory, lease_server: LeaseServer, tmp_path: Path
+    start_controller: ControllerFactory,
+    lease_server: LeaseServer,
+    emulator: ServedEmulator,
+    declarations_repo: DeclarationsRepo,
+    tmp_path: Path,
 ) -> Callable[..., Replicas]:
+    """Start ``count`` replicas against the emulator, reading ``repo`` (the declarations
+    repository unless told otherwise), with ``arguments`` after those, all ready."""
+
     def start(
-        *arguments: str, count: int = 3, timings: dict[str, str] = FAST, **options: float
+        *arguments: str,
+        repo: str | None = None,
+        count: int = 3,
+        timings: dict[str, str] = FAST,
+        **options: float,
     ) -> Replicas:
         pods = [f"pod-{index}" for index in range(count)]
+        source = repo or str(declarations_repo.path)
         processes = {
             pod: start_controller(
+                *("--registry", "aws", "--endpoint-url", emulator.endpoint_url, "--repo", source),
                 *arguments,
                 env=election_env(lease_server, tmp_path, pod, timings),
                 wait="none",
@@ -162,16 +180,12 @@ def lambda_alias(emulator: ServedEmulator, function: str, alias: str) -> str:
 
 def test_one_leader_writes_and_a_killed_leader_is_replaced_after_the_lease(
     start_replicas: Callable[..., Replicas],
-    serve_emulator: Callable[..., ServedEmulator],
+    emulator: ServedEmulator,
     declarations_repo: DeclarationsRepo,
     seeded_state: Path,
     lease_server: LeaseServer,
 ) -> None:
-    emulator = serve_emulator(seeded_state)
-    replicas = start_replicas(
-        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
-        "--repo", str(declarations_repo.path),
-    )  # fmt: skip
+    replicas = start_replicas()
     leader = replicas.wait_for_one_leader()
     # A replica that lost the race to create the Lease learns who won at its next try.
     wait_until(
@@ -214,52 +228,15 @@ def test_one_leader_writes_and_a_killed_leader_is_replaced_after_the_lease(
     check_writes_came_from_the_leader(writes, history, lease_duration=3)
 
 
-class OutOfBand:
-    """Moves an alias by hand, again and again, so that whoever leads keeps writing it back."""
-
-    def __init__(self, endpoint_url: str) -> None:
-        self._client = lambda_client(endpoint_url)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="out-of-band", daemon=True)
-
-    def __enter__(self) -> OutOfBand:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self._client.close()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.3):
-            try:
-                live = self._client.get_alias(FunctionName="billing-worker", Name="beta")
-                self._client.update_alias(
-                    FunctionName="billing-worker",
-                    Name="beta",
-                    FunctionVersion="1",
-                    RevisionId=live["RevisionId"],
-                )
-            except (BotoCoreError, ClientError):
-                continue
-
-
 def test_a_partitioned_leader_stops_writing_before_a_follower_can_take_over(
     start_replicas: Callable[..., Replicas],
-    serve_emulator: Callable[..., ServedEmulator],
-    declarations_repo: DeclarationsRepo,
+    emulator: ServedEmulator,
     seeded_state: Path,
     lease_server: LeaseServer,
 ) -> None:
-    emulator = serve_emulator(seeded_state)
-    replicas = start_replicas(
-        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
-        "--repo", str(declarations_repo.path),
-        resync_interval=0.5,
-    )  # fmt: skip
+    replicas = start_replicas(resync_interval=0.5)
     leader = replicas.wait_for_one_leader()
-    with OutOfBand(emulator.endpoint_url):
+    with OutOfBand(emulator.endpoint_url, [("billing-worker", "beta")]):
         wait_until(
             lambda: (
                 sum(1 for w in writes_of(seeded_state) if w.access_key_id == key_of(leader)) >= 4
@@ -300,19 +277,14 @@ def test_a_partitioned_leader_stops_writing_before_a_follower_can_take_over(
 
 def test_sigterm_releases_the_lease_so_a_follower_leads_without_waiting_it_out(
     start_replicas: Callable[..., Replicas],
-    serve_emulator: Callable[..., ServedEmulator],
+    emulator: ServedEmulator,
     declarations_repo: DeclarationsRepo,
-    seeded_state: Path,
     lease_server: LeaseServer,
 ) -> None:
     """The lease lasts 60 s here: a follower that leads within 20 s took a released lease."""
-    emulator = serve_emulator(seeded_state)
     replicas = start_replicas(
-        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
-        "--repo", str(declarations_repo.path),
-        count=2,
-        timings={"LEASE_DURATION": "60", "RENEW_DEADLINE": "10", "RETRY_PERIOD": "0.5"},
-    )  # fmt: skip
+        count=2, timings={"LEASE_DURATION": "60", "RENEW_DEADLINE": "10", "RETRY_PERIOD": "0.5"}
+    )
     leader = replicas.wait_for_one_leader()
     replicas.processes[leader].stop()  # SIGTERM: must exit 0
     successor = replicas.wait_for_one_leader(20, not_=leader)
@@ -327,19 +299,16 @@ def test_sigterm_releases_the_lease_so_a_follower_leads_without_waiting_it_out(
 
 def test_a_push_sent_to_a_follower_reaches_the_leader_through_the_lease(
     start_replicas: Callable[..., Replicas],
-    serve_emulator: Callable[..., ServedEmulator],
+    emulator: ServedEmulator,
     declarations_repo: DeclarationsRepo,
-    seeded_state: Path,
     tmp_path: Path,
 ) -> None:
-    emulator = serve_emulator(seeded_state)
     remote = bare_remote(declarations_repo, tmp_path / "remote.git")
     secret = tmp_path / "webhook-secret"
     secret.write_bytes(SECRET)
     replicas = start_replicas(
-        "--registry", "aws", "--endpoint-url", emulator.endpoint_url,
-        "--repo", f"file://{remote}", "--ref", "main",
-        "--webhook-secret-file", str(secret),
+        "--ref", "main", "--webhook-secret-file", str(secret),
+        repo=f"file://{remote}",
         count=2,
         poll_interval=3600,
     )  # fmt: skip

@@ -18,14 +18,12 @@ tenures that hold writes to one pair, one ends before the other begins.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.core.sharding import Pair, owner
 from lambda_emulator import EmulatorServer
@@ -33,8 +31,8 @@ from lambda_emulator.store import WriteRecord
 from tests.e2e.conftest import (
     ControllerFactory,
     ControllerProcess,
+    OutOfBand,
     ServedEmulator,
-    lambda_client,
     sample,
 )
 from tests.kube_lease_server import LeaseServer, LeaseWrite
@@ -258,41 +256,6 @@ def test_three_shards_write_each_function_from_exactly_the_shard_that_owns_it(
         }
 
 
-class OutOfBand:
-    """Moves ``live`` back to 1 on some functions, again and again, so that whichever shard owns
-    each keeps writing it."""
-
-    def __init__(self, endpoint_url: str, functions: list[FleetFunction]) -> None:
-        self._client = lambda_client(endpoint_url)
-        self._functions = functions
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="out-of-band", daemon=True)
-
-    def __enter__(self) -> OutOfBand:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self._client.close()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.3):
-            for function in self._functions:
-                try:
-                    live = self._client.get_alias(FunctionName=function.arn, Name="live")
-                    if live["FunctionVersion"] == "2":
-                        self._client.update_alias(
-                            FunctionName=function.arn,
-                            Name="live",
-                            FunctionVersion="1",
-                            RevisionId=live["RevisionId"],
-                        )
-                except (BotoCoreError, ClientError):
-                    continue
-
-
 def moved_and_kept() -> list[FleetFunction]:
     """Two functions whose pair moves to the new shard from 3 to 4, and two that stay."""
     moved = [f for f in FLEET if f.owner(3) != f.owner(4)]
@@ -311,7 +274,11 @@ def test_changing_from_three_shards_to_four_never_has_two_writers_of_one_pair(
     wait_until(lambda: all(shard.leading() for shard in old), 20, "a leader in every old shard")
     wait_until(lambda: converged(fleet), 30, "every function converged")
     watched = moved_and_kept()
-    with OutOfBand(fleet.emulator.endpoint_url, watched):
+    with OutOfBand(
+        fleet.emulator.endpoint_url,
+        [(function.arn, "live") for function in watched],
+        only_from="2",
+    ):
         new = fleet.start(4, "new")
         wait_until(
             lambda: all(shard.election()["waitingFor"] for shard in new),
