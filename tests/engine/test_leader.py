@@ -5,89 +5,37 @@ a webhook on, and stops writing the moment its renewal is overdue."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from controller.adapters.kube.leases import KubeLeases, api_client
 from controller.adapters.kube.port import LeaseStore
-from controller.adapters.metrics import Metrics
-from controller.core.election import FETCH_REQUEST, ElectionTimings, Lease, LeaseRecord
-from controller.engine.fence import WriteFence
+from controller.core.election import FETCH_REQUEST, ElectionTimings, Lease
 from controller.engine.leader import Candidate, LeaderElector
 from controller.errors import NotLeader
+from tests.engine.conftest import ElectionClock, ForwardingStore, Replica, replica
 from tests.kube_lease_server import LeaseServer
 
 NAMESPACE = "gitops"
 NAME = "lambda-gitops"
 TIMINGS = ElectionTimings(lease_duration=15, renew_deadline=10, retry_period=2)
-T0 = datetime(2026, 5, 1, 12, 0, 0, 500000, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    """One clock for the whole test: monotonic seconds, and the wall time they stand for."""
-
-    now: float = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall(self) -> datetime:
-        return T0 + timedelta(seconds=self.now - 1000.0)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class Replica:
-    """One candidate: its elector, fence and metrics, on the shared clock."""
-
-    elector: LeaderElector
-    fence: WriteFence
-    metrics: Metrics
-    fetches: list[str] = field(default_factory=list)
-
-    def leading(self) -> bool:
-        return self.elector.leading
-
-    def leader_metric(self) -> float | None:
-        return self.metrics.registry.get_sample_value("lambda_gitops_leader", {"shard": "0"})
-
-    def acquisitions(self) -> float | None:
-        return self.metrics.registry.get_sample_value(
-            "lambda_gitops_leader_transitions_total", {"shard": "0"}
-        )
 
 
 @dataclass
 class Election:
     server: LeaseServer
     tmp_path: Path
-    clock: Clock = field(default_factory=Clock)
+    clock: ElectionClock = field(default_factory=ElectionClock)
 
     def store(self, name: str) -> KubeLeases:
         kubeconfig = self.server.kubeconfig(self.tmp_path / f"{name}.kubeconfig", name)
         return KubeLeases(api_client(kubeconfig, {}), NAME, NAMESPACE)
 
     def replica(self, name: str, store: LeaseStore | None = None) -> Replica:
-        fence = WriteFence(f"{NAMESPACE}/{NAME}", monotonic=self.clock.monotonic)
-        metrics = Metrics()
-        fetches: list[str] = []
-        elector = LeaderElector(
-            store or self.store(name),
-            Candidate(name, NAME, NAMESPACE, TIMINGS),
-            fence,
-            metrics=metrics,
-            on_fetch_requested=lambda: fetches.append(name),
-            monotonic=self.clock.monotonic,
-            wall=self.clock.wall,
-        )
-        return Replica(elector, fence, metrics, fetches)
+        candidate = Candidate(name, NAME, NAMESPACE, TIMINGS)
+        return replica(store or self.store(name), candidate, self.clock)
 
     def record(self) -> dict[str, object]:
         lease = self.server.lease(NAMESPACE, NAME)
@@ -182,31 +130,17 @@ def test_a_holders_renew_time_in_the_future_does_not_keep_the_lease(election: El
     assert election.record()["leaseTransitions"] == 6
 
 
-class Racing:
+class Racing(ForwardingStore):
     """A store that lets another candidate write between this one's read and its write."""
 
     def __init__(self, store: KubeLeases, rival: LeaderElector) -> None:
-        self._store = store
+        super().__init__(store)
         self._rival = rival
-        self.where = store.where
 
     def get(self, *, timeout: float) -> Lease | None:
-        read = self._store.get(timeout=timeout)
+        read = super().get(timeout=timeout)
         self._rival.try_once()
         return read
-
-    def create(self, record: LeaseRecord, *, timeout: float) -> Lease:
-        return self._store.create(record, timeout=timeout)
-
-    def replace(
-        self,
-        lease: Lease,
-        record: LeaseRecord,
-        *,
-        timeout: float,
-        annotations: Mapping[str, str] | None = None,
-    ) -> Lease:
-        return self._store.replace(lease, record, timeout=timeout, annotations=annotations)
 
 
 def test_of_two_candidates_racing_for_a_free_lease_only_one_wins(election: Election) -> None:
@@ -284,32 +218,15 @@ def test_a_leader_that_finds_another_holder_loses_at_once(election: Election) ->
     assert "held by pod-z" in a.elector.lost
 
 
-class Recording:
+class Recording(ForwardingStore):
     """A store that remembers the timeout of each request."""
 
     def __init__(self, store: KubeLeases) -> None:
-        self._store = store
-        self.where = store.where
+        super().__init__(store)
         self.timeouts: list[float] = []
 
-    def get(self, *, timeout: float) -> Lease | None:
+    def sending(self, timeout: float) -> None:
         self.timeouts.append(timeout)
-        return self._store.get(timeout=timeout)
-
-    def create(self, record: LeaseRecord, *, timeout: float) -> Lease:
-        self.timeouts.append(timeout)
-        return self._store.create(record, timeout=timeout)
-
-    def replace(
-        self,
-        lease: Lease,
-        record: LeaseRecord,
-        *,
-        timeout: float,
-        annotations: Mapping[str, str] | None = None,
-    ) -> Lease:
-        self.timeouts.append(timeout)
-        return self._store.replace(lease, record, timeout=timeout, annotations=annotations)
 
 
 def test_every_request_ends_before_the_renew_deadline(election: Election) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,7 @@ from controller.core.declarations import Declarations
 from controller.core.election import FETCH_REQUEST, ElectionTimings, Lease
 from controller.core.model import DesiredFunction, FunctionRef
 from controller.core.sharding import Sharding, lease_labels, lease_name
-from controller.engine.fence import WriteFence
-from controller.engine.leader import Candidate, LeaderElector
+from controller.engine.leader import Candidate
 from controller.engine.sharding import (
     FetchRelay,
     OwnedDeclarations,
@@ -30,41 +28,13 @@ from controller.engine.sharding import (
     sharded_status,
 )
 from controller.errors import LeaseError
+from tests.engine.conftest import ElectionClock, Replica, replica
 from tests.kube_lease_server import LeaseServer
 
 NAMESPACE = "gitops"
 BASE = "lg"
 TIMINGS = ElectionTimings(lease_duration=15, renew_deadline=10, retry_period=2)
-T0 = datetime(2026, 5, 1, 12, 0, 0, 500000, tzinfo=UTC)
 ACCOUNT = "123456789012"
-
-
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall(self) -> datetime:
-        return T0 + timedelta(seconds=self.now - 1000.0)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class Shard:
-    """One candidate for one shard's Lease, with the topology rule."""
-
-    elector: LeaderElector
-    fence: WriteFence
-    metrics: Metrics
-    lease: str
-    fetches: list[str] = field(default_factory=list)
-
-    def leading(self) -> bool:
-        return self.elector.leading
 
 
 class Interleaved:
@@ -104,7 +74,7 @@ class FailingSecond:
 class Installation:
     server: LeaseServer
     tmp_path: Path
-    clock: Clock = field(default_factory=Clock)
+    clock: ElectionClock = field(default_factory=ElectionClock)
 
     def api(self, pod: str) -> client.ApiClient:
         return api_client(self.server.kubeconfig(self.tmp_path / f"{pod}.kubeconfig", pod), {})
@@ -116,27 +86,17 @@ class Installation:
         shards: int,
         *,
         directory: Callable[[LeaseDirectory], LeaseDirectory] = lambda d: d,
-    ) -> Shard:
+    ) -> Replica:
+        """``pod`` standing for shard ``index`` of ``shards``, with the topology rule as its gate
+        (over the Leases ``directory`` wraps)."""
         api = self.api(pod)
         name = lease_name(BASE, index, shards)
         labels = lease_labels(BASE, shards)
         leases = KubeLeases(api, name, NAMESPACE, labels=labels)
         listing = KubeLeaseDirectory(api, NAMESPACE, {"lambda-gitops.io/election": BASE})
         gate = TopologyGate(directory(listing), shards, monotonic=self.clock.monotonic)
-        fence = WriteFence(f"{NAMESPACE}/{name}", monotonic=self.clock.monotonic)
-        metrics = Metrics()
-        fetches: list[str] = []
-        elector = LeaderElector(
-            leases,
-            Candidate(pod, name, NAMESPACE, TIMINGS, shard=str(index)),
-            fence,
-            metrics=metrics,
-            on_fetch_requested=lambda: fetches.append(pod),
-            monotonic=self.clock.monotonic,
-            wall=self.clock.wall,
-            gate=gate,
-        )
-        return Shard(elector, fence, metrics, name, fetches)
+        candidate = Candidate(pod, name, NAMESPACE, TIMINGS, shard=str(index))
+        return replica(leases, candidate, self.clock, gate=gate)
 
     def holder(self, name: str) -> str | None:
         stored = self.server.lease(NAMESPACE, name)
