@@ -12,7 +12,7 @@ out-of-band tests.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -72,26 +72,31 @@ def route_of(trail: Trail) -> EventRoute:
     return trail.route
 
 
-def start(
+@pytest.fixture
+def start_with_events(
     start_controller: ControllerFactory,
     declarations_repo: DeclarationsRepo,
-    state: Path,
+    seeded_state: Path,
     trail: Trail,
-    *arguments: str,
-    env: dict[str, str] | None = None,
-) -> ControllerProcess:
-    route = route_of(trail)
-    return start_controller(
-        "--repo",
-        str(declarations_repo.path),
-        "--registry",
-        f"emulated:{state}",
-        "--events-queue-url",
-        route.queue_url,
-        *arguments,
-        env={"LAMBDA_GITOPS_EVENTS__ENDPOINT_URL": route.endpoint_url, **(env or {})},
-        resync_interval=HOUR,
-    )
+) -> Callable[..., ControllerProcess]:
+    """Start ``lambda-gitops run`` on the declarations and the seeded registry, receiving the
+    change events of the trail's queue, with a resync of an hour and ``arguments`` after those."""
+
+    def start(*arguments: str, env: dict[str, str] | None = None) -> ControllerProcess:
+        route = route_of(trail)
+        return start_controller(
+            "--repo",
+            str(declarations_repo.path),
+            "--registry",
+            f"emulated:{seeded_state}",
+            "--events-queue-url",
+            route.queue_url,
+            *arguments,
+            env={"LAMBDA_GITOPS_EVENTS__ENDPOINT_URL": route.endpoint_url, **(env or {})},
+            resync_interval=HOUR,
+        )
+
+    return start
 
 
 def events(controller: ControllerProcess, result: str) -> float:
@@ -102,25 +107,30 @@ def full_passes(controller: ControllerProcess) -> int:
     return len(controller.events("pass", kind="full"))
 
 
-def test_a_hand_moved_alias_is_healed_within_seconds_with_a_resync_of_an_hour(
-    start_controller: ControllerFactory,
-    declarations_repo: DeclarationsRepo,
-    seeded_state: Path,
-    aliases: Aliases,
-    trail: Trail,
-) -> None:
-    controller = start(start_controller, declarations_repo, seeded_state, trail)
-    wait_until(lambda: aliases.version("orders-api", "live") == "2", 20, "the first convergence")
-    wait_until(lambda: full_passes(controller) == 1, 20, "the start-up pass to end")
-
-    emulator_cli("set-alias", "orders-api", "live", "1", "--state", str(seeded_state))
-
+def heal_a_hand_moved_alias(controller: ControllerProcess, aliases: Aliases, state: Path) -> None:
+    """A person moves orders-api's ``live`` back to 1; its change event has it put back to 2
+    within seconds."""
+    emulator_cli("set-alias", "orders-api", "live", "1", "--state", str(state))
     wait_until(
         lambda: aliases.version("orders-api", "live") == "2",
         SECONDS,
         "the alias healed by its change event",
         diagnostics=controller.log,
     )
+
+
+def test_a_hand_moved_alias_is_healed_within_seconds_with_a_resync_of_an_hour(
+    start_with_events: Callable[..., ControllerProcess],
+    seeded_state: Path,
+    aliases: Aliases,
+    trail: Trail,
+) -> None:
+    controller = start_with_events()
+    wait_until(lambda: aliases.version("orders-api", "live") == "2", 20, "the first convergence")
+    wait_until(lambda: full_passes(controller) == 1, 20, "the start-up pass to end")
+
+    heal_a_hand_moved_alias(controller, aliases, seeded_state)
+
     assert full_passes(controller) == 1, "healed by a targeted pass, not a resync"
     assert events(controller, "matched") >= 1
     wait_until(
@@ -138,14 +148,12 @@ def test_a_hand_moved_alias_is_healed_within_seconds_with_a_resync_of_an_hour(
 
 
 def test_detect_mode_reports_a_hand_moved_alias_within_seconds(
-    start_controller: ControllerFactory,
-    declarations_repo: DeclarationsRepo,
+    start_with_events: Callable[..., ControllerProcess],
     seeded_state: Path,
     aliases: Aliases,
-    trail: Trail,
 ) -> None:
     emulator_cli("set-alias", "orders-api", "live", "2", "--state", str(seeded_state))
-    controller = start(start_controller, declarations_repo, seeded_state, trail, "--mode", "detect")
+    controller = start_with_events("--mode", "detect")
     wait_until(lambda: full_passes(controller) == 1, 20, "the start-up pass to end")
     assert sample(controller.metrics(), "lambda_gitops_alias_drift", **LIVE) == 0
 
@@ -165,13 +173,12 @@ def test_detect_mode_reports_a_hand_moved_alias_within_seconds(
 
 
 def test_the_controllers_own_writes_cost_no_read_and_no_second_write(
-    start_controller: ControllerFactory,
+    start_with_events: Callable[..., ControllerProcess],
     declarations_repo: DeclarationsRepo,
-    seeded_state: Path,
     aliases: Aliases,
     trail: Trail,
 ) -> None:
-    controller = start(start_controller, declarations_repo, seeded_state, trail)
+    controller = start_with_events()
     wait_until(lambda: full_passes(controller) == 1, 20, "the start-up pass to end")
     wait_until(lambda: route_of(trail).visible() == 0, SECONDS, "the start-up writes' events")
     own_before = events(controller, "self")
@@ -196,12 +203,10 @@ def test_the_controllers_own_writes_cost_no_read_and_no_second_write(
 
 
 def test_malformed_messages_go_to_the_dead_letter_queue_and_unmanaged_ones_are_deleted(
-    start_controller: ControllerFactory,
-    declarations_repo: DeclarationsRepo,
-    seeded_state: Path,
+    start_with_events: Callable[..., ControllerProcess],
     trail: Trail,
 ) -> None:
-    controller = start(start_controller, declarations_repo, seeded_state, trail)
+    controller = start_with_events()
     wait_until(lambda: full_passes(controller) == 1, 20, "the start-up pass to end")
     route = route_of(trail)
     reads_before = controller.events("pass", kind="targeted")
@@ -228,19 +233,12 @@ def test_malformed_messages_go_to_the_dead_letter_queue_and_unmanaged_ones_are_d
 
 
 def test_the_queue_going_away_and_coming_back_is_waited_out(
-    start_controller: ControllerFactory,
-    declarations_repo: DeclarationsRepo,
+    start_with_events: Callable[..., ControllerProcess],
     seeded_state: Path,
     aliases: Aliases,
     trail: Trail,
 ) -> None:
-    controller = start(
-        start_controller,
-        declarations_repo,
-        seeded_state,
-        trail,
-        env={"LAMBDA_GITOPS_EVENTS__WAIT_TIME": "1"},
-    )
+    controller = start_with_events(env={"LAMBDA_GITOPS_EVENTS__WAIT_TIME": "1"})
     wait_until(lambda: full_passes(controller) == 1, 20, "the start-up pass to end")
     route = route_of(trail)
     sqs = boto3.client("sqs", endpoint_url=route.endpoint_url, region_name=route.region)
@@ -270,12 +268,6 @@ def test_the_queue_going_away_and_coming_back_is_waited_out(
     )
     [queue] = controller.status()["changeEvents"]["queues"]
     assert (queue["state"], queue["error"]) == ("receiving", None)
-    emulator_cli("set-alias", "orders-api", "live", "1", "--state", str(seeded_state))
-    wait_until(
-        lambda: aliases.version("orders-api", "live") == "2",
-        SECONDS,
-        "the alias healed by its change event",
-        diagnostics=controller.log,
-    )
+    heal_a_hand_moved_alias(controller, aliases, seeded_state)
     assert full_passes(controller) == 1
     assert controller.status()["changeEvents"]["queues"][0]["lastReceivedAt"].endswith("Z")
