@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import helm_python as helm
 import kubernetes_validate
+import pytest
 from ruamel.yaml import YAML
+
+from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "lambda-gitops"
@@ -105,6 +111,23 @@ def render(
     ]
 
 
+def kustomize(directory: Path) -> list[dict[str, Any]]:
+    """The objects ``kubectl kustomize`` builds from ``directory`` (the test is skipped where
+    kubectl is missing, or fails under CI's strict setting)."""
+    kubectl = shutil.which("kubectl")
+    require_tool(kubectl is not None, "kubectl is not installed")
+    assert kubectl is not None
+    result = subprocess.run(
+        [kubectl, "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return documents(result.stdout)
+
+
 def only(objects: Iterable[dict[str, Any]], kind: str) -> dict[str, Any]:
     """The one object of ``kind``."""
     found = [obj for obj in objects if obj["kind"] == kind]
@@ -137,3 +160,11 @@ def controller_config(objects: Iterable[dict[str, Any]]) -> str:
     data: dict[str, str] = only(objects, "ConfigMap")["data"]
     assert set(data) == {"lambda-gitops.yaml"}
     return data["lambda-gitops.yaml"]
+
+
+def clear_settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset every ``LAMBDA_GITOPS_`` variable for this test, so that settings are loaded from
+    the rendered file alone, whatever the environment the suite runs in."""
+    for name in list(os.environ):
+        if name.startswith("LAMBDA_GITOPS_"):
+            monkeypatch.delenv(name)

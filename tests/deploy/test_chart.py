@@ -27,6 +27,7 @@ from tests.deploy.manifests import (
     NAMESPACE,
     RELEASE,
     ROOT,
+    clear_settings_environment,
     controller_config,
     kinds,
     load_yaml,
@@ -236,9 +237,7 @@ def test_secrets_are_referenced_by_name_never_rendered(
 
 
 def load_rendered(text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name in list(__import__("os").environ):
-        if name.startswith("LAMBDA_GITOPS_"):
-            monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     path = tmp_path / "lambda-gitops.yaml"
     path.write_text(text)
     return load_settings(path)

@@ -12,7 +12,7 @@ import helm_python as helm
 import pytest
 
 from controller.settings import ChangeEvents, Settings, load_settings
-from tests.deploy.manifests import CHART, controller_config, render
+from tests.deploy.manifests import CHART, clear_settings_environment, controller_config, render
 
 QUEUES = [
     "https://sqs.us-east-1.amazonaws.com/123456789012/lambda-gitops-events",
@@ -37,9 +37,7 @@ def test_the_queues_given_to_the_chart_reach_the_controller(
     objects = render(
         {"config": {"repo": "https://example.com/r.git", "events": {"queue_urls": QUEUES}}}
     )
-    for name in list(__import__("os").environ):
-        if name.startswith("LAMBDA_GITOPS_"):
-            monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     path = tmp_path / "lambda-gitops.yaml"
     path.write_text(controller_config(objects))
     settings = load_settings(path)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from controller.settings import load_settings
-from tests.conftest import require_tool
 from tests.deploy.manifests import (
     KUBE_VERSIONS,
     KUSTOMIZATION,
+    clear_settings_environment,
     controller_config,
-    documents,
     kinds,
+    kustomize,
     load_yaml,
     only,
     render,
@@ -27,18 +25,7 @@ from tests.deploy.manifests import (
 
 @pytest.fixture(scope="module")
 def objects() -> list[dict[str, Any]]:
-    kubectl = shutil.which("kubectl")
-    require_tool(kubectl is not None, "kubectl is not installed")
-    assert kubectl is not None
-    result = subprocess.run(
-        [kubectl, "kustomize", str(KUSTOMIZATION)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return documents(result.stdout)
+    return kustomize(KUSTOMIZATION)
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +100,7 @@ def test_the_configuration_matches_the_chart_and_loads(
 ) -> None:
     text = controller_config(objects)
     assert load_yaml(text) == load_yaml(controller_config(chart_objects))
-    for name in list(__import__("os").environ):
-        if name.startswith("LAMBDA_GITOPS_"):
-            monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     path = tmp_path / "lambda-gitops.yaml"
     path.write_text(text)
     settings = load_settings(path)
@@ -130,23 +115,12 @@ def test_the_configuration_matches_the_chart_and_loads(
 def ha_objects(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """An overlay of the base with the ha component, as a user writes one (kustomize needs
     relative paths, and refuses an overlay inside its base's folder)."""
-    kubectl = shutil.which("kubectl")
-    require_tool(kubectl is not None, "kubectl is not installed")
-    assert kubectl is not None
     overlay = tmp_path_factory.mktemp("overlay")
     base = os.path.relpath(KUSTOMIZATION, overlay)
     (overlay / "kustomization.yaml").write_text(
         f"namespace: lambda-gitops\nresources: [{base}]\ncomponents: [{base}/ha]\n"
     )
-    result = subprocess.run(
-        [kubectl, "kustomize", str(overlay)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return documents(result.stdout)
+    return kustomize(overlay)
 
 
 @pytest.fixture(scope="module")
@@ -191,9 +165,7 @@ def test_the_ha_component_elects_the_same_lease_as_the_chart(
 ) -> None:
     """The component turns election on in the environment, over the base's file; the chart in
     the file: the controller ends up with the same settings."""
-    for name in list(os.environ):
-        if name.startswith("LAMBDA_GITOPS_"):
-            monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     ours = tmp_path / "ours.yaml"
     ours.write_text(controller_config(ha_objects))
     theirs = tmp_path / "theirs.yaml"
