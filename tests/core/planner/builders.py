@@ -16,6 +16,7 @@ from controller.core.model import (
     ObservedFunction,
     PublishedVersion,
     RepoZip,
+    RetainVersions,
     weight,
 )
 
@@ -98,6 +99,7 @@ def function(
     *,
     prune: bool = False,
     suspend: bool = False,
+    retain_versions: RetainVersions = None,
     ref: FunctionRef = REF,
 ) -> DesiredFunction:
     return DesiredFunction(
@@ -107,4 +109,5 @@ def function(
         aliases={declared.name: declared for declared in aliases},
         prune=prune,
         suspend=suspend,
+        retain_versions=retain_versions,
     )

@@ -41,6 +41,7 @@ from tests.core.planner.builders import (
     OLD_REVISION,
     REVISION,
     UNRELATED_CODE,
+    function,
     observed,
 )
 from tests.core.planner.simulator import apply
@@ -85,25 +86,24 @@ def desired_functions(draw: st.DrawFn, live: ObservedFunction) -> DesiredFunctio
     labels = LABELS[: draw(st.integers(1, 4))]
     # Mostly valid declarations, so that most plans have actions to carry out, with a few that
     # lack a code source or name a version that does not exist, so that errors are covered too.
-    versions = {
-        label: DesiredVersion(
+    versions = [
+        DesiredVersion(
             label,
             draw(st.sampled_from(CODES)),
             code=RepoZip(f"artifacts/{label}.zip") if draw(st.integers(0, 4)) else None,
         )
         for label in labels
-    }
+    ]
     unknown = [] if draw(st.integers(0, 4)) else ["8"]
     references = [*labels, *(v.version for v in live.versions), *unknown]
     names = draw(st.lists(st.sampled_from(DECLARED_NAMES), unique=True, max_size=4))
-    aliases = {name: draw(desired_aliases(name, references)) for name in names}
-    return DesiredFunction(
-        name=live.ref.name,
-        ref=live.ref,
-        versions=versions,
-        aliases=aliases,
+    aliases = [draw(desired_aliases(name, references)) for name in names]
+    return function(
+        versions,
+        aliases,
         prune=draw(st.booleans()),
         suspend=draw(st.booleans()),
+        ref=live.ref,
     )
 
 

@@ -54,6 +54,7 @@ from tests.core.planner.builders import (
     OLD_REVISION,
     REVISION,
     UNRELATED_CODE,
+    function,
     observed,
 )
 from tests.core.planner.simulator import Carried, carry_out
@@ -107,26 +108,25 @@ def live_aliases(draw: st.DrawFn, name: str, published: list[str]) -> Alias:
 @st.composite
 def declarations(draw: st.DrawFn, live: ObservedFunction) -> DesiredFunction:
     codes = draw(st.lists(st.sampled_from((*CODES, NEW_CODE)), min_size=1, max_size=3))
-    versions = {
-        f"r{index}": DesiredVersion(f"r{index}", code, code=RepoZip(f"artifacts/r{index}.zip"))
+    versions = [
+        DesiredVersion(f"r{index}", code, code=RepoZip(f"artifacts/r{index}.zip"))
         for index, code in enumerate(codes, start=1)
-    }
-    references = [*versions, *(v.version for v in live.versions)]
+    ]
+    references = [*(v.label for v in versions), *(v.version for v in live.versions)]
     names = draw(st.lists(st.sampled_from(DECLARED_NAMES), unique=True, max_size=3))
-    aliases = {}
+    aliases = []
     for name in names:
         routing = {}
         if draw(st.integers(0, 5)) == 0:
             routing = {draw(st.sampled_from(references)): Decimal("0.2")}
-        aliases[name] = DesiredAlias(name, draw(st.sampled_from(references)), routing)
-    return DesiredFunction(
-        name=live.ref.name,
-        ref=live.ref,
-        versions=versions,
-        aliases=aliases,
+        aliases.append(DesiredAlias(name, draw(st.sampled_from(references)), routing))
+    return function(
+        versions,
+        aliases,
         prune=draw(st.booleans()),
         suspend=draw(st.integers(0, 9)) == 0,
         retain_versions=draw(st.sampled_from((3, 1, 2, 4, 5, 6, 2, None, KEEP_ALL))),
+        ref=live.ref,
     )
 
 
