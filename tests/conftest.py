@@ -6,6 +6,10 @@ each. A live Prometheus (``tests.prometheus``), a fake HTTP server of the test's
 (``tests.fake_http``) and a Kubernetes Lease server (``tests.kube_lease_server``) are
 registered here for the whole suite.
 Fake credentials are set for the whole session so that no test can reach a real AWS account.
+
+A few plain functions live here too, for tests anywhere in the suite: ``require_tool``, a Git
+repository of committed declarations (``commit_declarations``), and a metric's value as a
+scrape shows it (``metric_value``).
 """
 
 from __future__ import annotations
@@ -16,9 +20,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import git
 import pytest
 import structlog
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from controller.adapters.metrics import Metrics
 from lambda_emulator import EmulatorServer, Faults
 from tests.backends import Backend
 from tests.conformance.table import ConformanceTable
@@ -124,6 +132,29 @@ def require_tool(available: bool, reason: str) -> None:
     if os.environ.get("LAMBDA_GITOPS_REQUIRE_ALL"):
         pytest.fail(f"{reason} (LAMBDA_GITOPS_REQUIRE_ALL is set: CI must provide it)")
     pytest.skip(reason)
+
+
+def commit_declarations(folder: Path, message: str = "declare") -> git.Repo:
+    """A new Git repository in ``folder`` with all that ``folder`` holds committed, by a test
+    identity (none is configured on these machines)."""
+    repo = git.Repo.init(folder)
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "test")
+        config.set_value("user", "email", "test@example.com")
+    repo.git.add(A=True)
+    repo.index.commit(message)
+    return repo
+
+
+def metric_value(metrics: Metrics, name: str, **labels: str) -> float | None:
+    """The value of the first sample ``name`` whose labels include ``labels``, as a scrape of
+    ``metrics`` shows it; ``None`` when there is none."""
+    text = generate_latest(metrics.registry).decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,11 +12,11 @@ import json
 import textwrap
 from pathlib import Path
 
-import git
 import pytest
 from click.testing import CliRunner, Result
 
 from controller.cli.main import main
+from tests.conftest import commit_declarations
 from tests.engine.test_retention_loop import DECLARATION, SEED
 
 
@@ -32,12 +32,7 @@ def options(tmp_path: Path) -> list[str]:
     folder = tmp_path / "declarations"
     folder.mkdir()
     (folder / "orders-api.yaml").write_text(textwrap.dedent(DECLARATION))
-    repo = git.Repo.init(folder)
-    with repo.config_writer() as identity:
-        identity.set_value("user", "name", "test")
-        identity.set_value("user", "email", "test@example.com")
-    repo.git.add(A=True)
-    repo.index.commit("declare")
+    commit_declarations(folder)
     (tmp_path / "seed.yaml").write_text(SEED)
     state = tmp_path / "registry.sqlite"
     assert (

@@ -7,7 +7,6 @@ import shutil
 import threading
 from pathlib import Path
 
-import git
 import pytest
 from click.testing import CliRunner
 
@@ -22,6 +21,7 @@ from controller.engine.loop import Controller
 from controller.errors import NotLeader
 from controller.settings import load_settings
 from lambda_emulator import EmulatorServer
+from tests.conftest import commit_declarations
 from tests.test_registry_show import SEED
 
 WRITES = (
@@ -92,12 +92,7 @@ def test_a_pass_that_is_not_the_leaders_stops_with_no_write_and_no_failed_action
 ) -> None:
     folder = tmp_path / "declarations"
     shutil.copytree(SEED.parent / "declarations", folder)
-    repo = git.Repo.init(folder)
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "test")
-        config.set_value("user", "email", "test@example.com")
-    repo.git.add(A=True)
-    repo.index.commit("declare")
+    commit_declarations(folder)
     with server:
         settings = load_settings(None, repo=str(folder), ref="HEAD")
         source = LocalSource(folder, "HEAD")

@@ -11,8 +11,6 @@ import git
 import pytest
 import structlog
 from click.testing import CliRunner
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from controller.adapters.git import LocalSource
 from controller.adapters.metrics import Metrics
@@ -22,6 +20,7 @@ from controller.cli.main import main
 from controller.engine.loop import Controller, Trigger
 from controller.settings import load_settings
 from lambda_emulator import EmulatorServer
+from tests.conftest import commit_declarations, metric_value
 from tests.test_registry_show import SEED
 
 EXAMPLES = SEED.parent
@@ -45,12 +44,7 @@ def test_a_trigger_wakes_a_waiting_loop_at_once() -> None:
 def world(tmp_path: Path) -> tuple[git.Repo, EmulatorServer]:
     folder = tmp_path / "declarations"
     shutil.copytree(EXAMPLES / "declarations", folder)
-    repo = git.Repo.init(folder)
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "test")
-        config.set_value("user", "email", "test@example.com")
-    repo.git.add(A=True)
-    repo.index.commit("declare")
+    repo = commit_declarations(folder)
     state = tmp_path / "registry.sqlite"
     assert (
         CliRunner().invoke(main, ["emulator", "load", str(SEED), "--state", str(state)]).exit_code
@@ -86,12 +80,7 @@ def controller(repo: git.Repo, server: EmulatorServer, mode: str = "enforce") ->
 
 
 def metric(built: Harness, name: str, **labels: str) -> float | None:
-    text = generate_latest(built.metrics.registry).decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return None
+    return metric_value(built.metrics, name, **labels)
 
 
 def test_a_pass_records_status_revisions_and_metrics(

@@ -19,8 +19,6 @@ import boto3
 import git
 import pytest
 from click.testing import CliRunner
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from controller.adapters.git import LocalSource
@@ -33,6 +31,7 @@ from controller.core.model import FunctionRef
 from controller.engine.loop import Controller
 from controller.settings import load_settings
 from lambda_emulator import EmulatorServer
+from tests.conftest import commit_declarations, metric_value
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -69,12 +68,7 @@ def world(tmp_path: Path) -> tuple[git.Repo, EmulatorServer]:
     folder = tmp_path / "declarations"
     folder.mkdir()
     (folder / "orders-api.yaml").write_text(textwrap.dedent(DECLARATION))
-    repo = git.Repo.init(folder)
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "test")
-        config.set_value("user", "email", "test@example.com")
-    repo.git.add(A=True)
-    repo.index.commit("declare")
+    repo = commit_declarations(folder)
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED)
     state = tmp_path / "registry.sqlite"
@@ -90,14 +84,7 @@ class Harness:
     registry: Registry
 
     def metric(self, name: str, **labels: str) -> float | None:
-        text = generate_latest(self.metrics.registry).decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    return float(sample.value)
-        return None
+        return metric_value(self.metrics, name, **labels)
 
     def status(self) -> dict[str, Any]:
         orders: dict[str, Any] = self.controller.state.as_json()["functions"]["orders-api"]
