@@ -40,11 +40,15 @@ from controller.core.plan import Plan
 from controller.core.planner import plan
 
 REVISION = "3f2c9a1b7d4e8f6a0b1c2d3e4f5a6b7c8d9e0f1a"
+"""The commit every plan is made at (no repository: the planner only writes it down)."""
 OLD_REVISION = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
+"""The commit the live aliases' descriptions name, as a pass before this one left them."""
 PUBLISHED = 5
 
 
-def _code(function: int, release: int) -> str:
+def release_code(function: int, release: int) -> str:
+    """A made-up CodeSha256, one for each function and release, that says which it is; the
+    planner only compares them. Shared with ``retention_cost``, which plans such fleets too."""
     return f"{function:08d}-{release:02d}-sha256-of-the-deployment-package="
 
 
@@ -54,7 +58,7 @@ def desired_function(index: int) -> DesiredFunction:
     versions = {
         f"r{release}": DesiredVersion(
             f"r{release}",
-            _code(index, release),
+            release_code(index, release),
             description=f"release {release}",
             code=RepoZip(f"artifacts/{name}-r{release}.zip"),
         )
@@ -78,13 +82,13 @@ def observed_function(desired: DesiredFunction, index: int, *, in_sync: bool) ->
     """The live function: converged to ``desired``, or drifted in every way the planner knows."""
     releases = PUBLISHED + 1 if in_sync else PUBLISHED
     versions = tuple(
-        PublishedVersion(release, _code(index, release), f"release {release}", f"v{release}")
+        PublishedVersion(release, release_code(index, release), f"release {release}", f"v{release}")
         for release in range(1, releases + 1)
     )
     latest = FunctionState(
         name=desired.ref.name,
         arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{desired.ref.name}",
-        code_sha256=_code(index, releases),
+        code_sha256=release_code(index, releases),
         revision_id="latest",
         state="Active",
         last_update_status="Successful",

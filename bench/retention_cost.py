@@ -19,15 +19,14 @@ shared and timings are noisy.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.fleet import CALLER, REGION, use_placeholder_credentials
+from bench.fleet import CALLER, REGION, code_sha256, use_placeholder_credentials
+from bench.planner_scale import OLD_REVISION, REVISION, release_code
 from controller.adapters.logging import configure as configure_logging
 from controller.adapters.registry.aws import AwsRegistry, AwsSettings
 from controller.adapters.registry.cache import CachingRegistry
@@ -51,20 +50,13 @@ from lambda_emulator import EmulatorServer, Faults, packages
 from lambda_emulator.seed import DEFAULT_HANDLER, DEFAULT_RUNTIME, default_role
 from lambda_emulator.store import EmulatorStore
 
-REVISION = "3f2c9a1b7d4e8f6a0b1c2d3e4f5a6b7c8d9e0f1a"
-OLD_REVISION = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
-
-
-def _code(function: int, release: int) -> str:
-    return f"{function:08d}-{release:03d}-sha256-of-the-deployment-package="
-
 
 def declared(index: int, published: int, keep: int) -> DesiredFunction:
     """The newest release declared, live on it, and the one before it for the canary."""
     name = f"service-{index:05d}"
     newest, previous = published, published - 1
     versions = {
-        f"r{release}": DesiredVersion(f"r{release}", _code(index, release))
+        f"r{release}": DesiredVersion(f"r{release}", release_code(index, release))
         for release in (previous, newest)
     }
     return DesiredFunction(
@@ -82,7 +74,7 @@ def declared(index: int, published: int, keep: int) -> DesiredFunction:
 def observed(desired: DesiredFunction, index: int, published: int) -> ObservedFunction:
     """Converged, with a hand-made alias on an old version (which retention keeps)."""
     versions = tuple(
-        PublishedVersion(release, _code(index, release), "", f"v{release}")
+        PublishedVersion(release, release_code(index, release), "", f"v{release}")
         for release in range(1, published + 1)
     )
     marker = describe("", OLD_REVISION)
@@ -92,7 +84,7 @@ def observed(desired: DesiredFunction, index: int, published: int) -> ObservedFu
         Alias("pinned", "3", {}, "by hand", "pinned-rev"),
     )
     latest = FunctionState(
-        desired.ref.name, "", _code(index, published), "latest", "Active", "Successful"
+        desired.ref.name, "", release_code(index, published), "latest", "Active", "Successful"
     )
     return ObservedFunction(desired.ref, latest, versions, aliases)
 
@@ -152,8 +144,7 @@ def seed(store: EmulatorStore, functions: int, published: int) -> None:
 
 def _sha(index: int, release: int) -> str:
     """A bare CodeSha256 for the emulator's functions (base64 of 32 bytes)."""
-    digest = hashlib.sha256(f"service-{index:05d}/r{release}".encode()).digest()
-    return base64.b64encode(digest).decode()
+    return code_sha256(index, release, f"service-{index:05d}")
 
 
 def registry_figures(functions: int, published: int, keep: int, latency_ms: float) -> None:
