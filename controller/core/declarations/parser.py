@@ -550,12 +550,13 @@ class _DeclarationConstructor(RoundTripConstructor):
         except YAMLError:
             raise
         except Exception as error:  # any failure of a constructor is the file's
-            shown = f"{_short(node.value)} " if isinstance(node.value, str) else ""
+            # The value is not quoted: it may be an environment value marked secret, and at
+            # this point nothing is known of the document it sits in. The line says where.
             raise ConstructorError(
                 None,
                 None,
-                f"the value {shown}is not a valid {_tag_name(node.tag)}; correct the value or "
-                "remove the tag",
+                f"the value at this line is not a valid {_tag_name(node.tag)}; correct the value "
+                "or remove the tag",
                 node.start_mark,
             ) from error
 

@@ -90,6 +90,20 @@ def test_a_poisoned_value_inside_a_declaration_is_an_error_at_its_line(value: st
     assert error.startswith(("poison.yaml:4:", "poison.yaml:5:")), error
 
 
+def test_a_value_its_tag_does_not_fit_is_not_quoted_in_the_error() -> None:
+    """A secret environment value with a stray tag must not reach the error (and the log)."""
+    secret = "s3cr3t-9f8e7d"
+    poisoned = VALID.replace(
+        "  name: orders\n", f"  name: orders\n  note: {{value: !!int {secret}, secret: true}}\n"
+    )
+
+    [error] = parsed(("poison.yaml", poisoned.encode()), ("valid.yaml", VALID.encode()))
+
+    assert error.startswith("poison.yaml:5:"), error
+    assert "not a valid !!int" in error
+    assert secret not in error
+
+
 def alias_bomb(levels: int) -> bytes:
     """About 500 bytes that expand to 9**levels values."""
     lines = [
