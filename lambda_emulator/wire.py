@@ -46,7 +46,13 @@ from lambda_emulator.store import (
     Page,
     VersionConfig,
 )
-from lambda_emulator.validation import LATEST, LambdaApiError, invalid_parameter
+from lambda_emulator.validation import (
+    LATEST,
+    LambdaApiError,
+    Violation,
+    invalid_parameter,
+    validation_error,
+)
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -476,11 +482,6 @@ def error_response(error: LambdaApiError) -> Response:
     return Response(error.status, body, error.code)
 
 
-def error_message(body: Json) -> str:
-    """The message of an error answer, whichever spelling its code uses."""
-    return str(body.get("message", body.get("Message", "")))
-
-
 def throttled_response() -> Response:
     """The 429 of a request over the rate quota, with the body AWS sends (rule L41)."""
     body = {"Reason": "CallerRateLimitExceeded", "Type": "User", "message": "Rate exceeded"}
@@ -708,12 +709,7 @@ def _required_string(body: Json, name: str) -> str:
 def _null(name: str) -> LambdaApiError:
     """The ValidationException of a required member a request left out."""
     lowered = name[0].lower() + name[1:]
-    return LambdaApiError(
-        "ValidationException",
-        400,
-        f"1 validation error detected: Value null at '{lowered}' failed to satisfy "
-        "constraint: Member must not be null",
-    )
+    return validation_error([Violation(None, lowered, "Member must not be null")])
 
 
 def _string_list(body: Json | None, name: str) -> tuple[str, ...] | None:
@@ -851,7 +847,6 @@ __all__ = [
     "Response",
     "caller",
     "config_json",
-    "error_message",
     "error_response",
     "function_json",
     "parse_object",

@@ -45,6 +45,21 @@ _SLOT_POLL_SECONDS = 0.05
 """How often the accepting thread, waiting for a free slot, checks whether the server stops."""
 
 
+def declared_length(header: str | None, limit: int) -> int | None:
+    """A request's ``Content-Length``: the number of bytes, ``limit + 1`` for any size above
+    ``limit`` (however many digits it has: ``int()`` refuses over 4,300, and nobody needs the
+    exact figure of a size refused), or ``None`` when it is not a number of bytes. Leading
+    zeros and surrounding blanks are allowed, as HTTP allows them."""
+    text = (header or "").strip()
+    # isascii() too, since isdigit() also accepts digits int() refuses, such as "²".
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(limit)):
+        return limit + 1
+    return min(int(digits), limit + 1)
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionFault:
     """An error met while serving one client connection: ``client`` is ``host:port``."""

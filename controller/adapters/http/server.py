@@ -52,6 +52,7 @@ from controller.adapters.http.base import (
     ConnectionFault,
     FaultReporter,
     JsonRequestHandler,
+    declared_length,
 )
 from controller.adapters.logging import get_logger
 from controller.errors import ConfigurationError
@@ -410,7 +411,8 @@ class _Handler(JsonRequestHandler):
         refusal = self._refuse_body()
         if refusal is not None:
             return refusal
-        length = int(self.headers["Content-Length"])
+        # _refuse_body has made sure it is a number of bytes within the limit.
+        length = declared_length(self.headers["Content-Length"], MAX_WEBHOOK_BODY) or 0
         try:
             body = self.rfile.read(length)
         except TimeoutError:
@@ -433,17 +435,13 @@ class _Handler(JsonRequestHandler):
         declared = self.headers.get("Content-Length")
         if declared is None:
             return _error(HTTPStatus.LENGTH_REQUIRED, "a Content-Length is required")
-        # isascii() too, since isdigit() also accepts digits int() refuses, such as "²".
-        if not (declared.strip().isascii() and declared.strip().isdigit()):
+        length = declared_length(declared, MAX_WEBHOOK_BODY)
+        if length is None:
             return _error(HTTPStatus.BAD_REQUEST, "the Content-Length is not a number of bytes")
-        # More digits than the limit has is too large, whatever they say: int() refuses a
-        # number of over 4,300 digits, and the message should not quote one.
-        digits = declared.strip().lstrip("0") or "0"
-        if len(digits) > len(str(MAX_WEBHOOK_BODY)) or int(digits) > MAX_WEBHOOK_BODY:
-            size = digits if len(digits) <= 20 else f"over {10**20}"
+        if length > MAX_WEBHOOK_BODY:
             return _error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"the body is {size} bytes; at most {MAX_WEBHOOK_BODY} are accepted",
+                f"the body is over {MAX_WEBHOOK_BODY} bytes, which is all that is accepted",
             )
         return None
 

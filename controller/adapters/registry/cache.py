@@ -64,6 +64,10 @@ class _Listing:
     versions: tuple[PublishedVersion, ...]
     read_at: float
 
+    def fresh(self, now: float, resync_seconds: float) -> bool:
+        """Read less than ``resync_seconds`` before ``now``: still trusted."""
+        return now - self.read_at < resync_seconds
+
 
 class CachingRegistry:
     """The registry port over another registry, with version listings cached per function.
@@ -100,7 +104,7 @@ class CachingRegistry:
         with self._lock:
             listing = None if fresh else self._listings.get(function)
             generation = self._generations.get(function, 0)
-        if listing is not None and self._clock() - listing.read_at < self._resync_seconds:
+        if listing is not None and listing.fresh(self._clock(), self._resync_seconds):
             return list(listing.versions)
         read_at = self._clock()
         versions = self._registry.list_versions(function, fresh=True)
@@ -144,19 +148,6 @@ class CachingRegistry:
                 groups.items(), key=lambda item: (item[0][0] or "", item[0][1])
             )
         )
-
-    def prime_region(self, region: str, account: str | None = None) -> RegionListing:
-        """Read every page of the region and store the listing of every function in it, under
-        ``FunctionRef(bare name, region, account)``: for a caller that wants every function of
-        a region (an importer), which then costs one ListAliases each to observe. Registry
-        errors are raised; nothing is stored from a listing cut short."""
-        generations, read_at = self._generations_now(), self._clock()
-        listing = read_region(self._registry, region, account)
-        with self._lock:
-            self._regions[(account, region)] = RegionMemory(read_at, pages=listing.pages)
-        refs = [FunctionRef(function.name, region, account) for function in listing.functions]
-        self._store(listing, refs, generations, read_at)
-        return listing
 
     def list_region_versions_page(
         self, region: str, account: str | None = None, *, marker: str | None = None
@@ -246,7 +237,7 @@ class CachingRegistry:
     def _fresh(self, function: FunctionRef, now: float) -> bool:
         with self._lock:
             listing = self._listings.get(function)
-        return listing is not None and now - listing.read_at < self._resync_seconds
+        return listing is not None and listing.fresh(now, self._resync_seconds)
 
     def _generations_now(self) -> dict[FunctionRef, int]:
         with self._lock:

@@ -24,6 +24,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from controller.adapters.http.base import declared_length
 from controller.adapters.http.server import MAX_WEBHOOK_BODY, ControllerServer
 from controller.adapters.metrics import FunctionStatus, Metrics
 from controller.errors import ConfigurationError
@@ -399,6 +400,28 @@ def test_a_larger_body_is_413_before_it_is_read(
     assert reply.status == 413
     assert reply.headers["Connection"] == "close"
     assert state.pushes == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "length"),
+    [
+        ("0", 0),
+        (" 12 ", 12),
+        ("0" * 5000 + "7", 7),
+        ("100", 100),
+        ("101", 101),
+        ("1" + "0" * 5000, 101),
+        ("lots", None),
+        ("-1", None),
+        ("1_0", None),
+        ("²", None),
+        (None, None),
+    ],
+)
+def test_a_declared_length_is_a_number_of_bytes_up_to_just_past_the_limit(
+    header: str | None, length: int | None
+) -> None:
+    assert declared_length(header, 100) == length
 
 
 @pytest.mark.parametrize("digits", [8, 5000], ids=["eight-digits", "five-thousand-digits"])

@@ -567,26 +567,6 @@ def test_a_function_is_matched_by_identity_however_it_is_spelled(
         assert region.requests["ListVersionsByFunction"] == 1
 
 
-# -- every function of a region, for an importer --------------------------------------------------
-
-
-def test_prime_region_lists_every_function_with_its_versions() -> None:
-    """An importer learns every function of a region, and each one's versions, at about 0.12
-    pages a function; observing one then costs its ListAliases alone."""
-    region = InMemoryRegion(region_of(1000) | {"empty": 0})
-    cache = caching(region)
-
-    listing = cache.prime_region(REGION)
-
-    assert listing.complete
-    assert region.requests == {"ListFunctions": 121}
-    found = listing.by_function()
-    assert len(found) == 1001
-    assert found[FunctionId(ACCOUNT, REGION, "empty")] == ()
-    assert [v.number for v in found[FunctionId(ACCOUNT, REGION, "fn-00999")]] == [1, 2, 3, 4, 5]
-    assert listed_per_function(cache, region, refs(["fn-00000", "fn-00999", "empty"])) == 0
-
-
 # -- the rule, with plain values ------------------------------------------------------------------
 
 
