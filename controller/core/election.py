@@ -114,6 +114,11 @@ class Lease:
         """When a follower last passed a Git push on (``FETCH_REQUEST``), if one has."""
         return self.annotations.get(FETCH_REQUEST)
 
+    def requesting_fetch(self, when: str) -> dict[str, str]:
+        """The annotations with a fetch request at ``when``, the others kept: what a follower,
+        or another shard, writes to pass a Git push on to the Lease's holder."""
+        return {**self.annotations, FETCH_REQUEST: when}
+
 
 @dataclass(frozen=True, slots=True)
 class Observed:

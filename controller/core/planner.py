@@ -291,12 +291,7 @@ class _Versions:
             published[number] = published_version
             by_code.setdefault(published_version.code_sha256, []).append(published_version)
             numbers.setdefault(published_version.code_sha256, []).append(number)
-        missing = [
-            declared
-            for declared in desired.versions.values()
-            if not _any_satisfies(declared, by_code.get(declared.code_sha256, ()))
-        ]
-        groups = _grouped(missing)
+        groups = _grouped(_unsatisfied(desired, by_code))
         group_of = {version.label: group for group in groups for version in group.labels}
         return cls(desired.versions, published, by_code, numbers, groups, group_of, observed.latest)
 
@@ -366,6 +361,26 @@ class _Versions:
 
 def _number(version: PublishedVersion) -> int:
     return version.number
+
+
+def any_version_missing(desired: DesiredFunction, versions: Iterable[PublishedVersion]) -> bool:
+    """Whether a declared version is missing: no published version has its code and declared
+    configuration (so that a publish, and ``$LATEST``, is needed)."""
+    by_code: dict[str, list[PublishedVersion]] = {}
+    for version in versions:
+        by_code.setdefault(version.code_sha256, []).append(version)
+    return bool(_unsatisfied(desired, by_code))
+
+
+def _unsatisfied(
+    desired: DesiredFunction, by_code: Mapping[str, Sequence[PublishedVersion]]
+) -> list[DesiredVersion]:
+    """The declared versions that none of the published versions, indexed by code, satisfies."""
+    return [
+        declared
+        for declared in desired.versions.values()
+        if not _any_satisfies(declared, by_code.get(declared.code_sha256, ()))
+    ]
 
 
 def _any_satisfies(declared: DesiredVersion, same_code: Sequence[PublishedVersion]) -> bool:

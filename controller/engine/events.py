@@ -56,7 +56,7 @@ from controller.core.events import (
     parse_event,
 )
 from controller.core.model import FunctionId
-from controller.engine.status import rfc3339
+from controller.engine.status import optional_rfc3339
 from controller.errors import QueueError
 
 REASON = "event"
@@ -193,8 +193,8 @@ class EventConsumer:
                         "url": url,
                         "state": state.state,
                         "error": state.error,
-                        "since": _moment(state.since),
-                        "lastReceivedAt": _moment(state.last_received_at),
+                        "since": optional_rfc3339(state.since),
+                        "lastReceivedAt": optional_rfc3339(state.last_received_at),
                     }
                     for url, state in self._states.items()
                 ],
@@ -498,7 +498,3 @@ def _expire(held: Iterable[_Held], now: float) -> list[_Held]:
             message.abandoned = True
             expired.append(message)
     return expired
-
-
-def _moment(at: float | None) -> str | None:
-    return rfc3339(at) if at is not None else None

@@ -43,7 +43,6 @@ from typing import Any, Protocol
 from controller.adapters.kube.port import LeaseStore
 from controller.adapters.logging import get_logger
 from controller.core.election import (
-    FETCH_REQUEST,
     ElectionTimings,
     Lease,
     LeaseRecord,
@@ -249,9 +248,9 @@ class LeaderElector:
             leading = self._leading
         try:
             if leading:
-                self._renew(started)
+                self._renew()
             else:
-                self._read_and_decide(started)
+                self._read_and_decide()
         except LeaseConflict:
             pass  # another candidate wrote first: read again at the next try
         except LeaseError as error:
@@ -292,7 +291,7 @@ class LeaderElector:
 
     # -- one try --------------------------------------------------------------------------------
 
-    def _timeout(self, started: float) -> float:
+    def _timeout(self) -> float:
         """A request's timeout: the retry period, or less when the renew deadline comes first,
         so that a leader knows it has lost before any follower can take over."""
         period = self.candidate.timings.retry_period
@@ -303,13 +302,13 @@ class LeaderElector:
         left = renewed_at + self.candidate.timings.renew_deadline - self._monotonic()
         return min(period, left) if left > 0 else 0.0
 
-    def _renew(self, started: float) -> None:
+    def _renew(self) -> None:
         """The leader's try: first the record it wrote last, at the version it got back
         (client-go's optimistic path, one request); on any refusal, read the Lease and decide
         again (a follower's fetch request lands here as a 409)."""
         with self._lock:
             lease = self._lease
-        timeout = self._timeout(started)
+        timeout = self._timeout()
         if timeout < MINIMUM_TIMEOUT:
             return
         if lease is not None:
@@ -324,10 +323,10 @@ class LeaderElector:
             else:
                 self._renewal_succeeded(written, sent)
                 return
-        self._read_and_decide(started)
+        self._read_and_decide()
 
-    def _read_and_decide(self, started: float) -> None:
-        timeout = self._timeout(started)
+    def _read_and_decide(self) -> None:
+        timeout = self._timeout()
         if timeout < MINIMUM_TIMEOUT:
             return
         lease = self._leases.get(timeout=timeout)
@@ -352,19 +351,17 @@ class LeaderElector:
             if leading:
                 self._lose(f"the Lease {self._leases.where} is now held by {decision.holder}")
             elif lease is not None:
-                self._pass_fetch_on(lease, started)
+                self._pass_fetch_on(lease)
             return
         # A take that would begin a tenure is asked of the gate first, sparing a write that
         # would be given back at once; the check that counts comes after the take (_take).
         acquiring = not (decision.renewal and leading)
-        if acquiring and self._gate is not None and self._gated(started):
+        if acquiring and self._gate is not None and self._gated():
             return
-        self._take(decision, lease, started, acquiring=acquiring)
+        self._take(decision, lease, acquiring=acquiring)
 
-    def _take(
-        self, decision: Take, lease: Lease | None, started: float, *, acquiring: bool
-    ) -> None:
-        timeout = self._timeout(started)
+    def _take(self, decision: Take, lease: Lease | None, *, acquiring: bool) -> None:
+        timeout = self._timeout()
         if timeout < MINIMUM_TIMEOUT:
             return
         sent = self._monotonic()
@@ -376,12 +373,12 @@ class LeaderElector:
             # Asked again now that the Lease is ours: whoever takes a Lease of another
             # topology from here on sees this one held (core.sharding says why that suffices).
             try:
-                blocked = self._gated(started)
+                blocked = self._gated()
             except LeaseError as error:
                 self._failed(str(error), leading=False)
                 blocked = True
             if blocked:
-                self._give_back(written, started)
+                self._give_back(written)
                 return
         if decision.renewal:
             self._renewal_succeeded(written, sent)
@@ -426,10 +423,10 @@ class LeaderElector:
             transitions=written.record.transitions,
         )
 
-    def _gated(self, started: float) -> bool:
+    def _gated(self) -> bool:
         """Whether the gate keeps this candidate from leading now; said once per wait."""
         assert self._gate is not None
-        timeout = self._timeout(started)
+        timeout = self._timeout()
         if timeout < MINIMUM_TIMEOUT:
             return True
         why = self._gate.blocked(timeout=timeout)
@@ -444,7 +441,7 @@ class LeaderElector:
             )
         return why is not None
 
-    def _give_back(self, written: Lease, started: float) -> None:
+    def _give_back(self, written: Lease) -> None:
         """Release a Lease just taken and stay a follower: the fence never opened. Should the
         release fail, the next try finds the Lease still ours and asks the gate again."""
         with self._lock:
@@ -453,7 +450,7 @@ class LeaderElector:
             released_lease = self._leases.replace(
                 written,
                 released(written.record, self._wall()),
-                timeout=max(self._timeout(started), MINIMUM_TIMEOUT),
+                timeout=max(self._timeout(), MINIMUM_TIMEOUT),
             )
         except LeaseError as error:
             self._failed(str(error), leading=False)
@@ -512,16 +509,18 @@ class LeaderElector:
             self._log.info("a follower passed a webhook on; fetching", requested=requested)
             self.on_fetch_requested()
 
-    def _pass_fetch_on(self, lease: Lease, started: float) -> None:
+    def _pass_fetch_on(self, lease: Lease) -> None:
         """As a follower, write the pending fetch request into the Lease, record untouched; a
         409 keeps it pending for the next try."""
         with self._lock:
             pending = self._fetch_pending
         if pending is None:
             return
-        annotations = {**lease.annotations, FETCH_REQUEST: pending}
         written = self._leases.replace(
-            lease, lease.record, timeout=self._timeout(started), annotations=annotations
+            lease,
+            lease.record,
+            timeout=self._timeout(),
+            annotations=lease.requesting_fetch(pending),
         )
         with self._lock:
             self._lease = written

@@ -76,9 +76,9 @@ from controller.engine.status import (
     RecordKey,
     fold,
     metric_statuses,
+    optional_rfc3339,
     passed,
     remembered,
-    rfc3339,
     status_keys,
 )
 from controller.errors import NotLeader
@@ -147,8 +147,8 @@ class ControllerState:
                 "revision": self.revision.sha if self.revision else None,
                 "mode": self.mode,
                 "sourceError": self.source_error,
-                "lastFetchAt": _rfc3339(self.last_fetch_at),
-                "lastPassAt": _rfc3339(self.last_pass_at),
+                "lastFetchAt": optional_rfc3339(self.last_fetch_at),
+                "lastPassAt": optional_rfc3339(self.last_pass_at),
                 "lastPassSeconds": self.last_pass_seconds,
                 "lastPassReasons": list(self.last_pass_reasons),
                 "lastPassError": self.last_pass_error,
@@ -158,10 +158,6 @@ class ControllerState:
                     for key, record in sorted(status_keys(self.records.values()).items())
                 },
             }
-
-
-def _rfc3339(moment: float | None) -> str | None:
-    return rfc3339(moment) if moment is not None else None
 
 
 @dataclass(frozen=True, slots=True)

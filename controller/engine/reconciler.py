@@ -34,7 +34,7 @@ from controller.core.model import (
 )
 from controller.core.outofband import AliasMemory, OutOfBandChange, out_of_band_changes
 from controller.core.plan import DeleteVersion, FunctionPlan, Plan
-from controller.core.planner import plan_function
+from controller.core.planner import any_version_missing, plan_function
 from controller.core.retention import Retention
 from controller.core.rollout import Verdict
 from controller.engine.analyst import Analyst, CheckReport, reports_by_alias
@@ -294,10 +294,7 @@ def observe_function(registry: Registry, function: DesiredFunction) -> Observati
     needs it."""
 
     def need_latest(versions: Sequence[PublishedVersion]) -> bool:
-        return not all(
-            any(declared.is_satisfied_by(version) for version in versions)
-            for declared in function.versions.values()
-        )
+        return any_version_missing(function, versions)
 
     try:
         return Observation(function, observe(registry, function.ref, need_latest=need_latest))

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from controller.adapters.kube.port import LeaseDirectory, LeaseStore
 from controller.adapters.logging import get_logger
 from controller.core.declarations import Declarations
-from controller.core.election import FETCH_REQUEST, Observed
+from controller.core.election import Observed
 from controller.core.sharding import Sharding, blockers, observe_leases
 from controller.engine.leader import utc_now
 from controller.errors import LeaseConflict, LeaseError
@@ -148,8 +148,12 @@ class FetchRelay:
                 lease = leases.get(timeout=self._timeout)
                 if lease is None:
                     return False
-                annotations = {**lease.annotations, FETCH_REQUEST: requested}
-                leases.replace(lease, lease.record, timeout=self._timeout, annotations=annotations)
+                leases.replace(
+                    lease,
+                    lease.record,
+                    timeout=self._timeout,
+                    annotations=lease.requesting_fetch(requested),
+                )
             except LeaseConflict:
                 continue  # its leader renewed in between: read it again
             except LeaseError as error:

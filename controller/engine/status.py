@@ -171,7 +171,7 @@ class RetentionRecord:
             "keep": self.keep,
             "deletedVersions": self.deleted,
             "lastDeleted": [str(number) for number in self.last_deleted],
-            "lastDeletedAt": rfc3339(self.last_deleted_at) if self.last_deleted_at else None,
+            "lastDeletedAt": optional_rfc3339(self.last_deleted_at),
             "skipped": [skipped.as_json() for skipped in self.skipped],
             "held": [str(number) for number in self.held],
             "heldBecause": self.reason or None,
@@ -239,6 +239,11 @@ def rfc3339(at: float) -> str:
     Microseconds, so that two events of one second (two fetches) still read as two."""
     moment = datetime.fromtimestamp(at, tz=UTC)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def optional_rfc3339(at: float | None) -> str | None:
+    """``rfc3339``, or ``None`` for a moment that has not come (nothing fetched yet)."""
+    return rfc3339(at) if at is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -687,6 +687,7 @@ Layers = Annotated[
         {
             "type": "array",
             "maxItems": lambda_configuration.LAYERS_LIMIT,
+            "uniqueItems": True,
             "items": {
                 "type": "string",
                 "maxLength": lambda_configuration.LAYER_ARN_MAX,
