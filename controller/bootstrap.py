@@ -8,6 +8,7 @@ webhook secret), so it hands them to the log's masking and masks ``/status`` wit
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,7 +38,7 @@ from controller.engine.analyst import Analyst
 from controller.engine.applier import CodeReader
 from controller.engine.events import EventConsumer
 from controller.engine.fence import FencedRegistry, WriteFence
-from controller.engine.leader import SHARD, Candidate, LeaderElector, run_elected
+from controller.engine.leader import SHARD, Candidate, LeaderElector, run_alone, run_elected
 from controller.engine.loop import Controller
 from controller.engine.sharding import (
     FetchRelay,
@@ -201,7 +202,7 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
             account=account,
             analyst=analyst_for(settings, metrics, token=prometheus_token),
         )
-        events = event_consumer_for(settings, controller, metrics, aws)
+        events = event_consumer_for(settings, controller, metrics, aws, shard=shard)
         # The change events are consumed where the loop runs: only on the leader, while it leads.
         loop_with_events = controller.run if events is None else events.beside(controller.run)
         elector, relay = _elector_of(candidate, fence, settings, metrics, controller)
@@ -230,34 +231,18 @@ def run_controller(settings: Settings, stop: threading.Event) -> bool:
                 **({"shard": f"{shard} of {settings.shards}"} if shard is not None else {}),
                 events=[queue.url for queue in events.queues] if events is not None else "off",
             )
+            wake_loop = functools.partial(controller.trigger.fire, "stop")
             if elector is not None:
                 return run_elected(
                     elector,
                     loop_with_events,
                     stop,
                     shutdown_grace=settings.shutdown_grace,
-                    wake_loop=lambda: controller.trigger.fire("stop"),
+                    wake_loop=wake_loop,
                 )
-            # A daemon, so that a pass stuck past the grace period cannot keep the process up.
-            loop = threading.Thread(
-                target=loop_with_events, args=(stop,), name="controller-loop", daemon=True
+            return run_alone(
+                loop_with_events, stop, shutdown_grace=settings.shutdown_grace, wake_loop=wake_loop
             )
-            loop.start()
-            while not stop.wait(1.0):
-                if not loop.is_alive():
-                    raise ConfigurationError("the controller loop ended unexpectedly; see the log")
-            controller.trigger.fire("stop")  # wake the loop now rather than at its next tick
-            loop.join(timeout=settings.shutdown_grace)
-            clean = not loop.is_alive()
-            if clean:
-                log.info("controller stopped", clean=True)
-            else:
-                log.error(
-                    "controller stopped with a pass still running",
-                    clean=False,
-                    shutdown_grace=settings.shutdown_grace,
-                )
-            return clean
 
 
 def _candidate(settings: Settings, shard: int | None) -> Candidate | None:
@@ -429,10 +414,16 @@ def _either_push(elector: LeaderElector | None, fetch: Callable[[], None]) -> Ca
 
 
 def event_consumer_for(
-    settings: Settings, controller: Controller, metrics: Metrics, registry: AwsRegistry
+    settings: Settings,
+    controller: Controller,
+    metrics: Metrics,
+    registry: AwsRegistry,
+    *,
+    shard: int | None = None,
 ) -> EventConsumer | None:
-    """The consumer of the configured change-event queues, or ``None`` without any. It knows
-    the controller's own writes by the identity of ``registry``, the adapter that signs them."""
+    """The consumer of the configured change-event queues (``shard``'s own, with sharding), or
+    ``None`` without any. It knows the controller's own writes by the identity of
+    ``registry``, the adapter that signs them."""
     events = settings.events
     if not events.queue_urls:
         return None
@@ -443,7 +434,7 @@ def event_consumer_for(
             wait_seconds=events.wait_time,
             max_messages=events.max_messages,
         )
-        for address in events.addresses(settings.region, settings.shard(os.environ))
+        for address in events.addresses(settings.region, shard)
     ]
     return EventConsumer(
         queues, controller, metrics, writer=registry.writer_identity, settings=events.consumer

@@ -300,6 +300,10 @@ class _Versions:
         return self.latest.code_sha256 if self.latest is not None else ""
 
     @property
+    def latest_configuration(self) -> Configuration:
+        return self.latest.configuration if self.latest is not None else NOTHING
+
+    @property
     def missing_labels(self) -> tuple[str, ...]:
         return tuple(version.label for group in self.groups for version in group.labels)
 
@@ -308,7 +312,7 @@ class _Versions:
         those, first the one its configuration already satisfies): publishing them needs no
         code update, and a code update for any other would replace that code. The others keep
         declaration order (the sort is stable)."""
-        latest = self.latest.configuration if self.latest is not None else NOTHING
+        latest = self.latest_configuration
 
         def order(group: _Group) -> tuple[bool, bool]:
             same_code = group.code_sha256 == self.latest_code
@@ -334,17 +338,14 @@ class _Versions:
         raise _Unplannable(f"{subject} {reference!r}, which is not a label under versions")
 
     def release_of(self, reference: str, target: Target) -> tuple[str, Configuration]:
-        """The code and configuration a reference stands for, as far as its declaration can
-        tell versions apart: a label's declared ones, a number's or ``$LATEST``'s live ones."""
+        """The code and configuration a routed alias's version or route stands for, as far as
+        its declaration can tell versions apart: a label's declared ones, a number's live ones.
+        Nothing else reaches here: only a label can be pending, and ``$LATEST`` takes no
+        routing (``_resolve_alias`` and ``_resolve_route`` refuse it first)."""
         declared = self.declared.get(reference)
         if declared is not None:
             return declared.code_sha256, declared.configuration
-        if isinstance(target, PendingVersion):
-            group = self.group_of[target.label]
-            return group.code_sha256, group.configuration
-        if target == LATEST:
-            latest = self.latest.configuration if self.latest is not None else NOTHING
-            return self.latest_code, latest
+        assert isinstance(target, str), target
         version = self.published[target]
         return version.code_sha256, version.configuration
 
@@ -438,11 +439,7 @@ def _publishes(versions: _Versions, problems: list[str]) -> list[PublishVersion]
     given first: its code (from the code source), then the declared configuration."""
     if not versions.groups:
         return []
-    latest = versions.latest
-    state = _Latest(
-        latest.code_sha256 if latest is not None else "",
-        latest.configuration if latest is not None else NOTHING,
-    )
+    state = _Latest(versions.latest_code, versions.latest_configuration)
     return _each(versions.missing_in_publish_order(), lambda g: _publish(g, state), problems)
 
 

@@ -108,8 +108,9 @@ def weight(pair: Pair, shard: int) -> int:
 def owner(pair: Pair, shards: int) -> int:
     """The shard, from 0, that owns ``pair`` among ``shards``: the one of the highest weight
     (ties, which SHA-256 makes a curiosity, go to the lowest index)."""
-    if not 1 <= shards <= MAX_SHARDS:
-        raise ValueError(f"shards {shards} must be between 1 and {MAX_SHARDS}")
+    problem = shard_problem(shards, None)
+    if problem is not None:
+        raise ValueError(problem)
     return max(range(shards), key=lambda shard: (weight(pair, shard), -shard))
 
 

@@ -218,30 +218,26 @@ class Applier:
         for action in function_plan.actions:
             started = self._clock()
             try:
-                if isinstance(action, DeleteVersion):
-                    outcome, detail = self._delete_version(function_plan, observed, action)
-                    outcomes.append(ActionOutcome(action, outcome, detail, self._since(started)))
-                    continue
-                detail, written = self._act(function_plan, action, run)
+                outcome, detail, written = self._act(function_plan, observed, action, run)
             except (PreconditionFailed, Conflict) as error:  # UpdateInProgress included
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise _Conflict(str(error)) from error
             except (RegistryError, CodeError, _Refused) as error:
                 outcomes.append(ActionOutcome(action, "failed", str(error), self._since(started)))
                 raise
-            outcomes.append(ActionOutcome(action, "applied", detail, self._since(started), written))
+            outcomes.append(ActionOutcome(action, outcome, detail, self._since(started), written))
 
     def _since(self, started: float) -> float:
         return self._clock() - started
 
     def _act(
-        self, function_plan: FunctionPlan, action: Action, run: _Run
-    ) -> tuple[str, Alias | None]:
-        """Carry out one action: what to say of it, and the alias it wrote, if any."""
+        self, function_plan: FunctionPlan, observed: ObservedFunction, action: Action, run: _Run
+    ) -> tuple[Outcome, str, Alias | None]:
+        """Carry out one action: how it went, what to say of it, and the alias it wrote."""
         ref = function_plan.ref
         match action:
             case PublishVersion():
-                return self._publish(function_plan, action, run), None
+                return "applied", self._publish(function_plan, action, run), None
             case CreateAlias():
                 version = _resolve(action.version, run)
                 routing = _resolve_routing(action.routing, run)
@@ -253,7 +249,7 @@ class Applier:
                     description=seal(action.description, version, routing),
                 )
                 shown = _shown(alias.function_version, alias.routing)
-                return f"created {action.name} -> {shown}", alias
+                return "applied", f"created {action.name} -> {shown}", alias
             case UpdateAlias():
                 version = _resolve(action.version, run)
                 routing = _resolve_routing(action.routing, run)
@@ -267,14 +263,19 @@ class Applier:
                 )
                 shown = _shown(alias.function_version, alias.routing)
                 if _adopted(action, version, routing):
-                    return f"marked {action.name} as managed, on {shown} as before", alias
-                return f"moved {action.name} -> {shown}", alias
+                    return (
+                        "applied",
+                        f"marked {action.name} as managed, on {shown} as before",
+                        alias,
+                    )
+                return "applied", f"moved {action.name} -> {shown}", alias
             case DeleteAlias():
                 self._check_unchanged(function_plan, action)
                 self._registry.delete_alias(ref, action.name)
-                return f"deleted {action.name}", None
+                return "applied", f"deleted {action.name}", None
             case DeleteVersion():
-                raise AssertionError("a version is deleted by _delete_version")
+                outcome, detail = self._delete_version(function_plan, observed, action)
+                return outcome, detail, None
 
     def _delete_version(
         self, function_plan: FunctionPlan, observed: ObservedFunction, action: DeleteVersion

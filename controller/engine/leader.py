@@ -545,7 +545,6 @@ def run_elected(
     process exits non-zero; a loop still running after the grace period is not waited for
     (``False``: the caller must not wait for its threads either).
     """
-    log = get_logger("controller.engine.leader")
     election = threading.Thread(target=elector.run, name="leader-election", daemon=True)
     election.start()
     loop_stop = threading.Event()
@@ -576,16 +575,45 @@ def run_elected(
         if lost is None:
             elector.release()
     if not clean:
+        _stopped(clean=False, shutdown_grace=shutdown_grace)
+        return False
+    if lost is not None:
+        raise NotLeader(f"lost the leadership: {lost}; exiting so that the pod restarts")
+    _stopped(clean=True, shutdown_grace=shutdown_grace)
+    return True
+
+
+def run_alone(
+    loop: Callable[[threading.Event], None],
+    stop: threading.Event,
+    *,
+    shutdown_grace: float,
+    wake_loop: Callable[[], None] = lambda: None,
+) -> bool:
+    """Run ``loop`` until ``stop`` is set, without leader election: the one replica leads.
+    True when it stopped within the grace period; a loop still running after it is not
+    waited for (its thread is a daemon, so that a stuck pass cannot keep the process up)."""
+    running = threading.Thread(target=loop, args=(stop,), name="controller-loop", daemon=True)
+    running.start()
+    while not stop.wait(1.0):
+        if not running.is_alive():
+            raise ConfigurationError("the controller loop ended unexpectedly; see the log")
+    wake_loop()  # now rather than at its next tick
+    clean = _joined(running, shutdown_grace)
+    _stopped(clean=clean, shutdown_grace=shutdown_grace)
+    return clean
+
+
+def _stopped(*, clean: bool, shutdown_grace: float) -> None:
+    log = get_logger("controller.engine.leader")
+    if clean:
+        log.info("controller stopped", clean=True)
+    else:
         log.error(
             "controller stopped with a pass still running",
             clean=False,
             shutdown_grace=shutdown_grace,
         )
-        return False
-    if lost is not None:
-        raise NotLeader(f"lost the leadership: {lost}; exiting so that the pod restarts")
-    log.info("controller stopped", clean=True)
-    return True
 
 
 def _joined(thread: threading.Thread, timeout: float) -> bool:

@@ -239,6 +239,14 @@ def converge(
     replans = 0
     current, live = function_plan, observed
     listed_afresh: tuple[PublishedVersion, ...] | None = None
+    # Every plan made here is made on what was just read from Lambda.
+    fresh = replace(retention, fresh=True) if retention is not None else None
+
+    def replan(live: ObservedFunction) -> FunctionPlan:
+        return plan_function(
+            current.function, live, revision, now=now, verdicts=verdicts, retention=fresh
+        )
+
     while True:
         if current.error is not None or current.suspended:
             return FunctionOutcome(current.function, tuple(actions), current.error, replans)
@@ -251,14 +259,7 @@ def converge(
                 # The listing came from the version cache, and a version it holds was deleted,
                 # or one published, out of band: N is counted on what Lambda holds now.
                 live = replace(live, versions=listed_afresh)
-                current = plan_function(
-                    current.function,
-                    live,
-                    revision,
-                    now=now,
-                    verdicts=verdicts,
-                    retention=retention,
-                )
+                current = replan(live)
                 continue
         applied = applier.apply(current, live)
         actions.extend(applied.actions)
@@ -274,14 +275,7 @@ def converge(
             live = observe(registry, current.ref)
         except RegistryError as error:
             return FunctionOutcome(current.function, tuple(actions), str(error), replans)
-        current = plan_function(
-            current.function,
-            live,
-            revision,
-            now=now,
-            verdicts=verdicts,
-            retention=replace(retention, fresh=True) if retention is not None else None,
-        )
+        current = replan(live)
 
 
 def _deletes_versions(function_plan: FunctionPlan) -> bool:
@@ -387,17 +381,16 @@ def plan_pass(
     at the present time, with no analysis run; the versions retention would delete are shown.
     With ``prime``, the version listings are read first, the cheaper way per region
     (``primed``)."""
-    cached, listing = primed(registry, declarations) if prime else (registry, ())
-    result = run_pass(
-        cached,
+    return _command_pass(
+        registry,
         declarations,
+        None,
+        progress,
         in_scope=in_scope,
         workers=workers,
-        progress=progress,
-        clock=time.time,
+        prime=prime,
         retention=retention,
     )
-    return replace(result, version_listing=listing)
 
 
 def reconcile_pass(
@@ -415,6 +408,30 @@ def reconcile_pass(
     as the present time says; their checks run only under ``run`` (a step with checks waits
     for its first analysis). With ``prime``, the version listings are read first, the
     cheaper way per region (``primed``)."""
+    return _command_pass(
+        registry,
+        declarations,
+        code,
+        progress,
+        in_scope=in_scope,
+        workers=workers,
+        prime=prime,
+        retention=retention,
+    )
+
+
+def _command_pass(
+    registry: Registry,
+    declarations: Declarations,
+    code: CodeReader | None,
+    progress: Progress | None,
+    *,
+    in_scope: InScope,
+    workers: int,
+    prime: bool,
+    retention: Retention | None,
+) -> PassResult:
+    """One pass of a command (``plan``, ``reconcile --once``), timed by the present time."""
     cached, listing = primed(registry, declarations) if prime else (registry, ())
     result = run_pass(
         cached,
