@@ -26,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.adapters.events.port import QueueAttributes, QueueMessage
+from controller.adapters.registry.aws import code_and_message
 from controller.errors import QueueError
 
 LONG_POLL_SECONDS = 20
@@ -208,9 +209,7 @@ def translated(operation: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        details = error.response.get("Error", {})
-        code = details.get("Code", "") or "unknown error"
-        message = details.get("Message", "") or str(error)
-        raise QueueError(message, code=code, operation=operation) from error
+        code, message = code_and_message(error)
+        raise QueueError(message, code=code or "unknown error", operation=operation) from error
     except BotoCoreError as error:
         raise QueueError(str(error), code=type(error).__name__, operation=operation) from error
