@@ -44,7 +44,6 @@ from lambda_emulator.tags import (
 )
 from lambda_emulator.validation import (
     BARE_NAME_MAX,
-    CODE_SIGNING_CONFIG_PATTERN,
     HANDLER_PATTERN,
     LATEST,
     ROLE_PATTERN,
@@ -54,6 +53,7 @@ from lambda_emulator.validation import (
     alias_name_violations,
     check,
     code_signing_config_not_found,
+    code_signing_config_violations,
     conflict,
     description_violations,
     enum_violations,
@@ -334,12 +334,7 @@ class EmulatorStore:
             *_configuration_violations(timeout, memory_size),
             *change.violations(),
             *tag_violations(tags or {}),
-            *string_violations(
-                code_signing_config_arn,
-                "codeSigningConfigArn",
-                max_length=200,
-                pattern=CODE_SIGNING_CONFIG_PATTERN,
-            ),
+            *code_signing_config_violations(code_signing_config_arn),
         ]
         check(violations)
         if parsed.qualifier is not None:
@@ -1069,14 +1064,7 @@ class EmulatorStore:
         """PutFunctionCodeSigningConfig: no configuration exists to attach. AWS checks the
         configuration before the function (recorded), so the answer is always that one."""
         parse_function_name(function_name)
-        check(
-            string_violations(
-                code_signing_config_arn,
-                "codeSigningConfigArn",
-                max_length=200,
-                pattern=CODE_SIGNING_CONFIG_PATTERN,
-            )
-        )
+        check(code_signing_config_violations(code_signing_config_arn))
         raise code_signing_config_not_found(code_signing_config_arn)
 
     def delete_function_code_signing_config(self, caller: Caller, function_name: str) -> None:

@@ -409,6 +409,14 @@ def function_version_violations(version: str | None) -> list[Violation]:
     )
 
 
+def code_signing_config_violations(arn: str | None) -> list[Violation]:
+    """A code signing configuration's ARN, as CreateFunction and PutFunctionCodeSigningConfig
+    check its shape before finding that no such configuration exists (L56)."""
+    return string_violations(
+        arn, "codeSigningConfigArn", max_length=200, pattern=CODE_SIGNING_CONFIG_PATTERN
+    )
+
+
 def is_version_number(qualifier: str) -> bool:
     """True for a published version's qualifier: digits only."""
     return qualifier.isascii() and qualifier.isdigit()
