@@ -35,9 +35,9 @@ from lambda_emulator.configuration import Configuration, ConfigurationChange
 from lambda_emulator.database import Database
 from lambda_emulator.packages import CodePackage
 from lambda_emulator.tags import (
-    TAGS_LIMIT,
     TaggedResource,
     parse_taggable_resource,
+    tag_count_refusal,
     tag_key_violations,
     tag_violations,
     tags_refusal,
@@ -350,11 +350,13 @@ class EmulatorStore:
             )
         account = parsed.account or caller.account
         region = parsed.region or caller.region
-        refusal = runtime_error(runtime) or change.refusal(region)  # L57, L58, L59
+        refusal = (
+            runtime_error(runtime)  # L57
+            or change.refusal(region)  # L58, L59
+            or tag_count_refusal(len(tags or {}))  # L54
+        )
         if refusal is not None:
             raise refusal
-        if tags and len(tags) > TAGS_LIMIT:  # L54
-            raise invalid_parameter("Number of tags exceeds resource tag limit.")
         if code_signing_config_arn:  # L56: the emulator keeps no code signing configurations
             raise code_signing_config_not_found(code_signing_config_arn)
         settings = Configuration().updated(change).resolved(parsed.name)

@@ -104,7 +104,13 @@ def tags_refusal(current: int, added: Mapping[str, str]) -> LambdaApiError | Non
     the function would have with ``added``."""
     if not added:
         return invalid_parameter("An error occurred and the request cannot be processed.")
-    if current > TAGS_LIMIT:
+    return tag_count_refusal(current)
+
+
+def tag_count_refusal(count: int) -> LambdaApiError | None:
+    """The refusal of a function that would carry ``count`` tags, more than it may (L54):
+    created with them, or tagged up to them."""
+    if count > TAGS_LIMIT:
         return invalid_parameter("Number of tags exceeds resource tag limit.")
     return None
 
