@@ -60,6 +60,7 @@ from lambda_emulator.validation import (
     function_version_violations,
     invalid_parameter,
     is_version_number,
+    java_list,
     max_items_violations,
     merge_qualifier,
     not_found,
@@ -629,7 +630,7 @@ class EmulatorStore:
         if users:
             raise conflict(
                 "Unable to delete version because the following aliases reference it: "
-                f"[{', '.join(users)}]"
+                + java_list(users)
             )
         # L34, L38: a version that does not exist is no error.
         tx.connection.execute(

@@ -18,6 +18,7 @@ from lambda_emulator.validation import (
     Violation,
     check,
     invalid_parameter,
+    java_list,
     string_violations,
 )
 
@@ -87,10 +88,9 @@ def tag_key_violations(keys: Sequence[str]) -> list[Violation]:
         return [Violation(None, "tagKeys", "Member must not be null")]
     if all(1 <= len(key) <= 128 and _is_tag_text(key) for key in keys):
         return []
-    shown = "[" + ", ".join(keys) + "]"
     return [
         Violation(
-            shown,
+            java_list(keys),
             "tagKeys",
             "Member must satisfy constraint: [Member must have length less than or equal to "
             "128, Member must have length greater than or equal to 1, Member must satisfy "
