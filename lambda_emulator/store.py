@@ -178,6 +178,16 @@ class VersionConfig:
         prefix, _, rest = self.function_arn.partition(":function:")
         return f"{prefix}:function:{rest.split(':')[0]}"
 
+    @property
+    def region(self) -> str:
+        """The region the function is in, read from its ARN."""
+        return self.function_arn.split(":")[3]
+
+    @property
+    def account(self) -> str:
+        """The account the function belongs to, read from its ARN."""
+        return self.function_arn.split(":")[4]
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionDetails:
