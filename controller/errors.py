@@ -22,19 +22,23 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
     │   │                           retry period
     │   └── LeaseConflict           another candidate wrote the Lease first (HTTP 409): read it
     │                               again before deciding anything
-    ├── QueueError                  a call to the change events' queue (SQS) failed: back off and
-    │                               try again; the periodic resync covers what is missed meanwhile
-    └── RegistryError               a Lambda call failed; keeps the AWS code and message
-        ├── NotFound                the function, version or alias does not exist
-        ├── Conflict                the resource is busy or in the way: re-observe, then retry
-        │   └── UpdateInProgress    $LATEST is being updated: wait for the update, then retry
-        ├── PreconditionFailed      a CodeSha256 or RevisionId precondition did not hold:
-        │                           someone else changed the function; re-observe and re-plan
-        ├── InvalidRequest          Lambda refused the request as malformed: a bug or bad input
-        ├── AccessDenied            the credentials may not do this: a configuration problem
-        └── RetryableError          worth trying again later, with backoff
-            ├── Throttled           over Lambda's request-rate quota (HTTP 429)
-            └── Transient           a 5xx, a timeout or a dropped connection
+    └── AwsCallError                a call to an AWS API failed; keeps the operation, and the AWS
+        │                           code and message
+        ├── QueueError              a call to the change events' queue (SQS) failed: back off
+        │                           and try again; the periodic resync covers what is missed
+        │                           meanwhile
+        └── RegistryError           a Lambda call failed
+            ├── NotFound            the function, version or alias does not exist
+            ├── Conflict            the resource is busy or in the way: re-observe, then retry
+            │   └── UpdateInProgress
+            │                       $LATEST is being updated: wait for the update, then retry
+            ├── PreconditionFailed  a CodeSha256 or RevisionId precondition did not hold:
+            │                       someone else changed the function; re-observe and re-plan
+            ├── InvalidRequest      Lambda refused the request as malformed: a bug or bad input
+            ├── AccessDenied        the credentials may not do this: a configuration problem
+            └── RetryableError      worth trying again later, with backoff
+                ├── Throttled       over Lambda's request-rate quota (HTTP 429)
+                └── Transient       a 5xx, a timeout or a dropped connection
 """
 
 from __future__ import annotations
@@ -103,45 +107,44 @@ class LeaseConflict(LeaseError):
     created it first: HTTP 409. Nothing was written; read the Lease again."""
 
 
-class QueueError(LambdaGitopsError):
+class AwsCallError(LambdaGitopsError):
+    """A call to an AWS API failed, with what AWS said about it.
+
+    ``code`` is the AWS error code (``ResourceConflictException``), ``message`` the text AWS sent
+    and ``operation`` the API operation (``UpdateAlias``), so that logs and status pages can show
+    exactly what AWS said. The loop never handles this base itself: what it does next depends on
+    the service, so each subclass is caught on its own.
+    """
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.operation = operation
+
+    def __str__(self) -> str:
+        where = f"{self.operation}: " if self.operation else ""
+        code = f"{self.code}: " if self.code else ""
+        return f"{where}{code}{self.message}"
+
+
+class QueueError(AwsCallError):
     """A call to an SQS queue of change events failed: the queue is gone, unreachable, or the
     credentials may not read it.
 
     The consumer backs off and tries again, and no event is lost for good meanwhile: what stays
     in the queue is received later, and the periodic resync reconciles every function anyway.
-    ``code`` is the AWS error code and ``operation`` the API operation (``ReceiveMessage``).
+    ``operation`` is an SQS operation (``ReceiveMessage``).
     """
 
-    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.operation = operation
 
-    def __str__(self) -> str:
-        where = f"{self.operation}: " if self.operation else ""
-        code = f"{self.code}: " if self.code else ""
-        return f"{where}{code}{self.message}"
+class RegistryError(AwsCallError):
+    """A call to the Lambda registry failed; ``operation`` is a Lambda operation (``UpdateAlias``).
 
-
-class RegistryError(LambdaGitopsError):
-    """A call to the Lambda registry failed.
-
-    ``code`` is the AWS error code (``ResourceConflictException``), ``message`` the text AWS sent
-    and ``operation`` the API operation (``UpdateAlias``), so that logs and status pages can show
-    exactly what Lambda said.
+    A sibling of ``QueueError``, not its parent: a failed Lambda call is retried, re-observed or
+    reported according to its subclass, whereas a failed queue call only backs the change events'
+    consumer off, so that a handler of the one must never catch the other.
     """
-
-    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.operation = operation
-
-    def __str__(self) -> str:
-        where = f"{self.operation}: " if self.operation else ""
-        code = f"{self.code}: " if self.code else ""
-        return f"{where}{code}{self.message}"
 
 
 class NotFound(RegistryError):

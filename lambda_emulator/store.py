@@ -35,16 +35,15 @@ from lambda_emulator.configuration import Configuration, ConfigurationChange
 from lambda_emulator.database import Database
 from lambda_emulator.packages import CodePackage
 from lambda_emulator.tags import (
-    TAGS_LIMIT,
     TaggedResource,
     parse_taggable_resource,
+    tag_count_refusal,
     tag_key_violations,
     tag_violations,
     tags_refusal,
 )
 from lambda_emulator.validation import (
     BARE_NAME_MAX,
-    CODE_SIGNING_CONFIG_PATTERN,
     HANDLER_PATTERN,
     LATEST,
     ROLE_PATTERN,
@@ -54,12 +53,14 @@ from lambda_emulator.validation import (
     alias_name_violations,
     check,
     code_signing_config_not_found,
+    code_signing_config_violations,
     conflict,
     description_violations,
     enum_violations,
     function_version_violations,
     invalid_parameter,
     is_version_number,
+    java_list,
     max_items_violations,
     merge_qualifier,
     not_found,
@@ -176,6 +177,16 @@ class VersionConfig:
         """The function's ARN without a qualifier."""
         prefix, _, rest = self.function_arn.partition(":function:")
         return f"{prefix}:function:{rest.split(':')[0]}"
+
+    @property
+    def region(self) -> str:
+        """The region the function is in, read from its ARN."""
+        return self.function_arn.split(":")[3]
+
+    @property
+    def account(self) -> str:
+        """The account the function belongs to, read from its ARN."""
+        return self.function_arn.split(":")[4]
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,12 +345,7 @@ class EmulatorStore:
             *_configuration_violations(timeout, memory_size),
             *change.violations(),
             *tag_violations(tags or {}),
-            *string_violations(
-                code_signing_config_arn,
-                "codeSigningConfigArn",
-                max_length=200,
-                pattern=CODE_SIGNING_CONFIG_PATTERN,
-            ),
+            *code_signing_config_violations(code_signing_config_arn),
         ]
         check(violations)
         if parsed.qualifier is not None:
@@ -355,11 +361,13 @@ class EmulatorStore:
             )
         account = parsed.account or caller.account
         region = parsed.region or caller.region
-        refusal = runtime_error(runtime) or change.refusal(region)  # L57, L58, L59
+        refusal = (
+            runtime_error(runtime)  # L57
+            or change.refusal(region)  # L58, L59
+            or tag_count_refusal(len(tags or {}))  # L54
+        )
         if refusal is not None:
             raise refusal
-        if tags and len(tags) > TAGS_LIMIT:  # L54
-            raise invalid_parameter("Number of tags exceeds resource tag limit.")
         if code_signing_config_arn:  # L56: the emulator keeps no code signing configurations
             raise code_signing_config_not_found(code_signing_config_arn)
         settings = Configuration().updated(change).resolved(parsed.name)
@@ -632,7 +640,7 @@ class EmulatorStore:
         if users:
             raise conflict(
                 "Unable to delete version because the following aliases reference it: "
-                f"[{', '.join(users)}]"
+                + java_list(users)
             )
         # L34, L38: a version that does not exist is no error.
         tx.connection.execute(
@@ -1069,14 +1077,7 @@ class EmulatorStore:
         """PutFunctionCodeSigningConfig: no configuration exists to attach. AWS checks the
         configuration before the function (recorded), so the answer is always that one."""
         parse_function_name(function_name)
-        check(
-            string_violations(
-                code_signing_config_arn,
-                "codeSigningConfigArn",
-                max_length=200,
-                pattern=CODE_SIGNING_CONFIG_PATTERN,
-            )
-        )
+        check(code_signing_config_violations(code_signing_config_arn))
         raise code_signing_config_not_found(code_signing_config_arn)
 
     def delete_function_code_signing_config(self, caller: Caller, function_name: str) -> None:

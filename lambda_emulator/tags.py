@@ -18,6 +18,7 @@ from lambda_emulator.validation import (
     Violation,
     check,
     invalid_parameter,
+    java_list,
     string_violations,
 )
 
@@ -87,10 +88,9 @@ def tag_key_violations(keys: Sequence[str]) -> list[Violation]:
         return [Violation(None, "tagKeys", "Member must not be null")]
     if all(1 <= len(key) <= 128 and _is_tag_text(key) for key in keys):
         return []
-    shown = "[" + ", ".join(keys) + "]"
     return [
         Violation(
-            shown,
+            java_list(keys),
             "tagKeys",
             "Member must satisfy constraint: [Member must have length less than or equal to "
             "128, Member must have length greater than or equal to 1, Member must satisfy "
@@ -104,7 +104,13 @@ def tags_refusal(current: int, added: Mapping[str, str]) -> LambdaApiError | Non
     the function would have with ``added``."""
     if not added:
         return invalid_parameter("An error occurred and the request cannot be processed.")
-    if current > TAGS_LIMIT:
+    return tag_count_refusal(current)
+
+
+def tag_count_refusal(count: int) -> LambdaApiError | None:
+    """The refusal of a function that would carry ``count`` tags, more than it may (L54):
+    created with them, or tagged up to them."""
+    if count > TAGS_LIMIT:
         return invalid_parameter("Number of tags exceeds resource tag limit.")
     return None
 

@@ -252,12 +252,16 @@ def max_items_violations(max_items: int | None) -> list[Violation]:
     return []
 
 
+def java_list(values: Sequence[object]) -> str:
+    """A list as Java prints it in AWS's messages: ``[x86_64, arm64]``."""
+    return "[" + ", ".join(str(value) for value in values) + "]"
+
+
 def enum_violations(value: str | None, field: str, allowed: Sequence[str]) -> list[Violation]:
     """A value outside an enum, quoted with the enum as AWS lists it (rule L26)."""
     if value is None or value in allowed:
         return []
-    listing = ", ".join(allowed)
-    return [Violation(value, field, f"Member must satisfy enum value set: [{listing}]")]
+    return [Violation(value, field, f"Member must satisfy enum value set: {java_list(allowed)}")]
 
 
 def runtime_error(runtime: str | None) -> LambdaApiError | None:
@@ -276,13 +280,8 @@ def runtime_error(runtime: str | None) -> LambdaApiError | None:
         )
     return invalid_parameter(
         f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum "
-        f"value set: [{', '.join(RUNTIMES)}] or be a valid ARN"
+        f"value set: {java_list(RUNTIMES)} or be a valid ARN"
     )
-
-
-def java_list(values: Sequence[object]) -> str:
-    """A list as Java prints it in AWS's messages: ``[x86_64, arm64]``."""
-    return "[" + ", ".join(str(value) for value in values) + "]"
 
 
 def routing_violations(weights: Mapping[str, float | None]) -> list[Violation]:
@@ -406,6 +405,14 @@ def function_version_violations(version: str | None) -> list[Violation]:
     """An alias targets ``$LATEST`` or a version number, never another alias (rule L12)."""
     return string_violations(
         version, "functionVersion", min_length=1, max_length=1024, pattern=VERSION_PATTERN
+    )
+
+
+def code_signing_config_violations(arn: str | None) -> list[Violation]:
+    """A code signing configuration's ARN, as CreateFunction and PutFunctionCodeSigningConfig
+    check its shape before finding that no such configuration exists (L56)."""
+    return string_violations(
+        arn, "codeSigningConfigArn", max_length=200, pattern=CODE_SIGNING_CONFIG_PATTERN
     )
 
 

@@ -492,9 +492,8 @@ def function_json(details: FunctionDetails) -> Json:
     """GetFunction's answer: ``Tags`` only when the function has some, ``Concurrency`` only
     when it has a reservation (L53, L55)."""
     config = details.configuration
-    region = config.function_arn.split(":")[3]
     location = (
-        f"https://awslambda-{region}-tasks.s3.{region}.amazonaws.com/snapshots/"
+        f"https://awslambda-{config.region}-tasks.s3.{config.region}.amazonaws.com/snapshots/"
         f"{config.function_name}-{config.code_sha256}"
     )
     body: Json = {
@@ -513,9 +512,8 @@ def config_json(config: VersionConfig) -> Json:
     listed form with the state, and the runtime's version (L25, L49)."""
     body = _listed_config(config)
     if config.runtime is not None and config.package_type == "Zip":
-        region = config.function_arn.split(":")[3]
         body["RuntimeVersionConfig"] = {
-            "RuntimeVersionArn": runtime_version_arn(region, config.runtime)
+            "RuntimeVersionArn": runtime_version_arn(config.region, config.runtime)
         }
     body["State"] = config.state
     if config.state == "Pending":
@@ -577,11 +575,10 @@ def _listed_config(config: VersionConfig) -> Json:
         # The emulator keeps no layers, so it knows no layer's size (L59).
         body["Layers"] = [{"Arn": arn, "CodeSize": 0} for arn in settings.layers]
     if settings.vpc is not None:
-        _, _, _, region, account, *_ = config.function_arn.split(":")
         body["VpcConfig"] = {
             "SubnetIds": list(settings.vpc.subnet_ids),
             "SecurityGroupIds": list(settings.vpc.security_group_ids),
-            "VpcId": vpc_id(account, region) if settings.vpc.subnet_ids else "",
+            "VpcId": vpc_id(config.account, config.region) if settings.vpc.subnet_ids else "",
             "Ipv6AllowedForDualStack": settings.vpc.ipv6_allowed_for_dual_stack,
         }
     if settings.kms_key_arn is not None:

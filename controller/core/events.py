@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from controller.core.declarations.schema import REGION_PATTERN
 from controller.core.model import FunctionId
 
 SOURCE = "aws.lambda"
@@ -81,7 +82,7 @@ MAX_MESSAGE_BYTES = 1_048_576
 
 _FUNCTION_NAME = re.compile(
     r"(?:arn:(?P<partition>aws[a-zA-Z-]*):lambda:)?"
-    r"(?:(?:(?P<region>[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}):)?(?P<account>[0-9]{12}):)?"
+    rf"(?:(?:(?P<region>{REGION_PATTERN.pattern}):)?(?P<account>[0-9]{{12}}):)?"
     r"(?:function:)?"
     r"(?P<name>[a-zA-Z0-9_-]{1,64})"
     r"(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128}))?"
@@ -91,7 +92,6 @@ or ``arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME``, each with an optional 
 qualifier, which names the same function. A region is read only before an account, so that a
 name that looks like one (``etl-job-2:live``) stays a name with its qualifier."""
 
-_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _SHOWN = 60
 """Characters of an unexpected value a reason quotes, at most: a reason is logged."""
@@ -251,7 +251,7 @@ def _function_of(
     own: the record's ``awsRegion`` (else the envelope's ``region``) and the envelope's
     ``account`` (else the record's ``recipientAccountId``)."""
     region = _text(detail.get("awsRegion")) or _text(envelope.get("region"))
-    if region is None or not _REGION.fullmatch(region):
+    if region is None or not REGION_PATTERN.fullmatch(region):
         return Malformed(f"the event's region is {_shown(region)}")
     account = _account(envelope.get("account")) or _account(detail.get("recipientAccountId"))
     spelled = _function_name(detail)

@@ -44,6 +44,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from controller.adapters.registry.aws import code_and_message
 from controller.core.analysis import AlarmCheck, CheckResult, CloudWatchCheck, Window
 from controller.redaction import mask_text
 
@@ -114,10 +115,10 @@ class CloudWatchAnalysis:
                 return _evaluate_alarm(client, check, window)
             return self._evaluate_metric(client, check, window)
         except ClientError as error:
-            details = error.response.get("Error", {})
-            code = details.get("Code", "") or "unknown error"
-            message = details.get("Message", "") or str(error)
-            return _error(f"CloudWatch {error.operation_name} failed: {code}: {message}")
+            code, message = code_and_message(error)
+            return _error(
+                f"CloudWatch {error.operation_name} failed: {code or 'unknown error'}: {message}"
+            )
         except BotoCoreError as error:
             return _error(f"CloudWatch could not be asked: {type(error).__name__}: {error}")
 

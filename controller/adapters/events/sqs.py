@@ -26,6 +26,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.adapters.events.port import QueueAttributes, QueueMessage
+from controller.adapters.registry.aws import code_and_message
+from controller.core.declarations.schema import REGION_PATTERN
 from controller.errors import QueueError
 
 LONG_POLL_SECONDS = 20
@@ -33,7 +35,7 @@ LONG_POLL_SECONDS = 20
 MAX_MESSAGES = 10
 """SQS's most messages per receive (``MaxNumberOfMessages``), and per batch delete."""
 
-_REGION_LABEL = re.compile(r"(?:^|\.)(?P<region>[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2})\.")
+_REGION_LABEL = re.compile(rf"(?:^|\.)(?P<region>{REGION_PATTERN.pattern})\.")
 _QUEUE_PATH = re.compile(r"/(?P<account>[0-9]{12})/(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)/?")
 
 
@@ -208,9 +210,7 @@ def translated(operation: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        details = error.response.get("Error", {})
-        code = details.get("Code", "") or "unknown error"
-        message = details.get("Message", "") or str(error)
-        raise QueueError(message, code=code, operation=operation) from error
+        code, message = code_and_message(error)
+        raise QueueError(message, code=code or "unknown error", operation=operation) from error
     except BotoCoreError as error:
         raise QueueError(str(error), code=type(error).__name__, operation=operation) from error

@@ -24,7 +24,8 @@ with leader election on imports this module (``bootstrap``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,28 +66,23 @@ class KubeLeases:
         return f"{self.namespace}/{self.name}"
 
     def get(self, *, timeout: float) -> Lease | None:
-        try:
-            found = self._api.read_namespaced_lease(
-                self.name, self.namespace, _request_timeout=timeout
-            )
-        except ApiException as error:
-            if error.status == 404:
+        with translated(f"read the Lease {self.where}", self.namespace, timeout):
+            try:
+                found = self._api.read_namespaced_lease(
+                    self.name, self.namespace, _request_timeout=timeout
+                )
+            except ApiException as error:
+                if error.status != 404:
+                    raise
                 return None
-            raise self._error("read", error) from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise self._unreachable("read", error, timeout) from error
         return lease_of(found)
 
     def create(self, record: LeaseRecord, *, timeout: float) -> Lease:
         body = self._body(record, resource_version=None, labels=self._labels, annotations={})
-        try:
+        with translated(f"create the Lease {self.where}", self.namespace, timeout):
             created = self._api.create_namespaced_lease(
                 self.namespace, body, _request_timeout=timeout
             )
-        except ApiException as error:
-            raise self._error("create", error) from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise self._unreachable("create", error, timeout) from error
         return lease_of(created)
 
     def replace(
@@ -103,14 +99,10 @@ class KubeLeases:
             labels={**lease.labels, **self._labels},
             annotations=lease.annotations if annotations is None else annotations,
         )
-        try:
+        with translated(f"replace the Lease {self.where}", self.namespace, timeout):
             replaced = self._api.replace_namespaced_lease(
                 self.name, self.namespace, body, _request_timeout=timeout
             )
-        except ApiException as error:
-            raise self._error("replace", error) from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise self._unreachable("replace", error, timeout) from error
         return lease_of(replaced)
 
     def _body(
@@ -134,12 +126,6 @@ class KubeLeases:
             spec=spec_of(record),
         )
 
-    def _error(self, verb: str, error: ApiException) -> LeaseError:
-        return _lease_error(f"{verb} the Lease {self.where}", self.namespace, error)
-
-    def _unreachable(self, verb: str, error: Exception, timeout: float) -> LeaseError:
-        return _unreachable(f"{verb} the Lease {self.where}", error, timeout)
-
 
 class KubeLeaseDirectory:
     """``LeaseDirectory`` over the Kubernetes API: the Leases of ``namespace`` that carry every
@@ -155,16 +141,25 @@ class KubeLeaseDirectory:
         return f"{self.namespace} ({self.selector})"
 
     def list(self, *, timeout: float) -> list[Lease]:
-        doing = f"list the Leases of {self.where}"
-        try:
+        with translated(f"list the Leases of {self.where}", self.namespace, timeout):
             found = self._api.list_namespaced_lease(
                 self.namespace, label_selector=self.selector, _request_timeout=timeout
             )
-        except ApiException as error:
-            raise _lease_error(doing, self.namespace, error) from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise _unreachable(doing, error, timeout) from error
         return [lease_of(item) for item in found.items or ()]
+
+
+@contextmanager
+def translated(doing: str, namespace: str, timeout: float) -> Iterator[None]:
+    """Turn whatever the client raises while ``doing`` into a ``LeaseError``: the API server's
+    refusal by its status (``_lease_error``), a timeout or a failed connection as the request
+    that did not get through. ``namespace`` is where the Lease's RBAC rule must be, and
+    ``timeout`` the request's, both named in the message."""
+    try:
+        yield
+    except ApiException as error:
+        raise _lease_error(doing, namespace, error) from error
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise _unreachable(doing, error, timeout) from error
 
 
 def _lease_error(doing: str, namespace: str, error: ApiException) -> LeaseError:

@@ -775,10 +775,18 @@ def translated(operation: str) -> Iterator[None]:
         raise Transient(str(error), code=type(error).__name__, operation=operation) from error
 
 
-def _client_error(operation: str, error: ClientError) -> RegistryError:
+def code_and_message(error: ClientError) -> tuple[str, str]:
+    """The AWS error code and message an AWS service answered with: the code is empty when the
+    answer named none, and the message is botocore's own text when the answer had none.
+
+    Every boto3 adapter reads them the same way, then maps them to its own errors.
+    """
     details = error.response.get("Error", {})
-    code = details.get("Code", "")
-    message = details.get("Message", "") or str(error)
+    return details.get("Code", ""), details.get("Message", "") or str(error)
+
+
+def _client_error(operation: str, error: ClientError) -> RegistryError:
+    code, message = code_and_message(error)
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     kind = _ERRORS_BY_CODE.get(code)
     if kind is Conflict and any(text in message for text in _BUSY_MESSAGES):
