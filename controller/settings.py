@@ -49,8 +49,9 @@ from controller.adapters.http.server import HttpSettings
 from controller.adapters.logging import LogFormat, LogLevel, LogSettings
 from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
-from controller.core.declarations.schema import REGION_PATTERN, region_problem
+from controller.core.declarations.schema import region_problem
 from controller.core.election import ElectionTimings, timing_problem
+from controller.core.model import REGION_PATTERN
 from controller.core.retention import Retention
 from controller.core.sharding import MAX_SHARDS, ordinal_of, shard_problem
 from controller.engine.events import ConsumerSettings

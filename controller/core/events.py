@@ -42,8 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from controller.core.declarations.schema import REGION_PATTERN
-from controller.core.model import FunctionId
+from controller.core.model import REGION_PATTERN, FunctionId
 
 SOURCE = "aws.lambda"
 """The EventBridge ``source`` of Lambda's events."""

@@ -31,6 +31,9 @@ LATEST = "$LATEST"
 """The only mutable version of a function; everything else is published and immutable."""
 
 
+REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
+"""The shape of an AWS region name: ``eu-west-1``, ``us-gov-west-1``, ``eusc-de-east-1``."""
+
 FUNCTION_ARN_PATTERN = re.compile(
     r"arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[^:]+):(?P<account>[0-9]{12})"
     r":function:(?P<name>[a-zA-Z0-9_-]{1,64})"

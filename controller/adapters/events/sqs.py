@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.adapters.events.port import QueueAttributes, QueueMessage
 from controller.adapters.registry.aws import code_and_message
-from controller.core.declarations.schema import REGION_PATTERN
+from controller.core.model import REGION_PATTERN
 from controller.errors import QueueError
 
 LONG_POLL_SECONDS = 20

@@ -41,6 +41,7 @@ from controller.core.model import (
     FUNCTION_ARN_PATTERN,
     KEEP_ALL,
     PARTIAL_ARN_PATTERN,
+    REGION_PATTERN,
     weight,
 )
 
@@ -67,9 +68,6 @@ VERSION_NUMBER_PATTERN = re.compile(r"[1-9][0-9]*")
 FUNCTION_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 """Rule L44: a bare function name."""
 
-
-REGION_PATTERN = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
-"""The shape of an AWS region name: ``eu-west-1``, ``us-gov-west-1``, ``eusc-de-east-1``."""
 
 EXTRA_REGIONS = "extra_regions"
 """The key of the validation context (and the name of the setting) that holds regions Lambda is
