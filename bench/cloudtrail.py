@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from controller.core.events import DETAIL_TYPE, EVENT_SOURCE, SOURCE, event_pattern
 from lambda_emulator.store import EmulatorStore, WriteRecord
@@ -226,7 +227,8 @@ class Trail:
     """Delivers every write of an emulated registry's log to the bus, as CloudTrail does.
 
     ``deliver`` puts what was written since the last call; ``following`` does it on a thread
-    every ``interval`` seconds until its block ends. ``delivered`` counts the events put.
+    every ``interval`` seconds until its block ends, retrying what the bus refused (its queue
+    deleted, say) as EventBridge does. ``delivered`` counts the events put.
     """
 
     def __init__(self, store: EmulatorStore, route: EventRoute, *, since: int | None = None):
@@ -250,7 +252,12 @@ class Trail:
 
         def follow() -> None:
             while not stop.wait(interval):
-                self.deliver()
+                try:
+                    self.deliver()
+                except ClientError:
+                    # EventBridge keeps retrying a target it cannot reach (a deleted queue, for
+                    # up to a day); so does the trail: the writes stay pending until a call works.
+                    continue
 
         thread = threading.Thread(target=follow, name="cloudtrail", daemon=True)
         thread.start()
