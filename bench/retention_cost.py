@@ -25,12 +25,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.fleet import CALLER, REGION, code_sha256, use_placeholder_credentials
+from bench.fleet import (
+    CALLER,
+    REGION,
+    code_sha256,
+    published_function,
+    use_placeholder_credentials,
+)
 from bench.planner_scale import OLD_REVISION, REVISION, release_code
 from controller.adapters.logging import configure as configure_logging
 from controller.adapters.registry.aws import AwsRegistry, AwsSettings
@@ -51,17 +58,19 @@ from controller.core.plan import DeleteVersion, FunctionPlan, Plan
 from controller.core.planner import plan
 from controller.core.retention import Retention
 from controller.engine.reconciler import reconcile_pass
-from lambda_emulator import EmulatorServer, Faults, packages
-from lambda_emulator.seed import DEFAULT_HANDLER, DEFAULT_RUNTIME, default_role
+from lambda_emulator import EmulatorServer, Faults
 from lambda_emulator.store import EmulatorStore
 
 
-def declared(index: int, published: int, keep: int) -> DesiredFunction:
-    """The newest release declared, live on it, and the one before it for the canary."""
+def declared(
+    index: int, published: int, keep: int, code: Callable[[int, int], str] = release_code
+) -> DesiredFunction:
+    """The newest release declared, live on it, and the one before it for the canary; ``code``
+    gives a release's CodeSha256 (the planner's made-up ones, or the emulator's real ones)."""
     name = f"service-{index:05d}"
     newest, previous = published, published - 1
     versions = {
-        f"r{release}": DesiredVersion(f"r{release}", release_code(index, release))
+        f"r{release}": DesiredVersion(f"r{release}", code(index, release))
         for release in (previous, newest)
     }
     return DesiredFunction(
@@ -166,23 +175,11 @@ def _deleted(function: FunctionPlan) -> list[int]:
 def seed(store: EmulatorStore, functions: int, published: int) -> None:
     """Each function with ``published`` versions; live on the newest, canary on the one before,
     and a hand-made alias on version 3."""
+    marker = describe("", OLD_REVISION)
     with store.transaction():
         for index in range(functions):
             name = f"service-{index:05d}"
-            store.create_function(
-                CALLER,
-                name,
-                code=packages.from_sha256(_sha(index, 1)),
-                role=default_role(CALLER.account),
-                runtime=DEFAULT_RUNTIME,
-                handler=DEFAULT_HANDLER,
-            )
-            for release in range(1, published + 1):
-                if release > 1:
-                    package = packages.from_sha256(_sha(index, release))
-                    store.update_function_code(CALLER, name, package)
-                store.publish_version(CALLER, name)
-            marker = describe("", OLD_REVISION)
+            published_function(store, name, [_sha(index, r) for r in range(1, published + 1)])
             store.create_alias(
                 CALLER, name, "live", function_version=str(published), description=marker
             )
@@ -198,22 +195,7 @@ def _sha(index: int, release: int) -> str:
 
 
 def registry_figures(functions: int, published: int, keep: int, latency_ms: float) -> None:
-    desired = tuple(
-        DesiredFunction(
-            name=f"service-{index:05d}",
-            ref=FunctionRef(f"service-{index:05d}", REGION),
-            versions={
-                f"r{release}": DesiredVersion(f"r{release}", _sha(index, release))
-                for release in (published - 1, published)
-            },
-            aliases={
-                "live": DesiredAlias("live", f"r{published}"),
-                "canary": DesiredAlias("canary", f"r{published - 1}"),
-            },
-            retain_versions=keep,
-        )
-        for index in range(functions)
-    )
+    desired = tuple(declared(index, published, keep, code=_sha) for index in range(functions))
     declarations = Declarations(REVISION, desired)
     with TemporaryDirectory() as folder, EmulatorServer(Path(folder) / "registry.sqlite") as server:
         seed(server.store, functions, published)
