@@ -136,17 +136,19 @@ def seed(store: EmulatorStore, functions: int, versions: int = 2, undeclared: in
     with store.transaction():
         for index in range(functions):
             name = name_of(index)
-            _published(store, name, [code_sha256(index, r) for r in range(1, versions + 1)])
+            published_function(store, name, [code_sha256(index, r) for r in range(1, versions + 1)])
             store.create_alias(CALLER, name, "live", function_version="1")
             store.create_alias(CALLER, name, "beta", function_version="2")
             store.create_alias(CALLER, name, "canary", function_version="1", routing={"2": 0.1})
         for index in range(undeclared):
             name = undeclared_name(index, undeclared, functions)
-            _published(store, name, [code_sha256(0, r, name) for r in range(1, versions + 1)])
+            releases = [code_sha256(0, r, name) for r in range(1, versions + 1)]
+            published_function(store, name, releases)
 
 
-def _published(store: EmulatorStore, name: str, releases: list[str]) -> None:
-    """A function with each of ``releases`` published in turn: version 1 is the first."""
+def published_function(store: EmulatorStore, name: str, releases: list[str]) -> None:
+    """A function with each of ``releases`` (bare CodeSha256s) published in turn: version 1 is
+    the first. Shared with ``retention_cost``, which seeds functions of many versions."""
     store.create_function(
         CALLER,
         name,

@@ -1,14 +1,18 @@
 """Benchmark: what version retention costs, in planning time and in Lambda requests.
 
 Two figures. The planner: 10,000 functions with 50 published versions and three aliases each,
-``retainVersions: 10``, planned with and without retention (the difference is what deciding
-which versions go costs on every pass). The registry: a fleet on the emulated registry, each
-function with 30 published versions, reconciled with ``retainVersions: 5`` three times; the
-first pass deletes, and the figures say how many requests per function each pass makes. The
-versions of a function are listed afresh once before it deletes any (a cached listing may be
-stale), a deletion is one ``DeleteFunction`` call, and it makes the version cache forget the
-function, so the pass after reads the versions once more (the region's ListFunctions pages); the
-third pass is back to one request a function.
+``retainVersions: 10``, planned without and with retention (the difference is what deciding
+which versions go costs) twice: as they stand, a plan that deletes, and as its deletions leave
+them, which is what every pass after that one plans. The registry: a fleet on the
+emulated registry, each function with 30 published versions, reconciled with
+``retainVersions: 5`` three times; a line a pass says how many requests per function it made,
+and how many DeleteFunction, ListVersionsByFunction and ListFunctions calls in all. The first
+pass deletes: one DeleteFunction a deleted version, and one ListVersionsByFunction a function
+afresh before deleting (a cached listing may be stale), besides reading the versions to observe
+them: from the region's ListFunctions pages, or, with the defaults, one ListVersionsByFunction a
+function once those pages passed their budget of half a page a function (functions of 30
+versions fill more). A deletion makes the version cache forget the function, so the second pass
+reads the versions again the same way; the third reads the aliases only.
 Calls are paced at the controller's default 10 requests a second.
 
 Usage: ``python bench/retention_cost.py [--functions N] [--versions V] [--fleet F]
@@ -21,11 +25,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.fleet import CALLER, REGION, code_sha256, use_placeholder_credentials
+from bench.fleet import (
+    CALLER,
+    REGION,
+    code_sha256,
+    published_function,
+    use_placeholder_credentials,
+)
 from bench.planner_scale import OLD_REVISION, REVISION, release_code
 from controller.adapters.logging import configure as configure_logging
 from controller.adapters.registry.aws import AwsRegistry, AwsSettings
@@ -42,21 +54,23 @@ from controller.core.model import (
     PublishedVersion,
 )
 from controller.core.ownership import describe
-from controller.core.plan import DeleteVersion, Plan
+from controller.core.plan import DeleteVersion, FunctionPlan, Plan
 from controller.core.planner import plan
 from controller.core.retention import Retention
 from controller.engine.reconciler import reconcile_pass
-from lambda_emulator import EmulatorServer, Faults, packages
-from lambda_emulator.seed import DEFAULT_HANDLER, DEFAULT_RUNTIME, default_role
+from lambda_emulator import EmulatorServer, Faults
 from lambda_emulator.store import EmulatorStore
 
 
-def declared(index: int, published: int, keep: int) -> DesiredFunction:
-    """The newest release declared, live on it, and the one before it for the canary."""
+def declared(
+    index: int, published: int, keep: int, code: Callable[[int, int], str] = release_code
+) -> DesiredFunction:
+    """The newest release declared, live on it, and the one before it for the canary; ``code``
+    gives a release's CodeSha256 (the planner's made-up ones, or the emulator's real ones)."""
     name = f"service-{index:05d}"
     newest, previous = published, published - 1
     versions = {
-        f"r{release}": DesiredVersion(f"r{release}", release_code(index, release))
+        f"r{release}": DesiredVersion(f"r{release}", code(index, release))
         for release in (previous, newest)
     }
     return DesiredFunction(
@@ -90,10 +104,37 @@ def observed(desired: DesiredFunction, index: int, published: int) -> ObservedFu
 
 
 def planner_figures(functions: int, published: int, keep: int, repeat: int = 3) -> None:
+    """Plan the fleet as it stands, then as the deletions planned leave it: the first is what
+    the deleting pass plans, the second what every pass after it plans."""
     desired = [declared(index, published, keep) for index in range(functions)]
     live: dict[FunctionRef, ObservedFunction | None] = {
         function.ref: observed(function, index, published) for index, function in enumerate(desired)
     }
+    first = _time_plans(desired, live, keep, repeat)
+    print(f"plan() over {functions} functions of {published} versions: {first.figures}")
+    converged = _after_deletions(live, first.plan)
+    left = {len(function.versions) for function in converged.values() if function is not None}
+    after = _time_plans(desired, converged, keep, repeat)
+    print(
+        f"plan() over {functions} functions down to {', '.join(map(str, sorted(left)))} versions: "
+        f"{after.figures}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Timed:
+    plan: Plan
+    """The plan made with retention."""
+    figures: str
+    """The best times without and with retention, and the deletions planned, as printed."""
+
+
+def _time_plans(
+    desired: list[DesiredFunction],
+    live: dict[FunctionRef, ObservedFunction | None],
+    keep: int,
+    repeat: int,
+) -> _Timed:
     timings: dict[str, list[float]] = {"without": [], "with": []}
     result: Plan | None = None
     for _ in range(repeat):
@@ -102,37 +143,43 @@ def planner_figures(functions: int, published: int, keep: int, repeat: int = 3) 
             result = plan(desired, live, REVISION, retention=retention)
             timings[kind].append(time.perf_counter() - started)
     assert result is not None
-    deletions = sum(
-        1 for f in result.functions for action in f.actions if isinstance(action, DeleteVersion)
-    )
-    print(
-        f"plan() over {functions} functions of {published} versions: "
+    deletions = sum(len(_deleted(function)) for function in result.functions)
+    figures = (
         f"best {min(timings['without']):.3f} s without retention, "
         f"{min(timings['with']):.3f} s with retainVersions {keep} "
         f"({deletions} deletions planned)"
     )
+    return _Timed(result, figures)
+
+
+def _after_deletions(
+    live: dict[FunctionRef, ObservedFunction | None], made: Plan
+) -> dict[FunctionRef, ObservedFunction | None]:
+    """The fleet as Lambda holds it once the plan's deletions are done."""
+    gone = {function.ref: set(_deleted(function)) for function in made.functions}
+    return {
+        ref: None
+        if function is None
+        else replace(
+            function,
+            versions=tuple(v for v in function.versions if v.number not in gone.get(ref, ())),
+        )
+        for ref, function in live.items()
+    }
+
+
+def _deleted(function: FunctionPlan) -> list[int]:
+    return [action.number for action in function.actions if isinstance(action, DeleteVersion)]
 
 
 def seed(store: EmulatorStore, functions: int, published: int) -> None:
     """Each function with ``published`` versions; live on the newest, canary on the one before,
     and a hand-made alias on version 3."""
+    marker = describe("", OLD_REVISION)
     with store.transaction():
         for index in range(functions):
             name = f"service-{index:05d}"
-            store.create_function(
-                CALLER,
-                name,
-                code=packages.from_sha256(_sha(index, 1)),
-                role=default_role(CALLER.account),
-                runtime=DEFAULT_RUNTIME,
-                handler=DEFAULT_HANDLER,
-            )
-            for release in range(1, published + 1):
-                if release > 1:
-                    package = packages.from_sha256(_sha(index, release))
-                    store.update_function_code(CALLER, name, package)
-                store.publish_version(CALLER, name)
-            marker = describe("", OLD_REVISION)
+            published_function(store, name, [_sha(index, r) for r in range(1, published + 1)])
             store.create_alias(
                 CALLER, name, "live", function_version=str(published), description=marker
             )
@@ -148,22 +195,7 @@ def _sha(index: int, release: int) -> str:
 
 
 def registry_figures(functions: int, published: int, keep: int, latency_ms: float) -> None:
-    desired = tuple(
-        DesiredFunction(
-            name=f"service-{index:05d}",
-            ref=FunctionRef(f"service-{index:05d}", REGION),
-            versions={
-                f"r{release}": DesiredVersion(f"r{release}", _sha(index, release))
-                for release in (published - 1, published)
-            },
-            aliases={
-                "live": DesiredAlias("live", f"r{published}"),
-                "canary": DesiredAlias("canary", f"r{published - 1}"),
-            },
-            retain_versions=keep,
-        )
-        for index in range(functions)
-    )
+    desired = tuple(declared(index, published, keep, code=_sha) for index in range(functions))
     declarations = Declarations(REVISION, desired)
     with TemporaryDirectory() as folder, EmulatorServer(Path(folder) / "registry.sqlite") as server:
         seed(server.store, functions, published)

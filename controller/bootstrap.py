@@ -312,7 +312,7 @@ def _election_of(
     service account): the candidate's Lease, labelled as its installation's and topology's; the
     topology rule over the installation's Leases; and, with sharding, the relay of a push to the
     other shards' Leases."""
-    # Imported here: loading the kubernetes client costs every other command a quarter second.
+    # Imported here: the kubernetes client is slow to import, and only leader election needs it.
     from controller.adapters.kube.leases import (  # noqa: PLC0415
         KubeLeaseDirectory,
         KubeLeases,

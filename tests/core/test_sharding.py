@@ -58,7 +58,7 @@ def test_the_owner_is_fixed_by_the_scheme_not_by_the_process() -> None:
     assert owner(Pair(ACCOUNT, "us-east-1"), 4) == 0
     assert owner(Pair(ACCOUNT, "eu-west-1"), 4) == 0
     assert owner(Pair("210987654321", "us-east-1"), 16) == 2
-    assert [owner(pair, 3) for pair in THIRTY[:6]] == [owner(pair, 3) for pair in THIRTY[:6]]
+    assert [owner(pair, 3) for pair in THIRTY[:6]] == [0, 0, 2, 1, 0, 1]
 
 
 def test_every_process_agrees_whatever_its_hash_seed() -> None:
@@ -113,14 +113,6 @@ def test_a_new_shard_only_takes_pairs_and_a_removed_one_only_gives_its_own(
         # It stays, or goes to the new shard; read backwards, going from shards + 1 down to
         # shards moves only the pairs of the shard removed.
         assert after in (before, shards)
-
-
-@PROPERTIES
-@given(pairs=pair_sets, shards=shard_counts)
-def test_a_pairs_owner_does_not_depend_on_the_other_pairs(pairs: list[Pair], shards: int) -> None:
-    alone = [owner(pair, shards) for pair in pairs]
-    together = [owner(pair, shards) for pair in reversed(pairs)]
-    assert alone == list(reversed(together))
 
 
 def test_impossible_shard_numbers_say_what_to_set() -> None:

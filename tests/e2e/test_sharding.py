@@ -12,20 +12,18 @@ The invariant checker reads the write log and the Lease server's history: each p
 tenures of its Lease (from the write that took it to the one that released it, or to its last
 renewal plus the lease duration), and each write. Every write lies in a tenure of its writer,
 every pair is written only by a shard that owns it in its writer's topology, and of two
-tenures that hold writes to one pair, one ends before the other begins.
+tenures that hold writes to one pair, one ends before the other begins (``invariants.py``,
+where ``test_invariants.py`` shows it failing on made-up histories).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from controller.core.sharding import Pair, owner
 from lambda_emulator import EmulatorServer
 from lambda_emulator.store import WriteRecord
 from tests.e2e.conftest import (
@@ -35,7 +33,8 @@ from tests.e2e.conftest import (
     ServedEmulator,
     sample,
 )
-from tests.kube_lease_server import LeaseServer, LeaseWrite
+from tests.e2e.invariants import Tenure, check_writers, key_of, tenures
+from tests.kube_lease_server import LeaseServer
 from tests.polling import wait_until
 from tests.sharded_fleet import CONTROLLER_ACCOUNT, FLEET, FleetFunction, declare, seed
 
@@ -66,10 +65,6 @@ class ShardProcess:
 
     def leading(self) -> bool:
         return self.process.process.poll() is None and bool(self.election()["leading"])
-
-
-def key_of(pod: str) -> str:
-    return f"AKIA{pod.upper().replace('-', '')}"
 
 
 @dataclass
@@ -147,79 +142,6 @@ def converged(fleet: Fleet) -> bool:
     return fleet.written_by() >= {pair_of(function) for function in FLEET}
 
 
-@dataclass(frozen=True)
-class Tenure:
-    """One holder's hold of one Lease: from the write that took it to the release, or to its
-    last renewal plus the lease duration (after which nobody may count on it)."""
-
-    lease: str
-    holder: str
-    start: float
-    end: float
-
-    def holds(self, at: float) -> bool:
-        return self.start <= at <= self.end
-
-
-def tenures(history: list[LeaseWrite], lease_duration: float) -> list[Tenure]:
-    found: list[Tenure] = []
-    by_lease: dict[str, list[LeaseWrite]] = defaultdict(list)
-    for write in history:
-        by_lease[write.name].append(write)
-    for lease, writes in by_lease.items():
-        holder, start, renewed = "", 0.0, 0.0
-        for write in writes:
-            if write.holder == holder:
-                if write.token == holder:
-                    renewed = write.at
-                continue
-            if holder:  # the holder changed: a release by the holder, or a takeover
-                end = write.at if write.token == holder else min(write.at, renewed + lease_duration)
-                found.append(Tenure(lease, holder, start, end))
-            holder, start, renewed = write.holder, write.at, write.at
-        if holder:
-            found.append(Tenure(lease, holder, start, renewed + lease_duration))
-    return found
-
-
-def check_writers(
-    writes: list[WriteRecord], history: list[LeaseWrite], processes: list[ShardProcess]
-) -> dict[str, list[tuple[Tenure, WriteRecord]]]:
-    """Every controller write lies in a tenure of its writer's Lease and is to a pair its
-    shard owns in its topology; no two tenures holding writes to one pair overlap. Returns
-    each pair's writes with their tenures."""
-    by_key = {process.key: process for process in processes}
-    held = tenures(history, LEASE_DURATION)
-    per_pair: dict[str, list[tuple[Tenure, WriteRecord]]] = defaultdict(list)
-    controller_writes = [w for w in writes if w.access_key_id in by_key]
-    assert controller_writes, "no write came from a controller"
-    for write in controller_writes:
-        writer = by_key[write.access_key_id or ""]
-        pair = Pair(write.account, write.region)
-        assert owner(pair, writer.shards) == writer.shard, (
-            f"{writer.pod} (shard {writer.shard} of {writer.shards}) wrote {write.function_name} "
-            f"of {pair}, which shard {owner(pair, writer.shards)} owns"
-        )
-        tenure = next(
-            (
-                t
-                for t in held
-                if t.lease == writer.lease and t.holder == writer.pod and t.holds(write.at)
-            ),
-            None,
-        )
-        assert tenure is not None, f"{writer.pod} wrote {write} outside any tenure of its Lease"
-        per_pair[str(pair)].append((tenure, write))
-    for where, entries in per_pair.items():
-        distinct = sorted({tenure for tenure, _ in entries}, key=lambda tenure: tenure.start)
-        for before, after in itertools.pairwise(distinct):
-            assert before.end < after.start, (
-                f"{where}: {before.holder} ({before.lease}) and {after.holder} ({after.lease}) "
-                "held their Leases at once, both writing it"
-            )
-    return per_pair
-
-
 def test_three_shards_write_each_function_from_exactly_the_shard_that_owns_it(
     fleet: Fleet, lease_server: LeaseServer
 ) -> None:
@@ -227,7 +149,7 @@ def test_three_shards_write_each_function_from_exactly_the_shard_that_owns_it(
     wait_until(lambda: all(shard.leading() for shard in shards), 20, "a leader in every shard")
     wait_until(lambda: converged(fleet), 30, "every function converged")
     writes = fleet.writes()
-    per_pair = check_writers(writes, lease_server.history(), shards)
+    per_pair = check_writers(writes, lease_server.history(), shards, LEASE_DURATION)
     for function in FLEET:
         writers = {write.access_key_id for _, write in per_pair[str(function.pair)]}
         assert writers == {key_of(f"pod-{function.owner(3)}")}, function.name
@@ -297,7 +219,7 @@ def test_changing_from_three_shards_to_four_never_has_two_writers_of_one_pair(
         )
     writes = fleet.writes()
     history = lease_server.history()
-    check_writers(writes, history, [*old, *new])
+    check_writers(writes, history, [*old, *new], LEASE_DURATION)
     held = tenures(history, LEASE_DURATION)
 
     def writing(processes: list[ShardProcess]) -> set[Tenure]:

@@ -68,10 +68,12 @@ def replica(
     clock: ElectionClock,
     *,
     gate: LeadershipGate | None = None,
+    fence: WriteFence | None = None,
 ) -> Replica:
-    """A replica standing as ``candidate`` through ``leases``, with a fence on its Lease and
-    metrics of its own, all on ``clock``."""
-    fence = WriteFence(candidate.lease, monotonic=clock.monotonic)
+    """A replica standing as ``candidate`` through ``leases``, with a fence on its Lease (a new
+    one on ``clock`` unless given) and metrics of its own, all on ``clock``."""
+    if fence is None:
+        fence = WriteFence(candidate.lease, monotonic=clock.monotonic)
     metrics = Metrics()
     fetches: list[str] = []
     elector = LeaderElector(

@@ -10,6 +10,7 @@ pattern) delivers them to the queue.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -413,8 +414,6 @@ def test_only_a_reconcile_begun_after_the_request_answers_it(world: World) -> No
 def test_the_consumer_runs_beside_the_loop_and_stops_with_it(world: World) -> None:
     """It receives only while the loop runs (with leader election: while this replica leads),
     and its threads end when the loop's stop event is set."""
-    import threading
-
     received = threading.Event()
 
     class Counting:
@@ -430,24 +429,35 @@ def test_the_consumer_runs_beside_the_loop_and_stops_with_it(world: World) -> No
         def delete(self, messages: list[QueueMessage]) -> list[QueueMessage]:
             return []
 
+    def events_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("change-events")}
+
+    others = events_threads()  # another test's receiver may still sit in a long poll
     consumer = EventConsumer([Counting()], world.controller, world.metrics)  # type: ignore[list-item]
     loop_started = threading.Event()
+    beside_the_loop: set[str] = set()
 
     def loop(stop: threading.Event) -> None:
+        beside_the_loop.update(thread.name for thread in events_threads() - others)
         loop_started.set()
         stop.wait(30)
 
     assert consumer.status()["queues"][0]["state"] == "idle"
     stop = threading.Event()
     runner = threading.Thread(target=consumer.beside(loop), args=(stop,))
-    assert not received.wait(0.3), "received before the loop ran"
+    # Threads are running once start() returns: none is, so nothing can have been received.
+    assert events_threads() == others, "started before the loop ran"
     runner.start()
     assert loop_started.wait(10)
+    assert "change-events" in beside_the_loop, "not started with the loop"
     assert received.wait(10)
     assert consumer.status()["queues"][0]["state"] == "receiving"
+    ours = events_threads() - others
+    assert {thread.name for thread in ours} == {"change-events", "change-events-0"}
     stop.set()
     runner.join(timeout=10)
     assert not runner.is_alive()
     assert consumer.status()["queues"][0]["state"] == "idle"
-    names = {thread.name for thread in threading.enumerate()}
-    assert "change-events" not in names
+    for thread in ours:  # a receiver is not joined by the consumer: it ends on its own
+        thread.join(timeout=10)
+    assert not [thread.name for thread in ours if thread.is_alive()]

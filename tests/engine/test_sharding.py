@@ -20,6 +20,7 @@ from controller.core.declarations import Declarations
 from controller.core.election import FETCH_REQUEST, ElectionTimings, Lease
 from controller.core.model import DesiredFunction, FunctionRef
 from controller.core.sharding import Sharding, lease_labels, lease_name
+from controller.engine.fence import WriteFence
 from controller.engine.leader import Candidate
 from controller.engine.sharding import (
     FetchRelay,
@@ -55,6 +56,18 @@ class Interleaved:
         return listed
 
 
+class RecordingFence(WriteFence):
+    """A write fence that keeps every deadline it was opened until, however briefly."""
+
+    def __init__(self, lease: str, *, monotonic: Callable[[], float]) -> None:
+        super().__init__(lease, monotonic=monotonic)
+        self.opened: list[float] = []
+
+    def open_until(self, deadline: float) -> None:
+        self.opened.append(deadline)
+        super().open_until(deadline)
+
+
 class FailingSecond:
     """A directory whose second listing fails, as a request cut off would."""
 
@@ -86,9 +99,10 @@ class Installation:
         shards: int,
         *,
         directory: Callable[[LeaseDirectory], LeaseDirectory] = lambda d: d,
+        fence: WriteFence | None = None,
     ) -> Replica:
         """``pod`` standing for shard ``index`` of ``shards``, with the topology rule as its gate
-        (over the Leases ``directory`` wraps)."""
+        (over the Leases ``directory`` wraps), and ``fence`` as its write fence if given."""
         api = self.api(pod)
         name = lease_name(BASE, index, shards)
         labels = lease_labels(BASE, shards)
@@ -96,7 +110,7 @@ class Installation:
         listing = KubeLeaseDirectory(api, NAMESPACE, {"lambda-gitops.io/election": BASE})
         gate = TopologyGate(directory(listing), shards, monotonic=self.clock.monotonic)
         candidate = Candidate(pod, name, NAMESPACE, TIMINGS, shard=str(index))
-        return replica(leases, candidate, self.clock, gate=gate)
+        return replica(leases, candidate, self.clock, gate=gate, fence=fence)
 
     def holder(self, name: str) -> str | None:
         stored = self.server.lease(NAMESPACE, name)
@@ -166,15 +180,14 @@ def test_a_candidate_that_finds_another_topology_only_after_taking_its_lease_giv
     """new-0 lists (nothing), old-0 takes its Lease and leads, then new-0 takes its own and
     lists again: it sees old-0 and releases at once; its fence never opened."""
     old = installation.shard("old-0", 0, 3)
+    fence = RecordingFence(lease_name(BASE, 0, 4), monotonic=installation.clock.monotonic)
     new = installation.shard(
-        "new-0", 0, 4, directory=lambda d: Interleaved(d, 1, old.elector.try_once)
+        "new-0", 0, 4, directory=lambda d: Interleaved(d, 1, old.elector.try_once), fence=fence
     )
-    opened: list[bool] = []
     new.elector.try_once()
-    opened.append(new.fence.is_open())
     assert old.leading()
     assert not new.leading()
-    assert opened == [False]
+    assert fence.opened == [], "the fence was opened, if only for a moment"
     history = [(w.name, w.holder) for w in installation.server.history()]
     assert history == [("lg-0-of-3", "old-0"), ("lg-0-of-4", "new-0"), ("lg-0-of-4", "")]
     assert (
@@ -187,6 +200,12 @@ def test_a_candidate_that_finds_another_topology_only_after_taking_its_lease_giv
     stored = installation.server.lease(NAMESPACE, new.lease)
     assert stored is not None
     assert stored["spec"]["leaseDurationSeconds"] == 1
+    # Once the old shard is gone, the same fence is opened: the recording sees an open.
+    assert old.elector.release()
+    installation.clock.advance(2)
+    new.elector.try_once()
+    assert new.leading()
+    assert len(fence.opened) == 1
 
 
 def test_a_candidate_whose_second_listing_fails_does_not_lead(installation: Installation) -> None:

@@ -17,8 +17,8 @@ call has a timeout, shorter than the renew deadline (the elector chooses it), an
 own retries are off, so that a call never takes longer than its timeout: a leader cut off from
 the API server learns it in time to stop writing.
 
-Importing the client takes a quarter of a second, which every command would pay: only ``run``
-with leader election on imports this module (``bootstrap``).
+The client is slow to import, which every command would pay: only ``run`` with leader election
+on imports this module (``bootstrap``).
 """
 
 from __future__ import annotations

@@ -12,8 +12,10 @@ page: the first pages only hint at the region's size.
 So the choice is made per region (per account and region: one client, one quota) from what is
 known, and bounded when it is wrong (``Budget``, ``skip_reason``); the region's listing is read
 by ``read_region``, which any caller may also use to learn every function of a region with its
-versions (an importer: about 0.12 pages a function). ``cache.CachingRegistry.prime`` puts it
-together, and a ``PrimingReport`` per region says which way was taken, for the pass's log line.
+versions (an importer: 0.12 pages a function where each has five published versions, six
+items a function with ``$LATEST``, as ``bench/cold_plan.py`` measures).
+``cache.CachingRegistry.prime`` puts it together, and a ``PrimingReport`` per region says which
+way was taken, for the pass's log line.
 """
 
 from __future__ import annotations
