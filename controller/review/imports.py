@@ -26,8 +26,9 @@ The module has three parts, in this order:
   whole function;
 - ``plan_import``: every function's outcome and every file's new content, worked out in
   memory and checked before anything is written: each new file is parsed and planned against
-  the function it came from, and must be in sync; the whole folder must then hold no error it
-  did not hold before.
+  the function it came from, and must be in sync, and each edit of a declared file is checked
+  against that file; the whole folder, parsed once, must then hold no error it did not hold
+  before.
 """
 
 from __future__ import annotations
@@ -924,10 +925,17 @@ class _Importer:
         *arguments: object,
         **keywords: object,
     ) -> bool:
-        """Make one edit of the function's file in memory; whether it changed anything."""
+        """Make one edit of the function's file in memory; whether it changed anything.
+
+        The edit is checked against that file alone, not the whole folder: these edits add a
+        version, an alias or ``adopt`` and change no name or identity, so they cannot clash
+        with another file, and ``check_whole_folder`` parses the whole folder once at the end
+        anyway. Checking each edit against the whole folder made a merge into a folder of F
+        functions take time in F squared."""
         path = desired.location.file if desired.location is not None else None
+        edited = [self._files[path]] if path is not None else list(self._files.values())
         made = edit(
-            list(self._files.values()),
+            edited,
             desired.name,
             *arguments,
             default_region=self._region,

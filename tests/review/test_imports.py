@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from controller.core.configuration import Configuration
 from controller.core.declarations import parse_declarations
+from controller.core.declarations.parser import DEFAULT_LIMITS
 from controller.core.model import LATEST, Alias, DesiredFunction, PublishedVersion, weight
 from controller.core.ownership import describe, seal
 from controller.core.plan import UpdateAlias
@@ -509,6 +510,25 @@ def test_a_second_import_finds_nothing_to_add() -> None:
     assert outcomes == [
         ("unchanged", "functions/orders-api.yaml: unchanged, it declares everything imported")
     ]
+
+
+def test_a_merge_the_parser_would_refuse_leaves_that_file_as_it_is_and_the_rest_goes_on() -> None:
+    """Each added version and alias is checked before it stands: here the new version would
+    take the file past the size the parser reads."""
+    room = DEFAULT_LIMITS.file_bytes - len(DECLARED.encode()) - 40
+    line = "# " + "x" * 97 + "\n"
+    full = DECLARED + line * (room // len(line))
+    billing = live("billing-worker", aliases=[alias("live", "1")])
+
+    written, outcomes = imported(folder({"teams/orders.yaml": full}), [FLEET_FUNCTION, billing])
+
+    assert list(written) == ["functions/billing-worker.yaml"]
+    [(kind, detail), (billing_kind, _)] = outcomes
+    assert (kind, billing_kind) == ("failed", "written")
+    assert detail.startswith(
+        "teams/orders.yaml: not merged: teams/orders.yaml is left unchanged, because the edit "
+        "would make the declarations invalid: teams/orders.yaml:1: the file is "
+    )
 
 
 def test_a_new_version_label_taken_by_other_code_is_made_unique() -> None:
