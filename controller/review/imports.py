@@ -45,7 +45,7 @@ from typing import Literal
 from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
-from controller.core.configuration import YAML_NAMES, Configuration, outside_limits, yaml_fields
+from controller.core.configuration import YAML_NAMES, Configuration, outside_limits
 from controller.core.declarations import Declarations, RepositoryTree
 from controller.core.declarations.parser import ParseCache
 from controller.core.declarations.schema import (
@@ -576,7 +576,7 @@ def declaration_text(
     for alias in contents.aliases:
         lines += [f"    {_plain(alias.name)}:", f"      version: {_plain(alias.version)}"]
         if alias.routing:
-            lines.append(f"      routing: {_routing(alias.routing)}")
+            lines.append(f"      routing: {edits.routing_text(alias.routing)}")
         if alias.description:
             lines.append(f"      description: {_quoted(alias.description)}")
     if options.adopt:
@@ -595,21 +595,14 @@ def _configuration_lines(configuration: Configuration) -> list[str]:
     marked secret."""
     if configuration.is_empty:
         return []
-    lines = ["      configuration:"]
-    for name, value in yaml_fields(configuration):
-        if name == "environment":
-            lines.append("        environment:" + ("" if value else " {}"))
-            lines += [
-                f"          {_plain(variable)}: {{value: {_quoted(text)}, secret: true}}"
-                for variable, text in value
-            ]
-        elif isinstance(value, tuple):
-            lines.append(f"        {name}: [{', '.join(_plain(item) for item in value)}]")
-        elif isinstance(value, str):
-            lines.append(f"        {name}: {_plain(value)}")
-        else:
-            lines.append(f"        {name}: {value}")
-    return lines
+    fields = edits.configuration_fields(configuration, _every_variable(configuration))
+    return edits.block("configuration", fields, "      ", "  ")
+
+
+def _every_variable(configuration: Configuration) -> frozenset[str]:
+    """The environment variables an import marks secret: all of them, since it cannot tell
+    which values are secrets."""
+    return frozenset(dict(configuration.environment or ()))
 
 
 def _comment(text: str) -> str:
@@ -625,12 +618,6 @@ def _plain(value: str) -> str:
 
 def _quoted(value: str) -> str:
     return yamltext.scalar(value, like=None, quoted_by_default=True)
-
-
-def _routing(routing: Mapping[str, Decimal]) -> str:
-    """``{v18: 0.1}``: the weight as Lambda reports it, as a plain decimal."""
-    entries = (f"{_plain(label)}: {yamltext.plain_weight(str(w))}" for label, w in routing.items())
-    return "{" + ", ".join(entries) + "}"
 
 
 # -- the import of a fleet into a folder (pure) ---------------------------------------------------
@@ -884,7 +871,7 @@ class _Importer:
                     new.version.code_sha256,
                     description=new.version.description or None,
                     configuration=new.configuration,
-                    secrets=frozenset(dict(new.configuration.environment or ())),
+                    secrets=_every_variable(new.configuration),
                 )
                 added.append(f"version {new.label}")
             for alias in contents.aliases:
