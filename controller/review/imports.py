@@ -67,6 +67,7 @@ from controller.core.model import (
     PublishedVersion,
 )
 from controller.core.ownership import declared_part
+from controller.core.plan import ADOPT_DRIFT
 from controller.core.planner import plan_function
 from controller.engine.applier import InScope
 from controller.engine.reconciler import Progress
@@ -838,10 +839,10 @@ class _Importer:
             return f"the declaration written from it would be invalid ({shown}); please report"
         (desired,) = parsed.functions
         plan = plan_function(desired, live.observed(), "")
-        if plan.in_sync or plan.adopting_only:
+        if plan.matches_declarations:
             return None
         changes = "; ".join(
-            f"{entry.alias} {entry.kind}" for entry in plan.drift if entry.kind != "adopt"
+            f"{entry.alias} {entry.kind}" for entry in plan.drift if entry.kind != ADOPT_DRIFT
         )
         return (
             f"the declaration written from it would not be in sync ({plan.error or changes}); "

@@ -336,7 +336,7 @@ def test_adopt_writes_adopt_true_and_the_plan_adds_the_markers_only() -> None:
 
     assert source.endswith("  adopt: true\n")
     plan = plan_function(declared(source), FLEET_FUNCTION.observed(), REVISION)
-    assert plan.adopting_only
+    assert plan.matches_declarations
     adopted = sorted(action.name for action in plan.actions if isinstance(action, UpdateAlias))
     assert adopted == ["canary", "live"]  # beta has the marker already
 
@@ -689,7 +689,7 @@ def test_any_live_function_is_declared_validly_and_in_sync(
         declaration_text(function, replace(options, adopt=True), imported_at=WHEN).text
     )
     adopted = plan_function(adopting, function.observed(), REVISION)
-    assert adopted.in_sync or adopted.adopting_only
+    assert adopted.matches_declarations
     written = {a.name: a.description for a in adopted.actions if isinstance(a, UpdateAlias)}
     marked = replace(
         function,
