@@ -42,10 +42,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import ValidationError
+
 from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
-from controller.core.configuration import YAML_NAMES, Configuration, outside_limits
+from controller.core.configuration import YAML_NAMES, Configuration, foreign_layer_region
 from controller.core.declarations import Declarations, RepositoryTree
 from controller.core.declarations.parser import ParseCache
 from controller.core.declarations.schema import (
@@ -55,6 +57,7 @@ from controller.core.declarations.schema import (
     KIND,
     LABEL_PATTERN,
     METADATA_NAME_PATTERN,
+    ConfigurationSpec,
 )
 from controller.core.model import (
     LATEST,
@@ -329,19 +332,40 @@ class _Contents:
     environment values written into Git."""
 
 
-def _written(version: PublishedVersion, options: ImportOptions) -> Configuration:
+def _written(version: PublishedVersion, options: ImportOptions, region: str) -> Configuration:
     """What a declaration says of a version's configuration: every field Lambda reports
     (memory, timeout, ephemeral storage, runtime, handler, layers, architectures), the
-    environment only ``with_environment``, and no field a declaration may not say (a runtime
-    Lambda retired since, ...), so that what is written is valid and in sync."""
+    environment only ``with_environment``, and no field a declaration of a function in
+    ``region`` may not say (a runtime Lambda retired since, a layer of another region...), so
+    that what is written is valid and in sync."""
     configuration = version.configuration
     if not options.with_environment:
         configuration = replace(configuration, environment=None)
-    outside = outside_limits(configuration)
-    return replace(configuration, **{_ATTRIBUTES[name]: None for name in outside})
+    refused = {
+        attribute: None
+        for attribute, name in YAML_NAMES.items()
+        if (value := getattr(configuration, attribute)) is not None
+        and not _declarable(name, value, region)
+    }
+    return replace(configuration, **refused)
 
 
-_ATTRIBUTES = {yaml: attribute for attribute, yaml in YAML_NAMES.items()}
+def _declarable(name: str, value: object, region: str) -> bool:
+    """Whether a declaration may say ``value`` for the configuration field ``name``, as
+    ``validate`` decides: through the schema's own model, and for layers the parser's rule
+    that they be of the function's region."""
+    if isinstance(value, tuple) and name == "environment":
+        written: object = dict(value)
+    elif isinstance(value, tuple):
+        written = list(value)
+    else:
+        written = value
+    try:
+        ConfigurationSpec.model_validate({name: written})
+    except ValidationError:
+        return False
+    layers = value if name == "layers" and isinstance(value, tuple) else ()
+    return all(foreign_layer_region(arn, region) is None for arn in layers)
 
 
 def _contents(
@@ -360,7 +384,7 @@ def _contents(
     version with ``all_versions``.
     """
     by_number = {version.version: version for version in live.versions}
-    releases = _Releases(declared, options)
+    releases = _Releases(declared, options, live.region)
     problems = {alias.name: _alias_problem(alias, by_number, releases) for alias in live.aliases}
     kept = [alias for alias in sorted(live.aliases, key=_name) if problems[alias.name] is None]
     used = [
@@ -378,7 +402,7 @@ def _contents(
         if releases.label_of(version) is not None:
             continue
         label = _unique(options.template.label(version.number), names)
-        configuration = _written(version, options)
+        configuration = releases.written(version)
         releases.add(label, version, configuration)
         names.add(label)
         new.append(_NewVersion(label, version, configuration))
@@ -396,16 +420,19 @@ class _Releases:
     """The label each published version goes by: one the folder declares that it satisfies,
     or the new one made for its code and written configuration."""
 
-    def __init__(self, declared: Sequence[DesiredVersion], options: ImportOptions) -> None:
+    def __init__(
+        self, declared: Sequence[DesiredVersion], options: ImportOptions, region: str
+    ) -> None:
         self._declared = declared
         self._options = options
+        self._region = region
         self._new: dict[tuple[str, Configuration], str] = {}
 
     def label_of(self, version: PublishedVersion) -> str | None:
         existing = next((d.label for d in self._declared if d.is_satisfied_by(version)), None)
         if existing is not None:
             return existing
-        return self._new.get((version.code_sha256, _written(version, self._options)))
+        return self._new.get((version.code_sha256, self.written(version)))
 
     def add(self, label: str, version: PublishedVersion, configuration: Configuration) -> None:
         self._new[(version.code_sha256, configuration)] = label
@@ -413,7 +440,11 @@ class _Releases:
     def declared_as(self, version: PublishedVersion) -> Configuration:
         """The configuration the version's label declares, whichever label that is."""
         existing = next((d for d in self._declared if d.is_satisfied_by(version)), None)
-        return existing.configuration if existing is not None else _written(version, self._options)
+        return existing.configuration if existing is not None else self.written(version)
+
+    def written(self, version: PublishedVersion) -> Configuration:
+        """What a declaration of a new label says of the version's configuration."""
+        return _written(version, self._options, self._region)
 
 
 def _version_notes(

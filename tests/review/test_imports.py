@@ -331,6 +331,26 @@ def test_a_function_of_another_account_is_named_by_its_arn() -> None:
     assert declared(generated.text).ref.identity.account == "210987654321"
 
 
+def test_a_configuration_field_a_declaration_may_not_say_is_left_out_with_a_note() -> None:
+    """A retired runtime, and a layer of another region than the function's (which ``validate``
+    refuses, rule L59), as a registry laxer than Lambda may report them."""
+    layer = "arn:aws:lambda:eu-west-1:123456789012:layer:deps:7"
+    reported = Configuration(memory_size=512, runtime="python3.7", layers=(layer,))
+    function = live(versions=[CODE_1], aliases=[alias("live", "1")])
+    function = replace(function, versions=(replace(function.versions[0], configuration=reported),))
+
+    generated = declaration_text(function, ImportOptions(), imported_at=WHEN)
+
+    assert "        memorySize: 512\n" in generated.text
+    assert "runtime:" not in generated.text
+    assert "layers:" not in generated.text
+    assert generated.notes == (
+        "version v1: runtime, layers not declared: outside what a declaration may say "
+        "(lambda-gitops validate names the limits), so any value satisfies the label",
+    )
+    assert_in_sync(generated.text, function)
+
+
 def test_adopt_writes_adopt_true_and_the_plan_adds_the_markers_only() -> None:
     source = text(FLEET_FUNCTION, ImportOptions(adopt=True))
 
@@ -664,12 +684,19 @@ configurations_of_versions = st.builds(
     ephemeral_storage=st.sampled_from([None, 512]),
     runtime=st.sampled_from([None, "python3.12", "python3.7"]),
     handler=st.sampled_from([None, "app.handler"]),
-    layers=st.sampled_from([None, (), ("arn:aws:lambda:us-east-1:123456789012:layer:deps:7",)]),
+    layers=st.sampled_from(
+        [
+            None,
+            (),
+            ("arn:aws:lambda:us-east-1:123456789012:layer:deps:7",),
+            ("arn:aws:lambda:eu-west-1:123456789012:layer:deps:7",),
+        ]
+    ),
     architectures=st.sampled_from([None, ("x86_64",), ("arm64",)]),
 )
 """What Lambda (or a registry laxer than Lambda) reports of a version: values that repeat, so
 that versions of one code differ in a field or not, and some a declaration may not say (20000
-MB, a retired runtime)."""
+MB, a retired runtime, a layer of another region than the function's)."""
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
