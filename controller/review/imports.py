@@ -34,6 +34,7 @@ The module has three parts, in this order:
 from __future__ import annotations
 
 import posixpath
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
@@ -48,7 +49,7 @@ from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
 from controller.core.configuration import YAML_NAMES, Configuration, foreign_layer_region
-from controller.core.declarations import Declarations, RepositoryTree
+from controller.core.declarations import Declarations, InvalidFunction, RepositoryTree
 from controller.core.declarations.parser import ParseCache
 from controller.core.declarations.schema import (
     ALIAS_NAME_PATTERN,
@@ -418,20 +419,27 @@ def _contents(
 
 class _Releases:
     """The label each published version goes by: one the folder declares that it satisfies,
-    or the new one made for its code and written configuration."""
+    or the new one made for its code and written configuration.
+
+    The same versions are asked about many times (an alias's version, its routing, the check
+    of each route), so the declared versions are indexed by code, and what is written of a
+    version is worked out once."""
 
     def __init__(
         self, declared: Sequence[DesiredVersion], options: ImportOptions, region: str
     ) -> None:
-        self._declared = declared
+        self._declared: dict[str, list[DesiredVersion]] = defaultdict(list)
+        for version in declared:
+            self._declared[version.code_sha256].append(version)
         self._options = options
         self._region = region
+        self._written: dict[int, Configuration] = {}
         self._new: dict[tuple[str, Configuration], str] = {}
 
     def label_of(self, version: PublishedVersion) -> str | None:
-        existing = next((d.label for d in self._declared if d.is_satisfied_by(version)), None)
+        existing = self._satisfied(version)
         if existing is not None:
-            return existing
+            return existing.label
         return self._new.get((version.code_sha256, self.written(version)))
 
     def add(self, label: str, version: PublishedVersion, configuration: Configuration) -> None:
@@ -439,12 +447,20 @@ class _Releases:
 
     def declared_as(self, version: PublishedVersion) -> Configuration:
         """The configuration the version's label declares, whichever label that is."""
-        existing = next((d for d in self._declared if d.is_satisfied_by(version)), None)
+        existing = self._satisfied(version)
         return existing.configuration if existing is not None else self.written(version)
 
     def written(self, version: PublishedVersion) -> Configuration:
         """What a declaration of a new label says of the version's configuration."""
-        return _written(version, self._options, self._region)
+        written = self._written.get(version.number)
+        if written is None:
+            written = self._written[version.number] = _written(version, self._options, self._region)
+        return written
+
+    def _satisfied(self, version: PublishedVersion) -> DesiredVersion | None:
+        """The first declared version that ``version`` satisfies, if any."""
+        same_code = self._declared.get(version.code_sha256, ())
+        return next((d for d in same_code if d.is_satisfied_by(version)), None)
 
 
 def _version_notes(
@@ -785,6 +801,15 @@ class _Importer:
             for bad in self._before.invalid
             if bad.name is not None and bad.ref is not None
         }
+        # The declarations by region and bare name, read once: finding each function's is then
+        # a look-up, not a scan of the whole folder.
+        self._declared: dict[tuple[str, str], list[DesiredFunction]] = defaultdict(list)
+        for function in self._before.functions:
+            self._declared[_key(function.ref.identity)].append(function)
+        self._invalid: dict[tuple[str, str], list[InvalidFunction]] = defaultdict(list)
+        for bad in self._before.invalid:
+            if bad.ref is not None:
+                self._invalid[_key(bad.ref.identity)].append(bad)
 
     def _parse(self, files: Iterable[SourceFile]) -> Declarations:
         return edits.parse_folder(
@@ -802,12 +827,12 @@ class _Importer:
         identity = reading.identity
         declared = [
             function
-            for function in self._before.functions
+            for function in self._declared.get(_key(identity), ())
             if function.ref.identity.same_function(identity)
         ]
         invalid = [
             bad
-            for bad in self._before.invalid
+            for bad in self._invalid.get(_key(identity), ())
             if bad.ref is not None and bad.ref.identity.same_function(identity)
         ]
         if invalid:
@@ -997,6 +1022,11 @@ class _Importer:
             f"to the import: {error.message}"
             for error in self._before.broken_files
         )
+
+
+def _key(identity: FunctionId) -> tuple[str, str]:
+    """What two identities of one function share whatever their accounts (``same_function``)."""
+    return identity.region, identity.name
 
 
 def _count(number: int, noun: str) -> str:
