@@ -82,7 +82,7 @@ from controller.errors import (
     NotFound,
     RegistryError,
 )
-from controller.review import edits, yamltext
+from controller.review import edits, plans, yamltext
 from controller.review.edits import Edit, SourceFile
 
 VERSION_FIELD = "{version}"
@@ -879,8 +879,8 @@ class _Importer:
             " (overwritten)" if replaced is not None or self._folder.occupied(path) else ""
         )
         detail = (
-            f"{path}: written{overwritten}, {_count(generated.versions, 'version')} and "
-            f"{_count(generated.aliases, 'alias')}"
+            f"{path}: written{overwritten}, {plans.counted(generated.versions, 'version')} and "
+            f"{plans.counted(generated.aliases, 'alias')}"
         )
         notes = (*generated.left_out, *generated.notes)
         return Outcome(live.name, live.region, "written", detail, notes)
@@ -1027,8 +1027,3 @@ class _Importer:
 def _key(identity: FunctionId) -> tuple[str, str]:
     """What two identities of one function share whatever their accounts (``same_function``)."""
     return identity.region, identity.name
-
-
-def _count(number: int, noun: str) -> str:
-    plural = "es" if noun.endswith("s") else "s"
-    return f"{number} {noun}{'' if number == 1 else plural}"
