@@ -165,11 +165,6 @@ class Configuration:
         return f"Configuration({', '.join(parts)})"
 
     @property
-    def variables(self) -> dict[str, str] | None:
-        """The environment as a mapping, or ``None`` when it is not set."""
-        return None if self.environment is None else dict(self.environment)
-
-    @property
     def declared(self) -> tuple[str, ...]:
         """The YAML names of the fields that are set, in the order they are shown."""
         return tuple(YAML_NAMES[name] for name, _ in _set(self))
@@ -357,49 +352,12 @@ def as_document(configuration: Configuration, secrets: Collection[str] = ()) -> 
     return document
 
 
-def outside_limits(configuration: Configuration) -> tuple[str, ...]:
-    """The YAML names of the fields set to a value a declaration may not say: outside
-    Lambda's limits as ``validate`` checks them (a retired runtime, memory a Managed Instance
-    may have and an ordinary function may not, ...). ``import`` leaves such a field out of
-    what it writes, so that what it writes is always valid."""
-    outside = []
-    for name, value in _set(configuration):
-        if not _within_limits(name, value):
-            outside.append(YAML_NAMES[name])
-    return tuple(outside)
-
-
-def _within_limits(name: str, value: Any) -> bool:  # noqa: PLR0911 - one rule per field
-    match name:
-        case "environment":
-            variables = dict(value)
-            return environment_size(variables) <= ENVIRONMENT_LIMIT_BYTES and all(
-                ENVIRONMENT_NAME_PATTERN.fullmatch(variable)
-                and variable not in RESERVED_ENVIRONMENT_NAMES
-                for variable in variables
-            )
-        case "memory_size":
-            return bool(MEMORY_RANGE[0] <= value <= MEMORY_RANGE[1])
-        case "timeout":
-            return bool(TIMEOUT_RANGE[0] <= value <= TIMEOUT_RANGE[1])
-        case "ephemeral_storage":
-            return bool(EPHEMERAL_STORAGE_RANGE[0] <= value <= EPHEMERAL_STORAGE_RANGE[1])
-        case "runtime":
-            return value in RUNTIMES
-        case "handler":
-            return len(value) <= HANDLER_MAX and bool(HANDLER_PATTERN.fullmatch(value))
-        case "layers":
-            layers = [arn.rsplit(":", 1)[0] for arn in value]
-            return (
-                len(value) <= LAYERS_LIMIT
-                and len(set(layers)) == len(layers)
-                and all(
-                    len(arn) <= LAYER_ARN_MAX and LAYER_VERSION_PATTERN.fullmatch(arn)
-                    for arn in value
-                )
-            )
-        case _:
-            return len(value) == 1 and value[0] in ARCHITECTURES
+def foreign_layer_region(arn: str, region: str) -> str | None:
+    """The region of the layer version ``arn`` when it is not ``region``, the function's:
+    Lambda takes layers of the function's region only (rule L59). ``None`` for a layer of that
+    region, and for an AWS layer (``...:lambda:::awslayer:...``), which has no region."""
+    layer_region = arn.split(":")[3]
+    return layer_region if layer_region and layer_region != region else None
 
 
 def yaml_fields(configuration: Configuration) -> list[tuple[str, Any]]:

@@ -240,20 +240,6 @@ class FunctionPlan:
         )
 
     @property
-    def adopting_only(self) -> bool:
-        """Every alias is as declared, and the only writes add the ownership marker to aliases
-        that lack it (``adopt: true``): the function is in sync in all but who owns them."""
-        adopted = {entry.alias for entry in self.drift if entry.kind == ADOPT_DRIFT}
-        return (
-            bool(adopted)
-            and all(isinstance(a, UpdateAlias) and a.name in adopted for a in self.actions)
-            and not self.missing_versions
-            and self.error is None
-            and not self.deferred
-            and all(entry.kind in NOT_DRIFT for entry in self.drift)
-        )
-
-    @property
     def matches_declarations(self) -> bool:
         """``in_sync`` but for housekeeping: what the declarations ask for holds.
 

@@ -53,9 +53,10 @@ from controller.core.model import (
 from controller.errors import EditRefused
 from controller.review import presets, yamltext
 
-_Fields = list[tuple[str, "str | _Fields"]]
-"""A new version's fields as ``(key, YAML text)``; a mapping (``code``, ``code.s3``) holds its
-own ``(key, value)`` pairs."""
+Fields = list[tuple[str, "str | Fields"]]
+"""A new entry's fields (a version's, an alias's, a ``configuration`` block's) as ``(key, YAML
+text)``; a mapping (``code``, ``code.s3``, ``environment``) holds its own ``(key, value)``
+pairs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,7 @@ def add_version(
             return _existing_label(found, label, existing[1], code_sha256)
     fields = _version_fields(found, versions, code_sha256, description, written)
     if not configuration.is_empty:
-        fields.append(("configuration", _configuration_fields(configuration, secrets)))
+        fields.append(("configuration", configuration_fields(configuration, secrets)))
     splices = [
         _insert_entry(
             found.text, spec, ("versions", versions), yamltext.scalar(label, like=None), fields
@@ -372,7 +373,7 @@ def _alias_fields(
     version: str,
     routing: Mapping[str, Decimal],
     description: str,
-) -> _Fields:
+) -> Fields:
     """A new alias's fields as ``(key, YAML text)``, quoted as the other aliases' are."""
     declared = (
         [value for _, value in aliases[1].value]
@@ -387,16 +388,22 @@ def _alias_fields(
             quoted_by_default=quoted_by_default,
         )
 
-    fields: _Fields = [("version", scalar(version, "version"))]
+    fields: Fields = [("version", scalar(version, "version"))]
     if routing:
-        entries = ", ".join(
-            f"{yamltext.scalar(label, like=None)}: {yamltext.plain_weight(str(share))}"
-            for label, share in routing.items()
-        )
-        fields.append(("routing", f"{{{entries}}}"))
+        fields.append(("routing", routing_text(routing)))
     if description:
         fields.append(("description", scalar(description, "description", quoted_by_default=True)))
     return fields
+
+
+def routing_text(routing: Mapping[str, Decimal]) -> str:
+    """``{v18: 0.1}``: an alias's routing in flow style, each weight as a plain decimal (as
+    Lambda reports it)."""
+    entries = (
+        f"{yamltext.scalar(label, like=None)}: {yamltext.plain_weight(str(share))}"
+        for label, share in routing.items()
+    )
+    return "{" + ", ".join(entries) + "}"
 
 
 def _from_folder_of(file: SourceFile, code: RepoZip | S3Code | None) -> RepoZip | S3Code | None:
@@ -879,7 +886,7 @@ def _version_fields(
     code_sha256: str,
     description: str | None,
     code: RepoZip | S3Code | None,
-) -> _Fields:
+) -> Fields:
     """The new version's fields as ``(key, YAML text)``, quoted as the other versions are."""
     declared = (
         [value for _, value in versions[1].value]
@@ -892,13 +899,13 @@ def _version_fields(
             value, like=_last_scalar(declared, path), quoted_by_default=quoted_by_default
         )
 
-    fields: _Fields = [("codeSha256", scalar(code_sha256, "codeSha256", quoted_by_default=True))]
+    fields: Fields = [("codeSha256", scalar(code_sha256, "codeSha256", quoted_by_default=True))]
     if description is not None:
         fields.append(("description", scalar(description, "description", quoted_by_default=True)))
     if isinstance(code, RepoZip):
         fields.append(("code", [("zipFile", scalar(code.path, "code", "zipFile"))]))
     elif code is not None:
-        location: _Fields = [
+        location: Fields = [
             ("bucket", scalar(code.bucket, "code", "s3", "bucket")),
             ("key", scalar(code.key, "code", "s3", "key")),
         ]
@@ -910,16 +917,16 @@ def _version_fields(
     return fields
 
 
-def _configuration_fields(configuration: Configuration, secrets: frozenset[str]) -> _Fields:
+def configuration_fields(configuration: Configuration, secrets: frozenset[str]) -> Fields:
     """A version's ``configuration`` block as fields: numbers as they are, lists in flow
     style, text quoted where YAML would read it otherwise, and each environment value quoted
     (a secret one as ``{value: ..., secret: true}``)."""
-    fields: _Fields = []
+    fields: Fields = []
     for name, value in yaml_fields(configuration):
         if name == "environment" and not value:
             fields.append((name, "{}"))
         elif name == "environment":
-            variables: _Fields = []
+            variables: Fields = []
             for variable, text in value:
                 quoted = yamltext.scalar(text, like=None, quoted_by_default=True)
                 shown = f"{{value: {quoted}, secret: true}}" if variable in secrets else quoted
@@ -964,7 +971,7 @@ def _insert_entry(
     spec: yamltext.Pair,
     section: tuple[str, yamltext.Pair | None],
     key: str,
-    fields: _Fields,
+    fields: Fields,
 ) -> yamltext.Splice:
     """The splice that adds ``key`` (a version label or an alias name) with its ``fields`` to
     the ``section_name`` mapping of the spec (``versions``, ``aliases``), after its last entry,
@@ -994,7 +1001,7 @@ def _insert_entry(
         if yamltext.is_block(last_value)
         else _step(section_key, mapping)
     )
-    return yamltext.insert_lines(content, end, _block(key, fields, indent, step), text.eol)
+    return yamltext.insert_lines(content, end, block(key, fields, indent, step), text.eol)
 
 
 def _insert_section(
@@ -1002,7 +1009,7 @@ def _insert_section(
     spec_entry: tuple[Node, MappingNode],
     section_name: str,
     key: str,
-    fields: _Fields,
+    fields: Fields,
 ) -> yamltext.Splice:
     """The splice that adds the ``section_name`` mapping, with the one new entry, to a spec
     that has none: ``versions`` before the aliases, ``aliases`` after the rest."""
@@ -1013,7 +1020,7 @@ def _insert_section(
         return yamltext.Splice(end, end, f", {section_name}: {{{key}: {_flow(fields)}}}")
     indent = yamltext.indent_before(content, spec.value[0][0])
     step = _step(spec_key, spec)
-    lines = [f"{indent}{section_name}:", *_block(key, fields, indent + step, step)]
+    lines = [f"{indent}{section_name}:", *block(key, fields, indent + step, step)]
     aliases = yamltext.entry(spec, "aliases") if section_name == "versions" else None
     if aliases is None:
         return yamltext.insert_lines(content, yamltext.entry_end(content, *last), lines, text.eol)
@@ -1031,17 +1038,18 @@ def _step(key: Node, mapping: Node) -> str:
     return " " * max(child_column - int(key.start_mark.column), 1)
 
 
-def _block(label: str, fields: _Fields, indent: str, step: str) -> list[str]:
+def block(label: str, fields: Fields, indent: str, step: str) -> list[str]:
+    """``label`` and its ``fields`` as block-style lines, each level ``step`` further in."""
     lines = [f"{indent}{label}:"]
     for key, value in fields:
         if isinstance(value, list):
-            lines.extend(_block(key, value, indent + step, step))
+            lines.extend(block(key, value, indent + step, step))
         else:
             lines.append(f"{indent}{step}{key}: {value}")
     return lines
 
 
-def _flow(fields: _Fields) -> str:
+def _flow(fields: Fields) -> str:
     parts = [f"{key}: {value if isinstance(value, str) else _flow(value)}" for key, value in fields]
     return "{" + ", ".join(parts) + "}"
 

@@ -26,13 +26,15 @@ The module has three parts, in this order:
   whole function;
 - ``plan_import``: every function's outcome and every file's new content, worked out in
   memory and checked before anything is written: each new file is parsed and planned against
-  the function it came from, and must be in sync; the whole folder must then hold no error it
-  did not hold before.
+  the function it came from, and must be in sync, and each edit of a declared file is checked
+  against that file; the whole folder, parsed once, must then hold no error it did not hold
+  before.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
@@ -41,11 +43,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import ValidationError
+
 from controller.adapters.logging import get_logger
 from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
-from controller.core.configuration import YAML_NAMES, Configuration, outside_limits, yaml_fields
-from controller.core.declarations import Declarations, RepositoryTree
+from controller.core.configuration import YAML_NAMES, Configuration, foreign_layer_region
+from controller.core.declarations import Declarations, InvalidFunction, RepositoryTree
 from controller.core.declarations.parser import ParseCache
 from controller.core.declarations.schema import (
     ALIAS_NAME_PATTERN,
@@ -54,6 +58,7 @@ from controller.core.declarations.schema import (
     KIND,
     LABEL_PATTERN,
     METADATA_NAME_PATTERN,
+    ConfigurationSpec,
 )
 from controller.core.model import (
     LATEST,
@@ -66,6 +71,7 @@ from controller.core.model import (
     PublishedVersion,
 )
 from controller.core.ownership import declared_part
+from controller.core.plan import ADOPT_DRIFT
 from controller.core.planner import plan_function
 from controller.engine.applier import InScope
 from controller.engine.reconciler import Progress
@@ -76,7 +82,7 @@ from controller.errors import (
     NotFound,
     RegistryError,
 )
-from controller.review import edits, yamltext
+from controller.review import edits, plans, yamltext
 from controller.review.edits import Edit, SourceFile
 
 VERSION_FIELD = "{version}"
@@ -328,19 +334,40 @@ class _Contents:
     environment values written into Git."""
 
 
-def _written(version: PublishedVersion, options: ImportOptions) -> Configuration:
+def _written(version: PublishedVersion, options: ImportOptions, region: str) -> Configuration:
     """What a declaration says of a version's configuration: every field Lambda reports
     (memory, timeout, ephemeral storage, runtime, handler, layers, architectures), the
-    environment only ``with_environment``, and no field a declaration may not say (a runtime
-    Lambda retired since, ...), so that what is written is valid and in sync."""
+    environment only ``with_environment``, and no field a declaration of a function in
+    ``region`` may not say (a runtime Lambda retired since, a layer of another region...), so
+    that what is written is valid and in sync."""
     configuration = version.configuration
     if not options.with_environment:
         configuration = replace(configuration, environment=None)
-    outside = outside_limits(configuration)
-    return replace(configuration, **{_ATTRIBUTES[name]: None for name in outside})
+    refused = {
+        attribute: None
+        for attribute, name in YAML_NAMES.items()
+        if (value := getattr(configuration, attribute)) is not None
+        and not _declarable(name, value, region)
+    }
+    return replace(configuration, **refused)
 
 
-_ATTRIBUTES = {yaml: attribute for attribute, yaml in YAML_NAMES.items()}
+def _declarable(name: str, value: object, region: str) -> bool:
+    """Whether a declaration may say ``value`` for the configuration field ``name``, as
+    ``validate`` decides: through the schema's own model, and for layers the parser's rule
+    that they be of the function's region."""
+    if isinstance(value, tuple) and name == "environment":
+        written: object = dict(value)
+    elif isinstance(value, tuple):
+        written = list(value)
+    else:
+        written = value
+    try:
+        ConfigurationSpec.model_validate({name: written})
+    except ValidationError:
+        return False
+    layers = value if name == "layers" and isinstance(value, tuple) else ()
+    return all(foreign_layer_region(arn, region) is None for arn in layers)
 
 
 def _contents(
@@ -359,7 +386,7 @@ def _contents(
     version with ``all_versions``.
     """
     by_number = {version.version: version for version in live.versions}
-    releases = _Releases(declared, options)
+    releases = _Releases(declared, options, live.region)
     problems = {alias.name: _alias_problem(alias, by_number, releases) for alias in live.aliases}
     kept = [alias for alias in sorted(live.aliases, key=_name) if problems[alias.name] is None]
     used = [
@@ -377,7 +404,7 @@ def _contents(
         if releases.label_of(version) is not None:
             continue
         label = _unique(options.template.label(version.number), names)
-        configuration = _written(version, options)
+        configuration = releases.written(version)
         releases.add(label, version, configuration)
         names.add(label)
         new.append(_NewVersion(label, version, configuration))
@@ -393,26 +420,48 @@ def _contents(
 
 class _Releases:
     """The label each published version goes by: one the folder declares that it satisfies,
-    or the new one made for its code and written configuration."""
+    or the new one made for its code and written configuration.
 
-    def __init__(self, declared: Sequence[DesiredVersion], options: ImportOptions) -> None:
-        self._declared = declared
+    The same versions are asked about many times (an alias's version, its routing, the check
+    of each route), so the declared versions are indexed by code, and what is written of a
+    version is worked out once."""
+
+    def __init__(
+        self, declared: Sequence[DesiredVersion], options: ImportOptions, region: str
+    ) -> None:
+        self._declared: dict[str, list[DesiredVersion]] = defaultdict(list)
+        for version in declared:
+            self._declared[version.code_sha256].append(version)
         self._options = options
+        self._region = region
+        self._written: dict[int, Configuration] = {}
         self._new: dict[tuple[str, Configuration], str] = {}
 
     def label_of(self, version: PublishedVersion) -> str | None:
-        existing = next((d.label for d in self._declared if d.is_satisfied_by(version)), None)
+        existing = self._satisfied(version)
         if existing is not None:
-            return existing
-        return self._new.get((version.code_sha256, _written(version, self._options)))
+            return existing.label
+        return self._new.get((version.code_sha256, self.written(version)))
 
     def add(self, label: str, version: PublishedVersion, configuration: Configuration) -> None:
         self._new[(version.code_sha256, configuration)] = label
 
     def declared_as(self, version: PublishedVersion) -> Configuration:
         """The configuration the version's label declares, whichever label that is."""
-        existing = next((d for d in self._declared if d.is_satisfied_by(version)), None)
-        return existing.configuration if existing is not None else _written(version, self._options)
+        existing = self._satisfied(version)
+        return existing.configuration if existing is not None else self.written(version)
+
+    def written(self, version: PublishedVersion) -> Configuration:
+        """What a declaration of a new label says of the version's configuration."""
+        written = self._written.get(version.number)
+        if written is None:
+            written = self._written[version.number] = _written(version, self._options, self._region)
+        return written
+
+    def _satisfied(self, version: PublishedVersion) -> DesiredVersion | None:
+        """The first declared version that ``version`` satisfies, if any."""
+        same_code = self._declared.get(version.code_sha256, ())
+        return next((d for d in same_code if d.is_satisfied_by(version)), None)
 
 
 def _version_notes(
@@ -576,7 +625,7 @@ def declaration_text(
     for alias in contents.aliases:
         lines += [f"    {_plain(alias.name)}:", f"      version: {_plain(alias.version)}"]
         if alias.routing:
-            lines.append(f"      routing: {_routing(alias.routing)}")
+            lines.append(f"      routing: {edits.routing_text(alias.routing)}")
         if alias.description:
             lines.append(f"      description: {_quoted(alias.description)}")
     if options.adopt:
@@ -595,21 +644,14 @@ def _configuration_lines(configuration: Configuration) -> list[str]:
     marked secret."""
     if configuration.is_empty:
         return []
-    lines = ["      configuration:"]
-    for name, value in yaml_fields(configuration):
-        if name == "environment":
-            lines.append("        environment:" + ("" if value else " {}"))
-            lines += [
-                f"          {_plain(variable)}: {{value: {_quoted(text)}, secret: true}}"
-                for variable, text in value
-            ]
-        elif isinstance(value, tuple):
-            lines.append(f"        {name}: [{', '.join(_plain(item) for item in value)}]")
-        elif isinstance(value, str):
-            lines.append(f"        {name}: {_plain(value)}")
-        else:
-            lines.append(f"        {name}: {value}")
-    return lines
+    fields = edits.configuration_fields(configuration, _every_variable(configuration))
+    return edits.block("configuration", fields, "      ", "  ")
+
+
+def _every_variable(configuration: Configuration) -> frozenset[str]:
+    """The environment variables an import marks secret: all of them, since it cannot tell
+    which values are secrets."""
+    return frozenset(dict(configuration.environment or ()))
 
 
 def _comment(text: str) -> str:
@@ -625,12 +667,6 @@ def _plain(value: str) -> str:
 
 def _quoted(value: str) -> str:
     return yamltext.scalar(value, like=None, quoted_by_default=True)
-
-
-def _routing(routing: Mapping[str, Decimal]) -> str:
-    """``{v18: 0.1}``: the weight as Lambda reports it, as a plain decimal."""
-    entries = (f"{_plain(label)}: {yamltext.plain_weight(str(w))}" for label, w in routing.items())
-    return "{" + ", ".join(entries) + "}"
 
 
 # -- the import of a fleet into a folder (pure) ---------------------------------------------------
@@ -766,6 +802,15 @@ class _Importer:
             for bad in self._before.invalid
             if bad.name is not None and bad.ref is not None
         }
+        # The declarations by region and bare name, read once: finding each function's is then
+        # a look-up, not a scan of the whole folder.
+        self._declared: dict[tuple[str, str], list[DesiredFunction]] = defaultdict(list)
+        for function in self._before.functions:
+            self._declared[_key(function.ref.identity)].append(function)
+        self._invalid: dict[tuple[str, str], list[InvalidFunction]] = defaultdict(list)
+        for bad in self._before.invalid:
+            if bad.ref is not None:
+                self._invalid[_key(bad.ref.identity)].append(bad)
 
     def _parse(self, files: Iterable[SourceFile]) -> Declarations:
         return edits.parse_folder(
@@ -783,12 +828,12 @@ class _Importer:
         identity = reading.identity
         declared = [
             function
-            for function in self._before.functions
+            for function in self._declared.get(_key(identity), ())
             if function.ref.identity.same_function(identity)
         ]
         invalid = [
             bad
-            for bad in self._before.invalid
+            for bad in self._invalid.get(_key(identity), ())
             if bad.ref is not None and bad.ref.identity.same_function(identity)
         ]
         if invalid:
@@ -835,8 +880,8 @@ class _Importer:
             " (overwritten)" if replaced is not None or self._folder.occupied(path) else ""
         )
         detail = (
-            f"{path}: written{overwritten}, {_count(generated.versions, 'version')} and "
-            f"{_count(generated.aliases, 'alias')}"
+            f"{path}: written{overwritten}, {plans.counted(generated.versions, 'version')} and "
+            f"{plans.counted(generated.aliases, 'alias')}"
         )
         notes = (*generated.left_out, *generated.notes)
         return Outcome(live.name, live.region, "written", detail, notes)
@@ -851,10 +896,10 @@ class _Importer:
             return f"the declaration written from it would be invalid ({shown}); please report"
         (desired,) = parsed.functions
         plan = plan_function(desired, live.observed(), "")
-        if plan.in_sync or plan.adopting_only:
+        if plan.matches_declarations:
             return None
         changes = "; ".join(
-            f"{entry.alias} {entry.kind}" for entry in plan.drift if entry.kind != "adopt"
+            f"{entry.alias} {entry.kind}" for entry in plan.drift if entry.kind != ADOPT_DRIFT
         )
         return (
             f"the declaration written from it would not be in sync ({plan.error or changes}); "
@@ -884,7 +929,7 @@ class _Importer:
                     new.version.code_sha256,
                     description=new.version.description or None,
                     configuration=new.configuration,
-                    secrets=frozenset(dict(new.configuration.environment or ())),
+                    secrets=_every_variable(new.configuration),
                 )
                 added.append(f"version {new.label}")
             for alias in contents.aliases:
@@ -925,10 +970,17 @@ class _Importer:
         *arguments: object,
         **keywords: object,
     ) -> bool:
-        """Make one edit of the function's file in memory; whether it changed anything."""
+        """Make one edit of the function's file in memory; whether it changed anything.
+
+        The edit is checked against that file alone, not the whole folder: these edits add a
+        version, an alias or ``adopt`` and change no name or identity, so they cannot clash
+        with another file, and ``check_whole_folder`` parses the whole folder once at the end
+        anyway. Checking each edit against the whole folder made a merge into a folder of F
+        functions take time in F squared."""
         path = desired.location.file if desired.location is not None else None
+        edited = [self._files[path]] if path is not None else list(self._files.values())
         made = edit(
-            list(self._files.values()),
+            edited,
             desired.name,
             *arguments,
             default_region=self._region,
@@ -973,6 +1025,6 @@ class _Importer:
         )
 
 
-def _count(number: int, noun: str) -> str:
-    plural = "es" if noun.endswith("s") else "s"
-    return f"{number} {noun}{'' if number == 1 else plural}"
+def _key(identity: FunctionId) -> tuple[str, str]:
+    """What two identities of one function share whatever their accounts (``same_function``)."""
+    return identity.region, identity.name

@@ -102,17 +102,20 @@ class PlanShards:
         if self.shard is not None:
             return (
                 f"Shard {self.shard} of {self.sharding.shards}: "
-                f"{_functions(count[self.shard])}; the other shards' are left out."
+                f"{counted(count[self.shard], 'function')}; the other shards' are left out."
             )
         owned = ", ".join(
-            f"shard {shard} owns {_functions(count[shard])}"
+            f"shard {shard} owns {counted(count[shard], 'function')}"
             for shard in range(self.sharding.shards)
         )
         return f"Shards: {self.sharding.shards}; {owned}."
 
 
-def _functions(count: int) -> str:
-    return f"{count} function{'s' if count != 1 else ''}"
+def counted(number: int, noun: str) -> str:
+    """``1 version``, ``3 versions``, ``2 aliases``: a number and its noun, in the plural unless
+    the number is 1; the words every command's output counts things in."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{number} {noun if number == 1 else plural}"
 
 
 def plan_text(
@@ -151,13 +154,9 @@ def summary_line(plan: Plan, invalid: int = 0) -> str:
         f"{counts['delete']} to delete",
     ]
     if counts["delete_version"]:
-        parts.append(_versions(counts["delete_version"]) + " to delete")
+        parts.append(counted(counts["delete_version"], "version") + " to delete")
     suffix = f"; {errors} in error" if errors else ""
     return click.style(f"Plan: {', '.join(parts)}{suffix}.", bold=True)
-
-
-def _versions(count: int) -> str:
-    return f"{count} version{'s' if count != 1 else ''}"
 
 
 def _function_text(function_plan: FunctionPlan, shards: PlanShards | None = None) -> list[str]:
@@ -198,7 +197,7 @@ def _retention_text(view: RetentionView) -> str:
     if len(view.held) > _LISTED:
         numbers += f" and {len(view.held) - _LISTED} more"
     return click.style(
-        f"  · {_versions(len(view.held))} beyond retainVersions {view.keep} kept: "
+        f"  · {counted(len(view.held), 'version')} beyond retainVersions {view.keep} kept: "
         f"{view.reason} ({numbers})",
         fg="cyan",
     )

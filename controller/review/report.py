@@ -44,14 +44,14 @@ large change still opens on the summary table."""
 def summary(diff: FunctionDiff, arrow: str = "→") -> str:
     """One line for the summary table: ``live r41 → r42; +1 version``."""
     versions, aliases = diff.declared
-    declared = f"{_count(versions, 'version')}, {_count(aliases, 'alias')}"
+    declared = f"{plans.counted(versions, 'version')}, {plans.counted(aliases, 'alias')}"
     match diff.status:
         case "added":
             return f"{'valid again' if diff.was_invalid else 'new function'}: {declared}"
         case "removed":
             return "no longer declared: the controller stops managing it, deletes nothing"
         case "invalid":
-            return f"invalid at head ({_count(len(diff.errors), 'error')}): left as it is"
+            return f"invalid at head ({plans.counted(len(diff.errors), 'error')}): left as it is"
         case "unreadable":
             return f"{diff.head_file or diff.base_file} does not parse at head: left as it is"
     parts = [_alias_summary(change, arrow) for change in diff.aliases]
@@ -158,9 +158,9 @@ def _versions_summary(versions: Sequence[VersionChange]) -> list[str]:
     removed = sum(1 for v in versions if v.change == "removed")
     parts = []
     if added:
-        parts.append(f"+{_count(added, 'version')}")
+        parts.append(f"+{plans.counted(added, 'version')}")
     if removed:
-        parts.append(f"-{_count(removed, 'version')}")
+        parts.append(f"-{plans.counted(removed, 'version')}")
     for version in versions:
         if version.change == "changed":
             what = "code" if "codeSha256" in version.fields else ", ".join(version.fields)
@@ -274,11 +274,6 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _count(number: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("s") else "s")
-    return f"{number} {noun if number == 1 else plural}"
-
-
 def _code_text(code: DeclaredCode | None) -> str:
     if code is None:
         return "(none)"
@@ -298,7 +293,7 @@ def _title(diff: FunctionDiff) -> str:
 
 
 def _headline(diff: DeclarationsDiff) -> str:
-    changed = _count(len(diff.functions), "function")
+    changed = plans.counted(len(diff.functions), "function")
     return f"{changed} changed, {diff.unchanged} unchanged"
 
 
@@ -322,7 +317,7 @@ def to_markdown(diff: DeclarationsDiff, live: LiveView | None = None) -> str:
         lines += ["No declared function changes.", ""]
     if diff.errors:
         lines += [
-            f"### :x: {_count(len(diff.errors), 'error')} at head",
+            f"### :x: {plans.counted(len(diff.errors), 'error')} at head",
             "",
             "The functions they concern are left as they are until they are fixed; "
             "`lambda-gitops validate` fails on them.",
@@ -342,7 +337,7 @@ def _md_function(diff: FunctionDiff) -> list[str]:
     if diff.status == "invalid":
         # The errors are listed once, above, with their FILE:LINE; here they would repeat.
         notes = [note for note in notes if note not in diff.errors]
-        notes.append(f"{_count(len(diff.errors), 'error')}, listed above.")
+        notes.append(f"{plans.counted(len(diff.errors), 'error')}, listed above.")
     for note in notes:
         lines += [_md(note), ""]
     if aliases:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from controller.core.configuration import Configuration
 from controller.core.declarations import parse_declarations
+from controller.core.declarations.parser import DEFAULT_LIMITS
 from controller.core.model import LATEST, Alias, DesiredFunction, PublishedVersion, weight
 from controller.core.ownership import describe, seal
 from controller.core.plan import UpdateAlias
@@ -330,12 +331,32 @@ def test_a_function_of_another_account_is_named_by_its_arn() -> None:
     assert declared(generated.text).ref.identity.account == "210987654321"
 
 
+def test_a_configuration_field_a_declaration_may_not_say_is_left_out_with_a_note() -> None:
+    """A retired runtime, and a layer of another region than the function's (which ``validate``
+    refuses, rule L59), as a registry laxer than Lambda may report them."""
+    layer = "arn:aws:lambda:eu-west-1:123456789012:layer:deps:7"
+    reported = Configuration(memory_size=512, runtime="python3.7", layers=(layer,))
+    function = live(versions=[CODE_1], aliases=[alias("live", "1")])
+    function = replace(function, versions=(replace(function.versions[0], configuration=reported),))
+
+    generated = declaration_text(function, ImportOptions(), imported_at=WHEN)
+
+    assert "        memorySize: 512\n" in generated.text
+    assert "runtime:" not in generated.text
+    assert "layers:" not in generated.text
+    assert generated.notes == (
+        "version v1: runtime, layers not declared: outside what a declaration may say "
+        "(lambda-gitops validate names the limits), so any value satisfies the label",
+    )
+    assert_in_sync(generated.text, function)
+
+
 def test_adopt_writes_adopt_true_and_the_plan_adds_the_markers_only() -> None:
     source = text(FLEET_FUNCTION, ImportOptions(adopt=True))
 
     assert source.endswith("  adopt: true\n")
     plan = plan_function(declared(source), FLEET_FUNCTION.observed(), REVISION)
-    assert plan.adopting_only
+    assert plan.matches_declarations
     adopted = sorted(action.name for action in plan.actions if isinstance(action, UpdateAlias))
     assert adopted == ["canary", "live"]  # beta has the marker already
 
@@ -511,6 +532,25 @@ def test_a_second_import_finds_nothing_to_add() -> None:
     ]
 
 
+def test_a_merge_the_parser_would_refuse_leaves_that_file_as_it_is_and_the_rest_goes_on() -> None:
+    """Each added version and alias is checked before it stands: here the new version would
+    take the file past the size the parser reads."""
+    room = DEFAULT_LIMITS.file_bytes - len(DECLARED.encode()) - 40
+    line = "# " + "x" * 97 + "\n"
+    full = DECLARED + line * (room // len(line))
+    billing = live("billing-worker", aliases=[alias("live", "1")])
+
+    written, outcomes = imported(folder({"teams/orders.yaml": full}), [FLEET_FUNCTION, billing])
+
+    assert list(written) == ["functions/billing-worker.yaml"]
+    [(kind, detail), (billing_kind, _)] = outcomes
+    assert (kind, billing_kind) == ("failed", "written")
+    assert detail.startswith(
+        "teams/orders.yaml: not merged: teams/orders.yaml is left unchanged, because the edit "
+        "would make the declarations invalid: teams/orders.yaml:1: the file is "
+    )
+
+
 def test_a_new_version_label_taken_by_other_code_is_made_unique() -> None:
     source = DECLARED.replace("r41:   # the first release", "v2:   # named by hand")
     source = source.replace("version: r41", "version: v2")
@@ -644,12 +684,19 @@ configurations_of_versions = st.builds(
     ephemeral_storage=st.sampled_from([None, 512]),
     runtime=st.sampled_from([None, "python3.12", "python3.7"]),
     handler=st.sampled_from([None, "app.handler"]),
-    layers=st.sampled_from([None, (), ("arn:aws:lambda:us-east-1:123456789012:layer:deps:7",)]),
+    layers=st.sampled_from(
+        [
+            None,
+            (),
+            ("arn:aws:lambda:us-east-1:123456789012:layer:deps:7",),
+            ("arn:aws:lambda:eu-west-1:123456789012:layer:deps:7",),
+        ]
+    ),
     architectures=st.sampled_from([None, ("x86_64",), ("arm64",)]),
 )
 """What Lambda (or a registry laxer than Lambda) reports of a version: values that repeat, so
 that versions of one code differ in a field or not, and some a declaration may not say (20000
-MB, a retired runtime)."""
+MB, a retired runtime, a layer of another region than the function's)."""
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -669,7 +716,7 @@ def test_any_live_function_is_declared_validly_and_in_sync(
         declaration_text(function, replace(options, adopt=True), imported_at=WHEN).text
     )
     adopted = plan_function(adopting, function.observed(), REVISION)
-    assert adopted.in_sync or adopted.adopting_only
+    assert adopted.matches_declarations
     written = {a.name: a.description for a in adopted.actions if isinstance(a, UpdateAlias)}
     marked = replace(
         function,

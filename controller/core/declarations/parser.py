@@ -52,7 +52,7 @@ from controller.core.analysis import (
     CloudWatchCheck,
     PrometheusCheck,
 )
-from controller.core.configuration import NOTHING
+from controller.core.configuration import NOTHING, foreign_layer_region
 from controller.core.declarations.paths import (
     EntryKind,
     PathNotFound,
@@ -1149,11 +1149,10 @@ def _desired_function(
 def _check_layer_regions(
     label: str, version: DesiredVersion, region: str, issues: list[tuple[Loc, str]]
 ) -> None:
-    """A layer of another region than the function's is refused by Lambda (rule L59); an AWS
-    layer (``...:lambda:::awslayer:...``) has no region."""
+    """A layer of another region than the function's is refused by Lambda (rule L59)."""
     for index, arn in enumerate(version.configuration.layers or ()):
-        layer_region = arn.split(":")[3]
-        if layer_region and layer_region != region:
+        layer_region = foreign_layer_region(arn, region)
+        if layer_region is not None:
             issues.append(
                 (
                     ("spec", "versions", label, "configuration", "layers", index),

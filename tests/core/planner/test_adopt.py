@@ -74,7 +74,7 @@ def test_adopt_writes_the_marker_on_each_unmarked_alias_and_nothing_else() -> No
         AliasDrift("live", ADOPT_DRIFT, (Change("ownership", "(none)", MARK),)),
     )
     assert not plan.in_sync  # a write is pending: plan shows it, and exits 2
-    assert plan.adopting_only
+    assert plan.matches_declarations
 
 
 def test_adopt_leaves_an_alias_that_has_the_marker_alone() -> None:
@@ -100,7 +100,7 @@ def test_an_alias_that_differs_is_a_plain_update_not_an_adoption() -> None:
 
     kinds = {entry.alias: entry.kind for entry in plan.drift}
     assert kinds == {"canary": ADOPT_DRIFT, "live": "differs"}
-    assert not plan.adopting_only
+    assert not plan.matches_declarations
 
 
 def test_an_alias_on_latest_is_adopted_on_latest() -> None:
@@ -116,7 +116,7 @@ def test_a_missing_alias_is_created_as_always_with_adopt() -> None:
     plan = plan_function(adopting(DECLARED), observed(CODE_A, CODE_B), REVISION)
 
     assert {entry.kind for entry in plan.drift} == {"missing"}
-    assert not plan.adopting_only
+    assert not plan.matches_declarations
 
 
 def test_a_suspended_function_reports_the_adoption_and_stays_in_sync() -> None:
