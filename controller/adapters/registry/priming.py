@@ -130,8 +130,8 @@ class Budget:
     - **the projection**: once ``PROJECT_AFTER_PAGES`` pages have reached the wanted names, the
       progress made is the fraction of the wanted functions whose bare name sorts at or before
       the greatest name seen; the pages before the first wanted name are counted as they are,
-      and those since are divided by that fraction. A projected total of as many pages as
-      functions stops the listing.
+      and those since are divided by that fraction. A projected total over the budget stops
+      the listing then, rather than when the budget runs out.
 
     The projection assumes pages come in name order, as Lambda's do in practice but AWS does
     not document; it is only an estimate, and correctness never rests on it: a listing is used
@@ -161,10 +161,10 @@ class Budget:
             return None
         progress = bisect_right(self._names, greatest_name) / wanted
         projected = self._leading + among_wanted / progress
-        if projected >= wanted:
+        if projected > self.limit:
             return (
                 f"abandoned after {_count(pages, 'page')}, projecting {projected:.0f} pages "
-                f"for {wanted} functions"
+                f"for {wanted} functions, over the budget of {self.limit}"
             )
         return None
 

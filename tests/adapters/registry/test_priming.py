@@ -462,11 +462,12 @@ def test_a_region_whose_last_listing_took_as_many_pages_as_functions_is_not_read
 
 def test_the_pages_of_the_last_listing_raise_the_budget_when_they_were_fewer() -> None:
     """100 functions are 12 pages. With 20 listings to read, the budget of a region not yet
-    listed (10 pages) would give up; one known to take 12 pages is read (up to 19)."""
+    listed (10 pages) gives up, as soon as the projection sees it will not do; one known to
+    take 12 pages is read (up to 19)."""
     region = InMemoryRegion(region_of(100))
     wanted = refs(list(region.versions)[::5])
     assert caching(region).prime(wanted)[0].reason == (
-        "abandoned after 10 pages, the budget for 20 functions"
+        "abandoned after 3 pages, projecting 12 pages for 20 functions, over the budget of 10"
     )
 
     cache = caching(region)
@@ -590,5 +591,21 @@ def test_the_projection_counts_pages_before_the_first_wanted_name_as_they_are() 
     for page in range(1, 3):
         assert thin.stop_reason(page, "m000") is None
     assert thin.stop_reason(3, "m000") == (
-        "abandoned after 3 pages, projecting 300 pages for 100 functions"
+        "abandoned after 3 pages, projecting 300 pages for 100 functions, over the budget of 50"
     )
+
+
+def test_a_projection_over_the_budget_stops_the_listing_before_the_budget_is_spent() -> None:
+    """100 wanted functions, a budget of 50 pages: a projection of 60 pages (fewer than the
+    functions, more than the budget) stops the listing at once instead of 47 pages later; one of
+    exactly 50 goes on."""
+    over = Budget([f"m{n:03d}" for n in range(100)])
+    for page in range(1, 3):
+        assert over.stop_reason(page, "m004") is None
+    assert over.stop_reason(3, "m004") == (
+        "abandoned after 3 pages, projecting 60 pages for 100 functions, over the budget of 50"
+    )
+    within = Budget([f"m{n:03d}" for n in range(100)])
+    for page in range(1, 3):
+        assert within.stop_reason(page, "m005") is None
+    assert within.stop_reason(3, "m005") is None
