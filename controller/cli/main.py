@@ -193,12 +193,23 @@ def _plan_exit_code(result: PassResult) -> int:
 @click.option("--once", is_flag=True, required=True, help="One full pass, then exit.")
 @source_options
 @registry_options
+@shard_options
 def reconcile(once: bool, **options: Any) -> None:
-    """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise."""
+    """Observe, plan and apply once: exit 0 when every function converged, 1 otherwise.
+
+    With --shards, only this shard's functions are reconciled, as `run` would: the shard is
+    --shard-index, else the ordinal ending POD_NAME (a StatefulSet's pod); the other shards'
+    functions are their leaders' to write.
+    """
     with reported_errors():
         settings = settings_from(options)
         with registry_for(settings, writes=True) as registry:
-            loaded, code = declarations_for(settings, account=registry.caller_account())
+            account = registry.caller_account()
+            loaded, code = declarations_for(settings, account=account)
+            shards = None
+            if (shard := settings.shard(os.environ)) is not None:
+                shards = plans.PlanShards(sharding_for(settings, account), shard)
+                loaded = shards.sharding.owned(loaded, shard)
             with progress(len(loaded.functions), settings.logging) as advance:
                 result = reconcile_pass(
                     registry,
@@ -209,7 +220,7 @@ def reconcile(once: bool, **options: Any) -> None:
                     retention=settings.retention,
                 )
     source = plans.PlanSource(ref=settings.ref)
-    click.echo(plans.plan_text(result.plan, result.declaration_errors, source), nl=False)
+    click.echo(plans.plan_text(result.plan, result.declaration_errors, source, shards), nl=False)
     click.echo(plans.outcomes_text(result.outcomes), nl=False)
     converged = sum(1 for outcome in result.outcomes if outcome.converged)
     click.echo(f"Reconciled: {converged} of {len(result.outcomes)} functions converged.")
