@@ -11,8 +11,9 @@ pass deletes: one DeleteFunction a deleted version, and one ListVersionsByFuncti
 afresh before deleting (a cached listing may be stale), besides reading the versions to observe
 them: from the region's ListFunctions pages, or, with the defaults, one ListVersionsByFunction a
 function once those pages are projected to pass their budget of half a page a function
-(functions of 30 versions fill more): after 3 pages. A deletion makes the version cache forget the function, so the second pass
-reads the versions again the same way; the third reads the aliases only.
+(functions of 30 versions fill more): after 3 pages. A deletion makes the version cache forget
+the function, so the second pass reads the versions again the same way; the third reads the
+aliases only.
 Calls are paced at the controller's default 10 requests a second.
 
 Usage: ``python bench/retention_cost.py [--functions N] [--versions V] [--fleet F]
