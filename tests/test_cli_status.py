@@ -370,7 +370,11 @@ STATUS_KEYS = [
     "lastPassReasons",
     "lastPassError",
     "declarationErrors",
+    "leaderElection",
+    "sharding",
+    "changeEvents",
 ]
+QUEUE_KEYS = ["url", "state", "error", "since", "lastReceivedAt"]
 FUNCTION_KEYS = [
     "name",
     "region",
@@ -397,6 +401,21 @@ status_like = st.dictionaries(
 )
 
 
+events_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "queues": st.lists(
+            st.dictionaries(st.sampled_from(QUEUE_KEYS) | st.text(max_size=5), json_values)
+            | json_values,
+            max_size=3,
+        )
+        | json_values,
+        "waiting": json_values,
+        "requested": json_values,
+    },
+)
+
+
 def shown(body: bytes) -> str:
     """What ``status`` prints for ``body``: the table, or raises StatusUnavailable."""
     document = parse_document(body, "http://127.0.0.1:8080/status")
@@ -410,6 +429,13 @@ def shown(body: bytes) -> str:
 @given(status_like)
 def test_any_status_like_document_is_shown(document: dict[str, Any]) -> None:
     assert shown(json.dumps(document).encode()).endswith("\n")
+
+
+@settings(max_examples=100, deadline=None)
+@given(events_like)
+def test_any_change_events_object_is_shown(events: dict[str, Any]) -> None:
+    text = shown(json.dumps({**canned(), "changeEvents": events}).encode())
+    assert "Change events:" in text
 
 
 def refusal(body: bytes) -> str | None:
@@ -512,4 +538,52 @@ def test_a_replica_waiting_for_another_topology_says_so() -> None:
     leader = next(line for line in text.splitlines() if line.startswith("Leader:"))
     assert leader.split(":", 1)[1].strip() == (
         "none: waiting for another topology's shards to stop (lg-1-of-3 (3 shards) held by lg-1-a)"
+    )
+
+
+def change_events(**fields: Any) -> dict[str, Any]:
+    """The ``changeEvents`` object as ``EventConsumer.status`` gives it: one queue."""
+    queue = {
+        "url": "https://sqs.us-east-1.amazonaws.com/123456789012/lambda-gitops-events",
+        "state": "receiving",
+        "error": None,
+        "since": "2024-05-01T11:00:00Z",
+        "lastReceivedAt": "2024-05-01T12:00:00Z",
+    }
+    return {"queues": [{**queue, **fields}], "waiting": 0, "requested": 0}
+
+
+def header_line(document: dict[str, Any], label: str, *, later: float = 0) -> str:
+    text = status_text(StatusReport.from_document(document), now=PASS_AT.timestamp() + later)
+    return next(line for line in click.unstyle(text).splitlines() if line.startswith(label))
+
+
+def test_change_events_say_how_each_queue_stands_and_what_is_pending() -> None:
+    document = {**canned(), "changeEvents": change_events()}
+    assert header_line(document, "Change events:").split(":", 1)[1].strip() == (
+        "1 queue; none pending"
+    )
+    assert header_line(document, "Events queue:", later=5).split(":", 1)[1].strip() == (
+        "https://sqs.us-east-1.amazonaws.com/123456789012/lambda-gitops-events: receiving since "
+        "2024-05-01T11:00:00Z (1h ago), last message 2024-05-01T12:00:00Z (5s ago)"
+    )
+    busy = {**canned(), "changeEvents": {**change_events(), "waiting": 2, "requested": 1}}
+    assert header_line(busy, "Change events:").endswith(
+        "1 queue; 2 functions in the merge window, 1 reconcile requested"
+    )
+    alone = status_text(StatusReport.from_document(canned()), now=PASS_AT.timestamp())
+    assert "Change events:" not in alone
+    assert "Events queue:" not in alone
+
+
+def test_an_unavailable_queue_says_since_when_and_why_in_red() -> None:
+    error = "ReceiveMessage: AWS.SimpleQueueService.NonExistentQueue: " + "x" * 80
+    queue = change_events(state="unavailable", error=error, since="2024-05-01T11:58:00Z")
+    document = {**canned(), "changeEvents": queue}
+    text = status_text(StatusReport.from_document(document), now=PASS_AT.timestamp())
+    [line] = [line for line in text.splitlines() if "Events queue:" in line]
+    assert line.split(":", 1)[1].strip() == click.style(
+        "https://sqs.us-east-1.amazonaws.com/123456789012/lambda-gitops-events: unavailable "
+        f"since 2024-05-01T11:58:00Z (2m ago): {error[: ERROR_WIDTH - 1]}…",
+        fg="red",
     )

@@ -2,12 +2,12 @@
 
 It reads like ``argocd app get``: a header (the repository, ref and revision, the mode, the last
 pass and how it went, the source's and the last pass's error, how many declarations are
-invalid; who leads, and which shard this is, when the controller says), then one row per
-function, sorted by name: its region, status, drifted aliases, the revision last applied and the
-last error, cut to one line. A column of the aliases changed out of band is added when the
-controller reports them, and one of the shard that owns each function with sharding. Statuses
-are coloured on a terminal, and never with ``NO_COLOR`` or in a pipe (``click.echo`` strips the
-styles there).
+invalid; who leads, which shard this is and how its change events' queues stand, when the
+controller says), then one row per function, sorted by name: its region, status, drifted
+aliases, the revision last applied and the last error, cut to one line. A column of the aliases
+changed out of band is added when the controller reports them, and one of the shard that owns
+each function with sharding. Statuses are coloured on a terminal, and never with ``NO_COLOR``
+or in a pipe (``click.echo`` strips the styles there).
 ``--output json`` prints the document as received, indented.
 
 Every text the controller sent is printed with its control characters replaced, so that a
@@ -31,8 +31,10 @@ import click
 
 from controller.adapters.http.status_client import (
     ElectionReport,
+    EventsReport,
     FunctionReport,
     Moment,
+    QueueReport,
     ShardReport,
     StatusReport,
     read_status,
@@ -40,6 +42,7 @@ from controller.adapters.http.status_client import (
 )
 from controller.cli.common import configure_logging_from_flags, reported_errors
 from controller.errors import ConfigurationError
+from controller.review.plans import counted
 
 ERROR_WIDTH = 60
 """A last error is cut to this many characters in the table; ``--output json`` has it whole."""
@@ -130,6 +133,9 @@ def _header(report: StatusReport, now: float) -> list[str]:
         fields.append(("Leader", _leader(report.election, now)))
     if report.sharding is not None:
         fields.append(("Shard", _shard(report.sharding)))
+    if report.events is not None:
+        fields.append(("Change events", _events(report.events)))
+        fields += [("Events queue", _queue(queue, now)) for queue in report.events.queues]
     width = max(len(label) for label, _ in fields) + 2
     return [f"{label + ':':<{width}}{value}" for label, value in fields]
 
@@ -155,6 +161,32 @@ def _shard(sharding: ShardReport) -> str:
     """``1 of 3, 10 functions``."""
     owned = f", {_printable(sharding.functions)} functions" if sharding.functions else ""
     return f"{_shown(sharding.shard)} of {_shown(sharding.shards)}{owned}"
+
+
+def _events(events: EventsReport) -> str:
+    """``1 queue; 2 functions in the merge window, 1 reconcile requested``, or ``1 queue; none
+    pending``."""
+    pending = [
+        f"{counted(number, noun)} {what}"
+        for number, noun, what in (
+            (events.waiting, "function", "in the merge window"),
+            (events.requested, "reconcile", "requested"),
+        )
+        if number
+    ]
+    return f"{counted(len(events.queues), 'queue')}; {', '.join(pending) or 'none pending'}"
+
+
+def _queue(queue: QueueReport, now: float) -> str:
+    """``URL: receiving since T, last message T``, or, in red, ``URL: unavailable since T:
+    ERROR``."""
+    since = f" since {_when(queue.since, now)}" if queue.since is not None else ""
+    text = f"{_shown(queue.url)}: {_shown(queue.state)}{since}"
+    if queue.state == "unavailable" or queue.error:
+        return click.style(f"{text}: {_cut(queue.error or NONE, ERROR_WIDTH)}", fg="red")
+    if queue.last_received_at is not None:
+        text += f", last message {_when(queue.last_received_at, now)}"
+    return text
 
 
 def _last_pass(report: StatusReport, now: float) -> str:

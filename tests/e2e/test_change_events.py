@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from click.testing import CliRunner
 
 from bench.cloudtrail import (
     EventRoute,
@@ -26,6 +27,7 @@ from bench.cloudtrail import (
     put_records,
     send_bodies,
 )
+from controller.cli.main import main
 from lambda_emulator import EmulatorServer
 from tests.e2e.conftest import (
     Aliases,
@@ -257,6 +259,10 @@ def test_the_queue_going_away_and_coming_back_is_waited_out(
     [queue] = controller.status()["changeEvents"]["queues"]
     assert (queue["url"], queue["state"]) == (route.queue_url, "unavailable")
     assert "NonExistentQueue" in queue["error"] or "QueueDoesNotExist" in queue["error"]
+    shown = CliRunner().invoke(main, ["status", "--url", controller.url], env={"NO_COLOR": "1"})
+    [line] = [line for line in shown.stdout.splitlines() if line.startswith("Events queue:")]
+    assert f"{route.queue_url}: unavailable since " in line
+    assert "NonExistentQueue" in line or "QueueDoesNotExist" in line
 
     recreated = event_route(route.endpoint_url, visibility_timeout=2, max_receive_count=2)
     assert recreated.queue_url == route.queue_url

@@ -268,6 +268,54 @@ class ShardReport:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueReport:
+    """One queue of ``changeEvents``: how it stands, since when, and its last message."""
+
+    url: str | None = None
+    state: str | None = None
+    """``idle``, ``receiving`` or ``unavailable``, as the controller says."""
+    error: str | None = None
+    since: Moment | None = None
+    last_received_at: Moment | None = None
+
+    @classmethod
+    def from_document(cls, value: Mapping[str, Any]) -> QueueReport:
+        return cls(
+            url=_text(value.get("url")),
+            state=_text(value.get("state")),
+            error=_text(value.get("error")),
+            since=_moment(value.get("since")),
+            last_received_at=_moment(value.get("lastReceivedAt")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventsReport:
+    """The ``changeEvents`` object of a controller with change events on."""
+
+    queues: tuple[QueueReport, ...] = ()
+    waiting: int | None = None
+    """Functions whose events wait out the merge window."""
+    requested: int | None = None
+    """Functions whose reconcile was requested and has not finished yet."""
+
+    @classmethod
+    def from_document(cls, value: object) -> EventsReport | None:
+        if not isinstance(value, Mapping):
+            return None
+        queues = value.get("queues")
+        return cls(
+            queues=tuple(
+                QueueReport.from_document(queue)
+                for queue in (queues if isinstance(queues, list) else ())
+                if isinstance(queue, Mapping)
+            ),
+            waiting=_count(value.get("waiting")),
+            requested=_count(value.get("requested")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     """What a controller's ``/status`` says, as far as this client understands it."""
 
@@ -287,6 +335,8 @@ class StatusReport:
     """With leader election: who leads; ``None`` for a controller that runs alone."""
     sharding: ShardReport | None = None
     """With sharding: which shard this controller is; ``None`` without."""
+    events: EventsReport | None = None
+    """With change events: how their queues stand; ``None`` without."""
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> StatusReport:
@@ -306,6 +356,7 @@ class StatusReport:
             functions=_functions(document.get("functions")),
             election=ElectionReport.from_document(document.get("leaderElection")),
             sharding=ShardReport.from_document(document.get("sharding")),
+            events=EventsReport.from_document(document.get("changeEvents")),
         )
 
     @property
@@ -392,6 +443,13 @@ def _texts(value: object) -> tuple[str, ...]:
     if not isinstance(value, Sequence):
         return ()
     return tuple(text for item in value if (text := _text(item)) is not None)
+
+
+def _count(value: object) -> int | None:
+    """A count: a whole number, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def _number(value: object) -> float | None:
