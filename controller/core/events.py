@@ -22,7 +22,10 @@ registry, read by the reconcile it triggers, is the truth; so an event that lies
 read, never a wrong write. A message that cannot be read is never a reason to act or to crash:
 it is ``Malformed``, counted, and left in the queue for its dead-letter redrive. Every input is
 bounded (``MAX_MESSAGE_BYTES``), and arbitrary JSON gives one of the three results, never an
-exception.
+exception. Anyone who may send to the queue writes its messages, and a forged record may carry
+what CloudTrail hides (the environment variables of ``UpdateFunctionConfiguration``), so a reason
+never quotes a message: it names the field and describes what it holds (its JSON type, a
+string's length); only a function identity the parser has validated is ever shown.
 
 Where the shape comes from: the EventBridge envelope of CloudTrail events ("AWS service events
 delivered via AWS CloudTrail", EventBridge User Guide: ``detail-type`` "AWS API Call via
@@ -92,8 +95,6 @@ qualifier, which names the same function. A region is read only before an accoun
 name that looks like one (``etl-job-2:live``) stays a name with its qualifier."""
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
-_SHOWN = 60
-"""Characters of an unexpected value a reason quotes, at most: a reason is logged."""
 
 EventResult = Literal["matched", "unmanaged", "self", "malformed"]
 """What became of one received message: a managed function to reconcile; nothing the controller
@@ -211,13 +212,16 @@ def _cloudtrail_record(envelope: Mapping[str, Any]) -> dict[str, Any] | Malforme
     if source != SOURCE or detail_type != DETAIL_TYPE:
         return Malformed(
             f"not an EventBridge {DETAIL_TYPE!r} event from {SOURCE} (detail-type "
-            f"{_shown(detail_type)}, source {_shown(source)}); check the rule's event pattern"
+            f"{_against(detail_type, DETAIL_TYPE)}, source {_against(source, SOURCE)}); check "
+            "the rule's event pattern"
         )
     detail = envelope.get("detail")
     if not isinstance(detail, dict):
-        return Malformed("the event has no detail object")
+        return Malformed(f"the event's detail is {_described(detail)}, not an object")
     if detail.get("eventSource") != EVENT_SOURCE:
-        return Malformed(f"detail.eventSource is {_shown(detail.get('eventSource'))}")
+        return Malformed(
+            f"detail.eventSource is {_described(detail.get('eventSource'))}, not {EVENT_SOURCE}"
+        )
     return detail
 
 
@@ -225,18 +229,22 @@ def _change(envelope: Mapping[str, Any], detail: Mapping[str, Any]) -> ParsedEve
     """The change a CloudTrail record of Lambda's tells, if it tells one."""
     event_name = detail.get("eventName")
     if not isinstance(event_name, str):
-        return Malformed(f"detail.eventName is {_shown(event_name)}")
+        return Malformed(f"detail.eventName is {_described(event_name)}, not a string")
     named = _EVENT_NAME.fullmatch(event_name)
     if named is None:
-        return Ignored(f"{_shown(event_name)} changes no version or alias")
+        return Ignored(
+            f"detail.eventName ({_described(event_name)}) is no call that changes a version or "
+            "an alias"
+        )
+    operation = named["operation"]
     if detail.get("errorCode") is not None:
-        return Ignored(f"{event_name} failed ({_shown(detail.get('errorCode'))}): nothing changed")
-    function = _function_of(envelope, detail, event_name)
+        return Ignored(f"{operation} failed (detail.errorCode is set): nothing changed")
+    function = _function_of(envelope, detail, operation)
     if isinstance(function, Malformed):
         return function
     return ChangeEvent(
         function=function,
-        operation=named["operation"],
+        operation=operation,
         caller=_caller(detail.get("userIdentity")),
         happened_at=_moment(detail.get("eventTime")) or _moment(envelope.get("time")),
         event_id=_text(detail.get("eventID")),
@@ -244,21 +252,24 @@ def _change(envelope: Mapping[str, Any], detail: Mapping[str, Any]) -> ParsedEve
 
 
 def _function_of(
-    envelope: Mapping[str, Any], detail: Mapping[str, Any], event_name: str
+    envelope: Mapping[str, Any], detail: Mapping[str, Any], operation: str
 ) -> FunctionId | Malformed:
     """The function a record names, in the record's region and account unless it names its
     own: the record's ``awsRegion`` (else the envelope's ``region``) and the envelope's
     ``account`` (else the record's ``recipientAccountId``)."""
     region = _text(detail.get("awsRegion")) or _text(envelope.get("region"))
     if region is None or not REGION_PATTERN.fullmatch(region):
-        return Malformed(f"the event's region is {_shown(region)}")
+        return Malformed(f"the event's region is {_described(region)}, not an AWS region")
     account = _account(envelope.get("account")) or _account(detail.get("recipientAccountId"))
-    spelled = _function_name(detail)
-    if spelled is None:
-        return Malformed(f"{event_name} names no function in requestParameters.functionName")
+    named = _function_name(detail)
+    if named is None:
+        return Malformed(f"{operation} names no function in requestParameters.functionName")
+    field, spelled = named
     function = _function(spelled, region, account)
     if function is None:
-        return Malformed(f"{event_name}: {_shown(spelled)} is not a Lambda function name or ARN")
+        return Malformed(
+            f"{operation}: {field} ({_described(spelled)}) is not a Lambda function name or ARN"
+        )
     return function
 
 
@@ -304,9 +315,10 @@ def judge(event: ParsedEvent, managed: ManagedFunctions, writer: WriterIdentity)
     return Verdict("matched", functions)
 
 
-def _function_name(detail: Mapping[str, Any]) -> str | None:
-    """The function a call names: its request's ``functionName``, else (a record whose request
-    CloudTrail left out) the function or alias ARN of its response."""
+def _function_name(detail: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The function a call names, and the field that names it: its request's ``functionName``,
+    else (a record whose request CloudTrail left out) the function or alias ARN of its
+    response."""
     for section, key in (
         ("requestParameters", "functionName"),
         ("responseElements", "functionArn"),
@@ -317,7 +329,7 @@ def _function_name(detail: Mapping[str, Any]) -> str | None:
         if isinstance(values, dict):
             value = values.get(key)
             if isinstance(value, str) and value:
-                return value
+                return f"{section}.{key}", value
     return None
 
 
@@ -371,9 +383,21 @@ def _json_type(value: object) -> str:
     return "boolean" if isinstance(value, bool) else "number"
 
 
-def _shown(value: object) -> str:
-    """An unexpected value as a reason quotes it: short, one line."""
+def _described(value: object) -> str:
+    """An unexpected value as a reason tells it, without a character of it: a reason is logged,
+    and a message may hold a secret anywhere (a forged record's environment variables, a URL
+    with credentials)."""
     if value is None:
         return "missing"
-    text = repr(value) if isinstance(value, str) else _json_type(value)
-    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}..."
+    if isinstance(value, str):
+        if not value:
+            return "an empty string"
+        return f"a string of {len(value)} character{'' if len(value) == 1 else 's'}"
+    kind = _json_type(value)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _against(value: object, expected: str) -> str:
+    """A field that must hold ``expected``: that (the project's constant, safe to show) when it
+    does, else what it holds, described."""
+    return repr(expected) if value == expected else _described(value)

@@ -229,7 +229,8 @@ def test_malformed_messages_go_to_the_dead_letter_queue_and_unmanaged_ones_are_d
     assert {w["reason"] for w in warnings} == {
         "the message is not JSON",
         "not an EventBridge 'AWS API Call via CloudTrail' event from aws.lambda (detail-type "
-        "'x', source 'aws.ec2'); check the rule's event pattern",
+        "a string of 1 character, source a string of 7 characters); check the rule's event "
+        "pattern",
     }
     assert controller.events("pass", kind="targeted") == reads_before, "nothing reconciled"
 

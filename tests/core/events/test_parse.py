@@ -7,6 +7,7 @@ at the end feed the parser arbitrary JSON (bounded) and arbitrary text.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -141,7 +142,7 @@ def test_a_failed_call_is_ignored() -> None:
     failed = event(errorCode="ResourceConflictException", errorMessage="busy")
     result = parse_event(json.dumps(failed))
     assert isinstance(result, Ignored)
-    assert "ResourceConflictException" in result.reason
+    assert result.reason == "UpdateAlias failed (detail.errorCode is set): nothing changed"
 
 
 def test_the_account_comes_from_the_envelope_else_the_record_else_is_left_open() -> None:
@@ -196,15 +197,27 @@ def test_the_caller_and_the_time() -> None:
         ("[" * 100_000 + "]" * 100_000, "not JSON"),
         (" " * (MAX_MESSAGE_BYTES + 1), "more than SQS holds"),
         (json.dumps({"source": "aws.lambda"}), "detail-type missing"),
-        (json.dumps({**event(), "source": "aws.ec2"}), "source 'aws.ec2'"),
-        (json.dumps({**event(), "detail": "x"}), "no detail object"),
-        (json.dumps(event(eventSource="s3.amazonaws.com")), "eventSource is 's3.amazonaws.com'"),
-        (json.dumps(event(event_name=7)), "eventName is number"),
+        (
+            json.dumps({**event(), "source": "aws.ec2"}),
+            "(detail-type 'AWS API Call via CloudTrail', source a string of 7 characters)",
+        ),
+        (json.dumps({**event(), "detail": "x"}), "detail is a string of 1 character, not an"),
+        (json.dumps({**event(), "detail": [1]}), "detail is an array, not an object"),
+        (
+            json.dumps(event(eventSource="s3.amazonaws.com")),
+            "eventSource is a string of 16 characters, not lambda.amazonaws.com",
+        ),
+        (json.dumps(event(event_name=7)), "eventName is a number, not a string"),
         (json.dumps(event(region=None)), "region is missing"),
-        (json.dumps(event(region="moon-1")), "region is 'moon-1'"),
+        (json.dumps(event(region="moon-1")), "region is a string of 6 characters, not an AWS"),
+        (json.dumps(event(region={"a": 1})), "region is missing"),
         (json.dumps(event(None)), "names no function"),
         (json.dumps(event("")), "names no function"),
-        (json.dumps(event("orders api")), "'orders api' is not a Lambda function name"),
+        (
+            json.dumps(event("orders api")),
+            "UpdateAlias: requestParameters.functionName (a string of 10 characters) is not a "
+            "Lambda function name or ARN",
+        ),
         (json.dumps(event("x" * 65)), "is not a Lambda function name"),
         (json.dumps(event("arn:aws:lambda:orders-api")), "is not a Lambda function name"),
     ],
@@ -321,3 +334,77 @@ def test_a_real_event_with_any_field_replaced_is_read_without_raising(
     if isinstance(result, ChangeEvent):
         assert 1 <= len(result.function.name) <= 64
         assert result.function.account is None or len(result.function.account) == 12
+
+
+SECRET = "hunter2-PASSWORD"
+"""What a forged message may carry anywhere (a forged record's environment variable, a URL with
+credentials); no reason may quote a character run of it."""
+secret_values = st.sampled_from(
+    [
+        SECRET,
+        f"https://admin:{SECRET}@example.com/x",
+        f"orders-api:{SECRET}",
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{SECRET}:x",
+        f"{SECRET}\n\x00\u2028",
+        {"Variables": {"DB_PASSWORD": SECRET}},
+        [SECRET],
+    ]
+)
+
+
+@PROPERTIES
+@given(st.lists(st.tuples(fields, secret_values), min_size=1, max_size=3))
+def test_a_reason_never_quotes_the_message(changes: list[tuple[str, object]]) -> None:
+    """Whatever field holds a secret, the reason (logged with each malformed message) tells
+    what is wrong with it without a character of it."""
+    message = event(environment={"variables": {"DB_PASSWORD": SECRET}})
+    for path, value in changes:
+        *parents, last = path.split(".")
+        target: Any = message
+        for parent in parents:
+            if not isinstance(target, dict) or not isinstance(target.get(parent), dict):
+                target = None
+                break
+            target = target[parent]
+        if isinstance(target, dict):
+            target[last] = copy.deepcopy(value)
+    result = parse_event(json.dumps(message))
+    if isinstance(result, (Ignored, Malformed)):
+        assert "hunter2" not in result.reason
+        assert "PASSWORD" not in result.reason
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {**event(), "source": f"https://user:{SECRET}@example.com"},
+        {**event(), "detail-type": SECRET},
+        event(eventSource=SECRET),
+        event(event_name=f"UpdateAlias{SECRET}"),
+        event(errorCode=SECRET),
+        event(region=SECRET),
+        event(f"https://user:{SECRET}@example.com"),
+        event(requestParameters=None, responseElements={"functionArn": f"{SECRET}!"}),
+    ],
+)
+def test_a_malformed_or_ignored_message_is_described_not_quoted(message: dict[str, Any]) -> None:
+    result = parse_event(json.dumps(message))
+    assert isinstance(result, (Ignored, Malformed))
+    assert "hunter2" not in result.reason
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"detail": ' + "1" * 5000 + "}",  # past Python's limit of digits in an int from text
+        '{"detail": 1' + "0" * 5000 + ".5}",
+        '{"source": NaN, "detail-type": Infinity, "detail": -Infinity}',
+        '{"source": "aws.lambda", "source": "aws.ec2"}',
+        "{" * 10_000 + "}" * 10_000,
+        '{"a": "' + "x" * 262_000 + '"}',
+    ],
+)
+def test_numbers_past_pythons_limits_deep_nesting_and_odd_literals_are_malformed(
+    body: str,
+) -> None:
+    assert isinstance(parse_event(body), Malformed)
