@@ -26,6 +26,7 @@ text or a request id, because each distinct value is a new series that Prometheu
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -341,13 +342,14 @@ class Metrics:
     def event_received(self, result: str, *, lag: float | None = None) -> None:
         """Count one change event by its result (``core.events.EVENT_RESULTS``), and how long
         after its call it was received, when it says when (never less than 0: the clocks of
-        CloudTrail and of this host may differ by a little)."""
+        CloudTrail and of this host may differ by a little); a lag that is not a finite number
+        is not observed, since one NaN or infinity would spoil the histogram's sum for good."""
         if result not in EVENT_RESULTS:
             raise ValueError(
                 f"unknown event result {result!r}; expected one of {', '.join(EVENT_RESULTS)}"
             )
         self._events.labels(result=result).inc()
-        if lag is not None:
+        if lag is not None and math.isfinite(lag):
             self._event_lag.observe(max(lag, 0.0))
 
     def functions(self, statuses: Sequence[FunctionStatus]) -> None:

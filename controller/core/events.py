@@ -39,6 +39,7 @@ both are read. ``tests/core/events/samples/`` keeps sample events with their sou
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -95,6 +96,14 @@ qualifier, which names the same function. A region is read only before an accoun
 name that looks like one (``etl-job-2:live``) stays a name with its qualifier."""
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
+
+MAX_EVENT_AGE = 15 * 86_400
+"""Seconds after its call beyond which an event cannot still be in the queue: EventBridge retries a
+delivery for a day at most and SQS keeps a message for 14 days at most. An older ``eventTime``
+is wrong or forged (``0001-01-01T00:00:00Z``), and it is not a lag worth a histogram sample."""
+MAX_CLOCK_AHEAD = 300.0
+"""Seconds CloudTrail's clock may run ahead of this host's: an event up to that far in the future
+is received with no lag; further (``9999-12-31T23:59:59Z``), its time is not believed."""
 
 EventResult = Literal["matched", "unmanaged", "self", "malformed"]
 """What became of one received message: a managed function to reconcile; nothing the controller
@@ -246,7 +255,7 @@ def _change(envelope: Mapping[str, Any], detail: Mapping[str, Any]) -> ParsedEve
         function=function,
         operation=operation,
         caller=_caller(detail.get("userIdentity")),
-        happened_at=_moment(detail.get("eventTime")) or _moment(envelope.get("time")),
+        happened_at=_first_moment(detail.get("eventTime"), envelope.get("time")),
         event_id=_text(detail.get("eventID")),
     )
 
@@ -348,6 +357,28 @@ def _caller(identity: object) -> Caller:
     if not isinstance(identity, dict):
         return Caller()
     return Caller(arn=_text(identity.get("arn")), access_key_id=_text(identity.get("accessKeyId")))
+
+
+def event_lag(happened_at: float | None, received_at: float) -> float | None:
+    """Seconds from an event's call to its receipt at ``received_at`` (Unix times), never less
+    than 0; ``None`` when the event says no time or one it cannot have (older than the queue
+    keeps a message, or further ahead than clocks differ), so that a forged ``eventTime`` puts
+    no absurd sample in the lag histogram."""
+    if happened_at is None or not math.isfinite(happened_at) or not math.isfinite(received_at):
+        return None
+    lag = received_at - happened_at
+    if lag > MAX_EVENT_AGE or lag < -MAX_CLOCK_AHEAD:
+        return None
+    return max(lag, 0.0)
+
+
+def _first_moment(*values: object) -> float | None:
+    """The first of ``values`` that is a CloudTrail time (``1970-01-01T00:00:00Z`` is one)."""
+    for value in values:
+        moment = _moment(value)
+        if moment is not None:
+            return moment
+    return None
 
 
 def _moment(value: object) -> float | None:

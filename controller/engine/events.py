@@ -52,6 +52,7 @@ from controller.core.events import (
     ManagedFunctions,
     Verdict,
     WriterIdentity,
+    event_lag,
     judge,
     parse_event,
 )
@@ -341,9 +342,7 @@ class EventConsumer:
             for message in messages:
                 event = parse_event(message.body)
                 verdict = judge(event, managed, writer)
-                lag = None
-                if isinstance(event, ChangeEvent) and event.happened_at is not None:
-                    lag = now - event.happened_at
+                lag = event_lag(event.happened_at, now) if isinstance(event, ChangeEvent) else None
                 self._metrics.event_received(verdict.result, lag=lag)
                 self._log_event(queue, message, event, verdict, lag)
                 if verdict.result in ("unmanaged", "self"):

@@ -186,6 +186,16 @@ def test_change_events_are_counted_by_result_from_zero_and_their_lag_observed(
         metrics.event_received("UpdateAlias20150331")
 
 
+@pytest.mark.parametrize("lag", [float("nan"), float("inf"), float("-inf")])
+def test_a_lag_that_is_no_number_of_seconds_is_not_observed(metrics: Metrics, lag: float) -> None:
+    """One NaN or infinity would spoil the histogram's sum for as long as the process lives."""
+    metrics.event_received("matched", lag=lag)
+    registry = metrics.registry
+    assert registry.get_sample_value("lambda_gitops_events_total", {"result": "matched"}) == 1
+    assert registry.get_sample_value("lambda_gitops_event_lag_seconds_count") == 0
+    assert registry.get_sample_value("lambda_gitops_event_lag_seconds_sum") == 0
+
+
 def test_event_lag_buckets_span_a_tenth_of_a_second_to_five_minutes(metrics: Metrics) -> None:
     buckets = {
         float(dict(key)["le"]) for key in samples(metrics, "lambda_gitops_event_lag_seconds_bucket")

@@ -16,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.core.events import (
+    MAX_CLOCK_AHEAD,
+    MAX_EVENT_AGE,
     MAX_MESSAGE_BYTES,
     OPERATIONS,
     Caller,
@@ -24,6 +26,7 @@ from controller.core.events import (
     Malformed,
     ManagedFunctions,
     WriterIdentity,
+    event_lag,
     event_pattern,
     judge,
     parse_event,
@@ -184,6 +187,55 @@ def test_the_caller_and_the_time() -> None:
     assert change.happened_at == 1714564800.0
     message["detail"]["eventTime"] = "yesterday"
     assert parsed(message).happened_at == 1714564803.0  # EventBridge's time stands in
+
+
+@pytest.mark.parametrize(
+    ("event_time", "happened_at"),
+    [
+        ("1970-01-01T00:00:00Z", 0.0),  # a time, though a falsy one: not replaced by "time"
+        ("0001-01-01T00:00:00Z", -62135596800.0),
+        ("0001-01-01T00:00:00+23:59", -62135683140.0),
+        ("9999-12-31T23:59:59Z", 253402300799.0),
+        ("2024-05-01T12:00:00", 1714564803.0),  # no time zone: EventBridge's time stands in
+        ("2024-13-01T12:00:00Z", 1714564803.0),
+        (1714564800, 1714564803.0),
+        (None, 1714564803.0),
+    ],
+)
+def test_any_event_time_is_read_without_raising(event_time: object, happened_at: float) -> None:
+    assert parsed(event(eventTime=event_time)).happened_at == happened_at
+
+
+@pytest.mark.parametrize(
+    ("happened_at", "received_at", "lag"),
+    [
+        (1000.0, 1002.5, 2.5),
+        (1000.0, 1000.0 - MAX_CLOCK_AHEAD, 0.0),  # CloudTrail's clock a little ahead: no lag
+        (1000.0, 999.0 - MAX_CLOCK_AHEAD, None),
+        (1000.0, 1000.0 + MAX_EVENT_AGE, MAX_EVENT_AGE),
+        (1000.0, 1001.0 + MAX_EVENT_AGE, None),
+        (-62135596800.0, 1714564800.0, None),  # year 1
+        (253402300799.0, 1714564800.0, None),  # year 9999
+        (None, 1714564800.0, None),
+        (float("nan"), 1714564800.0, None),
+        (float("-inf"), 1714564800.0, None),
+        (1714564800.0, float("inf"), None),
+    ],
+)
+def test_the_lag_is_only_one_an_event_in_the_queue_can_have(
+    happened_at: float | None, received_at: float, lag: float | None
+) -> None:
+    """A forged or wrong eventTime gives no lag, not an absurd or negative sample."""
+    assert event_lag(happened_at, received_at) == lag
+
+
+@PROPERTIES
+@given(st.floats() | st.none(), st.floats())
+def test_a_lag_is_none_or_a_finite_number_of_seconds_within_the_queues_retention(
+    happened_at: float | None, received_at: float
+) -> None:
+    lag = event_lag(happened_at, received_at)
+    assert lag is None or 0.0 <= lag <= MAX_EVENT_AGE
 
 
 @pytest.mark.parametrize(
