@@ -33,7 +33,9 @@ CloudTrail", ``source`` "aws.lambda") and the CloudTrail record in ``detail`` ("
 contents", CloudTrail User Guide; Lambda's examples in "Logging Lambda API calls with
 CloudTrail"). Lambda's event names carry the API version (``UpdateAlias20150331``,
 ``UpdateFunctionCode20150331v2``), and some older records have none (``UpdateFunctionCode``):
-both are read. ``tests/core/events/samples/`` keeps sample events with their sources.
+both are read, and so is every name the rule lets through (the operation's name, and any that
+begins with it and ``20``), so that a version suffix of a shape not seen yet is not a change
+deleted unread. ``tests/core/events/samples/`` keeps sample events with their sources.
 """
 
 from __future__ import annotations
@@ -76,9 +78,11 @@ the rule matches ``UpdateAlias`` and the prefix ``UpdateAlias20``, so that a lon
 shares the operation's name (``DeleteFunctionConcurrency20171031``, ``CreateFunctionUrlConfig``)
 never reaches the queue."""
 
-_EVENT_NAME = re.compile(
-    rf"(?P<operation>{'|'.join(OPERATIONS)})(?:{VERSION_SUFFIX}[0-9]{{6}}(?:v[0-9]+)?)?"
-)
+_EVENT_NAME = re.compile(rf"(?P<operation>{'|'.join(OPERATIONS)})(?:{VERSION_SUFFIX}[0-9A-Za-z]*)?")
+"""The names the rule passes, read as their operation: any suffix after ``20`` (Lambda's are
+``20150331`` and ``20150331v2``; another shape would still be the operation's, since no other
+operation's name begins with one of these and ``20``). A name the rule could not have passed is
+ignored."""
 
 MAX_MESSAGE_BYTES = 1_048_576
 """The largest message SQS holds (1 MiB); anything longer is not one of its messages."""

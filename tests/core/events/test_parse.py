@@ -109,6 +109,12 @@ def parsed(message: dict[str, Any]) -> ChangeEvent:
             f"arn:aws:lambda:eusc-de-east-1:{OTHER}:function:orders-api",
             FunctionId(OTHER, "eusc-de-east-1", "orders-api"),
         ),
+        # The partition is not checked against the region: a partition the project does not
+        # know yet must not make a real event malformed, and a lying one costs one read.
+        (
+            f"arn:aws-cn:lambda:us-east-1:{OTHER}:function:orders-api",
+            FunctionId(OTHER, "us-east-1", "orders-api"),
+        ),
     ],
 )
 def test_every_spelling_of_a_function_is_one_identity(spelled: str, function: FunctionId) -> None:
@@ -118,7 +124,9 @@ def test_every_spelling_of_a_function_is_one_identity(spelled: str, function: Fu
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-@pytest.mark.parametrize("suffix", ["", "20150331", "20150331v2", "20170331v3"])
+@pytest.mark.parametrize(
+    "suffix", ["", "20150331", "20150331v2", "20170331v3", "20150331V2", "20991231v10beta", "20"]
+)
 def test_each_operation_with_or_without_its_api_version(operation: str, suffix: str) -> None:
     assert parsed(event(event_name=f"{operation}{suffix}")).operation == operation
 
@@ -131,6 +139,10 @@ def test_each_operation_with_or_without_its_api_version(operation: str, suffix: 
         "CreateFunctionUrlConfig20211031",
         "UpdateFunctionCodeSigningConfig",
         "UpdateAliasX",
+        "UpdateAlias2",
+        "UpdateAlias1920",
+        "UpdateAlias20150331 ",
+        "UpdateAlias20150331-v2",
         "updatealias20150331",
         "GetAlias20150331",
         "ListAliases20150331",
@@ -272,6 +284,10 @@ def test_a_lag_is_none_or_a_finite_number_of_seconds_within_the_queues_retention
         ),
         (json.dumps(event("x" * 65)), "is not a Lambda function name"),
         (json.dumps(event("arn:aws:lambda:orders-api")), "is not a Lambda function name"),
+        (json.dumps(event("orders-api:live:7")), "is not a Lambda function name"),
+        (json.dumps(event("orders-api:")), "is not a Lambda function name"),
+        (json.dumps(event("orders-api\n")), "is not a Lambda function name"),
+        (json.dumps(event("x" * 10_000)), "(a string of 10000 characters) is not a Lambda"),
     ],
 )
 def test_malformed_messages_say_why(body: str, reason: str) -> None:
