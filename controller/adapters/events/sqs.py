@@ -37,6 +37,7 @@ MAX_MESSAGES = 10
 
 _REGION_LABEL = re.compile(rf"(?:^|\.)(?P<region>{REGION_PATTERN.pattern})\.")
 _QUEUE_PATH = re.compile(r"/(?P<account>[0-9]{12})/(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)/?")
+_COUNT = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +195,18 @@ def _redrive_policy(value: object) -> Mapping[str, Any]:
 
 
 def _count(value: object) -> int | None:
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
+    """A count SQS gives as a decimal string (a JSON number in a redrive policy); ``None`` for
+    anything else, and for 0 or less, which no count of receipts is (``int`` alone would take
+    ``-3``, ``5_0`` and other digits than ASCII's)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
         return None
+    if not _COUNT.fullmatch(text) or int(text) < 1:
+        return None
+    return int(text)
 
 
 def _text(value: object) -> str | None:

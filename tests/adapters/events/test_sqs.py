@@ -9,9 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from controller.adapters.events.port import QueueMessage
 from controller.adapters.events.sqs import SqsQueue, queue_address
+from controller.core.events import Malformed, parse_event
 from controller.errors import QueueError
 
 REGION = "us-east-1"
@@ -190,3 +192,64 @@ def test_an_endpoint_that_does_not_answer_is_a_queue_error() -> None:
     with pytest.raises(QueueError) as failed:
         events.receive()
     assert failed.value.code == "EndpointConnectionError"
+
+
+HOSTILE_BODIES = [
+    "x" * 262_144,  # SQS's largest message
+    '{"a": ' + "[" * 10_000 + "]" * 10_000 + "}",
+    '{"detail": ' + "9" * 5_000 + "}",
+    '{"source": NaN}',
+    "\x01\x02\t\r\n",
+    "\U0001f600 é \ufffd",
+]
+
+
+def test_whatever_body_anyone_sends_is_received_as_sent_and_read_as_malformed(
+    sqs: Any, moto_endpoint: str
+) -> None:
+    """What anyone with sqs:SendMessage can put on the queue comes back byte for byte, is read
+    without raising, and can be deleted (the consumer never does: its redrive does)."""
+    url = sqs.create_queue(QueueName="events")["QueueUrl"]
+    for body in HOSTILE_BODIES:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    events = queue(moto_endpoint, url, wait_seconds=1)
+    received = []
+    while batch := events.receive():
+        received += batch
+    assert sorted(message.body for message in received) == sorted(HOSTILE_BODIES)
+    assert all(isinstance(parse_event(message.body), Malformed) for message in received)
+    assert events.delete(received) == []
+
+
+@pytest.mark.parametrize(
+    ("attributes", "count"),
+    [
+        ({"ApproximateReceiveCount": "3"}, 3),
+        ({}, 1),
+        ({"ApproximateReceiveCount": "many"}, 1),
+        ({"ApproximateReceiveCount": "-3"}, 1),
+        ({"ApproximateReceiveCount": "0"}, 1),
+        ({"ApproximateReceiveCount": "5_0"}, 1),
+        ({"ApproximateReceiveCount": "\u0663"}, 1),  # an Arabic-Indic three
+        ({"ApproximateReceiveCount": "9" * 5_000}, 1),
+    ],
+)
+def test_a_receive_count_that_is_no_count_is_a_first_receipt(
+    attributes: dict[str, str], count: int
+) -> None:
+    """SQS gives the count as a decimal string; anything else (a proxy's, an emulator's) is not
+    taken as a count, nor made into a negative or a crash."""
+    events = SqsQueue(
+        queue_address("https://sqs.us-east-1.amazonaws.com/123456789012/q", REGION), wait_seconds=0
+    )
+    with Stubber(events._client) as stubber:  # type: ignore[arg-type]
+        stubber.add_response(
+            "receive_message",
+            {
+                "Messages": [
+                    {"MessageId": "m", "ReceiptHandle": "h", "Body": "b", "Attributes": attributes}
+                ]
+            },
+        )
+        [message] = events.receive()
+    assert message.receive_count == count
