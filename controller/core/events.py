@@ -168,8 +168,8 @@ class Ignored:
 
 @dataclass(frozen=True, slots=True)
 class Malformed:
-    """A message that is not a readable Lambda event; ``reason`` says what is wrong with it,
-    quoting at most a few characters of it."""
+    """A message that is not a readable Lambda event; ``reason`` says which field is wrong and
+    what it holds (its JSON type, a string's length), quoting not a character of it."""
 
     reason: str
 
