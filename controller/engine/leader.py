@@ -57,7 +57,13 @@ from controller.core.election import (
 )
 from controller.engine.fence import WriteFence
 from controller.engine.status import rfc3339
-from controller.errors import ConfigurationError, LeaseConflict, LeaseError, NotLeader
+from controller.errors import (
+    ConfigurationError,
+    LeaseConflict,
+    LeaseError,
+    LeaseGone,
+    NotLeader,
+)
 
 SHARD = "0"
 """The shard of a controller without sharding: the label of its leader metrics. With sharding
@@ -304,8 +310,9 @@ class LeaderElector:
 
     def _renew(self) -> None:
         """The leader's try: first the record it wrote last, at the version it got back
-        (client-go's optimistic path, one request); on any refusal, read the Lease and decide
-        again (a follower's fetch request lands here as a 409)."""
+        (client-go's optimistic path, one request); when another wrote the Lease since (a
+        follower's fetch request lands here as a 409) or deleted it (a 404: it is created
+        again), read it and decide again."""
         with self._lock:
             lease = self._lease
         timeout = self._timeout()
@@ -317,9 +324,8 @@ class LeaderElector:
                 written = self._leases.replace(
                     lease, renewed(lease.record, self._wall()), timeout=timeout
                 )
-            except LeaseError as error:
-                if not isinstance(error, LeaseConflict):
-                    raise
+            except (LeaseConflict, LeaseGone):
+                pass  # written by another since, or deleted: read it and decide again
             else:
                 self._renewal_succeeded(written, sent)
                 return
