@@ -183,6 +183,11 @@ class LeaseServer:
         with self._lock:
             self._store(namespace, name, {"metadata": {"name": name}, "spec": spec}, None, None)
 
+    def delete_lease(self, namespace: str, name: str) -> None:
+        """Delete a Lease directly, as ``kubectl delete lease`` would."""
+        with self._lock:
+            self._leases.pop((namespace, name), None)
+
     def history(self) -> list[LeaseWrite]:
         with self._lock:
             return list(self._history)

@@ -56,7 +56,6 @@ from controller.core.election import (
     renewed,
 )
 from controller.engine.fence import WriteFence
-from controller.engine.status import rfc3339
 from controller.errors import (
     ConfigurationError,
     LeaseConflict,
@@ -215,7 +214,7 @@ class LeaderElector:
             "identity": self.candidate.identity,
             "leading": leading,
             "leader": record.holder or None,
-            "leaderSince": rfc3339(since.timestamp()) if since is not None else None,
+            "leaderSince": _rfc3339(since) if since is not None else None,
             "transitions": record.transitions,
         }
         if self._gate is not None:
@@ -534,6 +533,13 @@ class LeaderElector:
             if self._fetch_pending == pending:
                 self._fetch_pending = None
         self._log.info("passed a webhook on to the leader", lease=self._leases.where)
+
+
+def _rfc3339(moment: datetime) -> str:
+    """``moment`` as ``engine.status.rfc3339`` writes a time, from the datetime itself: by way
+    of a Unix time, a time at the end of year 9999 (which anyone may write into the Lease)
+    rounds into year 10000, which Python cannot hold."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def run_elected(

@@ -110,7 +110,7 @@ class KubeLeases:
                     self.namespace, body, _request_timeout=timeout, _preload_content=False
                 )
             )
-            return lease_of(created)
+            return written(lease_of(created), record)
 
     def replace(
         self,
@@ -143,7 +143,7 @@ class KubeLeases:
                     raise
                 # Deleted since it was read (kubectl delete): the elector reads it again.
                 raise LeaseGone(f"cannot {doing}: it no longer exists") from error
-            return lease_of(replaced)
+            return written(lease_of(replaced), record)
 
     def _body(
         self,
@@ -255,6 +255,18 @@ def _answer(response: Any) -> Any:
         return json.loads(data)
     except ValueError as error:  # UnicodeDecodeError is one too
         raise NotALease(f"the answer is not JSON: {_quoted(data)}") from error
+
+
+def written(answered: Lease, record: LeaseRecord) -> Lease:
+    """The answer to a write of ``record``, which must hold its holder: a proxy that answers
+    some other Lease (a cached one, or one it made up) has not shown the write was made, and
+    the elector must not lead on its word."""
+    if answered.record.holder != record.holder:
+        raise NotALease(
+            f"the answer holds {_quoted(answered.record.holder)}, not the "
+            f"{_quoted(record.holder)} written"
+        )
+    return answered
 
 
 def leases_of(document: Any) -> list[Lease]:

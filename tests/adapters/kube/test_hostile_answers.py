@@ -258,3 +258,18 @@ def test_whatever_the_lease_says_the_adapter_reads_a_lease_or_fails_with_a_lease
     assert 0 <= record.transitions <= MAX_TRANSITIONS
     assert read.resource_version
     assert all(isinstance(value, str) for value in read.annotations.values())
+
+
+def test_an_answer_to_a_write_that_does_not_hold_what_was_written_is_a_lease_error(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    """A proxy that answers a cached or made-up Lease has not shown that the write was made:
+    the elector must not lead on its word."""
+    leases = leases_for(lease_server, tmp_path)
+    created = leases.create(LeaseRecord("pod-a", 15), timeout=2)
+    lease_server.answer(TOKEN, 200, lease_document({"holderIdentity": ""}))
+    with pytest.raises(LeaseError, match=r'the answer holds "", not the "pod-a" written'):
+        leases.replace(created, created.record, timeout=2)
+    lease_server.answer(TOKEN, 201, lease_document({"holderIdentity": "pod-b"}))
+    with pytest.raises(LeaseError, match=r'the answer holds "pod-b", not the "pod-a" written'):
+        leases.create(LeaseRecord("pod-a", 15), timeout=2)
