@@ -117,7 +117,8 @@ class LeaseServer:
         self._history: list[LeaseWrite] = []
         self._partitioned: set[str] = set()
         self._dropping: dict[str, int] = {}
-        self._answers: dict[str, list[tuple[int, bytes, dict[str, str]]]] = {}
+        self._answers: dict[str, list[tuple[int, bytes, dict[str, str], float]]] = {}
+        self._stopping = threading.Event()
         self._healed = threading.Condition(self._lock)
         self._requests: list[tuple[str, str, str | None]] = []
         self.warnings: list[str] = []
@@ -140,6 +141,7 @@ class LeaseServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         with self._lock:
             self._partitioned.clear()
             self._healed.notify_all()
@@ -215,13 +217,14 @@ class LeaseServer:
         *,
         count: int = 1,
         headers: dict[str, str] | None = None,
+        trickle: float = 0.0,
     ) -> None:
         """Answer the next ``count`` requests of ``token`` with ``code`` and ``body`` as given
         (no Status, no JSON needed), without applying them: a proxy's or a broken server's
-        answer."""
+        answer; with ``trickle``, the body's bytes one at a time, that many seconds apart."""
         with self._lock:
             queued = self._answers.setdefault(token, [])
-            queued.extend([(code, body, dict(headers or {}))] * count)
+            queued.extend([(code, body, dict(headers or {}), trickle)] * count)
 
     def drop(self, token: str, count: int = 1) -> None:
         """Close the connection of the next ``count`` requests of ``token`` unanswered."""
@@ -270,13 +273,7 @@ class LeaseServer:
             queued = self._answers.get(token or "")
             hostile = queued.pop(0) if queued else None
         if hostile is not None:
-            code, data, headers = hostile
-            handler.send_response(code)
-            for header, value in {"Content-Type": "application/json", **headers}.items():
-                handler.send_header(header, value)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
+            self._answer_as_told(handler, *hostile)
             return
         path, _, query = handler.path.partition("?")
         try:
@@ -289,6 +286,32 @@ class LeaseServer:
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
+
+    def _answer_as_told(
+        self,
+        handler: BaseHTTPRequestHandler,
+        code: int,
+        data: bytes,
+        headers: dict[str, str],
+        trickle: float,
+    ) -> None:
+        handler.send_response(code)
+        for header, value in {"Content-Type": "application/json", **headers}.items():
+            handler.send_header(header, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if not trickle:
+            handler.wfile.write(data)
+            return
+        handler.close_connection = True
+        try:
+            for byte in data:
+                if self._stopping.wait(trickle):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up and closed the connection
 
     def _answer(
         self, method: str, path: str, body: bytes, token: str | None, query: str = ""

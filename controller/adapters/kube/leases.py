@@ -29,8 +29,9 @@ an API server, a proxy or another writer of the Lease may answer is read as foll
   (``core.election``), an unreadable time is none, and ``leaseTransitions`` is kept within
   0 and the largest int32. Every
 call has a timeout, shorter than the renew deadline (the elector chooses it), and the client's
-own retries are off, so that a call never takes longer than its timeout: a leader cut off from
-the API server learns it in time to stop writing.
+own retries are off, and a request that has not ended within its timeout is given up, however
+slowly its answer trickles in (``_answer``), so that a call never takes longer than its timeout:
+a leader cut off from the API server learns it in time to stop writing.
 
 The client is slow to import, which every command would pay: only ``run`` with leader election
 on imports this module (``bootstrap``).
@@ -39,7 +40,8 @@ on imports this module (``bootstrap``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,9 +93,10 @@ class KubeLeases:
         with translated(doing, self.namespace, timeout, verb="get"):
             try:
                 found = _answer(
-                    self._api.read_namespaced_lease(
+                    lambda: self._api.read_namespaced_lease(
                         self.name, self.namespace, _request_timeout=timeout, _preload_content=False
-                    )
+                    ),
+                    timeout,
                 )
             except ApiException as error:
                 if error.status != 404:
@@ -106,9 +109,10 @@ class KubeLeases:
         doing = f"create the Lease {self.where}"
         with translated(doing, self.namespace, timeout, verb="create"):
             created = _answer(
-                self._api.create_namespaced_lease(
+                lambda: self._api.create_namespaced_lease(
                     self.namespace, body, _request_timeout=timeout, _preload_content=False
-                )
+                ),
+                timeout,
             )
             return written(lease_of(created), record)
 
@@ -130,13 +134,14 @@ class KubeLeases:
         with translated(doing, self.namespace, timeout, verb="update"):
             try:
                 replaced = _answer(
-                    self._api.replace_namespaced_lease(
+                    lambda: self._api.replace_namespaced_lease(
                         self.name,
                         self.namespace,
                         body,
                         _request_timeout=timeout,
                         _preload_content=False,
-                    )
+                    ),
+                    timeout,
                 )
             except ApiException as error:
                 if error.status != 404:
@@ -184,12 +189,13 @@ class KubeLeaseDirectory:
         doing = f"list the Leases of {self.where}"
         with translated(doing, self.namespace, timeout, verb="list"):
             found = _answer(
-                self._api.list_namespaced_lease(
+                lambda: self._api.list_namespaced_lease(
                     self.namespace,
                     label_selector=self.selector,
                     _request_timeout=timeout,
                     _preload_content=False,
-                )
+                ),
+                timeout,
             )
             return leases_of(found)
 
@@ -245,12 +251,36 @@ class NotALease(ValueError):
     """An answer of status 2xx that is not what was asked for: no Lease can be read from it."""
 
 
-def _answer(response: Any) -> Any:
-    """The decoded JSON of a 2xx answer (read within the request's timeout), or ``NotALease``."""
-    try:
-        data = response.data
-    finally:
-        response.release_conn()
+def _answer(send: Callable[[], Any], timeout: float) -> Any:
+    """The decoded JSON of the 2xx answer to the request ``send`` makes, within ``timeout``
+    seconds in all, or ``NotALease``; a refusal is the client's ``ApiException``.
+
+    urllib3's timeout bounds each wait for a byte, not the request: a proxy that sends a byte
+    every second holds a request of 1 s for as long as it likes. So the request runs on a
+    thread of its own, and is given up, a ``TimeoutError``, when it has not ended in time; its
+    answer, should one come, is dropped. That is safe: every write names a resourceVersion,
+    and a write made without our knowing is found at the next read (the Lease held by this
+    candidate is renewed, as after a restart)."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def request() -> None:
+        try:
+            response = send()
+            try:
+                outcome.append((True, response.data))
+            finally:
+                response.release_conn()
+        except Exception as error:  # noqa: BLE001 - raised again in the caller's thread
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=request, name="lease-request", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"no complete answer within {timeout:.3g} s")
+    answered, data = outcome[0]
+    if not answered:
+        raise data
     try:
         return json.loads(data)
     except ValueError as error:  # UnicodeDecodeError is one too

@@ -273,3 +273,17 @@ def test_an_answer_to_a_write_that_does_not_hold_what_was_written_is_a_lease_err
     lease_server.answer(TOKEN, 201, lease_document({"holderIdentity": "pod-b"}))
     with pytest.raises(LeaseError, match=r'the answer holds "pod-b", not the "pod-a" written'):
         leases.create(LeaseRecord("pod-a", 15), timeout=2)
+
+
+def test_an_answer_that_trickles_in_is_given_up_at_the_requests_timeout(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    """urllib3's timeout bounds each wait for a byte: before, a proxy sending one byte every
+    0.2 s held a request of 0.5 s for as long as the body lasted (30 s for 150 bytes), and the
+    elector with it, past its renew deadline."""
+    leases = leases_for(lease_server, tmp_path)
+    created = leases.create(LeaseRecord("pod-a", 15), timeout=2)
+    lease_server.answer(TOKEN, 200, lease_document({"holderIdentity": "pod-a"}), trickle=0.2)
+    with pytest.raises(LeaseError, match=r"the request timed out \(timeout 0\.5 s\)"):
+        leases.get(timeout=0.5)
+    assert leases.get(timeout=2) == created
