@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from controller.adapters.kube.leases import KubeLeases, api_client
-from controller.core.election import MAX_TRANSITIONS, ElectionTimings
+from controller.adapters.kube.port import LeaseStore
+from controller.core.election import MAX_TRANSITIONS, ElectionTimings, Lease
 from controller.engine.leader import Candidate
-from tests.engine.conftest import ElectionClock, Replica, replica
+from tests.engine.conftest import ElectionClock, ForwardingStore, Replica, replica
 from tests.kube_lease_server import LeaseServer
 
 NAMESPACE = "gitops"
@@ -173,3 +174,34 @@ def test_a_lease_the_api_server_accepts_from_kubectl_is_taken_over_once_it_has_r
     assert stored["spec"]["holderIdentity"] == "pod-b"
     assert 0 <= stored["spec"]["leaseTransitions"] <= MAX_TRANSITIONS
     json.dumps(b.elector.status())
+
+
+class EditedBetween(ForwardingStore):
+    """A store whose Lease a person edits between this candidate's read and its write."""
+
+    def __init__(self, store: LeaseStore, server: LeaseServer) -> None:
+        super().__init__(store)
+        self._server = server
+
+    def get(self, *, timeout: float) -> Lease | None:
+        read = super().get(timeout=timeout)
+        self._server.put_lease(
+            NAMESPACE, NAME, {"holderIdentity": "by-hand", "leaseDurationSeconds": 15}
+        )
+        return read
+
+
+def test_a_lease_edited_by_hand_between_read_and_write_refuses_the_write(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    """The take names the resourceVersion read, so a change made since (here by ``kubectl``)
+    is a 409, and nothing is taken."""
+    clock = ElectionClock()
+    lease_server.put_lease(NAMESPACE, NAME, {"holderIdentity": "", "leaseDurationSeconds": 1})
+    kubeconfig = lease_server.kubeconfig(tmp_path / "pod-b.kubeconfig", "pod-b")
+    store = EditedBetween(KubeLeases(api_client(kubeconfig, {}), NAME, NAMESPACE), lease_server)
+    b = replica(store, Candidate("pod-b", NAME, NAMESPACE, TIMINGS), clock)
+    b.elector.try_once()
+    assert not b.leading()
+    assert holder(lease_server) == "by-hand"
+    assert lease_server.history() == []
