@@ -73,6 +73,9 @@ RETRY_JITTER = 0.2
 candidates started together do not ask in step; a takeover after a release then comes within
 1.2 retry periods."""
 
+HOLDER_SHOWN = 253
+"""Characters of a holder's identity a message shows: a pod's name is at most 253."""
+
 MINIMUM_TIMEOUT = 0.05
 """Seconds: a request with less time than this left before the renew deadline is not sent."""
 
@@ -354,7 +357,9 @@ class LeaderElector:
         )
         if isinstance(decision, Wait):
             if leading:
-                self._lose(f"the Lease {self._leases.where} is now held by {decision.holder}")
+                self._lose(
+                    f"the Lease {self._leases.where} is now held by {_shown(decision.holder)}"
+                )
             elif lease is not None:
                 self._pass_fetch_on(lease)
             return
@@ -533,6 +538,13 @@ class LeaderElector:
             if self._fetch_pending == pending:
                 self._fetch_pending = None
         self._log.info("passed a webhook on to the leader", lease=self._leases.where)
+
+
+def _shown(holder: str) -> str:
+    """A holder's identity as a message may carry it: anyone may write one into the Lease, of
+    any length and with control characters; a message stays one short line."""
+    text = holder.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= HOLDER_SHOWN else text[:HOLDER_SHOWN] + "..."
 
 
 def _rfc3339(moment: datetime) -> str:

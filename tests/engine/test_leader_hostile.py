@@ -14,7 +14,7 @@ import pytest
 
 from controller.adapters.kube.leases import KubeLeases, api_client
 from controller.adapters.kube.port import LeaseStore
-from controller.core.election import MAX_TRANSITIONS, ElectionTimings, Lease
+from controller.core.election import FETCH_REQUEST, MAX_TRANSITIONS, ElectionTimings, Lease
 from controller.engine.leader import Candidate
 from tests.engine.conftest import ElectionClock, ForwardingStore, Replica, replica
 from tests.kube_lease_server import LeaseServer
@@ -205,3 +205,20 @@ def test_a_lease_edited_by_hand_between_read_and_write_refuses_the_write(
     assert not b.leading()
     assert holder(lease_server) == "by-hand"
     assert lease_server.history() == []
+
+
+def test_a_follower_passes_a_webhook_on_through_a_lease_that_declares_no_duration(
+    lease_server: LeaseServer, tmp_path: Path
+) -> None:
+    """Before: the follower wrote the record back with ``leaseDurationSeconds: 0``, which the
+    API server refuses (422), at every try: the push was never passed on."""
+    clock = ElectionClock()
+    lease_server.put_lease(NAMESPACE, NAME, {"holderIdentity": "pod-z"})
+    b = elector_of(lease_server, tmp_path, clock, "pod-b")
+    b.elector.request_fetch()
+    b.elector.try_once()
+    stored = lease_server.lease(NAMESPACE, NAME)
+    assert stored is not None
+    assert FETCH_REQUEST in stored["metadata"]["annotations"]
+    assert stored["spec"]["holderIdentity"] == "pod-z"
+    assert "leaseDurationSeconds" not in stored["spec"]

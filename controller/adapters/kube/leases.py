@@ -402,7 +402,8 @@ def spec_of(record: LeaseRecord) -> client.V1LeaseSpec:
     """The Lease spec that holds ``record``, as client-go writes it (an empty holder too)."""
     return client.V1LeaseSpec(
         holder_identity=record.holder,
-        lease_duration_seconds=record.lease_duration_seconds,
+        # None declared (0): left out, as read; the API server refuses 0.
+        lease_duration_seconds=record.lease_duration_seconds or None,
         acquire_time=micro_time(record.acquire_time),
         renew_time=micro_time(record.renew_time),
         lease_transitions=record.transitions,
