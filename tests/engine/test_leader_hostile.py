@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.adapters.kube.leases import KubeLeases, api_client
 from controller.adapters.kube.port import LeaseStore
@@ -222,3 +224,36 @@ def test_a_follower_passes_a_webhook_on_through_a_lease_that_declares_no_duratio
     assert FETCH_REQUEST in stored["metadata"]["annotations"]
     assert stored["spec"]["holderIdentity"] == "pod-z"
     assert "leaseDurationSeconds" not in stored["spec"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["pod-a", "pod-b"]),
+            st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0, 6.0]),
+            st.none() | st.sampled_from(GARBAGE),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_whatever_is_answered_two_replicas_never_both_may_write(
+    tmp_path_factory: pytest.TempPathFactory,
+    steps: list[tuple[str, float, tuple[int, bytes] | None]],
+) -> None:
+    """Two candidates try in any order and at any pace, each request possibly answered with
+    garbage: no try raises, and at no moment are both fences open."""
+    tmp_path = tmp_path_factory.mktemp("election")
+    with LeaseServer() as server:
+        clock = ElectionClock()
+        replicas = {name: elector_of(server, tmp_path, clock, name) for name in ("pod-a", "pod-b")}
+        for name, advance, hostile in steps:
+            clock.advance(advance)
+            current = replicas[name]
+            if current.elector.lost is not None:
+                continue  # the process exits and restarts as a follower; not modelled here
+            if hostile is not None:
+                server.answer(name, *hostile)
+            current.elector.try_once()
+            assert not all(each.fence.is_open() for each in replicas.values())
