@@ -27,11 +27,13 @@ an API server, a proxy or another writer of the Lease may answer is read as foll
   still holds the Lease (as its JSON text), an unusable ``leaseDurationSeconds`` (missing,
   not above 0, not an int32) is 0, which the elector judges by its own duration
   (``core.election``), an unreadable time is none, and ``leaseTransitions`` is kept within
-  0 and the largest int32. Every
-call has a timeout, shorter than the renew deadline (the elector chooses it), and the client's
-own retries are off, and a request that has not ended within its timeout is given up, however
-slowly its answer trickles in (``_answer``), so that a call never takes longer than its timeout:
-a leader cut off from the API server learns it in time to stop writing.
+  0 and the largest int32;
+- the answer to a write must hold the holder written, or the write is not taken as made.
+
+Every call has a timeout, shorter than the renew deadline (the elector chooses it); the
+client's own retries are off, and a request that has not ended within its timeout is given up,
+however slowly its answer trickles in (``_answer``), so that a call never takes longer than its
+timeout: a leader cut off from the API server learns it in time to stop writing.
 
 The client is slow to import, which every command would pay: only ``run`` with leader election
 on imports this module (``bootstrap``).
