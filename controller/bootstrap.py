@@ -324,7 +324,11 @@ def _election_of(
     labels = lease_labels(election.lease_name, settings.shards)
     leases = KubeLeases(api, candidate.lease_name, candidate.namespace, labels=labels)
     group = {key: value for key, value in labels.items() if key != SHARDS_LABEL}
-    gate = TopologyGate(KubeLeaseDirectory(api, candidate.namespace, group), settings.shards)
+    gate = TopologyGate(
+        KubeLeaseDirectory(api, candidate.namespace, group),
+        settings.shards,
+        lease_duration=candidate.timings.lease_duration,
+    )
     others = [
         KubeLeases(api, name, candidate.namespace, labels=labels)
         for index in range(settings.shards)

@@ -20,8 +20,10 @@ meets them, with ``raise ... from``, so that the rest of the controller reasons 
     │                               and a lost lease ends the process
     ├── LeaseError                  a request about the Lease failed: try again at the next
     │   │                           retry period
-    │   └── LeaseConflict           another candidate wrote the Lease first (HTTP 409): read it
-    │                               again before deciding anything
+    │   ├── LeaseConflict           another candidate wrote the Lease first (HTTP 409): read it
+    │   │                           again before deciding anything
+    │   └── LeaseGone               the Lease was deleted since it was read (HTTP 404 on a
+    │                               replace): read it again, and create it if it is still gone
     └── AwsCallError                a call to an AWS API failed; keeps the operation, and the AWS
         │                           code and message
         ├── QueueError              a call to the change events' queue (SQS) failed: back off
@@ -105,6 +107,12 @@ class LeaseError(LambdaGitopsError):
 class LeaseConflict(LeaseError):
     """Another candidate changed the Lease since it was read (a stale ``resourceVersion``), or
     created it first: HTTP 409. Nothing was written; read the Lease again."""
+
+
+class LeaseGone(LeaseError):
+    """The Lease was deleted since it was read (``kubectl delete lease``): HTTP 404 on a
+    replace. Nothing was written; read it again, and create it if it is still gone, as
+    client-go's elector does."""
 
 
 class AwsCallError(LambdaGitopsError):

@@ -19,15 +19,18 @@ and nothing else:
 - ``resourceVersion`` is one counter across the server, moved by every write; ``uid`` and
   ``creationTimestamp`` are set at creation and kept; a MicroTime (``acquireTime``,
   ``renewTime``) must carry exactly six fractional digits, as Go's parser demands, and is
-  written back as the API server writes it (UTC, ``Z``); ``leaseDurationSeconds`` must be above
-  0 and ``leaseTransitions`` not below 0 (422 ``Invalid``); an unknown field is dropped with a
-  warning, as the server's default field validation does.
+  written back as the API server writes it (UTC, ``Z``; years 0 to 9999, as Go's parser takes
+  them, year 0 too, which Python's datetime cannot hold); ``leaseDurationSeconds`` and
+  ``leaseTransitions`` are int32 (400 beyond, as Go's decoder answers), the first above 0 and
+  the second not below 0 (422 ``Invalid``); an unknown field is dropped with a warning, as the
+  server's default field validation does.
 
 Tests drive it through the real ``kubernetes`` client, so the requests and the answers are the
 client's own wire format. Each client authenticates with a bearer token of its own
 (``kubeconfig``), which is how the server tells candidates apart for fault injection: the
 requests of one token can be held until they time out, as behind a network partition, and
-never applied (``partition``, ``heal``), or have their connection dropped (``drop``). Every
+never applied (``partition``, ``heal``), have their connection dropped (``drop``), or be
+answered with whatever a broken proxy or a hostile server might send, unapplied (``answer``). Every
 write that succeeded is kept in ``history``, with the server's time, for invariant checkers.
 
 Registered for the whole suite by ``tests/conftest.py`` (``pytest_plugins``): ``lease_server``.
@@ -67,6 +70,7 @@ SPEC_FIELDS = {
 """The fields of a LeaseSpec and their JSON types, as the API's OpenAPI schema has them."""
 METADATA_WRITABLE = {"name", "namespace", "labels", "annotations", "resourceVersion"}
 METADATA_SERVER = {"uid", "creationTimestamp", "resourceVersion", "generation", "managedFields"}
+INT32 = (-(2**31), 2**31 - 1)
 HOLD_SECONDS = 30.0
 """How long a partitioned request is held before its connection is dropped unanswered."""
 
@@ -113,6 +117,8 @@ class LeaseServer:
         self._history: list[LeaseWrite] = []
         self._partitioned: set[str] = set()
         self._dropping: dict[str, int] = {}
+        self._answers: dict[str, list[tuple[int, bytes, dict[str, str], float]]] = {}
+        self._stopping = threading.Event()
         self._healed = threading.Condition(self._lock)
         self._requests: list[tuple[str, str, str | None]] = []
         self.warnings: list[str] = []
@@ -135,6 +141,7 @@ class LeaseServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         with self._lock:
             self._partitioned.clear()
             self._healed.notify_all()
@@ -178,6 +185,11 @@ class LeaseServer:
         with self._lock:
             self._store(namespace, name, {"metadata": {"name": name}, "spec": spec}, None, None)
 
+    def delete_lease(self, namespace: str, name: str) -> None:
+        """Delete a Lease directly, as ``kubectl delete lease`` would."""
+        with self._lock:
+            self._leases.pop((namespace, name), None)
+
     def history(self) -> list[LeaseWrite]:
         with self._lock:
             return list(self._history)
@@ -196,6 +208,23 @@ class LeaseServer:
         with self._lock:
             self._partitioned.discard(token)
             self._healed.notify_all()
+
+    def answer(
+        self,
+        token: str,
+        code: int,
+        body: bytes,
+        *,
+        count: int = 1,
+        headers: dict[str, str] | None = None,
+        trickle: float = 0.0,
+    ) -> None:
+        """Answer the next ``count`` requests of ``token`` with ``code`` and ``body`` as given
+        (no Status, no JSON needed), without applying them: a proxy's or a broken server's
+        answer; with ``trickle``, the body's bytes one at a time, that many seconds apart."""
+        with self._lock:
+            queued = self._answers.setdefault(token, [])
+            queued.extend([(code, body, dict(headers or {}), trickle)] * count)
 
     def drop(self, token: str, count: int = 1) -> None:
         """Close the connection of the next ``count`` requests of ``token`` unanswered."""
@@ -241,6 +270,11 @@ class LeaseServer:
                 self._healed.wait_for(lambda: token not in self._partitioned, timeout=HOLD_SECONDS)
                 handler.close_connection = True
                 return
+            queued = self._answers.get(token or "")
+            hostile = queued.pop(0) if queued else None
+        if hostile is not None:
+            self._answer_as_told(handler, *hostile)
+            return
         path, _, query = handler.path.partition("?")
         try:
             code, answer = self._answer(method, path, body, token, query)
@@ -252,6 +286,32 @@ class LeaseServer:
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
+
+    def _answer_as_told(
+        self,
+        handler: BaseHTTPRequestHandler,
+        code: int,
+        data: bytes,
+        headers: dict[str, str],
+        trickle: float,
+    ) -> None:
+        handler.send_response(code)
+        for header, value in {"Content-Type": "application/json", **headers}.items():
+            handler.send_header(header, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if not trickle:
+            handler.wfile.write(data)
+            return
+        handler.close_connection = True
+        try:
+            for byte in data:
+                if self._stopping.wait(trickle):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up and closed the connection
 
     def _answer(
         self, method: str, path: str, body: bytes, token: str | None, query: str = ""
@@ -428,11 +488,19 @@ class LeaseServer:
 def _typed(key: str, value: Any, kind: str) -> Any:
     """A spec value as the API server decodes it, or the 400 its decoder answers."""
     if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
+        if INT32[0] <= value <= INT32[1]:
+            return value
+        raise _Refused(
+            400, "BadRequest",
+            f'Lease in version "v1" cannot be handled as a Lease: json: cannot unmarshal number '
+            f"{value} into Go struct field LeaseSpec.spec.{key} of type int32",
+        )  # fmt: skip
     if kind == "string" and isinstance(value, str):
         return value
     if kind == "micro" and isinstance(value, str):
         parsed = _MICRO_TIME.match(value)
+        if parsed is not None and parsed[3] == "Z":
+            return value  # already as the API server writes it; year 0 too
         if parsed is not None:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
             return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -27,6 +27,16 @@ The rules are client-go's (``tools/leaderelection``), so that the Lease reads th
 Only the record (holder, duration, times, transitions) counts as a change: a follower that
 writes the fetch-request annotation (``FETCH_REQUEST``) changes the ``resourceVersion`` but not
 the record, and so never extends the lease of a holder that has died.
+
+Where client-go cannot help, because anyone with ``kubectl edit`` (or a proxy, or another
+version) can leave a record it would misread, this module takes the safe side:
+
+- a record with a holder but no usable duration (none, not above 0, or beyond the wire's int32:
+  ``lease_duration_seconds`` 0) is judged by this candidate's own lease duration. client-go
+  reads it as run out at once, which would let a follower take the lease from a leader that is
+  still renewing; every candidate of one installation declares the same duration anyway;
+- ``leaseTransitions`` stops at the largest int32 (``MAX_TRANSITIONS``) rather than overflow
+  into a value the API server refuses, which would keep every candidate from ever taking over.
 """
 
 from __future__ import annotations
@@ -42,6 +52,10 @@ follower's retries are spread over up to this much more than the period."""
 FETCH_REQUEST = "lambda-gitops.io/fetch-requested"
 """The Lease annotation a follower writes when it receives the Git webhook: the leader sees the
 Lease change at its next renewal and fetches at once. Its value is when the push arrived."""
+
+
+MAX_TRANSITIONS = 2**31 - 1
+"""The largest ``leaseTransitions`` (an int32 on the wire): the count stops there."""
 
 
 def timing_problem(lease_duration: float, renew_deadline: float, retry_period: float) -> str | None:
@@ -90,6 +104,7 @@ class LeaseRecord:
     holder: str = ""
     """``holderIdentity``; empty when nobody holds the lease (never taken, or released)."""
     lease_duration_seconds: int = 0
+    """0 when the Lease declares no usable duration (see the module's docstring)."""
     acquire_time: datetime | None = None
     renew_time: datetime | None = None
     transitions: int = 0
@@ -136,10 +151,12 @@ def observe(previous: Observed | None, record: LeaseRecord, now: float) -> Obser
     return Observed(record, now)
 
 
-def expired(observed: Observed, now: float) -> bool:
+def expired(observed: Observed, now: float, *, undeclared: float = 0.0) -> bool:
     """Whether the lease seen in ``observed`` has run out at ``now``, judged by how long ago
-    this candidate saw it change, against the duration its holder declared."""
-    return now >= observed.at + observed.record.lease_duration_seconds
+    this candidate saw it change, against the duration its holder declared; ``undeclared`` when
+    the record declares none that can be used (the candidate's own lease duration)."""
+    declared = observed.record.lease_duration_seconds
+    return now >= observed.at + (declared if declared > 0 else undeclared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +195,10 @@ def decide(
     if held.holder == identity:
         renewal = LeaseRecord(identity, lease_duration, held.acquire_time, wall, held.transitions)
         return Take(renewal, renewal=True)
-    if held.holder and not expired(observed, now):
+    if held.holder and not expired(observed, now, undeclared=lease_duration):
         return Wait(held.holder)
-    taken = LeaseRecord(identity, lease_duration, wall, wall, held.transitions + 1)
+    transitions = min(max(held.transitions, 0) + 1, MAX_TRANSITIONS)
+    taken = LeaseRecord(identity, lease_duration, wall, wall, transitions)
     return Take(taken, renewal=False)
 
 

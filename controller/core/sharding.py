@@ -217,16 +217,27 @@ def observe_leases(
 
 
 def blockers(
-    shards: int, leases: Iterable[Lease], observed: Mapping[str, Observed], now: float
+    shards: int,
+    leases: Iterable[Lease],
+    observed: Mapping[str, Observed],
+    now: float,
+    *,
+    lease_duration: int,
 ) -> tuple[Blocker, ...]:
     """The Leases among ``leases`` that keep a candidate of ``shards`` shards from leading: of
-    another topology (or none said), held, and not run out by ``observed`` at ``now``."""
+    another topology (or none said), held, and not run out by ``observed`` at ``now``; a Lease
+    that declares no usable duration runs out after the candidate's own ``lease_duration``
+    (``core.election``)."""
     found = []
     for lease in sorted(leases, key=lambda lease: lease.name):
         topology = topology_of(lease)
         if topology == shards or not lease.record.holder:
             continue
         seen = observed.get(lease.name)
-        if seen is None or seen.record != lease.record or not expired(seen, now):
+        if (
+            seen is None
+            or seen.record != lease.record
+            or not expired(seen, now, undeclared=lease_duration)
+        ):
             found.append(Blocker(lease.name, lease.record.holder, topology))
     return tuple(found)

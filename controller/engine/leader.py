@@ -56,8 +56,13 @@ from controller.core.election import (
     renewed,
 )
 from controller.engine.fence import WriteFence
-from controller.engine.status import rfc3339
-from controller.errors import ConfigurationError, LeaseConflict, LeaseError, NotLeader
+from controller.errors import (
+    ConfigurationError,
+    LeaseConflict,
+    LeaseError,
+    LeaseGone,
+    NotLeader,
+)
 
 SHARD = "0"
 """The shard of a controller without sharding: the label of its leader metrics. With sharding
@@ -67,6 +72,9 @@ RETRY_JITTER = 0.2
 """A follower's tries are spread over up to this fraction more than the retry period, so that
 candidates started together do not ask in step; a takeover after a release then comes within
 1.2 retry periods."""
+
+HOLDER_SHOWN = 253
+"""Characters of a holder's identity a message shows: a pod's name is at most 253."""
 
 MINIMUM_TIMEOUT = 0.05
 """Seconds: a request with less time than this left before the renew deadline is not sent."""
@@ -209,7 +217,7 @@ class LeaderElector:
             "identity": self.candidate.identity,
             "leading": leading,
             "leader": record.holder or None,
-            "leaderSince": rfc3339(since.timestamp()) if since is not None else None,
+            "leaderSince": _rfc3339(since) if since is not None else None,
             "transitions": record.transitions,
         }
         if self._gate is not None:
@@ -304,8 +312,9 @@ class LeaderElector:
 
     def _renew(self) -> None:
         """The leader's try: first the record it wrote last, at the version it got back
-        (client-go's optimistic path, one request); on any refusal, read the Lease and decide
-        again (a follower's fetch request lands here as a 409)."""
+        (client-go's optimistic path, one request); when another wrote the Lease since (a
+        follower's fetch request lands here as a 409) or deleted it (a 404: it is created
+        again), read it and decide again."""
         with self._lock:
             lease = self._lease
         timeout = self._timeout()
@@ -317,9 +326,8 @@ class LeaderElector:
                 written = self._leases.replace(
                     lease, renewed(lease.record, self._wall()), timeout=timeout
                 )
-            except LeaseError as error:
-                if not isinstance(error, LeaseConflict):
-                    raise
+            except (LeaseConflict, LeaseGone):
+                pass  # written by another since, or deleted: read it and decide again
             else:
                 self._renewal_succeeded(written, sent)
                 return
@@ -349,7 +357,9 @@ class LeaderElector:
         )
         if isinstance(decision, Wait):
             if leading:
-                self._lose(f"the Lease {self._leases.where} is now held by {decision.holder}")
+                self._lose(
+                    f"the Lease {self._leases.where} is now held by {_shown(decision.holder)}"
+                )
             elif lease is not None:
                 self._pass_fetch_on(lease)
             return
@@ -528,6 +538,20 @@ class LeaderElector:
             if self._fetch_pending == pending:
                 self._fetch_pending = None
         self._log.info("passed a webhook on to the leader", lease=self._leases.where)
+
+
+def _shown(holder: str) -> str:
+    """A holder's identity as a message may carry it: anyone may write one into the Lease, of
+    any length and with control characters; a message stays one short line."""
+    text = holder.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= HOLDER_SHOWN else text[:HOLDER_SHOWN] + "..."
+
+
+def _rfc3339(moment: datetime) -> str:
+    """``moment`` as ``engine.status.rfc3339`` writes a time, from the datetime itself: by way
+    of a Unix time, a time at the end of year 9999 (which anyone may write into the Lease)
+    rounds into year 10000, which Python cannot hold."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def run_elected(

@@ -48,10 +48,12 @@ class TopologyGate:
         directory: LeaseDirectory,
         shards: int,
         *,
+        lease_duration: int,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._directory = directory
         self._shards = shards
+        self._lease_duration = lease_duration
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._observed: dict[str, Observed] = {}
@@ -65,7 +67,9 @@ class TopologyGate:
         now = self._monotonic()
         with self._lock:
             self._observed = observe_leases(self._observed, leases, now)
-            found = blockers(self._shards, leases, self._observed, now)
+            found = blockers(
+                self._shards, leases, self._observed, now, lease_duration=self._lease_duration
+            )
         return "; ".join(str(blocker) for blocker in found) or None
 
 

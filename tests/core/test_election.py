@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.core.election import (
+    MAX_TRANSITIONS,
     ElectionTimings,
     LeaseRecord,
     Observed,
@@ -101,6 +102,24 @@ def test_a_renewal_is_overdue_at_the_deadline_from_when_the_last_one_was_sent() 
     assert renewal_overdue(renewed_at=100.0, now=110.0, renew_deadline=10.0)
 
 
+def test_a_holder_that_declares_no_usable_duration_is_waited_out_by_the_candidates_own() -> None:
+    """client-go reads a missing duration as run out at once: a follower would take the lease
+    from a leader that still renews it. Here the candidate's own duration counts instead."""
+    seen = observe(None, LeaseRecord("b", 0, WALL, WALL, 3), now=100.0)
+    assert decide("a", seen, now=114.9, wall=WALL, lease_duration=15) == Wait("b")
+    assert isinstance(decide("a", seen, now=115.0, wall=WALL, lease_duration=15), Take)
+    assert not expired(seen, 114.9, undeclared=15)
+    assert expired(seen, 115.0, undeclared=15)
+
+
+def test_transitions_stop_at_the_largest_int32_rather_than_overflow_into_a_refused_write() -> None:
+    for held in (MAX_TRANSITIONS - 1, MAX_TRANSITIONS):
+        seen = observe(None, LeaseRecord("b", 15, WALL, WALL, held), now=0.0)
+        decision = decide("a", seen, now=15.0, wall=WALL, lease_duration=15)
+        assert isinstance(decision, Take)
+        assert decision.record.transitions == MAX_TRANSITIONS
+
+
 @pytest.mark.parametrize(
     ("timings", "problem"),
     [
@@ -166,3 +185,38 @@ def test_another_holder_is_never_displaced_within_its_duration(
         assert not decision.renewal
         assert decision.record.holder == "a"
         assert decision.record.transitions == record.transitions + 1
+
+
+hostile_records = st.builds(
+    LeaseRecord,
+    holder=holders,
+    lease_duration_seconds=st.integers(0, 2**31 - 1),
+    acquire_time=st.none() | st.datetimes(timezones=st.just(UTC)),
+    renew_time=st.none() | st.datetimes(timezones=st.just(UTC)),
+    transitions=st.integers(0, MAX_TRANSITIONS),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    record=hostile_records,
+    own=st.integers(1, 60),
+    seen_at=st.integers(0, 10_000),
+    elapsed=st.integers(0, 120),
+)
+def test_whatever_a_record_says_a_take_waits_at_least_what_it_or_this_candidate_declares(
+    record: LeaseRecord, own: int, seen_at: int, elapsed: int
+) -> None:
+    """Any record the adapter can read (no duration, the largest ones, any time or none): a
+    held lease is taken no sooner than its declared duration, or this candidate's own when it
+    declares none, after it was seen; and what is written is always a valid int32 count."""
+    decision = decide(
+        "a", Observed(record, seen_at), now=seen_at + elapsed, wall=WALL, lease_duration=own
+    )
+    waited = record.lease_duration_seconds or own
+    if record.holder and record.holder != "a" and elapsed < waited:
+        assert decision == Wait(record.holder)
+    else:
+        assert isinstance(decision, Take)
+        assert 0 <= decision.record.transitions <= MAX_TRANSITIONS
+        assert decision.record.lease_duration_seconds == own

@@ -259,45 +259,62 @@ def test_a_lease_says_its_topology_by_label() -> None:
 def test_the_leases_of_ones_own_topology_never_block() -> None:
     own = [lease("lg-0-of-4", 4, "a"), lease("lg-1-of-4", 4, "b")]
     observed = observe_leases({}, own, now=100.0)
-    assert blockers(4, own, observed, now=100.0) == ()
+    assert blockers(4, own, observed, now=100.0, lease_duration=15) == ()
 
 
 def test_a_held_lease_of_another_topology_blocks_until_seen_unchanged_for_its_duration() -> None:
     old = [lease("lg-1-of-3", 3, "old-1")]
     observed = observe_leases({}, old, now=100.0)
     blocked = (Blocker("lg-1-of-3", "old-1", 3),)
-    assert blockers(4, old, observed, now=100.0) == blocked
+    assert blockers(4, old, observed, now=100.0, lease_duration=15) == blocked
     observed = observe_leases(observed, old, now=114.9)
-    assert blockers(4, old, observed, now=114.9) == blocked
+    assert blockers(4, old, observed, now=114.9, lease_duration=15) == blocked
     observed = observe_leases(observed, old, now=115.0)
-    assert blockers(4, old, observed, now=115.0) == ()
+    assert blockers(4, old, observed, now=115.0, lease_duration=15) == ()
 
 
 def test_a_renewal_seen_restarts_the_wait() -> None:
     observed = observe_leases({}, [lease("lg-1-of-3", 3, "old-1")], now=100.0)
     renewed = [lease("lg-1-of-3", 3, "old-1", renewed=1)]
     observed = observe_leases(observed, renewed, now=114.0)
-    assert blockers(4, renewed, observed, now=120.0) != ()
-    assert blockers(4, renewed, observed, now=129.0) == ()
+    assert blockers(4, renewed, observed, now=120.0, lease_duration=15) != ()
+    assert blockers(4, renewed, observed, now=129.0, lease_duration=15) == ()
+
+
+def test_a_lease_of_another_topology_that_declares_no_duration_blocks_for_the_candidates_own() -> (
+    None
+):
+    """A Lease whose duration was edited away does not stop blocking at once (client-go's
+    reading): its holder may still be writing."""
+    undeclared = [replace(lease("lg-0-of-3", 3, "old-0"), record=LeaseRecord("old-0"))]
+    observed = observe_leases({}, undeclared, now=100.0)
+    blocked = (Blocker("lg-0-of-3", "old-0", 3),)
+    assert blockers(4, undeclared, observed, now=119.9, lease_duration=20) == blocked
+    assert blockers(4, undeclared, observed, now=120.0, lease_duration=20) == ()
 
 
 def test_a_released_lease_blocks_nobody_at_once() -> None:
     released = [lease("lg-1-of-3", 3, "")]
-    assert blockers(4, released, observe_leases({}, released, now=100.0), now=100.0) == ()
+    observed = observe_leases({}, released, now=100.0)
+    assert blockers(4, released, observed, now=100.0, lease_duration=15) == ()
 
 
 def test_a_lease_first_seen_now_blocks_for_a_whole_duration_whatever_it_says() -> None:
     """A candidate that has not watched a record cannot know how long it has stood: it waits
     the whole duration, as a follower does for its own Lease."""
     old = [lease("lg-0-of-3", 3, "old-0")]
-    assert blockers(4, old, {}, now=1000.0) == (Blocker("lg-0-of-3", "old-0", 3),)
+    assert blockers(4, old, {}, now=1000.0, lease_duration=15) == (
+        Blocker("lg-0-of-3", "old-0", 3),
+    )
 
 
 def test_a_lease_whose_topology_is_not_said_blocks_while_it_is_held() -> None:
     unknown = [lease("lg-x", None, "someone")]
     observed = observe_leases({}, unknown, now=100.0)
-    assert blockers(1, unknown, observed, now=100.0) == (Blocker("lg-x", "someone", None),)
-    (blocker,) = blockers(1, unknown, observed, now=100.0)
+    assert blockers(1, unknown, observed, now=100.0, lease_duration=15) == (
+        Blocker("lg-x", "someone", None),
+    )
+    (blocker,) = blockers(1, unknown, observed, now=100.0, lease_duration=15)
     assert str(blocker) == "lg-x (unknown shards) held by someone"
 
 
@@ -327,7 +344,10 @@ def test_a_blocker_is_always_a_held_lease_of_another_topology_not_yet_seen_run_o
     for offset in sorted(looks):
         now = 100.0 + offset
         observed = observe_leases(observed, leases, now=now)
-        found = {blocker.lease for blocker in blockers(mine, leases, observed, now=now)}
+        found = {
+            blocker.lease
+            for blocker in blockers(mine, leases, observed, now=now, lease_duration=15)
+        }
         expected = {
             each.name
             for each in leases

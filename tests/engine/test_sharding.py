@@ -108,7 +108,9 @@ class Installation:
         labels = lease_labels(BASE, shards)
         leases = KubeLeases(api, name, NAMESPACE, labels=labels)
         listing = KubeLeaseDirectory(api, NAMESPACE, {"lambda-gitops.io/election": BASE})
-        gate = TopologyGate(directory(listing), shards, monotonic=self.clock.monotonic)
+        gate = TopologyGate(
+            directory(listing), shards, lease_duration=15, monotonic=self.clock.monotonic
+        )
         candidate = Candidate(pod, name, NAMESPACE, TIMINGS, shard=str(index))
         return replica(leases, candidate, self.clock, gate=gate, fence=fence)
 
