@@ -279,7 +279,7 @@ def _went_to_alarm(item: AlarmHistoryItemTypeDef) -> bool:
     from OK to ALARM")."""
     try:
         data = json.loads(item.get("HistoryData", ""))
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     new_state = data.get("newState") if isinstance(data, dict) else None
     state = new_state.get("stateValue") if isinstance(new_state, dict) else None

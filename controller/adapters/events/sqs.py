@@ -189,7 +189,7 @@ def _redrive_policy(value: object) -> Mapping[str, Any]:
         return {}
     try:
         policy = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return policy if isinstance(policy, dict) else {}
 

@@ -285,7 +285,7 @@ def _answer(send: Callable[[], Any], timeout: float) -> Any:
         raise data
     try:
         return json.loads(data)
-    except ValueError as error:  # UnicodeDecodeError is one too
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise NotALease(f"the answer is not JSON: {_quoted(data)}") from error
 
 
@@ -430,7 +430,7 @@ def _status_message(error: ApiException) -> str:
     body: Any = error.body
     try:
         status = json.loads(body) if isinstance(body, str | bytes) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         status = None
     if isinstance(status, dict) and isinstance(status.get("message"), str):
         return _one_line(status["message"])

@@ -56,6 +56,7 @@ STATUS_OK = json.dumps(
         pytest.param(b'{"kind": "Lease", "metadata": {"na', "the answer is not JSON", id="cut"),
         pytest.param(b"", "the answer is not JSON", id="empty"),
         pytest.param(b"\xff\xfe\x00", "the answer is not JSON", id="not-utf8"),
+        pytest.param(b"[" * 100_000, "the answer is not JSON", id="nested-too-deep"),
         pytest.param(b"[1, 2]", "the answer is not a Lease", id="list"),
         pytest.param(b"null", "the answer is not a Lease", id="null"),
         pytest.param(STATUS_OK, 'the answer is a "Status", not a Lease', id="status-200"),
@@ -105,7 +106,12 @@ def test_a_refusal_is_a_lease_error_of_one_line_whatever_its_body(
     lease_server: LeaseServer, tmp_path: Path, code: int, headers: dict[str, str], says: str
 ) -> None:
     leases = leases_for(lease_server, tmp_path)
-    for body in (b"", b"not json \x00\x1b[31m", b'{"message": "' + b"x" * 10_000 + b'"}'):
+    for body in (
+        b"",
+        b"not json \x00\x1b[31m",
+        b'{"message": "' + b"x" * 10_000 + b'"}',
+        b"[" * 100_000,  # deeper than json.loads can go
+    ):
         lease_server.answer(TOKEN, code, body, headers=headers)
         with pytest.raises(LeaseError, match=says) as raised:
             leases.get(timeout=2)
