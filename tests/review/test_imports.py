@@ -23,7 +23,7 @@ from controller.core.configuration import Configuration
 from controller.core.declarations import parse_declarations
 from controller.core.declarations.parser import DEFAULT_LIMITS
 from controller.core.model import LATEST, Alias, DesiredFunction, PublishedVersion, weight
-from controller.core.ownership import describe, seal
+from controller.core.ownership import declared_part, describe, seal
 from controller.core.plan import UpdateAlias
 from controller.core.planner import plan_function
 from controller.review.edits import SourceFile
@@ -37,6 +37,7 @@ from controller.review.imports import (
     plan_import,
 )
 from tests.core.declarations.support import FakeTree
+from tests.review.hostile import LONG_NAME, environments, hostile_descriptions
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -361,6 +362,20 @@ def test_adopt_writes_adopt_true_and_the_plan_adds_the_markers_only() -> None:
     assert adopted == ["canary", "live"]  # beta has the marker already
 
 
+def test_an_environment_variable_named_past_yamls_plain_key_limit_is_declared_in_sync() -> None:
+    """Lambda bounds a variable's name only by the 4 KB of the whole environment; YAML reads a
+    plain key of at most 1024 characters, so a longer name is written as an explicit key."""
+    reported = Configuration(environment=((LONG_NAME, "on"), ("STAGE", "prod")))
+    function = live(versions=[CODE_1], aliases=[alias("live", "1")])
+    function = replace(function, versions=(replace(function.versions[0], configuration=reported),))
+
+    source = text(function, ImportOptions(with_environment=True))
+
+    assert f'          ? {LONG_NAME}\n          : {{value: "on", secret: true}}\n' in source
+    assert declared(source).versions["v1"].configuration == reported
+    assert_in_sync(source, function)
+
+
 @pytest.mark.parametrize(
     ("template", "why"),
     [
@@ -638,6 +653,7 @@ descriptions = (
     st.text(max_size=40)
     | st.text(min_size=230, max_size=256)
     | st.sampled_from(["", "release 42", 'a "quoted": #text', " [lambda-gitops x]"])
+    | hostile_descriptions
 )
 
 
@@ -678,7 +694,8 @@ configurations_of_versions = st.builds(
     Configuration,
     environment=st.sampled_from(
         [None, (), (("STAGE", "prod"),), (("API_KEY", "k-1"), ("STAGE", "dev"))]
-    ),
+    )
+    | environments(),
     memory_size=st.sampled_from([None, 128, 512, 20000]),
     timeout=st.sampled_from([None, 3, 30]),
     ephemeral_storage=st.sampled_from([None, 512]),
@@ -695,8 +712,9 @@ configurations_of_versions = st.builds(
     architectures=st.sampled_from([None, ("x86_64",), ("arm64",)]),
 )
 """What Lambda (or a registry laxer than Lambda) reports of a version: values that repeat, so
-that versions of one code differ in a field or not, and some a declaration may not say (20000
-MB, a retired runtime, a layer of another region than the function's)."""
+that versions of one code differ in a field or not, some a declaration may not say (20000
+MB, a retired runtime, a layer of another region than the function's), and environments of
+names and values YAML would read otherwise if they were written carelessly."""
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -725,3 +743,91 @@ def test_any_live_function_is_declared_validly_and_in_sync(
         ),
     )
     assert plan_function(adopting, marked.observed(), REVISION).in_sync  # adopted once
+
+
+# -- hostile values, through a merge --------------------------------------------------------------
+
+DECLARED_ONE = {
+    "block": f"""\
+apiVersion: lambda-gitops/v1
+kind: Function
+metadata:
+  name: orders
+spec:
+  functionName: orders-api
+  region: us-east-1
+  versions:
+    r1:   # by hand
+      codeSha256: "{CODE_1}"
+  aliases:
+    live: {{version: r1}}
+""",
+    "flow": f"""\
+apiVersion: lambda-gitops/v1
+kind: Function
+metadata: {{name: orders}}
+spec: {{functionName: orders-api, region: us-east-1, versions: {{r1: {{codeSha256: '{CODE_1}'}}}},
+  aliases: {{live: {{version: r1}}}}}}
+""",
+    "YAML 1.1": f"""\
+%YAML 1.1
+---
+apiVersion: lambda-gitops/v1
+kind: Function
+metadata:
+  name: orders
+spec:
+  functionName: orders-api
+  region: us-east-1
+  versions:
+    r1:
+      codeSha256: '{CODE_1}'
+      description: release 1
+  aliases:
+    live:
+      version: r1
+""",
+}
+"""One function declared with a version and an alias, in block and flow style, and in a file
+that says it is YAML 1.1 (where ``on`` and ``y`` are booleans): an import adds what it lacks."""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(DECLARED_ONE)),
+    configurations_of_versions,
+    hostile_descriptions,
+    hostile_descriptions,
+)
+def test_hostile_live_values_merged_into_a_declaration_read_back_exactly_and_in_sync(
+    style: str, configuration: Configuration, description: str, alias_description: str
+) -> None:
+    """The merge path: version 2, with its configuration and environment of any text, and an
+    alias on it, are spliced into a file that declares version 1; the file must then declare
+    exactly what Lambda holds, or the function must fail with a reason and the file stay as
+    it was."""
+    function = live(
+        versions=[CODE_1, (CODE_2, description)],
+        aliases=[alias("live", "1"), alias("beta", "2", description=alias_description)],
+    )
+    version_2 = replace(function.versions[1], configuration=configuration)
+    function = replace(function, versions=(function.versions[0], version_2))
+    path = "teams/orders.yaml"
+
+    plan = plan_import(
+        folder({path: DECLARED_ONE[style]}),
+        [function],
+        ImportOptions(with_environment=True),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    [outcome] = plan.outcomes
+    assert outcome.kind == "merged", outcome.detail
+    [write] = plan.writes
+    merged = declared(write.after.decode(), path)
+    assert merged.aliases["beta"].description == declared_part(alias_description)
+    plan_after = plan_function(merged, function.observed(), REVISION)
+    assert plan_after.error is None
+    assert plan_after.in_sync, plan_after.drift
