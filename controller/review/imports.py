@@ -590,17 +590,19 @@ def declaration_text(
     *,
     imported_at: datetime,
     account: str | None = None,
+    name: str | None = None,
 ) -> Generated:
     """The declaration of ``live``, in the layout of the README's example: a comment saying
     where and when it came from, the versions by number, the aliases by name.
 
+    ``name`` is its ``metadata.name`` (``metadata_name`` of the function's name by default).
     ``spec.region`` is always written, so that the file means the same whatever region the
-    controller runs in; ``spec.functionName`` only when ``metadata.name`` cannot be the
+    controller runs in; ``spec.functionName`` only when ``metadata.name`` is not the
     function's name, or when the function is in an account other than ``account`` (the
     default credentials'), where the ARN says which.
     """
     contents = _contents(live, options)
-    name = metadata_name(live.name)
+    name = metadata_name(live.name) if name is None else name
     identity = live.identity
     other_account = account is not None and identity.account not in (None, account)
     function_name = live.arn if other_account else (live.name if name != live.name else None)
@@ -744,13 +746,19 @@ def plan_import(
     Raises ``EditRefused`` when the folder with every change would hold an error it did not
     hold before, which the per-function checks should make impossible: nothing is written then.
     """
+    unique = _unique_functions(readings)
     importer = _Importer(
         folder,
         options,
         _Where(default_region, tuple(extra_regions), account, by_region),
         imported_at,
+        own_names={
+            (reading.region, reading.name)
+            for reading in unique
+            if isinstance(reading, LiveFunction) and metadata_name(reading.name) == reading.name
+        },
     )
-    outcomes = [importer.outcome(reading) for reading in _unique_functions(readings)]
+    outcomes = [importer.outcome(reading) for reading in unique]
     importer.check_whole_folder()
     return ImportPlan(tuple(outcomes), importer.writes(), importer.warnings())
 
@@ -782,7 +790,12 @@ class _Importer:
     """The folder as the import changes it, function by function, in memory."""
 
     def __init__(
-        self, folder: Folder, options: ImportOptions, where: _Where, imported_at: datetime
+        self,
+        folder: Folder,
+        options: ImportOptions,
+        where: _Where,
+        imported_at: datetime,
+        own_names: Collection[tuple[str, str]] = (),
     ) -> None:
         self._folder = folder
         self._options = options
@@ -791,6 +804,9 @@ class _Importer:
         self._account = where.account
         self._by_region = where.by_region
         self._imported_at = imported_at
+        # The functions imported under their own names, by region: a name made for another
+        # function (``function-orders`` for ``_orders``) must not take one of them.
+        self._own_names = frozenset(own_names)
         # Every parse shares one cache, so that checking each change parses only what changed.
         self._cache = ParseCache()
         self._files = {file.path: file for file in folder.files}
@@ -854,7 +870,7 @@ class _Importer:
 
     def _write(self, live: LiveFunction) -> Outcome:
         path = file_for(live, by_region=self._by_region, subpath=self._folder.subpath)
-        name = metadata_name(live.name)
+        name = self._metadata_name(live)
         if (live.region, name) in self._names:
             return self._failed(
                 live,
@@ -868,7 +884,7 @@ class _Importer:
                 f"{path} exists and does not declare this function; give --force to overwrite it",
             )
         generated = declaration_text(
-            live, self._options, imported_at=self._imported_at, account=self._account
+            live, self._options, imported_at=self._imported_at, account=self._account, name=name
         )
         data = generated.text.encode("utf-8")
         problem = self._not_in_sync(path, data, live)
@@ -885,6 +901,22 @@ class _Importer:
         )
         notes = (*generated.left_out, *generated.notes)
         return Outcome(live.name, live.region, "written", detail, notes)
+
+    def _metadata_name(self, live: LiveFunction) -> str:
+        """The function's name, or where that cannot be a ``metadata.name`` (``_orders``,
+        ``-orders`` and ``function-orders`` are three functions Lambda accepts), one made from
+        it that no declaration and no other function of this import in its region uses:
+        ``function-orders``, else ``function-orders-2``..."""
+        name = metadata_name(live.name)
+        if name == live.name:
+            return name
+        candidate, suffix = name, 2
+        while self._name_taken(live.region, candidate):
+            candidate, suffix = f"{name}-{suffix}", suffix + 1
+        return candidate
+
+    def _name_taken(self, region: str, name: str) -> bool:
+        return (region, name) in self._names or (region, name) in self._own_names
 
     def _not_in_sync(self, path: str, data: bytes, live: LiveFunction) -> str | None:
         """Why the new file does not declare ``live`` as it is, or ``None`` when it does: it

@@ -831,3 +831,23 @@ def test_hostile_live_values_merged_into_a_declaration_read_back_exactly_and_in_
     plan_after = plan_function(merged, function.observed(), REVISION)
     assert plan_after.error is None
     assert plan_after.in_sync, plan_after.drift
+
+
+def test_functions_whose_names_make_one_metadata_name_are_each_given_their_own() -> None:
+    """``_orders`` and ``-orders`` cannot be a ``metadata.name`` and become ``function-orders``,
+    which is also the name of a third function Lambda accepts: each is imported, the third
+    under its own name, whatever order they come in."""
+    functions = [
+        live(name, aliases=[alias("live", "1")])
+        for name in ("_orders", "-orders", "function-orders")
+    ]
+
+    written, outcomes = imported(folder(), functions)
+
+    assert [kind for kind, _ in outcomes] == ["written"] * 3
+    names = {path: declared(source, path) for path, source in written.items()}
+    assert {path: (function.name, function.ref.name) for path, function in names.items()} == {
+        "functions/_orders.yaml": ("function-orders-2", "_orders"),
+        "functions/-orders.yaml": ("function-orders-3", "-orders"),
+        "functions/function-orders.yaml": ("function-orders", "function-orders"),
+    }
