@@ -50,7 +50,7 @@ from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
 from controller.core.configuration import YAML_NAMES, Configuration, foreign_layer_region
 from controller.core.declarations import Declarations, InvalidFunction, RepositoryTree
-from controller.core.declarations.parser import ParseCache
+from controller.core.declarations.parser import DEFAULT_LIMITS, ParseCache
 from controller.core.declarations.schema import (
     ALIAS_NAME_PATTERN,
     API_VERSION,
@@ -887,7 +887,7 @@ class _Importer:
             live, self._options, imported_at=self._imported_at, account=self._account, name=name
         )
         data = generated.text.encode("utf-8")
-        problem = self._not_in_sync(path, data, live)
+        problem = self._too_large(path, data) or self._not_in_sync(path, data, live)
         if problem is not None:
             return self._failed(live, problem)
         self._files[path] = SourceFile(path, data)
@@ -917,6 +917,31 @@ class _Importer:
 
     def _name_taken(self, region: str, name: str) -> bool:
         return (region, name) in self._names or (region, name) in self._own_names
+
+    def _too_large(self, path: str, data: bytes) -> str | None:
+        """Why the new file is more than the parser reads, or ``None``. One function is one
+        document, so the parser's advice to split the file is no help here: the import says
+        what would make the declaration smaller instead."""
+        limit = DEFAULT_LIMITS.file_bytes
+        if len(data) <= limit:
+            return None
+        smaller = [
+            flag
+            for flag, given in (
+                ("--all-versions", self._options.all_versions),
+                ("--with-environment", self._options.with_environment),
+            )
+            if given
+        ]
+        what = (
+            f"import it without {' or '.join(smaller)}"
+            if smaller
+            else "declare it by hand, with fewer versions"
+        )
+        return (
+            f"{path}: not written: the declaration would be {len(data)} bytes, over the {limit} "
+            f"a declaration file may hold; {what}"
+        )
 
     def _not_in_sync(self, path: str, data: bytes, live: LiveFunction) -> str | None:
         """Why the new file does not declare ``live`` as it is, or ``None`` when it does: it

@@ -851,3 +851,32 @@ def test_functions_whose_names_make_one_metadata_name_are_each_given_their_own()
         "functions/-orders.yaml": ("function-orders-3", "-orders"),
         "functions/function-orders.yaml": ("function-orders", "function-orders"),
     }
+
+
+def test_a_declaration_larger_than_a_file_may_be_is_refused_with_what_would_make_it_smaller() -> (
+    None
+):
+    """300 versions of one code, each with its own 3.5 KB environment, take more than the 1 MiB
+    the parser reads of a file; a function is one document, which cannot be split."""
+    function = live(versions=[CODE_1] * 300, aliases=[alias("live", "1")])
+    function = replace(
+        function,
+        versions=tuple(
+            replace(version, configuration=Configuration(environment=(("BLOB", f"{n:3}" * 1200),)))
+            for n, version in enumerate(function.versions)
+        ),
+    )
+
+    written, outcomes = imported(
+        folder(), [function], ImportOptions(all_versions=True, with_environment=True)
+    )
+
+    assert written == {}
+    [(kind, detail)] = outcomes
+    assert kind == "failed"
+    assert re.fullmatch(
+        r"functions/orders-api\.yaml: not written: the declaration would be \d+ bytes, over the "
+        r"1048576 a declaration file may hold; import it without --all-versions or "
+        r"--with-environment",
+        detail,
+    )
