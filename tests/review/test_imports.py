@@ -880,3 +880,57 @@ def test_a_declaration_larger_than_a_file_may_be_is_refused_with_what_would_make
         r"--with-environment",
         detail,
     )
+
+
+SECRET_MARK = "S3CR3T"
+"""Around every environment value of the next test, so that a value shown, even cut or
+escaped, is found."""
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.sampled_from(["API_KEY", "ON", "NULL", LONG_NAME]), hostile_descriptions, max_size=2
+    ),
+    st.sampled_from(["new", "merge", "merge refused", "file in the way"]),
+    st.booleans(),
+)
+def test_no_environment_value_is_shown_in_what_import_says(
+    values: dict[str, str], into: str, with_environment: bool
+) -> None:
+    """Whatever becomes of the function (written, merged, refused), no line, note or warning
+    of the import shows an environment value; the file holds the values only with
+    ``--with-environment``, each marked secret."""
+    variables = {name: f"{SECRET_MARK}{value}{SECRET_MARK}" for name, value in values.items()}
+    reported = Configuration(environment=tuple(sorted(variables.items())))
+    function = live(versions=[CODE_1, CODE_2], aliases=[alias("live", "1"), alias("beta", "2")])
+    function = replace(
+        function,
+        versions=tuple(replace(version, configuration=reported) for version in function.versions),
+    )
+    merge_key = DECLARED.replace("  versions:\n", "  versions:\n    <<: {}\n")
+    files = {
+        "new": {},
+        "merge": {"teams/orders.yaml": DECLARED},
+        "merge refused": {"teams/orders.yaml": merge_key},
+        "file in the way": {"functions/orders-api.yaml": "# notes\n"},
+    }[into]
+
+    plan = plan_import(
+        folder(files),
+        [function],
+        ImportOptions(with_environment=with_environment),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    [outcome] = plan.outcomes
+    assert (outcome.kind == "failed") == (into in ("merge refused", "file in the way"))
+    said = [*plan.warnings, outcome.line, *outcome.notes]
+    assert not any(SECRET_MARK in sentence for sentence in said)
+    for write in plan.writes:
+        written = declared(write.after.decode(), write.path).versions
+        configured = [version for version in written.values() if version.configuration.environment]
+        assert with_environment or not configured
+        assert all(version.secrets == set(variables) for version in configured)
