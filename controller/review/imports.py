@@ -56,6 +56,7 @@ from controller.core.declarations.schema import (
     API_VERSION,
     DESCRIPTION_MAX,
     KIND,
+    LABEL_MAX,
     LABEL_PATTERN,
     METADATA_NAME_PATTERN,
     ConfigurationSpec,
@@ -259,6 +260,12 @@ class LabelTemplate:
         template = cls(text)
         for number in (17, 1_000_000_000):
             label = template.label(number)
+            if len(label) > LABEL_MAX:
+                raise ValueError(
+                    f"the template makes a label of {len(label)} characters of version {number}; "
+                    f"a version label has at most {LABEL_MAX}: shorten the text around "
+                    f"{VERSION_FIELD}"
+                )
             if not LABEL_PATTERN.fullmatch(label):
                 raise ValueError(
                     f"{text!r} makes {label!r} of version {number}, which is not a version "

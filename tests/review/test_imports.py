@@ -385,11 +385,47 @@ def test_an_environment_variable_named_past_yamls_plain_key_limit_is_declared_in
         ("v {version}", "makes 'v 17'"),
         ("v{version}/x", "makes 'v17/x'"),
         ("{version}{x}", "makes '17{x}'"),
+        ("{version}{version}", "makes '1717' of version 17"),
+        ("{VERSION}", "has no {version}"),
+        ("{{version}}", "makes '{17}'"),
+        ("é{version}", "makes 'é17'"),
+        ("v{version}\u0301", "makes 'v17\u0301'"),
+        ("v" * 200 + "{version}", "makes a label of 202 characters of version 17; a version label"),
+        ("v" * 119 + "{version}", "makes a label of 129 characters of version 1000000000"),
     ],
 )
 def test_a_label_template_that_cannot_make_a_label_is_refused(template: str, why: str) -> None:
     with pytest.raises(ValueError, match=re.escape(why)):
         LabelTemplate.parse(template)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["{version}", "{", "}", "v", "V", "é", "-", ".", "_", "+", " ", "0", "x"]),
+        max_size=8,
+    ).map("".join)
+    | st.text(max_size=12).map(lambda text: text + "{version}")
+)
+def test_a_label_template_is_refused_with_a_reason_or_makes_unique_labels(template: str) -> None:
+    """Any text given as ``--label``: refused with a sentence naming it, or every version
+    number gets its own label, one the parser accepts."""
+    try:
+        parsed = LabelTemplate.parse(template)
+    except ValueError as error:
+        refused: ValueError | None = error
+    else:
+        refused = None
+    if refused is not None:
+        assert repr(template) in str(refused) or "characters" in str(refused)
+        return
+    numbers = (1, 2, 10, 11, 17, 100, 101, 1_000_000_000)
+    labels = [parsed.label(number) for number in numbers]
+    assert len(set(labels)) == len(numbers)
+    source = text(
+        live(versions=[CODE_1, CODE_2], aliases=[alias("live", "2")]), ImportOptions(parsed)
+    )
+    assert list(declared(source).versions) == [parsed.label(2)]
 
 
 # -- importing into a folder ----------------------------------------------------------------------
