@@ -693,6 +693,23 @@ descriptions = (
 )
 
 
+alias_names = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True) | st.sampled_from(
+    [
+        *("y", "N", "on", "Off", "yes", "NO", "null", "True", "nan", "inf", "1e3", "0x1F"),
+        *("0b1", "0o17", "1_000", "12_30", "-", "-a", "_", "--", "a" * 128),
+    ]
+)
+"""Alias names Lambda accepts (rule L10), among them some YAML 1.1 or 1.2 reads otherwise."""
+
+handlers = st.sampled_from([None, "app.handler"]) | st.sampled_from(
+    [
+        *("on", "yes", "null", "0x1F", "1e3", "*a", "&a", "!a", "#a", "a#b", "a:b", "-", "?"),
+        *("{a}", "'a", '"a', "%a", "@a", "`a", "|a", ">a", "h" * 128, "é.handler", "😀"),
+    ]
+)
+"""Handlers Lambda accepts (up to 128 characters, no white space), some needing quotes."""
+
+
 @st.composite
 def live_functions(draw: st.DrawFn) -> LiveFunction:
     """A live function as Lambda allows it: versions with codes from a small pool (so that
@@ -701,9 +718,7 @@ def live_functions(draw: st.DrawFn) -> LiveFunction:
     codes = draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=5))
     numbers = [str(n) for n in range(1, len(codes) + 1)]
     aliases = []
-    for name in draw(
-        st.lists(st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True), max_size=4, unique=True)
-    ):
+    for name in draw(st.lists(alias_names, max_size=4, unique=True)):
         version = draw(st.sampled_from([*numbers, LATEST]))
         routing = {}
         if version != LATEST and draw(st.booleans()):
@@ -736,7 +751,7 @@ configurations_of_versions = st.builds(
     timeout=st.sampled_from([None, 3, 30]),
     ephemeral_storage=st.sampled_from([None, 512]),
     runtime=st.sampled_from([None, "python3.12", "python3.7"]),
-    handler=st.sampled_from([None, "app.handler"]),
+    handler=handlers,
     layers=st.sampled_from(
         [
             None,
