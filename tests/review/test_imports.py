@@ -817,7 +817,8 @@ spec:
 apiVersion: lambda-gitops/v1
 kind: Function
 metadata: {{name: orders}}
-spec: {{functionName: orders-api, region: us-east-1, versions: {{r1: {{codeSha256: '{CODE_1}'}}}},
+spec: {{functionName: orders-api, region: us-east-1, versions: {{r1: {{codeSha256: '{CODE_1}',
+  description: 'one'}}}},
   aliases: {{live: {{version: r1}}}}}}
 """,
     "YAML 1.1": f"""\
@@ -839,8 +840,13 @@ spec:
       version: r1
 """,
 }
-"""One function declared with a version and an alias, in block and flow style, and in a file
-that says it is YAML 1.1 (where ``on`` and ``y`` are booleans): an import adds what it lacks."""
+DECLARED_ONE["CRLF, BOM, no final newline"] = "\ufeff" + DECLARED_ONE["block"].replace(
+    "\n", "\r\n"
+).removesuffix("\r\n")
+"""One function declared with a version and an alias, in block and flow style (a single-quoted
+description, whose quoting a new one copies), in a file that says it is YAML 1.1 (where ``on``
+and ``y`` are booleans; a plain description), and in one with Windows line ends, a byte order
+mark and no line end at the end: an import adds what it lacks."""
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -877,7 +883,12 @@ def test_hostile_live_values_merged_into_a_declaration_read_back_exactly_and_in_
     [outcome] = plan.outcomes
     assert outcome.kind == "merged", outcome.detail
     [write] = plan.writes
-    merged = declared(write.after.decode(), path)
+    if style.startswith("CRLF"):  # every line added in the file's style, escapes and all
+        assert write.after.startswith("\ufeff".encode())
+        assert b"\n" not in write.after.replace(b"\r\n", b"")
+        assert b"\r" not in write.after.replace(b"\r\n", b"")
+        assert not write.after.endswith(b"\n")
+    merged = declared(write.after.decode("utf-8-sig"), path)
     assert merged.aliases["beta"].description == declared_part(alias_description)
     plan_after = plan_function(merged, function.observed(), REVISION)
     assert plan_after.error is None
