@@ -325,6 +325,14 @@ class _NewVersion:
     configuration: Configuration
     """The version's configuration as the declaration says it (``_written``)."""
 
+    @property
+    def description(self) -> str:
+        """The version's description, or nothing where a declaration may not say it (over
+        Lambda's 256 characters, as a registry laxer than Lambda may report one): a
+        description is used only to publish, so leaving it out changes no comparison."""
+        described = self.version.description
+        return described if len(described) <= DESCRIPTION_MAX else ""
+
 
 @dataclass(frozen=True, slots=True)
 class _Contents:
@@ -480,6 +488,8 @@ def _version_notes(
     if not options.with_environment:
         reported = replace(reported, environment=None)
     left = [name for name in reported.declared if name not in written.declared]
+    if len(version.description) > DESCRIPTION_MAX:
+        left.insert(0, "description")
     if left:
         notes.append(
             f"version {label}: {', '.join(left)} not declared: outside what a declaration may "
@@ -626,8 +636,8 @@ def declaration_text(
     for new in contents.versions:
         version = new.version
         lines += [f"    {_plain(new.label)}:", f"      codeSha256: {_quoted(version.code_sha256)}"]
-        if version.description:
-            lines.append(f"      description: {_quoted(version.description)}")
+        if new.description:
+            lines.append(f"      description: {_quoted(new.description)}")
         lines += _configuration_lines(new.configuration)
     if contents.aliases:
         lines.append("  aliases:")
@@ -991,7 +1001,7 @@ class _Importer:
                     desired,
                     new.label,
                     new.version.code_sha256,
-                    description=new.version.description or None,
+                    description=new.description or None,
                     configuration=new.configuration,
                     secrets=_every_variable(new.configuration),
                 )

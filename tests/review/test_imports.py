@@ -690,6 +690,7 @@ descriptions = (
     | st.text(min_size=230, max_size=256)
     | st.sampled_from(["", "release 42", 'a "quoted": #text', " [lambda-gitops x]"])
     | hostile_descriptions
+    | st.just("x" * 300)  # over Lambda's limit, as moto keeps it
 )
 
 
@@ -996,3 +997,31 @@ def test_no_environment_value_is_shown_in_what_import_says(
         configured = [version for version in written.values() if version.configuration.environment]
         assert with_environment or not configured
         assert all(version.secrets == set(variables) for version in configured)
+
+
+def test_a_version_description_over_lambdas_limit_is_left_out_with_a_note() -> None:
+    """moto keeps a 300-character version description, which Lambda refuses (rule L11) and a
+    declaration may not say; a version's description is only used to publish it."""
+    function = live(versions=[CODE_1, (CODE_2, "x" * 300)], aliases=[alias("live", "2")])
+
+    generated = declaration_text(function, ImportOptions(), imported_at=WHEN)
+    plan = plan_import(
+        folder({"teams/orders.yaml": DECLARED}),
+        [function],
+        ImportOptions(),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    note = (
+        "version v2: description not declared: outside what a declaration may say "
+        "(lambda-gitops validate names the limits), so any value satisfies the label"
+    )
+    assert "description" not in generated.text
+    assert generated.notes == (note,)
+    assert_in_sync(generated.text, function)
+    [outcome] = plan.outcomes
+    assert (outcome.kind, outcome.notes) == ("merged", (note,))
+    [write] = plan.writes
+    assert declared(write.after.decode(), write.path).versions["v2"].description is None
