@@ -827,6 +827,9 @@ class _Importer:
         # Every parse shares one cache, so that checking each change parses only what changed.
         self._cache = ParseCache()
         self._files = {file.path: file for file in folder.files}
+        # Each path by its case-folded spelling, so that no new file differs from another only
+        # in case (``_path_for``).
+        self._folded = {path.casefold(): path for path in sorted(self._files)}
         self._original = dict(self._files)
         self._before = self._parse(self._files.values())
         self._names = {(f.ref.identity.region, f.name) for f in self._before.functions}
@@ -886,7 +889,7 @@ class _Importer:
     # -- a new file -------------------------------------------------------------------------------
 
     def _write(self, live: LiveFunction) -> Outcome:
-        path = file_for(live, by_region=self._by_region, subpath=self._folder.subpath)
+        path = self._path_for(live)
         name = self._metadata_name(live)
         if (live.region, name) in self._names:
             return self._failed(
@@ -908,6 +911,7 @@ class _Importer:
         if problem is not None:
             return self._failed(live, problem)
         self._files[path] = SourceFile(path, data)
+        self._folded.setdefault(path.casefold(), path)
         self._names.add((live.region, name))
         overwritten = (
             " (overwritten)" if replaced is not None or self._folder.occupied(path) else ""
@@ -918,6 +922,19 @@ class _Importer:
         )
         notes = (*generated.left_out, *generated.notes)
         return Outcome(live.name, live.region, "written", detail, notes)
+
+    def _path_for(self, live: LiveFunction) -> str:
+        """``file_for`` the function, or ``NAME-2.yaml``, ``NAME-3.yaml``... when a file of the
+        folder, or one this import writes, has that path but for case: ``Orders`` and
+        ``orders`` are two functions Lambda accepts, and the file systems of macOS and Windows
+        (and a Git checkout on them) cannot hold their files apart, so that one would
+        overwrite the other."""
+        path = file_for(live, by_region=self._by_region, subpath=self._folder.subpath)
+        stem = path.removesuffix(".yaml")
+        candidate, suffix = path, 2
+        while self._folded.get(candidate.casefold(), candidate) != candidate:
+            candidate, suffix = f"{stem}-{suffix}.yaml", suffix + 1
+        return candidate
 
     def _metadata_name(self, live: LiveFunction) -> str:
         """The function's name, or where that cannot be a ``metadata.name`` (``_orders``,

@@ -1025,3 +1025,19 @@ def test_a_version_description_over_lambdas_limit_is_left_out_with_a_note() -> N
     assert (outcome.kind, outcome.notes) == ("merged", (note,))
     [write] = plan.writes
     assert declared(write.after.decode(), write.path).versions["v2"].description is None
+
+
+def test_functions_whose_names_differ_only_in_case_get_files_that_differ_beyond_it() -> None:
+    """``Orders`` and ``orders`` are two functions; on macOS or Windows one file of
+    ``Orders.yaml`` and ``orders.yaml`` would overwrite the other, in the folder and in a Git
+    checkout."""
+    existing = folder({"functions/ORDERS.yaml": "# notes about something else\n"})
+    functions = [live(name, aliases=[alias("live", "1")]) for name in ("Orders", "orders")]
+
+    written, outcomes = imported(existing, functions)
+
+    assert [kind for kind, _ in outcomes] == ["written", "written"]
+    assert {path: declared(source, path).ref.name for path, source in written.items()} == {
+        "functions/Orders-2.yaml": "Orders",
+        "functions/orders-3.yaml": "orders",
+    }
