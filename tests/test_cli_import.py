@@ -22,6 +22,7 @@ from controller.cli.main import main
 from controller.core.ownership import describe
 from lambda_emulator import EmulatorServer, EmulatorStore
 from tests.backends import Backend, make_zip
+from tests.review.hostile import LONG_NAME, YAML_SPECIALS
 
 FLEET = 50
 FAST = {"LAMBDA_GITOPS_REQUESTS_PER_SECOND": "1000"}
@@ -278,6 +279,8 @@ def test_an_alias_no_declaration_can_say_is_left_out_with_a_warning(
 # -- a version's configuration ---------------------------------------------------------------------
 
 IMPORT_SECRET = "imported-secret-value-77"
+SECRET_MARK = "S3CR3T"
+"""Before every value of the hostile environment, so that a value shown, even cut, is found."""
 
 
 def configured(backend: Backend) -> None:
@@ -391,3 +394,43 @@ def test_import_into_a_declaration_adds_no_label_for_a_version_a_label_satisfies
 
     assert again.exit_code == 0, again.stderr
     assert "unchanged, it declares everything imported" in again.output
+
+
+def test_hostile_environment_names_and_values_are_imported_exactly_and_plan_in_sync(
+    lambda_backend: Backend, tmp_path: Path
+) -> None:
+    """Through boto3, each of the YAML specials is a value (``on``, ``0x1F``, ``a: b``, line
+    breaks, U+2028, a byte order mark...), under names YAML 1.1 reads otherwise and one past
+    YAML's plain-key limit; imported with --with-environment, the file declares exactly them
+    and plan finds nothing to do. No value is shown in what import prints."""
+    variables = {f"V{index:02d}": value for index, value in enumerate(YAML_SPECIALS)}
+    variables |= {"ON": "off", "NULL": "~", LONG_NAME: "x"}
+    variables = {name: f"{SECRET_MARK}{value}" for name, value in variables.items()}
+    client = lambda_backend.client()
+    lambda_backend.create_function(
+        "hostile", package=make_zip("# hostile\n"), role=lambda_backend.create_role()
+    )
+    client.update_function_configuration(
+        FunctionName="hostile", Environment={"Variables": variables}
+    )
+    lambda_backend.wait_update_finished("hostile")
+    client.publish_version(FunctionName="hostile")
+    client.create_alias(FunctionName="hostile", Name="live", FunctionVersion="1")
+    repository = new_repository(tmp_path / "declarations")
+    folder = tmp_path / "declarations" / "functions"
+    registry = ["--registry", "aws", "--endpoint-url", lambda_backend.endpoint_url]
+
+    imported = run("import", "hostile", *registry, "--into", str(folder), "--with-environment")
+
+    assert imported.exit_code == 0, imported.output + imported.stderr
+    assert SECRET_MARK not in imported.output + imported.stderr
+    declaration = YAML(typ="safe").load((folder / "hostile.yaml").read_text())
+    environment = declaration["spec"]["versions"]["v1"]["configuration"]["environment"]
+    assert environment == {
+        name: {"value": value, "secret": True} for name, value in variables.items()
+    }
+    repository.git.add(A=True)
+    repository.index.commit("import hostile")
+    planned = run("plan", "--repo", str(repository.working_dir), *registry)
+    assert planned.exit_code == 0, planned.output
+    assert SECRET_MARK not in planned.output + planned.stderr

@@ -240,6 +240,7 @@ def add_version(
         return (
             added is not None
             and added.code_sha256 == code_sha256
+            and added.description == description
             and added.code == code
             and added.configuration == configuration
             and added.secrets == secrets
@@ -1044,14 +1045,20 @@ def block(label: str, fields: Fields, indent: str, step: str) -> list[str]:
     for key, value in fields:
         if isinstance(value, list):
             lines.extend(block(key, value, indent + step, step))
+        elif yamltext.needs_explicit_key(key):
+            lines.extend([f"{indent}{step}? {key}", f"{indent}{step}: {value}"])
         else:
             lines.append(f"{indent}{step}{key}: {value}")
     return lines
 
 
 def _flow(fields: Fields) -> str:
-    parts = [f"{key}: {value if isinstance(value, str) else _flow(value)}" for key, value in fields]
-    return "{" + ", ".join(parts) + "}"
+    return "{" + ", ".join(_flow_entry(key, value) for key, value in fields) + "}"
+
+
+def _flow_entry(key: str, value: str | Fields) -> str:
+    text = value if isinstance(value, str) else _flow(value)
+    return f"? {key} : {text}" if yamltext.needs_explicit_key(key) else f"{key}: {text}"
 
 
 # -- validation -----------------------------------------------------------------------------------

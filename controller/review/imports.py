@@ -50,12 +50,13 @@ from controller.adapters.registry.port import Registry
 from controller.adapters.registry.priming import read_region
 from controller.core.configuration import YAML_NAMES, Configuration, foreign_layer_region
 from controller.core.declarations import Declarations, InvalidFunction, RepositoryTree
-from controller.core.declarations.parser import ParseCache
+from controller.core.declarations.parser import DEFAULT_LIMITS, ParseCache
 from controller.core.declarations.schema import (
     ALIAS_NAME_PATTERN,
     API_VERSION,
     DESCRIPTION_MAX,
     KIND,
+    LABEL_MAX,
     LABEL_PATTERN,
     METADATA_NAME_PATTERN,
     ConfigurationSpec,
@@ -259,6 +260,12 @@ class LabelTemplate:
         template = cls(text)
         for number in (17, 1_000_000_000):
             label = template.label(number)
+            if len(label) > LABEL_MAX:
+                raise ValueError(
+                    f"the template makes a label of {len(label)} characters of version {number}; "
+                    f"a version label has at most {LABEL_MAX}: shorten the text around "
+                    f"{VERSION_FIELD}"
+                )
             if not LABEL_PATTERN.fullmatch(label):
                 raise ValueError(
                     f"{text!r} makes {label!r} of version {number}, which is not a version "
@@ -317,6 +324,14 @@ class _NewVersion:
     version: PublishedVersion
     configuration: Configuration
     """The version's configuration as the declaration says it (``_written``)."""
+
+    @property
+    def description(self) -> str:
+        """The version's description, or nothing where a declaration may not say it (over
+        Lambda's 256 characters, as a registry laxer than Lambda may report one): a
+        description is used only to publish, so leaving it out changes no comparison."""
+        described = self.version.description
+        return described if len(described) <= DESCRIPTION_MAX else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +488,8 @@ def _version_notes(
     if not options.with_environment:
         reported = replace(reported, environment=None)
     left = [name for name in reported.declared if name not in written.declared]
+    if len(version.description) > DESCRIPTION_MAX:
+        left.insert(0, "description")
     if left:
         notes.append(
             f"version {label}: {', '.join(left)} not declared: outside what a declaration may "
@@ -590,17 +607,19 @@ def declaration_text(
     *,
     imported_at: datetime,
     account: str | None = None,
+    name: str | None = None,
 ) -> Generated:
     """The declaration of ``live``, in the layout of the README's example: a comment saying
     where and when it came from, the versions by number, the aliases by name.
 
+    ``name`` is its ``metadata.name`` (``metadata_name`` of the function's name by default).
     ``spec.region`` is always written, so that the file means the same whatever region the
-    controller runs in; ``spec.functionName`` only when ``metadata.name`` cannot be the
+    controller runs in; ``spec.functionName`` only when ``metadata.name`` is not the
     function's name, or when the function is in an account other than ``account`` (the
     default credentials'), where the ARN says which.
     """
     contents = _contents(live, options)
-    name = metadata_name(live.name)
+    name = metadata_name(live.name) if name is None else name
     identity = live.identity
     other_account = account is not None and identity.account not in (None, account)
     function_name = live.arn if other_account else (live.name if name != live.name else None)
@@ -617,8 +636,8 @@ def declaration_text(
     for new in contents.versions:
         version = new.version
         lines += [f"    {_plain(new.label)}:", f"      codeSha256: {_quoted(version.code_sha256)}"]
-        if version.description:
-            lines.append(f"      description: {_quoted(version.description)}")
+        if new.description:
+            lines.append(f"      description: {_quoted(new.description)}")
         lines += _configuration_lines(new.configuration)
     if contents.aliases:
         lines.append("  aliases:")
@@ -744,13 +763,19 @@ def plan_import(
     Raises ``EditRefused`` when the folder with every change would hold an error it did not
     hold before, which the per-function checks should make impossible: nothing is written then.
     """
+    unique = _unique_functions(readings)
     importer = _Importer(
         folder,
         options,
         _Where(default_region, tuple(extra_regions), account, by_region),
         imported_at,
+        own_names={
+            (reading.region, reading.name)
+            for reading in unique
+            if isinstance(reading, LiveFunction) and metadata_name(reading.name) == reading.name
+        },
     )
-    outcomes = [importer.outcome(reading) for reading in _unique_functions(readings)]
+    outcomes = [importer.outcome(reading) for reading in unique]
     importer.check_whole_folder()
     return ImportPlan(tuple(outcomes), importer.writes(), importer.warnings())
 
@@ -782,7 +807,12 @@ class _Importer:
     """The folder as the import changes it, function by function, in memory."""
 
     def __init__(
-        self, folder: Folder, options: ImportOptions, where: _Where, imported_at: datetime
+        self,
+        folder: Folder,
+        options: ImportOptions,
+        where: _Where,
+        imported_at: datetime,
+        own_names: Collection[tuple[str, str]] = (),
     ) -> None:
         self._folder = folder
         self._options = options
@@ -791,9 +821,15 @@ class _Importer:
         self._account = where.account
         self._by_region = where.by_region
         self._imported_at = imported_at
+        # The functions imported under their own names, by region: a name made for another
+        # function (``function-orders`` for ``_orders``) must not take one of them.
+        self._own_names = frozenset(own_names)
         # Every parse shares one cache, so that checking each change parses only what changed.
         self._cache = ParseCache()
         self._files = {file.path: file for file in folder.files}
+        # Each path by its case-folded spelling, so that no new file differs from another only
+        # in case (``_path_for``).
+        self._folded = {path.casefold(): path for path in sorted(self._files)}
         self._original = dict(self._files)
         self._before = self._parse(self._files.values())
         self._names = {(f.ref.identity.region, f.name) for f in self._before.functions}
@@ -853,8 +889,8 @@ class _Importer:
     # -- a new file -------------------------------------------------------------------------------
 
     def _write(self, live: LiveFunction) -> Outcome:
-        path = file_for(live, by_region=self._by_region, subpath=self._folder.subpath)
-        name = metadata_name(live.name)
+        path = self._path_for(live)
+        name = self._metadata_name(live)
         if (live.region, name) in self._names:
             return self._failed(
                 live,
@@ -868,13 +904,14 @@ class _Importer:
                 f"{path} exists and does not declare this function; give --force to overwrite it",
             )
         generated = declaration_text(
-            live, self._options, imported_at=self._imported_at, account=self._account
+            live, self._options, imported_at=self._imported_at, account=self._account, name=name
         )
         data = generated.text.encode("utf-8")
-        problem = self._not_in_sync(path, data, live)
+        problem = self._too_large(path, data) or self._not_in_sync(path, data, live)
         if problem is not None:
             return self._failed(live, problem)
         self._files[path] = SourceFile(path, data)
+        self._folded.setdefault(path.casefold(), path)
         self._names.add((live.region, name))
         overwritten = (
             " (overwritten)" if replaced is not None or self._folder.occupied(path) else ""
@@ -885,6 +922,60 @@ class _Importer:
         )
         notes = (*generated.left_out, *generated.notes)
         return Outcome(live.name, live.region, "written", detail, notes)
+
+    def _path_for(self, live: LiveFunction) -> str:
+        """``file_for`` the function, or ``NAME-2.yaml``, ``NAME-3.yaml``... when a file of the
+        folder, or one this import writes, has that path but for case: ``Orders`` and
+        ``orders`` are two functions Lambda accepts, and the file systems of macOS and Windows
+        (and a Git checkout on them) cannot hold their files apart, so that one would
+        overwrite the other."""
+        path = file_for(live, by_region=self._by_region, subpath=self._folder.subpath)
+        stem = path.removesuffix(".yaml")
+        candidate, suffix = path, 2
+        while self._folded.get(candidate.casefold(), candidate) != candidate:
+            candidate, suffix = f"{stem}-{suffix}.yaml", suffix + 1
+        return candidate
+
+    def _metadata_name(self, live: LiveFunction) -> str:
+        """The function's name, or where that cannot be a ``metadata.name`` (``_orders``,
+        ``-orders`` and ``function-orders`` are three functions Lambda accepts), one made from
+        it that no declaration and no other function of this import in its region uses:
+        ``function-orders``, else ``function-orders-2``..."""
+        name = metadata_name(live.name)
+        if name == live.name:
+            return name
+        candidate, suffix = name, 2
+        while self._name_taken(live.region, candidate):
+            candidate, suffix = f"{name}-{suffix}", suffix + 1
+        return candidate
+
+    def _name_taken(self, region: str, name: str) -> bool:
+        return (region, name) in self._names or (region, name) in self._own_names
+
+    def _too_large(self, path: str, data: bytes) -> str | None:
+        """Why the new file is more than the parser reads, or ``None``. One function is one
+        document, so the parser's advice to split the file is no help here: the import says
+        what would make the declaration smaller instead."""
+        limit = DEFAULT_LIMITS.file_bytes
+        if len(data) <= limit:
+            return None
+        smaller = [
+            flag
+            for flag, given in (
+                ("--all-versions", self._options.all_versions),
+                ("--with-environment", self._options.with_environment),
+            )
+            if given
+        ]
+        what = (
+            f"import it without {' or '.join(smaller)}"
+            if smaller
+            else "declare it by hand, with fewer versions"
+        )
+        return (
+            f"{path}: not written: the declaration would be {len(data)} bytes, over the {limit} "
+            f"a declaration file may hold; {what}"
+        )
 
     def _not_in_sync(self, path: str, data: bytes, live: LiveFunction) -> str | None:
         """Why the new file does not declare ``live`` as it is, or ``None`` when it does: it
@@ -927,7 +1018,7 @@ class _Importer:
                     desired,
                     new.label,
                     new.version.code_sha256,
-                    description=new.version.description or None,
+                    description=new.description or None,
                     configuration=new.configuration,
                     secrets=_every_variable(new.configuration),
                 )

@@ -11,6 +11,7 @@ quoting of the one it replaces). They know nothing of declarations; ``review.edi
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -24,6 +25,10 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from controller.errors import EditRefused
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+IMPLICIT_KEY_MAX = 1024
+"""The most characters a mapping key may take, as written (quotes included), without ``?``
+before it: YAML's limit on an implicit key. An environment variable's name may be longer
+(Lambda bounds only the whole environment, at 4 KB), and is then written as an explicit key."""
 PLAIN_CANDIDATE = re.compile(r"[A-Za-z0-9$][A-Za-z0-9._+\-/=$]*")
 """Text that may be written without quotes, if YAML also reads it back as that same text."""
 
@@ -301,6 +306,12 @@ def scalar(value: str, *, like: ScalarNode | None, quoted_by_default: bool = Fal
     return value
 
 
+def needs_explicit_key(key: str) -> bool:
+    """Whether the key text ``key`` is too long to be written as ``key: value``, and must be
+    written ``? key`` then ``: value``."""
+    return len(key) > IMPLICIT_KEY_MAX
+
+
 def double_quoted(value: str) -> str:
     """``value`` as a double-quoted YAML scalar that reads back as exactly the same text.
 
@@ -319,14 +330,26 @@ def _escaped(char: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+YAML_VERSIONS = ("", "%YAML 1.1\n---\n")
+"""The starts of a document that change how a plain scalar reads: none (YAML 1.2, where ``on``
+is text), and the ``%YAML 1.1`` directive a declaration file may begin with (where ``on``,
+``y`` and ``no`` are booleans and ``0b1`` a number)."""
+
+
+@functools.lru_cache(maxsize=4096)
 def reads_back_plain(value: str) -> bool:
+    """Whether ``value`` written without quotes reads back as that same text, in a file of
+    either YAML version: an edit splices into a file whose directive it does not look at."""
     if not PLAIN_CANDIDATE.fullmatch(value):
         return False
-    try:
-        loaded = YAML(typ="safe").load(f"key: {value}\n")
-    except YAMLError:
-        return False
-    return isinstance(loaded, dict) and loaded.get("key") == value
+    for start in YAML_VERSIONS:
+        try:
+            loaded = YAML(typ="safe").load(f"{start}key: {value}\n")
+        except YAMLError:
+            return False
+        if not isinstance(loaded, dict) or loaded.get("key") != value:
+            return False
+    return True
 
 
 def plain_weight(weight_text: str) -> str:

@@ -23,7 +23,7 @@ from controller.core.configuration import Configuration
 from controller.core.declarations import parse_declarations
 from controller.core.declarations.parser import DEFAULT_LIMITS
 from controller.core.model import LATEST, Alias, DesiredFunction, PublishedVersion, weight
-from controller.core.ownership import describe, seal
+from controller.core.ownership import declared_part, describe, seal
 from controller.core.plan import UpdateAlias
 from controller.core.planner import plan_function
 from controller.review.edits import SourceFile
@@ -37,6 +37,7 @@ from controller.review.imports import (
     plan_import,
 )
 from tests.core.declarations.support import FakeTree
+from tests.review.hostile import LONG_NAME, environments, hostile_descriptions
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -361,6 +362,20 @@ def test_adopt_writes_adopt_true_and_the_plan_adds_the_markers_only() -> None:
     assert adopted == ["canary", "live"]  # beta has the marker already
 
 
+def test_an_environment_variable_named_past_yamls_plain_key_limit_is_declared_in_sync() -> None:
+    """Lambda bounds a variable's name only by the 4 KB of the whole environment; YAML reads a
+    plain key of at most 1024 characters, so a longer name is written as an explicit key."""
+    reported = Configuration(environment=((LONG_NAME, "on"), ("STAGE", "prod")))
+    function = live(versions=[CODE_1], aliases=[alias("live", "1")])
+    function = replace(function, versions=(replace(function.versions[0], configuration=reported),))
+
+    source = text(function, ImportOptions(with_environment=True))
+
+    assert f'          ? {LONG_NAME}\n          : {{value: "on", secret: true}}\n' in source
+    assert declared(source).versions["v1"].configuration == reported
+    assert_in_sync(source, function)
+
+
 @pytest.mark.parametrize(
     ("template", "why"),
     [
@@ -370,11 +385,47 @@ def test_adopt_writes_adopt_true_and_the_plan_adds_the_markers_only() -> None:
         ("v {version}", "makes 'v 17'"),
         ("v{version}/x", "makes 'v17/x'"),
         ("{version}{x}", "makes '17{x}'"),
+        ("{version}{version}", "makes '1717' of version 17"),
+        ("{VERSION}", "has no {version}"),
+        ("{{version}}", "makes '{17}'"),
+        ("é{version}", "makes 'é17'"),
+        ("v{version}\u0301", "makes 'v17\u0301'"),
+        ("v" * 200 + "{version}", "makes a label of 202 characters of version 17; a version label"),
+        ("v" * 119 + "{version}", "makes a label of 129 characters of version 1000000000"),
     ],
 )
 def test_a_label_template_that_cannot_make_a_label_is_refused(template: str, why: str) -> None:
     with pytest.raises(ValueError, match=re.escape(why)):
         LabelTemplate.parse(template)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["{version}", "{", "}", "v", "V", "é", "-", ".", "_", "+", " ", "0", "x"]),
+        max_size=8,
+    ).map("".join)
+    | st.text(max_size=12).map(lambda text: text + "{version}")
+)
+def test_a_label_template_is_refused_with_a_reason_or_makes_unique_labels(template: str) -> None:
+    """Any text given as ``--label``: refused with a sentence naming it, or every version
+    number gets its own label, one the parser accepts."""
+    try:
+        parsed = LabelTemplate.parse(template)
+    except ValueError as error:
+        refused: ValueError | None = error
+    else:
+        refused = None
+    if refused is not None:
+        assert repr(template) in str(refused) or "characters" in str(refused)
+        return
+    numbers = (1, 2, 10, 11, 17, 100, 101, 1_000_000_000)
+    labels = [parsed.label(number) for number in numbers]
+    assert len(set(labels)) == len(numbers)
+    source = text(
+        live(versions=[CODE_1, CODE_2], aliases=[alias("live", "2")]), ImportOptions(parsed)
+    )
+    assert list(declared(source).versions) == [parsed.label(2)]
 
 
 # -- importing into a folder ----------------------------------------------------------------------
@@ -638,7 +689,26 @@ descriptions = (
     st.text(max_size=40)
     | st.text(min_size=230, max_size=256)
     | st.sampled_from(["", "release 42", 'a "quoted": #text', " [lambda-gitops x]"])
+    | hostile_descriptions
+    | st.just("x" * 300)  # over Lambda's limit, as moto keeps it
 )
+
+
+alias_names = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True) | st.sampled_from(
+    [
+        *("y", "N", "on", "Off", "yes", "NO", "null", "True", "nan", "inf", "1e3", "0x1F"),
+        *("0b1", "0o17", "1_000", "12_30", "-", "-a", "_", "--", "a" * 128),
+    ]
+)
+"""Alias names Lambda accepts (rule L10), among them some YAML 1.1 or 1.2 reads otherwise."""
+
+handlers = st.sampled_from([None, "app.handler"]) | st.sampled_from(
+    [
+        *("on", "yes", "null", "0x1F", "1e3", "*a", "&a", "!a", "#a", "a#b", "a:b", "-", "?"),
+        *("{a}", "'a", '"a', "%a", "@a", "`a", "|a", ">a", "h" * 128, "é.handler", "😀"),
+    ]
+)
+"""Handlers Lambda accepts (up to 128 characters, no white space), some needing quotes."""
 
 
 @st.composite
@@ -649,9 +719,7 @@ def live_functions(draw: st.DrawFn) -> LiveFunction:
     codes = draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=5))
     numbers = [str(n) for n in range(1, len(codes) + 1)]
     aliases = []
-    for name in draw(
-        st.lists(st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True), max_size=4, unique=True)
-    ):
+    for name in draw(st.lists(alias_names, max_size=4, unique=True)):
         version = draw(st.sampled_from([*numbers, LATEST]))
         routing = {}
         if version != LATEST and draw(st.booleans()):
@@ -678,12 +746,13 @@ configurations_of_versions = st.builds(
     Configuration,
     environment=st.sampled_from(
         [None, (), (("STAGE", "prod"),), (("API_KEY", "k-1"), ("STAGE", "dev"))]
-    ),
+    )
+    | environments(),
     memory_size=st.sampled_from([None, 128, 512, 20000]),
     timeout=st.sampled_from([None, 3, 30]),
     ephemeral_storage=st.sampled_from([None, 512]),
     runtime=st.sampled_from([None, "python3.12", "python3.7"]),
-    handler=st.sampled_from([None, "app.handler"]),
+    handler=handlers,
     layers=st.sampled_from(
         [
             None,
@@ -695,8 +764,9 @@ configurations_of_versions = st.builds(
     architectures=st.sampled_from([None, ("x86_64",), ("arm64",)]),
 )
 """What Lambda (or a registry laxer than Lambda) reports of a version: values that repeat, so
-that versions of one code differ in a field or not, and some a declaration may not say (20000
-MB, a retired runtime, a layer of another region than the function's)."""
+that versions of one code differ in a field or not, some a declaration may not say (20000
+MB, a retired runtime, a layer of another region than the function's), and environments of
+names and values YAML would read otherwise if they were written carelessly."""
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -725,3 +795,249 @@ def test_any_live_function_is_declared_validly_and_in_sync(
         ),
     )
     assert plan_function(adopting, marked.observed(), REVISION).in_sync  # adopted once
+
+
+# -- hostile values, through a merge --------------------------------------------------------------
+
+DECLARED_ONE = {
+    "block": f"""\
+apiVersion: lambda-gitops/v1
+kind: Function
+metadata:
+  name: orders
+spec:
+  functionName: orders-api
+  region: us-east-1
+  versions:
+    r1:   # by hand
+      codeSha256: "{CODE_1}"
+  aliases:
+    live: {{version: r1}}
+""",
+    "flow": f"""\
+apiVersion: lambda-gitops/v1
+kind: Function
+metadata: {{name: orders}}
+spec: {{functionName: orders-api, region: us-east-1, versions: {{r1: {{codeSha256: '{CODE_1}',
+  description: 'one'}}}},
+  aliases: {{live: {{version: r1}}}}}}
+""",
+    "YAML 1.1": f"""\
+%YAML 1.1
+---
+apiVersion: lambda-gitops/v1
+kind: Function
+metadata:
+  name: orders
+spec:
+  functionName: orders-api
+  region: us-east-1
+  versions:
+    r1:
+      codeSha256: '{CODE_1}'
+      description: release 1
+  aliases:
+    live:
+      version: r1
+""",
+}
+DECLARED_ONE["CRLF, BOM, no final newline"] = "\ufeff" + DECLARED_ONE["block"].replace(
+    "\n", "\r\n"
+).removesuffix("\r\n")
+"""One function declared with a version and an alias, in block and flow style (a single-quoted
+description, whose quoting a new one copies), in a file that says it is YAML 1.1 (where ``on``
+and ``y`` are booleans; a plain description), and in one with Windows line ends, a byte order
+mark and no line end at the end: an import adds what it lacks."""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(DECLARED_ONE)),
+    configurations_of_versions,
+    hostile_descriptions,
+    hostile_descriptions,
+)
+def test_hostile_live_values_merged_into_a_declaration_read_back_exactly_and_in_sync(
+    style: str, configuration: Configuration, description: str, alias_description: str
+) -> None:
+    """The merge path: version 2, with its configuration and environment of any text, and an
+    alias on it, are spliced into a file that declares version 1; the file must then declare
+    exactly what Lambda holds, or the function must fail with a reason and the file stay as
+    it was."""
+    function = live(
+        versions=[CODE_1, (CODE_2, description)],
+        aliases=[alias("live", "1"), alias("beta", "2", description=alias_description)],
+    )
+    version_2 = replace(function.versions[1], configuration=configuration)
+    function = replace(function, versions=(function.versions[0], version_2))
+    path = "teams/orders.yaml"
+
+    plan = plan_import(
+        folder({path: DECLARED_ONE[style]}),
+        [function],
+        ImportOptions(with_environment=True),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    [outcome] = plan.outcomes
+    assert outcome.kind == "merged", outcome.detail
+    [write] = plan.writes
+    if style.startswith("CRLF"):  # every line added in the file's style, escapes and all
+        assert write.after.startswith("\ufeff".encode())
+        assert b"\n" not in write.after.replace(b"\r\n", b"")
+        assert b"\r" not in write.after.replace(b"\r\n", b"")
+        assert not write.after.endswith(b"\n")
+    merged = declared(write.after.decode("utf-8-sig"), path)
+    assert merged.aliases["beta"].description == declared_part(alias_description)
+    plan_after = plan_function(merged, function.observed(), REVISION)
+    assert plan_after.error is None
+    assert plan_after.in_sync, plan_after.drift
+
+
+def test_functions_whose_names_make_one_metadata_name_are_each_given_their_own() -> None:
+    """``_orders`` and ``-orders`` cannot be a ``metadata.name`` and become ``function-orders``,
+    which is also the name of a third function Lambda accepts: each is imported, the third
+    under its own name, whatever order they come in."""
+    functions = [
+        live(name, aliases=[alias("live", "1")])
+        for name in ("_orders", "-orders", "function-orders")
+    ]
+
+    written, outcomes = imported(folder(), functions)
+
+    assert [kind for kind, _ in outcomes] == ["written"] * 3
+    names = {path: declared(source, path) for path, source in written.items()}
+    assert {path: (function.name, function.ref.name) for path, function in names.items()} == {
+        "functions/_orders.yaml": ("function-orders-2", "_orders"),
+        "functions/-orders.yaml": ("function-orders-3", "-orders"),
+        "functions/function-orders.yaml": ("function-orders", "function-orders"),
+    }
+
+
+def test_a_declaration_larger_than_a_file_may_be_is_refused_with_what_would_make_it_smaller() -> (
+    None
+):
+    """300 versions of one code, each with its own 3.5 KB environment, take more than the 1 MiB
+    the parser reads of a file; a function is one document, which cannot be split."""
+    function = live(versions=[CODE_1] * 300, aliases=[alias("live", "1")])
+    function = replace(
+        function,
+        versions=tuple(
+            replace(version, configuration=Configuration(environment=(("BLOB", f"{n:3}" * 1200),)))
+            for n, version in enumerate(function.versions)
+        ),
+    )
+
+    written, outcomes = imported(
+        folder(), [function], ImportOptions(all_versions=True, with_environment=True)
+    )
+
+    assert written == {}
+    [(kind, detail)] = outcomes
+    assert kind == "failed"
+    assert re.fullmatch(
+        r"functions/orders-api\.yaml: not written: the declaration would be \d+ bytes, over the "
+        r"1048576 a declaration file may hold; import it without --all-versions or "
+        r"--with-environment",
+        detail,
+    )
+
+
+SECRET_MARK = "S3CR3T"
+"""Around every environment value of the next test, so that a value shown, even cut or
+escaped, is found."""
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.sampled_from(["API_KEY", "ON", "NULL", LONG_NAME]), hostile_descriptions, max_size=2
+    ),
+    st.sampled_from(["new", "merge", "merge refused", "file in the way"]),
+    st.booleans(),
+)
+def test_no_environment_value_is_shown_in_what_import_says(
+    values: dict[str, str], into: str, with_environment: bool
+) -> None:
+    """Whatever becomes of the function (written, merged, refused), no line, note or warning
+    of the import shows an environment value; the file holds the values only with
+    ``--with-environment``, each marked secret."""
+    variables = {name: f"{SECRET_MARK}{value}{SECRET_MARK}" for name, value in values.items()}
+    reported = Configuration(environment=tuple(sorted(variables.items())))
+    function = live(versions=[CODE_1, CODE_2], aliases=[alias("live", "1"), alias("beta", "2")])
+    function = replace(
+        function,
+        versions=tuple(replace(version, configuration=reported) for version in function.versions),
+    )
+    merge_key = DECLARED.replace("  versions:\n", "  versions:\n    <<: {}\n")
+    files = {
+        "new": {},
+        "merge": {"teams/orders.yaml": DECLARED},
+        "merge refused": {"teams/orders.yaml": merge_key},
+        "file in the way": {"functions/orders-api.yaml": "# notes\n"},
+    }[into]
+
+    plan = plan_import(
+        folder(files),
+        [function],
+        ImportOptions(with_environment=with_environment),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    [outcome] = plan.outcomes
+    assert (outcome.kind == "failed") == (into in ("merge refused", "file in the way"))
+    said = [*plan.warnings, outcome.line, *outcome.notes]
+    assert not any(SECRET_MARK in sentence for sentence in said)
+    for write in plan.writes:
+        written = declared(write.after.decode(), write.path).versions
+        configured = [version for version in written.values() if version.configuration.environment]
+        assert with_environment or not configured
+        assert all(version.secrets == set(variables) for version in configured)
+
+
+def test_a_version_description_over_lambdas_limit_is_left_out_with_a_note() -> None:
+    """moto keeps a 300-character version description, which Lambda refuses (rule L11) and a
+    declaration may not say; a version's description is only used to publish it."""
+    function = live(versions=[CODE_1, (CODE_2, "x" * 300)], aliases=[alias("live", "2")])
+
+    generated = declaration_text(function, ImportOptions(), imported_at=WHEN)
+    plan = plan_import(
+        folder({"teams/orders.yaml": DECLARED}),
+        [function],
+        ImportOptions(),
+        imported_at=WHEN,
+        default_region=REGION,
+        by_region=False,
+    )
+
+    note = (
+        "version v2: description not declared: outside what a declaration may say "
+        "(lambda-gitops validate names the limits), so any value satisfies the label"
+    )
+    assert "description" not in generated.text
+    assert generated.notes == (note,)
+    assert_in_sync(generated.text, function)
+    [outcome] = plan.outcomes
+    assert (outcome.kind, outcome.notes) == ("merged", (note,))
+    [write] = plan.writes
+    assert declared(write.after.decode(), write.path).versions["v2"].description is None
+
+
+def test_functions_whose_names_differ_only_in_case_get_files_that_differ_beyond_it() -> None:
+    """``Orders`` and ``orders`` are two functions; on macOS or Windows one file of
+    ``Orders.yaml`` and ``orders.yaml`` would overwrite the other, in the folder and in a Git
+    checkout."""
+    existing = folder({"functions/ORDERS.yaml": "# notes about something else\n"})
+    functions = [live(name, aliases=[alias("live", "1")]) for name in ("Orders", "orders")]
+
+    written, outcomes = imported(existing, functions)
+
+    assert [kind for kind, _ in outcomes] == ["written", "written"]
+    assert {path: declared(source, path).ref.name for path, source in written.items()} == {
+        "functions/Orders-2.yaml": "Orders",
+        "functions/orders-3.yaml": "orders",
+    }

@@ -59,7 +59,10 @@ DESCRIPTION_MAX = 256
 ALIAS_NAME_PATTERN = re.compile(r"(?![0-9]+$)[a-zA-Z0-9_-]{1,128}")
 """Rule L10: 1 to 128 letters, digits, ``-`` or ``_``, and not made only of digits."""
 
-LABEL_PATTERN = re.compile(r"(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+LABEL_MAX = 128
+"""The most characters a version label may have."""
+
+LABEL_PATTERN = re.compile(rf"(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9._+-]{{0,{LABEL_MAX - 1}}}")
 """A version label: never all digits, so that it cannot be mistaken for a published number."""
 
 VERSION_NUMBER_PATTERN = re.compile(r"[1-9][0-9]*")
@@ -118,8 +121,8 @@ def _check_label(value: str) -> str:
         )
     if not LABEL_PATTERN.fullmatch(value):
         raise ValueError(
-            f"version label {value!r} is not allowed: use 1 to 128 letters, digits, '.', '_', "
-            "'+' or '-', starting with a letter or digit"
+            f"version label {value!r} is not allowed: use 1 to {LABEL_MAX} letters, digits, '.', "
+            "'_', '+' or '-', starting with a letter or digit"
         )
     return value
 

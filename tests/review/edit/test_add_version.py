@@ -11,9 +11,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from controller.cli.edit import add_version_command
-from controller.core.configuration import Configuration, environment
+from controller.core.configuration import Configuration, Environment, environment
+from controller.core.declarations import parse_declarations
 from controller.core.model import RepoZip, S3Code
 from controller.review.edits import SourceFile
 from controller.review.edits import add_version as add_version_edit
@@ -27,6 +30,7 @@ from tests.review.edit.support import (
     snapshot,
     write_repository,
 )
+from tests.review.hostile import LONG_NAME, environments, hostile_descriptions
 
 HEAD = "apiVersion: lambda-gitops/v1\nkind: Function\nmetadata:\n  name: orders-api\nspec:\n"
 ALIASES = "  aliases:   # where traffic goes\n    live: {version: r41}\n"
@@ -475,3 +479,118 @@ def test_add_version_refuses_a_configuration_outside_lambdas_limits_and_writes_n
     assert result.exit_code == 1
     assert "configuration.memorySize: 64 MB is outside Lambda's limits" in result.output
     assert snapshot(tmp_path) == before
+
+
+# -- values YAML would read otherwise -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("versions", "added"),
+    [
+        pytest.param(
+            BLOCK_VERSIONS,
+            f'    r43:\n      codeSha256: "{SHA_43}"\n      configuration:\n        environment:\n'
+            f'          ? {LONG_NAME}\n          : {{value: "x", secret: true}}\n'
+            '          STAGE: "prod"\n',
+            id="block style",
+        ),
+        pytest.param(
+            f"  versions:\n    r41: {{codeSha256: {SHA_41}}}\n",
+            f"    r43: {{codeSha256: {SHA_43}, configuration: {{environment: {{? {LONG_NAME} : "
+            '{value: "x", secret: true}, STAGE: "prod"}}}\n',
+            id="flow style",
+        ),
+    ],
+)
+def test_an_environment_variable_named_past_yamls_plain_key_limit_is_an_explicit_key(
+    versions: str, added: str
+) -> None:
+    """Lambda bounds a variable's name only by the 4 KB of the whole environment, but YAML
+    reads a key written plainly only up to 1024 characters: a longer name is written ``? NAME``
+    then ``: VALUE``, which reads back the same."""
+    source = HEAD + versions + ALIASES
+    configuration = Configuration(environment=environment({LONG_NAME: "x", "STAGE": "prod"}))
+
+    edit = add_version_edit(
+        [SourceFile("orders-api.yaml", source.encode())],
+        "orders-api",
+        "r43",
+        SHA_43,
+        default_region="us-east-1",
+        tree=FakeTree(),
+        configuration=configuration,
+        secrets=frozenset({LONG_NAME}),
+    )
+
+    assert edit.after.decode() == source.replace(ALIASES, added + ALIASES)
+
+
+def test_text_yaml_1_1_reads_otherwise_is_quoted_in_a_file_that_says_it_is_yaml_1_1() -> None:
+    """In a ``%YAML 1.1`` file ``y``, ``yes``, ``on`` and ``NO`` are booleans where YAML 1.2
+    reads text: a label, a description after a plain one, a handler and a variable's name of
+    that text are quoted, or they would read back as ``True`` and ``False``."""
+    versions = "  versions:\n    r41:\n      codeSha256: {SHA}\n      description: release 41\n"
+    source = "%YAML 1.1\n---\n" + HEAD + versions.format(SHA=SHA_41) + ALIASES
+
+    edit = add_version_edit(
+        [SourceFile("orders-api.yaml", source.encode())],
+        "orders-api",
+        "y",
+        SHA_43,
+        description="yes",
+        default_region="us-east-1",
+        tree=FakeTree(),
+        configuration=Configuration(environment=environment({"NO": "off"}), handler="on"),
+    )
+
+    added = (
+        f'    "y":\n      codeSha256: {SHA_43}\n      description: "yes"\n      configuration:\n'
+        '        environment:\n          "NO": "off"\n        handler: "on"\n'
+    )
+    assert edit.after.decode() == source.replace(ALIASES, added + ALIASES)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["block", "flow", "YAML 1.1"]),
+    environments(),
+    hostile_descriptions,
+    st.from_regex(r"[^\s]{1,20}", fullmatch=True),
+    st.booleans(),
+)
+def test_add_version_writes_any_configuration_lambda_accepts_so_that_it_reads_back(
+    style: str, variables: Environment, description: str, handler: str, secret: bool
+) -> None:
+    """Any environment Lambda accepts (names and values YAML would read otherwise, values up
+    to the 4 KB limit), any description and any handler, into a block, a flow and a YAML 1.1
+    file: the version added declares exactly them, secret or not (``add_version`` checks what
+    the parser reads back before it returns an edit, and refuses otherwise)."""
+    versions = (
+        BLOCK_VERSIONS if style != "flow" else f"  versions:\n    r41: {{codeSha256: {SHA_41}}}\n"
+    )
+    source = ("%YAML 1.1\n---\n" if style == "YAML 1.1" else "") + HEAD + versions + ALIASES
+    configuration = Configuration(environment=variables, handler=handler)
+    secrets = frozenset(name for name, _ in variables) if secret else frozenset()
+
+    edit = add_version_edit(
+        [SourceFile("orders-api.yaml", source.encode())],
+        "orders-api",
+        "r43",
+        SHA_43,
+        description=description,
+        default_region="us-east-1",
+        tree=FakeTree(),
+        configuration=configuration,
+        secrets=secrets,
+    )
+
+    parsed = parse_declarations(
+        [(edit.path, edit.after)], default_region="us-east-1", tree=FakeTree()
+    )
+    assert parsed.errors == ()
+    added = parsed.functions[0].versions["r43"]
+    assert (added.description, added.configuration, added.secrets) == (
+        description,
+        configuration,
+        secrets,
+    )

@@ -312,3 +312,21 @@ def test_a_function_declared_twice_by_function_name_is_ambiguous(tmp_path: Path)
     assert result.exit_code == 1
     assert "declared more than once" in result.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_a_label_yaml_1_1_reads_as_a_boolean_is_quoted_in_a_file_that_says_it_is_yaml_1_1(
+    tmp_path: Path,
+) -> None:
+    """``y`` is a label, but in a ``%YAML 1.1`` file a plain ``y`` is the boolean true: written
+    plain, the alias would point at ``True`` and the edit be refused."""
+    original = (
+        f"%YAML 1.1\n---\n{HEAD}".replace("r42:   # next release", '"y":   # next release')
+        + "    live: {version: r41}\n"
+    )
+    write_repository(tmp_path, {"orders-api.yaml": original.encode()})
+
+    result = run(promote_command, tmp_path, "orders-api", "live", "--to", "y")
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "orders-api.yaml").read_text().endswith('    live: {version: "y"}\n')
+    assert loaded_function(tmp_path, "orders-api").aliases["live"].version == "y"
