@@ -11,7 +11,6 @@ SQS and the emulated registry.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from controller.core.events import (
 )
 from controller.core.model import FunctionId
 from controller.engine.events import ConsumerSettings, EventConsumer
+from tests.core.events.forging import fields, forge
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -177,28 +177,6 @@ hostile_values = st.sampled_from(
         {},
     ]
 )
-fields = st.sampled_from(
-    [
-        "source",
-        "detail-type",
-        "account",
-        "region",
-        "time",
-        "detail",
-        "detail.eventSource",
-        "detail.eventName",
-        "detail.awsRegion",
-        "detail.eventTime",
-        "detail.errorCode",
-        "detail.userIdentity",
-        "detail.userIdentity.accessKeyId",
-        "detail.requestParameters",
-        "detail.requestParameters.functionName",
-        "detail.responseElements",
-        "detail.recipientAccountId",
-        "detail.eventID",
-    ]
-)
 
 
 @st.composite
@@ -209,15 +187,8 @@ def forged_bodies(draw: st.DrawFn) -> str:
         return draw(st.text(max_size=80))
     if kind == "json":
         return json.dumps(draw(st.lists(hostile_values, max_size=3)))
-    message = real_body()
-    for path, value in draw(st.lists(st.tuples(fields, hostile_values), max_size=3)):
-        *parents, last = path.split(".")
-        target: Any = message
-        for parent in parents:
-            target = target.get(parent) if isinstance(target, dict) else None
-        if isinstance(target, dict):
-            target[last] = copy.deepcopy(value)
-    return json.dumps(message)
+    changes = draw(st.lists(st.tuples(fields, hostile_values), max_size=3))
+    return json.dumps(forge(real_body(), changes))
 
 
 @PROPERTIES

@@ -7,7 +7,6 @@ at the end feed the parser arbitrary JSON (bounded) and arbitrary text.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -32,6 +31,7 @@ from controller.core.events import (
     parse_event,
 )
 from controller.core.model import FunctionId
+from tests.core.events.forging import fields, forge
 
 ACCOUNT = "123456789012"
 OTHER = "210987654321"
@@ -345,26 +345,6 @@ json_values = st.recursive(
     ),
     max_leaves=40,
 )
-fields = st.sampled_from(
-    [
-        "source",
-        "detail-type",
-        "account",
-        "region",
-        "time",
-        "detail",
-        "detail.eventSource",
-        "detail.eventName",
-        "detail.awsRegion",
-        "detail.eventTime",
-        "detail.errorCode",
-        "detail.userIdentity",
-        "detail.requestParameters",
-        "detail.requestParameters.functionName",
-        "detail.responseElements",
-        "detail.recipientAccountId",
-    ]
-)
 
 
 @PROPERTIES
@@ -386,18 +366,7 @@ def test_a_real_event_with_any_field_replaced_is_read_without_raising(
 ) -> None:
     """Replacing any field of a real event by any JSON value gives one of the three results,
     and a change still names a function Lambda could have: its name is a valid one."""
-    message = event()
-    for path, value in changes:
-        *parents, last = path.split(".")
-        target: Any = message
-        for parent in parents:
-            if not isinstance(target, dict) or not isinstance(target.get(parent), dict):
-                target = None
-                break
-            target = target[parent]
-        if isinstance(target, dict):
-            target[last] = value
-    result = parse_event(json.dumps(message))
+    result = parse_event(json.dumps(forge(event(), changes)))
     assert isinstance(result, (ChangeEvent, Ignored, Malformed))
     if isinstance(result, ChangeEvent):
         assert 1 <= len(result.function.name) <= 64
@@ -426,17 +395,7 @@ def test_a_reason_never_quotes_the_message(changes: list[tuple[str, object]]) ->
     """Whatever field holds a secret, the reason (logged with each malformed message) tells
     what is wrong with it without a character of it."""
     message = event(environment={"variables": {"DB_PASSWORD": SECRET}})
-    for path, value in changes:
-        *parents, last = path.split(".")
-        target: Any = message
-        for parent in parents:
-            if not isinstance(target, dict) or not isinstance(target.get(parent), dict):
-                target = None
-                break
-            target = target[parent]
-        if isinstance(target, dict):
-            target[last] = copy.deepcopy(value)
-    result = parse_event(json.dumps(message))
+    result = parse_event(json.dumps(forge(message, changes)))
     if isinstance(result, (Ignored, Malformed)):
         assert "hunter2" not in result.reason
         assert "PASSWORD" not in result.reason
