@@ -587,3 +587,72 @@ def test_an_unavailable_queue_says_since_when_and_why_in_red() -> None:
         f"since 2024-05-01T11:58:00Z (2m ago): {error[: ERROR_WIDTH - 1]}…",
         fg="red",
     )
+
+
+def rollout(**fields: Any) -> dict[str, Any]:
+    """An alias's ``rollout`` object as ``RolloutRecord.as_json`` gives it."""
+    shown = {
+        "target": "2",
+        "stable": "1",
+        "phase": "progressing",
+        "step": 2,
+        "steps": 4,
+        "weight": 0.25,
+        "reason": "step 2 of 4",
+        "stepStartedAt": "2024-05-01T11:59:00Z",
+        "stepEndsAt": "2024-05-01T12:04:00Z",
+        "secondsLeftInStep": 240.0,
+        "failedChecks": 0,
+        "lastChecks": [],
+    }
+    return {**shown, **fields}
+
+
+def rows_of(document: dict[str, Any]) -> dict[str, str]:
+    text = click.unstyle(status_text(StatusReport.from_document(document), now=PASS_AT.timestamp()))
+    lines = text.splitlines()
+    heading = lines.index(next(line for line in lines if line.startswith("NAME")))
+    return {line.split()[0]: line for line in lines[heading:]}
+
+
+def test_a_rollout_gets_a_column_saying_its_step_weight_target_and_phase() -> None:
+    document = canned()
+    document["functions"]["orders-api"]["aliases"] = {
+        "live": {"rollout": rollout()},
+        "beta": {"rollout": rollout(phase="failed", step=1, weight=0.1, target="3")},
+        "canary": {},
+    }
+    rows = rows_of(document)
+    assert rows["NAME"].split()[-3:] == ["ROLLOUT", "LAST", "ERROR"]
+    assert "beta 1/4 10% to 3 failed; live 2/4 25% to 2 progressing" in rows["orders-api"]
+    assert rows["audit-log"].split()[-2:] == ["-", "-"]
+    coloured = status_text(StatusReport.from_document(document), now=PASS_AT.timestamp())
+    assert click.style("beta 1/4 10% to 3 failed; live 2/4 25% to 2 progressing", fg="red") in (
+        coloured
+    )
+    assert "ROLLOUT" not in rows_of(canned())["NAME"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "rollout": st.dictionaries(
+                    st.sampled_from(["phase", "step", "steps", "weight", "target"])
+                    | st.text(max_size=5),
+                    json_values,
+                )
+                | json_values
+            },
+        )
+        | json_values,
+        max_size=4,
+    )
+)
+def test_any_aliases_with_rollouts_are_shown(aliases: dict[str, Any]) -> None:
+    document = canned()
+    document["functions"]["orders-api"]["aliases"] = aliases
+    assert shown(json.dumps(document).encode()).endswith("\n")

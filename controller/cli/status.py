@@ -5,8 +5,9 @@ pass and how it went, the source's and the last pass's error, how many declarati
 invalid; who leads, which shard this is and how its change events' queues stand, when the
 controller says), then one row per function, sorted by name: its region, status, drifted
 aliases, the revision last applied and the last error, cut to one line. A column of the aliases
-changed out of band is added when the controller reports them, and one of the shard that owns
-each function with sharding. Statuses are coloured on a terminal, and never with ``NO_COLOR``
+changed out of band is added when the controller reports them, one of the shard that owns each
+function with sharding, and one of each alias's rollout (step, weight, target, phase) when any
+function has one. Statuses are coloured on a terminal, and never with ``NO_COLOR``
 or in a pipe (``click.echo`` strips the styles there).
 ``--output json`` prints the document as received, indented.
 
@@ -35,6 +36,7 @@ from controller.adapters.http.status_client import (
     FunctionReport,
     Moment,
     QueueReport,
+    RolloutReport,
     ShardReport,
     StatusReport,
     read_status,
@@ -47,6 +49,7 @@ from controller.review.plans import counted
 ERROR_WIDTH = 60
 """A last error is cut to this many characters in the table; ``--output json`` has it whole."""
 ALIASES_WIDTH = 30
+ROLLOUT_WIDTH = 60
 REVISION_WIDTH = 7
 NONE = "-"
 
@@ -58,6 +61,8 @@ STATUS_COLOURS = {
     "suspended": "magenta",
 }
 OUTCOME_COLOURS = {"success": "green", "failure": "red"}
+ROLLOUT_COLOURS = {"failed": "red", "paused": "yellow", "progressing": "cyan"}
+"""A rollout cell's colour, from the first of these phases among its aliases'."""
 
 
 def _checked_url(context: click.Context, parameter: click.Parameter, url: str) -> str:
@@ -246,9 +251,12 @@ def _table(report: StatusReport) -> list[str]:
     headings = ["NAME", "REGION", *(["SHARD"] if sharded else []), "STATUS", "DRIFTED", "APPLIED"]
     if report.reports_aliases:
         headings.append("OUT OF BAND")
+    rolling = any(function.rollouts for function in report.functions)
+    if rolling:
+        headings.append("ROLLOUT")
     headings.append("LAST ERROR")
     rows = [
-        _row(function, aliases=report.reports_aliases, sharded=sharded)
+        _row(function, aliases=report.reports_aliases, sharded=sharded, rolling=rolling)
         for function in report.functions
     ]
     widths = [
@@ -264,7 +272,9 @@ Cell = tuple[str, str | None]
 """A cell's text and its colour."""
 
 
-def _row(function: FunctionReport, *, aliases: bool, sharded: bool = False) -> list[Cell]:
+def _row(
+    function: FunctionReport, *, aliases: bool, sharded: bool = False, rolling: bool = False
+) -> list[Cell]:
     status = function.status
     revision = function.last_applied_revision
     cells: list[Cell] = [
@@ -278,9 +288,32 @@ def _row(function: FunctionReport, *, aliases: bool, sharded: bool = False) -> l
     if aliases:
         changed = ", ".join(function.out_of_band_aliases or ())
         cells.append((_cut(changed, ALIASES_WIDTH) or NONE, "yellow" if changed else None))
+    if rolling:
+        cells.append(_rollout_cell(function.rollouts))
     error = function.last_error
     cells.append((_cut(error, ERROR_WIDTH) if error else NONE, "red" if error else None))
     return cells
+
+
+def _rollout_cell(rollouts: Sequence[RolloutReport]) -> Cell:
+    """``live 2/4 25% to 7 progressing``, one an alias, coloured by the worst phase: red when
+    one failed, yellow when one is paused."""
+    if not rollouts:
+        return NONE, None
+    shown = []
+    for rollout in rollouts:
+        step = f"{_shown(_text_of(rollout.step))}/{_shown(_text_of(rollout.steps))}"
+        weight = f"{rollout.weight * 100:.4g}%" if rollout.weight is not None else NONE
+        shown.append(
+            f"{rollout.alias} {step} {weight} to {_shown(rollout.target)} {_shown(rollout.phase)}"
+        )
+    phases = {rollout.phase for rollout in rollouts}
+    colour = next((ROLLOUT_COLOURS[phase] for phase in ROLLOUT_COLOURS if phase in phases), None)
+    return _cut("; ".join(shown), ROLLOUT_WIDTH), colour
+
+
+def _text_of(number: int | None) -> str | None:
+    return None if number is None else str(number)
 
 
 def _line(cells: Sequence[Cell], widths: Sequence[int]) -> str:

@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from controller.cli.main import main
 from tests.e2e.conftest import Aliases, ControllerFactory, DeclarationsRepo, sample
 from tests.polling import wait_until
 from tests.prometheus import Exporter, Prometheus
@@ -123,6 +125,10 @@ def test_a_canary_succeeds_step_by_step_then_a_bad_one_rolls_back(
     rollout = controller.status()["functions"]["orders-api"]["aliases"]["live"]["rollout"]
     assert rollout["phase"] == "failed"
     assert rollout["lastChecks"][0]["outcome"] == "fail"
+    shown = CliRunner().invoke(main, ["status", "--url", controller.url], env={"NO_COLOR": "1"})
+    [row] = [line for line in shown.stdout.splitlines() if line.startswith("orders-api")]
+    assert f"live {rollout['step']}/{rollout['steps']} " in row
+    assert f" to {rollout['target']} failed" in row
     [rollback] = [
         event
         for event in controller.events("action", alias="live")

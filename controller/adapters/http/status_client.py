@@ -222,6 +222,22 @@ class FunctionReport:
     aliases (a controller that does not report them)."""
     shard: str | None = None
     """The shard that owns the function, with sharding."""
+    rollouts: tuple[RolloutReport, ...] = ()
+    """The rollouts under way or ended on its aliases, by alias name."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutReport:
+    """An alias's ``rollout`` object: where its traffic shift stands."""
+
+    alias: str
+    phase: str | None = None
+    """``progressing``, ``paused``, ``succeeded``, ``failed`` or ``waiting``."""
+    step: int | None = None
+    steps: int | None = None
+    weight: float | None = None
+    """The share of the alias's traffic on the target, from 0 to 1."""
+    target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +424,25 @@ def _function(key: str, record: object) -> FunctionReport:
         last_error=_text(record.get("lastError")),
         out_of_band_aliases=_out_of_band(record.get("aliases")),
         shard=_text(record.get("shard")),
+        rollouts=_rollouts(record.get("aliases")),
+    )
+
+
+def _rollouts(aliases: object) -> tuple[RolloutReport, ...]:
+    """``{"live": {"rollout": {...}}}``: each alias's rollout, sorted by alias."""
+    if not isinstance(aliases, Mapping):
+        return ()
+    return tuple(
+        RolloutReport(
+            alias=str(name),
+            phase=_text(rollout.get("phase")),
+            step=_count(rollout.get("step")),
+            steps=_count(rollout.get("steps")),
+            weight=_number(rollout.get("weight")),
+            target=_text(rollout.get("target")),
+        )
+        for name, alias in sorted(aliases.items(), key=lambda item: str(item[0]))
+        if isinstance(alias, Mapping) and isinstance(rollout := alias.get("rollout"), Mapping)
     )
 
 
