@@ -18,8 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 from ruamel.yaml import YAML
 
+from controller.cli.imports import _report
 from controller.cli.main import main
 from controller.core.ownership import describe
+from controller.review.imports import ImportPlan, Outcome
 from lambda_emulator import EmulatorServer, EmulatorStore
 from tests.backends import Backend, make_zip
 from tests.review.hostile import LONG_NAME, YAML_SPECIALS
@@ -434,3 +436,31 @@ def test_hostile_environment_names_and_values_are_imported_exactly_and_plan_in_s
     planned = run("plan", "--repo", str(repository.working_dir), *registry)
     assert planned.exit_code == 0, planned.output
     assert SECRET_MARK not in planned.output + planned.stderr
+
+
+def test_what_import_prints_of_a_registrys_names_cannot_drive_the_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A registry laxer than Lambda (or a proxy) may name an alias with escape sequences: every
+    line import prints shows them as replacement characters, notes included."""
+    hostile = "live\x1b[2J\x1b]0;owned\x07\u202e"
+    plan = ImportPlan(
+        outcomes=(
+            Outcome("orders-api", "us-east-1", "written", "functions/orders-api.yaml"),
+            Outcome(
+                "orders-api",
+                "us-east-1",
+                "failed",
+                f"alias {hostile} cannot be declared",
+                notes=(f"alias {hostile} left out: it routes to $LATEST",),
+            ),
+        ),
+        writes=(),
+        warnings=(f"functions/{hostile}.yaml does not parse",),
+    )
+    with pytest.raises(SystemExit):
+        _report(plan, Path("functions"))
+    printed = capsys.readouterr()
+    shown = printed.out + printed.err
+    assert [c for c in shown if c in "\x1b\x07\u202e"] == []
+    assert "alias live\ufffd[2J\ufffd]0;owned\ufffd\ufffd left out" in printed.err

@@ -26,7 +26,7 @@ from controller.cli.common import (
     reported_errors,
     settings_from,
 )
-from controller.cli.output import progress
+from controller.cli.output import printable, progress
 from controller.core.declarations.schema import region_problem
 from controller.review import files, imports
 
@@ -147,19 +147,25 @@ def import_command(
 
 
 def _report(plan: imports.ImportPlan, into: Path) -> None:
-    masked = message_redactor()
+    """Each outcome a line, masked and printable: names and notes come from the registry, which
+    may be laxer than Lambda about what they hold."""
+    redactor = message_redactor()
+
+    def shown(text: str) -> str:
+        return printable(redactor(text))
+
     for warning in plan.warnings:
-        click.echo(f"warning: {masked(warning)}", err=True)
+        click.echo(f"warning: {shown(warning)}", err=True)
     for outcome in plan.outcomes:
         for note in outcome.notes:
-            click.echo(f"warning: {outcome.name} ({outcome.region}): {note}", err=True)
+            click.echo(f"warning: {shown(f'{outcome.name} ({outcome.region}): {note}')}", err=True)
         match outcome.kind:
             case "skipped":
-                click.echo(f"skipped: {masked(outcome.line)}", err=True)
+                click.echo(f"skipped: {shown(outcome.line)}", err=True)
             case "failed":
-                click.echo(f"error: {masked(outcome.line)}", err=True)
+                click.echo(f"error: {shown(outcome.line)}", err=True)
             case _:
-                click.echo(outcome.line)
+                click.echo(shown(outcome.line))
     imported = sum(plan.count(kind) for kind in ("written", "merged", "unchanged"))
     failed = plan.count("failed")
     click.echo(

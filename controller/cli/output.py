@@ -18,6 +18,7 @@ every styled line, and no progress bar is drawn; the log's renderer is told the 
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -155,3 +156,21 @@ def progress(
         return
     with click.progressbar(length=total, label="observing", file=stream) as bar:
         yield lambda _name: bar.update(1)
+
+
+def printable(text: Any) -> str:
+    """``text`` with every control and format character (ANSI escapes, bidirectional
+    overrides) replaced, so that it prints as the characters it holds: what a command shows of
+    another program's data (a controller's status, a registry's names) cannot move the cursor
+    or recolour the terminal of whoever reads it."""
+    return "".join(
+        "\N{REPLACEMENT CHARACTER}"
+        if unicodedata.category(character) in _UNPRINTABLE
+        else character
+        for character in str(text)
+    )
+
+
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs"})
+"""Control characters, format characters (bidirectional overrides) and lone surrogates, which
+JSON can carry and stdout cannot encode."""

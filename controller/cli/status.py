@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import json
 import time
-import unicodedata
 from collections.abc import Sequence
 from datetime import UTC
-from typing import Any
 
 import click
 
@@ -43,6 +41,7 @@ from controller.adapters.http.status_client import (
     status_url,
 )
 from controller.cli.common import configure_logging_from_flags, reported_errors
+from controller.cli.output import printable
 from controller.errors import ConfigurationError
 from controller.review.plans import counted
 
@@ -149,7 +148,7 @@ def _leader(election: ElectionReport, now: float) -> str:
     """``pod-a since 2024-05-01T12:00:00Z (3m ago), this replica``; a follower says so, since
     its own header is then empty of passes."""
     if election.waiting_for is not None and not election.leading:
-        waiting = _printable(election.waiting_for)
+        waiting = printable(election.waiting_for)
         return f"none: waiting for another topology's shards to stop ({waiting})"
     if election.leader is None:
         return "none"
@@ -164,7 +163,7 @@ def _leader(election: ElectionReport, now: float) -> str:
 
 def _shard(sharding: ShardReport) -> str:
     """``1 of 3, 10 functions``."""
-    owned = f", {_printable(sharding.functions)} functions" if sharding.functions else ""
+    owned = f", {printable(sharding.functions)} functions" if sharding.functions else ""
     return f"{_shown(sharding.shard)} of {_shown(sharding.shards)}{owned}"
 
 
@@ -203,7 +202,7 @@ def _last_pass(report: StatusReport, now: float) -> str:
         parts.append(f"took {report.last_pass_seconds:.2f} s")
     parts.append(click.style(outcome, fg=OUTCOME_COLOURS[outcome]))
     if report.last_pass_reasons:
-        parts.append(f"triggered by {_printable(', '.join(report.last_pass_reasons))}")
+        parts.append(f"triggered by {printable(', '.join(report.last_pass_reasons))}")
     return ", ".join(parts)
 
 
@@ -212,12 +211,12 @@ def _when(moment: Moment | None, now: float) -> str:
     if moment is None:
         return NONE
     if isinstance(moment, str):
-        return _printable(moment)
+        return printable(moment)
     try:
         stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         seconds = now - moment.timestamp()
     except (OverflowError, OSError, ValueError):
-        return _printable(moment.isoformat())
+        return printable(moment.isoformat())
     return f"{stamp} ({_ago(seconds)})"
 
 
@@ -243,7 +242,7 @@ def _duration(seconds: float) -> str:
 
 
 def _error_text(error: str | None) -> str:
-    return click.style(_printable(error), fg="red") if error else NONE
+    return click.style(printable(error), fg="red") if error else NONE
 
 
 def _table(report: StatusReport) -> list[str]:
@@ -278,12 +277,12 @@ def _row(
     status = function.status
     revision = function.last_applied_revision
     cells: list[Cell] = [
-        (_printable(function.key), None),
+        (printable(function.key), None),
         (_shown(function.region), None),
         *([(_shown(function.shard), None)] if sharded else []),
         (_shown(status), STATUS_COLOURS.get(status or "")),
         (_cut(", ".join(function.drifted_aliases), ALIASES_WIDTH) or NONE, None),
-        (_printable(revision[:REVISION_WIDTH]) if revision else NONE, None),
+        (printable(revision[:REVISION_WIDTH]) if revision else NONE, None),
     ]
     if aliases:
         changed = ", ".join(function.out_of_band_aliases or ())
@@ -326,26 +325,10 @@ def _line(cells: Sequence[Cell], widths: Sequence[int]) -> str:
 
 
 def _shown(value: str | None) -> str:
-    return _printable(value) if value else NONE
+    return printable(value) if value else NONE
 
 
 def _cut(text: str, width: int) -> str:
     """``text`` on one line and printable, cut to ``width`` characters."""
-    flat = _printable(" ".join(text.split()))
+    flat = printable(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _printable(text: Any) -> str:
-    """``text`` with every control and format character (ANSI escapes, bidirectional
-    overrides) replaced, so that it prints as the characters it holds."""
-    return "".join(
-        "\N{REPLACEMENT CHARACTER}"
-        if unicodedata.category(character) in _UNPRINTABLE
-        else character
-        for character in str(text)
-    )
-
-
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs"})
-"""Control characters, format characters (bidirectional overrides) and lone surrogates, which
-JSON can carry and stdout cannot encode."""
