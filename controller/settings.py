@@ -726,13 +726,21 @@ def _describe(error: ValidationError, config: Path | None, model: type[BaseModel
     where = f" (flags, {ENV_PREFIX}* variables or {config})" if config else ""
     # A check of several settings at once (no ``loc``) names them and their values itself.
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {_message(problem, model)}"
+        f"{_where(problem['loc'])}: {_message(problem, model)}"
         f" (got {_bounded(problem.get('input'))})"
         if problem["loc"]
         else _message(problem, model)
         for problem in error.errors()
     )
     return mask_text(f"invalid settings{where}: {problems}")
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """The dotted path of a setting; a key that is no name (a newline, 5 KB, ``[a]``) quoted."""
+    return ".".join(
+        str(part) if re.fullmatch(r"[\w-]{1,80}", str(part)) else _bounded(str(part))
+        for part in loc
+    )
 
 
 def _message(problem: Mapping[str, Any], model: type[BaseModel]) -> str:
