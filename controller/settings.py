@@ -204,7 +204,7 @@ class LeaderElection(BaseModel):
     @classmethod
     def _namespace_name(cls, namespace: str | None) -> str | None:
         """A name Kubernetes would refuse is refused here, at start, rather than by the API
-        server at the first Lease request; empty means not set, as in the chart's values."""
+        server at the first Lease request; empty means not set, as ``candidate`` reads it."""
         if namespace and (len(namespace) > 63 or not re.fullmatch(KUBERNETES_NAME, namespace)):
             raise ValueError(
                 f"{_bounded(namespace)} is not a Kubernetes namespace name: lower-case letters, "
