@@ -13,6 +13,10 @@ use them.
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
+import reprlib
 import secrets
 import socket
 from collections.abc import Mapping
@@ -32,9 +36,11 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings.exceptions import SettingsError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -58,8 +64,15 @@ from controller.engine.events import ConsumerSettings
 from controller.engine.leader import Candidate
 from controller.engine.loop import LoopSettings
 from controller.errors import ConfigurationError
+from controller.redaction import mask_text
 
 ENV_PREFIX = "LAMBDA_GITOPS_"
+
+KUBERNETES_NAME = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+"""A DNS-1123 label, as Kubernetes requires of a namespace's name (63 characters at most)."""
+
+MAX_LEASE_DURATION = 2**31 - 1
+"""``leaseDurationSeconds`` is an int32 on the wire: the API server refuses anything longer."""
 
 
 class Scope(BaseModel):
@@ -153,7 +166,7 @@ class LeaderElection(BaseModel):
     lease_name: str = Field(
         default="lambda-gitops",
         max_length=63,
-        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        pattern=rf"^{KUBERNETES_NAME}(\.{KUBERNETES_NAME})*$",
         description=(
             "The Lease the replicas compete for (one per controller installation); with "
             "sharding, the start of each shard's Lease name. At most 63 characters: it is "
@@ -173,7 +186,10 @@ class LeaderElection(BaseModel):
         "and a random suffix.",
     )
     lease_duration: int = Field(
-        default=15, ge=1, description="Seconds a lease lasts without renewal (whole seconds)."
+        default=15,
+        ge=1,
+        le=MAX_LEASE_DURATION,
+        description="Seconds a lease lasts without renewal (whole seconds).",
     )
     renew_deadline: float = Field(
         default=10.0, gt=0, description="Seconds a leader keeps trying to renew before it stops."
@@ -183,6 +199,18 @@ class LeaderElection(BaseModel):
         default=None,
         description="A kubeconfig file; default: KUBECONFIG, else the pod's service account.",
     )
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_name(cls, namespace: str | None) -> str | None:
+        """A name Kubernetes would refuse is refused here, at start, rather than by the API
+        server at the first Lease request; empty means not set, as ``candidate`` reads it."""
+        if namespace and (len(namespace) > 63 or not re.fullmatch(KUBERNETES_NAME, namespace)):
+            raise ValueError(
+                f"{_bounded(namespace)} is not a Kubernetes namespace name: lower-case letters, "
+                "digits and '-', starting and ending with a letter or digit, 63 characters at most"
+            )
+        return namespace
 
     @model_validator(mode="after")
     def _timings(self) -> LeaderElection:
@@ -272,6 +300,11 @@ class ChangeEvents(BaseModel):
     @classmethod
     def _queue_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
         for url in urls:
+            if "{" in url.replace(SHARD_FIELD, "") or "}" in url.replace(SHARD_FIELD, ""):
+                raise ValueError(
+                    f"{_bounded(url)}: the one field a queue URL may hold is {SHARD_FIELD}, "
+                    "written so (lower-case), for each shard's index; a queue's name has no braces"
+                )
             queue_address(url.replace(SHARD_FIELD, "0"), "us-east-1")  # says what is wrong
         repeated = sorted({url for url in urls if urls.count(url) > 1})
         if repeated:
@@ -486,7 +519,7 @@ class Settings(LogFields):
         ordinal = ordinal_of(pod)
         if ordinal is None:
             found = (
-                f"POD_NAME {pod!r} does not end in an ordinal such as lambda-gitops-3"
+                f"POD_NAME {_bounded(pod)} does not end in an ordinal such as lambda-gitops-3"
                 if pod
                 else "POD_NAME is not set"
             )
@@ -582,7 +615,20 @@ def _read_config(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigurationError(f"{path}: the configuration must be a mapping of settings")
-    return {str(key).replace("-", "_"): value for key, value in loaded.items()}
+    # A group's settings are kebab-case too (``lease-name:``); only one level down, since no
+    # group holds a mapping, and so that a YAML bomb of nested mappings is never walked.
+    return {
+        _snake(key): (
+            {_snake(name): item for name, item in value.items()}
+            if isinstance(value, dict)
+            else value
+        )
+        for key, value in loaded.items()
+    }
+
+
+def _snake(key: Any) -> str:
+    return str(key).replace("-", "_")
 
 
 def load_settings(config: Path | None = None, **flags: Any) -> Settings:
@@ -613,27 +659,110 @@ def _load(model: type[_Loaded], config: Path | None, flags: dict[str, Any]) -> _
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _YamlFileSource(settings_cls, config))
+            return (init_settings, _EnvSource(settings_cls), _YamlFileSource(settings_cls, config))
 
     try:
         loaded: _Loaded = _Sourced(**given)
     except ValidationError as error:
-        raise ConfigurationError(_describe(error, config)) from error
+        raise ConfigurationError(_describe(error, config, model)) from error
+    except SettingsError as error:
+        cause = error.__cause__
+        message = str(cause) if isinstance(cause, _NotJson) else f"invalid settings: {error}"
+        raise ConfigurationError(mask_text(message)) from error
     return loaded
 
 
-def _describe(error: ValidationError, config: Path | None) -> str:
+class _NotJson(ValueError):
+    """A variable of a list or a group of settings whose value is not JSON.
+
+    A ``ValueError``, so that pydantic-settings still lets a nested value that may be plain text
+    be plain text; it otherwise raises its own ``SettingsError``, which names only the field, and
+    carries this as its cause."""
+
+
+class _EnvSource(EnvSettingsSource):
+    """The ``LAMBDA_GITOPS_*`` variables, as pydantic-settings reads them, with a list or a group
+    that is not JSON (``LAMBDA_GITOPS_EXTRA_REGIONS=eu-west-9``) refused naming the variable."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)  # type: ignore[arg-type]
+        except ValueError as error:
+            variable = self._variable(field_name, value)
+            raise _NotJson(
+                f"{variable} {_bounded(value)} is not JSON ({error}); write a list as JSON, such "
+                f"as {_bounded(json.dumps([value]))}, and a group of settings as a JSON object or "
+                f"as one variable a setting ({variable}__NAME)"
+            ) from error
+
+    def _variable(self, field_name: str, value: Any) -> str:
+        """The name of the variable that holds ``value`` for ``field_name``, as it is spelled in
+        the environment."""
+        suffix = field_name.lower()
+        for name, held in self.env_vars.items():
+            if held == value and name.lower().endswith(suffix):
+                return name.upper()
+        return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``repr`` of what a user gave, short whatever its size (a YAML bomb, a 10 KB URL), with any
+    credential in a text masked before the text is cut, so that no part of one shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 160, 160
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 6
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(mask_text(x), level)
+
+
+def _bounded(value: Any) -> str:
+    return _BoundedRepr().repr(value)
+
+
+def _describe(error: ValidationError, config: Path | None, model: type[BaseModel]) -> str:
     where = f" (flags, {ENV_PREFIX}* variables or {config})" if config else ""
+    # A check of several settings at once (no ``loc``) names them and their values itself.
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {_message(problem)}"
-        f" (got {problem.get('input')!r})"
+        f"{_where(problem['loc'])}: {_message(problem, model)}"
+        f" (got {_bounded(problem.get('input'))})"
+        if problem["loc"]
+        else _message(problem, model)
         for problem in error.errors()
     )
-    return f"invalid settings{where}: {problems}"
+    return mask_text(f"invalid settings{where}: {problems}")
 
 
-def _message(problem: Mapping[str, Any]) -> str:
-    """pydantic's message, without the "Value error, " it puts before a validator's own."""
+def _where(loc: tuple[int | str, ...]) -> str:
+    """The dotted path of a setting; a key that is no name (a newline, 5 KB, ``[a]``) quoted."""
+    return ".".join(
+        str(part) if re.fullmatch(r"[\w-]{1,80}", str(part)) else _bounded(str(part))
+        for part in loc
+    )
+
+
+def _message(problem: Mapping[str, Any], model: type[BaseModel]) -> str:
+    """pydantic's message, without the "Value error, " it puts before a validator's own, and
+    with the setting meant when a name is not one."""
     if problem["type"] == "value_error":
         return str(problem["ctx"]["error"])
+    if problem["type"] == "extra_forbidden":
+        return f"not a setting{_suggestion(model, problem['loc'])}"
     return str(problem["msg"])
+
+
+def _suggestion(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """ "; did you mean NAME?" for the setting of the same group closest to the unknown name at
+    ``loc`` (``leaseName``, ``lease-duraton``), or nothing when none is close."""
+    fields = model.model_fields
+    for part in loc[:-1]:
+        field = fields.get(str(part))
+        group = field.annotation if field is not None else None
+        if not (isinstance(group, type) and issubclass(group, BaseModel)):
+            return ""
+        fields = group.model_fields
+    written = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(loc[-1])).lower().replace("-", "_")
+    close = difflib.get_close_matches(written, list(fields), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

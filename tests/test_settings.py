@@ -445,7 +445,7 @@ def test_the_queue_flag_keeps_the_other_event_settings_of_the_environment(
         ({"wait_time": 21}, "events.wait_time"),
         ({"max_messages": 11}, "events.max_messages"),
         ({"merge_window": -1}, "events.merge_window"),
-        ({"queue": "x"}, "events.queue: Extra inputs are not permitted"),
+        ({"queue": "x"}, "events.queue: not a setting; did you mean 'queue_urls'?"),
     ],
 )
 def test_event_settings_that_cannot_work_are_refused_naming_them(
