@@ -13,7 +13,6 @@ use them.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import reprlib
@@ -56,6 +55,7 @@ from controller.adapters.logging import LogFormat, LogLevel, LogSettings
 from controller.adapters.registry.aws import AwsSettings
 from controller.adapters.registry.cache import DEFAULT_VERSION_RESYNC_SECONDS
 from controller.core.declarations.schema import region_problem
+from controller.core.declarations.spelling import did_you_mean
 from controller.core.election import ElectionTimings, timing_problem
 from controller.core.model import REGION_PATTERN
 from controller.core.retention import Retention
@@ -764,5 +764,5 @@ def _suggestion(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
             return ""
         fields = group.model_fields
     written = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(loc[-1])).lower().replace("-", "_")
-    close = difflib.get_close_matches(written, list(fields), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    suggestion = did_you_mean(written, fields)
+    return f"; {suggestion}" if suggestion else ""

@@ -223,7 +223,7 @@ def test_a_pod_name_without_an_ordinal_says_what_to_set_in_a_short_message(pod: 
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("shard: 3\n", "shard: not a setting; did you mean 'shards'?"),
+        ("shard: 3\n", "shard: not a setting; did you mean 'shards' or 'shard_index'?"),
         ("retain-version: 3\n", "retain_version: not a setting; did you mean 'retain_versions'?"),
         (
             "leader_election:\n  leaseName: x\n",
