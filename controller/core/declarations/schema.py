@@ -514,6 +514,12 @@ def _whole_number(name: str, low: int, high: int, unit: str) -> Callable[[object
     return check
 
 
+def _integer_within(bounds: tuple[int, int]) -> WithJsonSchema:
+    """The JSON Schema of a whole number within Lambda's ``bounds``, as ``_whole_number``
+    checks it."""
+    return WithJsonSchema({"type": "integer", "minimum": bounds[0], "maximum": bounds[1]})
+
+
 def _check_runtime(value: str) -> str:
     runtimes = lambda_configuration.RUNTIMES
     if value in runtimes:
@@ -633,37 +639,19 @@ EnvironmentEntry = Annotated[
 MemorySize = Annotated[
     int,
     PlainValidator(_whole_number("memorySize", *lambda_configuration.MEMORY_RANGE, "MB")),
-    WithJsonSchema(
-        {
-            "type": "integer",
-            "minimum": lambda_configuration.MEMORY_RANGE[0],
-            "maximum": lambda_configuration.MEMORY_RANGE[1],
-        }
-    ),
+    _integer_within(lambda_configuration.MEMORY_RANGE),
 ]
 Timeout = Annotated[
     int,
     PlainValidator(_whole_number("timeout", *lambda_configuration.TIMEOUT_RANGE, "seconds")),
-    WithJsonSchema(
-        {
-            "type": "integer",
-            "minimum": lambda_configuration.TIMEOUT_RANGE[0],
-            "maximum": lambda_configuration.TIMEOUT_RANGE[1],
-        }
-    ),
+    _integer_within(lambda_configuration.TIMEOUT_RANGE),
 ]
 EphemeralStorage = Annotated[
     int,
     PlainValidator(
         _whole_number("ephemeralStorage", *lambda_configuration.EPHEMERAL_STORAGE_RANGE, "MB")
     ),
-    WithJsonSchema(
-        {
-            "type": "integer",
-            "minimum": lambda_configuration.EPHEMERAL_STORAGE_RANGE[0],
-            "maximum": lambda_configuration.EPHEMERAL_STORAGE_RANGE[1],
-        }
-    ),
+    _integer_within(lambda_configuration.EPHEMERAL_STORAGE_RANGE),
 ]
 Runtime = Annotated[
     str,
